@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Priority string validation through GnuTLS itself. */
+#include "priority.h"
+
+#include <errno.h>
+
+#include <gnutls/gnutls.h>
+
+int priority_check(const char *priority, const char **ret_error_pos)
+{
+	gnutls_priority_t p;
+	const char *err = NULL;
+
+	if (gnutls_priority_init2(&p, priority, &err, GNUTLS_PRIORITY_INIT_DEF_APPEND) < 0) {
+		if (ret_error_pos) {
+			*ret_error_pos = err ? err : priority;
+		}
+		return -EINVAL;
+	}
+	gnutls_priority_deinit(p);
+	return 0;
+}

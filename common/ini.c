@@ -1,0 +1,768 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* ConfigParser-compatible reader: the same line classification, joining and interpolation. */
+#include "ini.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "io-util.h"
+#include "parse-util.h"
+
+#define INI_MAX_DEPTH 10
+
+typedef struct IniEntry {
+	char *key;   /* lowercase */
+	char *value; /* joined, stripped */
+	unsigned line;
+} IniEntry;
+
+typedef struct IniSection {
+	char *name;
+	unsigned line;
+	IniEntry *entries;
+	size_t n_entries, cap_entries;
+} IniSection;
+
+struct IniFile {
+	char *name;
+	IniSection defaults;
+	IniSection *sections;
+	size_t n_sections, cap_sections;
+	/* Open-addressing index of section names: 0 = empty, else section index + 1. */
+	size_t *index;
+	size_t index_size;
+};
+
+static uint64_t hash_string(const char *s)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (; *s; s++) {
+		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+static void section_done(IniSection *s)
+{
+	for (size_t i = 0; i < s->n_entries; i++) {
+		free(s->entries[i].key);
+		free(s->entries[i].value);
+	}
+	free(s->entries);
+	free(s->name);
+}
+
+IniFile *ini_free(IniFile *ini)
+{
+	if (!ini) {
+		return NULL;
+	}
+	section_done(&ini->defaults);
+	for (size_t i = 0; i < ini->n_sections; i++) {
+		section_done(&ini->sections[i]);
+	}
+	free(ini->sections);
+	free(ini->index);
+	free(ini->name);
+	free(ini);
+	return NULL;
+}
+
+static char *vformat_error(const char *name, unsigned line, const char *fmt, va_list ap)
+{
+	char msg[1024], *out = NULL;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (line) {
+		if (asprintf(&out, "%s:%u: %s", name, line, msg) < 0) {
+			return NULL;
+		}
+	} else if (asprintf(&out, "%s: %s", name, msg) < 0) {
+		return NULL;
+	}
+	return out;
+}
+
+char *ini_error_message(const IniFile *ini, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+	char *m;
+
+	va_start(ap, fmt);
+	m = vformat_error(ini->name, line, fmt, ap);
+	va_end(ap);
+	return m;
+}
+
+_printf_(4, 5) static int set_error(char **ret_error, const char *name, unsigned line,
+				    const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ret_error) {
+		va_start(ap, fmt);
+		free(*ret_error);
+		*ret_error = vformat_error(name, line, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static IniEntry *section_find(const IniSection *s, const char *key)
+{
+	for (size_t i = 0; i < s->n_entries; i++) {
+		if (strcmp(s->entries[i].key, key) == 0) {
+			return &s->entries[i];
+		}
+	}
+	return NULL;
+}
+
+static int section_set(IniSection *s, const char *key, size_t keylen, const char *value,
+		       size_t valuelen, unsigned line, IniEntry **ret)
+{
+	_cleanup_free_ char *k = strndup(key, keylen), *v = strndup(value, valuelen);
+	IniEntry *e;
+
+	if (!k || !v) {
+		return -ENOMEM;
+	}
+	for (char *p = k; *p; p++) {
+		*p = (char)tolower((unsigned char)*p);
+	}
+	e = section_find(s, k);
+	if (e) {
+		free(e->value);
+		e->value = TAKE_PTR(v);
+		e->line = line;
+	} else {
+		if (s->n_entries == s->cap_entries) {
+			size_t ncap = s->cap_entries ? s->cap_entries * 2 : 8;
+			IniEntry *n = reallocarray(s->entries, ncap, sizeof(*n));
+
+			if (!n) {
+				return -ENOMEM;
+			}
+			s->entries = n;
+			s->cap_entries = ncap;
+		}
+		e = &s->entries[s->n_entries++];
+		e->key = TAKE_PTR(k);
+		e->value = TAKE_PTR(v);
+		e->line = line;
+	}
+	if (ret) {
+		*ret = e;
+	}
+	return 0;
+}
+
+static ssize_t index_lookup(const IniFile *ini, const char *name)
+{
+	if (!ini->index_size) {
+		return -1;
+	}
+	for (size_t h = hash_string(name) & (ini->index_size - 1);; h = (h + 1) & (ini->index_size - 1)) {
+		size_t v = ini->index[h];
+
+		if (!v) {
+			return -1;
+		}
+		if (strcmp(ini->sections[v - 1].name, name) == 0) {
+			return (ssize_t)(v - 1);
+		}
+	}
+}
+
+static int index_grow(IniFile *ini)
+{
+	size_t nsize = ini->index_size ? ini->index_size * 2 : 64;
+	size_t *n = calloc(nsize, sizeof(*n));
+
+	if (!n) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < ini->n_sections; i++) {
+		size_t h = hash_string(ini->sections[i].name) & (nsize - 1);
+
+		while (n[h]) {
+			h = (h + 1) & (nsize - 1);
+		}
+		n[h] = i + 1;
+	}
+	free(ini->index);
+	ini->index = n;
+	ini->index_size = nsize;
+	return 0;
+}
+
+static int add_section(IniFile *ini, const char *name, size_t len, unsigned line, IniSection **ret)
+{
+	IniSection *s;
+	size_t h;
+	int r;
+
+	if ((ini->n_sections + 1) * 2 > ini->index_size) {
+		r = index_grow(ini);
+		if (r < 0) {
+			return r;
+		}
+	}
+	if (ini->n_sections == ini->cap_sections) {
+		size_t ncap = ini->cap_sections ? ini->cap_sections * 2 : 16;
+		IniSection *n = reallocarray(ini->sections, ncap, sizeof(*n));
+
+		if (!n) {
+			return -ENOMEM;
+		}
+		ini->sections = n;
+		ini->cap_sections = ncap;
+	}
+	s = &ini->sections[ini->n_sections];
+	*s = (IniSection){.line = line};
+	s->name = strndup(name, len);
+	if (!s->name) {
+		return -ENOMEM;
+	}
+	ini->n_sections++;
+	h = hash_string(s->name) & (ini->index_size - 1);
+	while (ini->index[h]) {
+		h = (h + 1) & (ini->index_size - 1);
+	}
+	ini->index[h] = ini->n_sections;
+	*ret = s;
+	return 0;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+/* A value being assembled from its first line and continuation lines. */
+typedef struct Pending {
+	char *buf;
+	size_t len, cap;
+	IniEntry *entry;
+} Pending;
+
+static int pending_add(Pending *p, const char *s, size_t n, bool newline_first)
+{
+	size_t need = p->len + n + 2;
+
+	if (need > INI_FILE_MAX) {
+		return -EFBIG;
+	}
+	if (need > p->cap) {
+		size_t ncap = MAX(need, p->cap * 2);
+		char *b = realloc(p->buf, ncap);
+
+		if (!b) {
+			return -ENOMEM;
+		}
+		p->buf = b;
+		p->cap = ncap;
+	}
+	if (newline_first) {
+		p->buf[p->len++] = '\n';
+	}
+	memcpy(p->buf + p->len, s, n);
+	p->len += n;
+	p->buf[p->len] = '\0';
+	return 0;
+}
+
+/* Store the pending value in its entry, dropping trailing blank lines/space (Python's rstrip). */
+static int pending_flush(Pending *p)
+{
+	char *v;
+
+	if (!p->entry) {
+		return 0;
+	}
+	while (p->len > 0 && is_space(p->buf[p->len - 1])) {
+		p->len--;
+	}
+	v = strndup(p->buf ? p->buf : "", p->len);
+	if (!v) {
+		return -ENOMEM;
+	}
+	free(p->entry->value);
+	p->entry->value = v;
+	p->entry = NULL;
+	p->len = 0;
+	return 0;
+}
+
+/*
+ * (section pointer identity, key) pairs already seen in this file, for strict duplicate
+ * detection.  Keys of one section are few, so a per-section scan suffices: an entry whose line
+ * is non-zero was set by the file.
+ */
+static int parse(IniFile *ini, const char *text, size_t len, char **ret_error)
+{
+	IniSection *cur = NULL;
+	const char *p = text, *end = text + len;
+	Pending pend = {0};
+	size_t indent_level = SIZE_MAX;
+	bool have_option = false;
+	unsigned lineno = 0;
+	int r = 0;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *line = p, *lend = eol ? eol : end;
+		const char *b, *e;
+		size_t indent;
+
+		p = eol ? eol + 1 : end;
+		lineno++;
+		if ((size_t)(lend - line) > INI_LINE_MAX) {
+			r = set_error(ret_error, ini->name, lineno, "line longer than %d bytes",
+				      INI_LINE_MAX);
+			goto out;
+		}
+		if (memchr(line, '\0', (size_t)(lend - line))) {
+			r = set_error(ret_error, ini->name, lineno, "NUL byte in line");
+			goto out;
+		}
+		b = line;
+		e = lend;
+		while (b < e && is_space(*b)) {
+			b++;
+		}
+		while (e > b && is_space(e[-1])) {
+			e--;
+		}
+		indent = (size_t)(b - line);
+
+		if (b < e && (*b == '#' || *b == ';')) {
+			/* A comment line: skipped, even in the middle of a value. */
+			continue;
+		}
+		if (b == e) {
+			/* Blank: kept inside a value; trailing ones are stripped at the end. */
+			if (cur && have_option && pend.entry) {
+				r = pending_add(&pend, "", 0, true);
+				if (r < 0) {
+					goto out;
+				}
+			}
+			continue;
+		}
+		if (cur && have_option && indent > indent_level) {
+			r = pending_add(&pend, b, (size_t)(e - b), true);
+			if (r < 0) {
+				goto out;
+			}
+			continue;
+		}
+
+		indent_level = indent;
+		r = pending_flush(&pend);
+		if (r < 0) {
+			goto out;
+		}
+
+		/* A section header: "[" then at least one character, up to the last "]". */
+		if (*b == '[') {
+			const char *close = NULL;
+
+			for (const char *q = b + 2; q < e + 0 && q <= e - 1; q++) {
+				if (*q == ']') {
+					close = q;
+				}
+			}
+			if (close) {
+				size_t nlen = (size_t)(close - b - 1);
+
+				have_option = false;
+				if (nlen == 7 && memcmp(b + 1, "DEFAULT", 7) == 0) {
+					cur = &ini->defaults;
+					continue;
+				}
+				_cleanup_free_ char *name = strndup(b + 1, nlen);
+				if (!name) {
+					r = -ENOMEM;
+					goto out;
+				}
+				ssize_t i = index_lookup(ini, name);
+				if (i >= 0) {
+					r = set_error(ret_error, ini->name, lineno,
+						      "section [%s] is already defined at line %u",
+						      name, ini->sections[i].line);
+					goto out;
+				}
+				r = add_section(ini, b + 1, nlen, lineno, &cur);
+				if (r < 0) {
+					goto out;
+				}
+				continue;
+			}
+		}
+		if (!cur) {
+			r = set_error(ret_error, ini->name, lineno,
+				      "expected a section header such as [DEFAULT] before \"%.*s\"",
+				      (int)MIN(e - b, 40), b);
+			goto out;
+		}
+
+		/* An option: key up to the first '=' or ':'. */
+		const char *delim = b;
+		while (delim < e && *delim != '=' && *delim != ':') {
+			delim++;
+		}
+		if (delim == e) {
+			r = set_error(ret_error, ini->name, lineno,
+				      "expected \"key = value\", \"key: value\" or \"[section]\", "
+				      "got \"%.*s\"",
+				      (int)MIN(e - b, 40), b);
+			goto out;
+		}
+		const char *kend = delim, *v = delim + 1;
+		while (kend > b && is_space(kend[-1])) {
+			kend--;
+		}
+		if (kend == b) {
+			r = set_error(ret_error, ini->name, lineno, "expected a key name before \"%c\"",
+				      *delim);
+			goto out;
+		}
+		while (v < e && is_space(*v)) {
+			v++;
+		}
+		_cleanup_free_ char *key = strndup(b, (size_t)(kend - b));
+		if (!key) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (char *q = key; *q; q++) {
+			*q = (char)tolower((unsigned char)*q);
+		}
+		IniEntry *old = section_find(cur, key);
+		if (old && old->line) {
+			r = set_error(ret_error, ini->name, lineno,
+				      "key \"%s\" is already set in [%s] at line %u", key,
+				      cur == &ini->defaults ? "DEFAULT" : cur->name, old->line);
+			goto out;
+		}
+		r = section_set(cur, b, (size_t)(kend - b), "", 0, lineno, &pend.entry);
+		if (r < 0) {
+			goto out;
+		}
+		have_option = true;
+		pend.len = 0;
+		r = pending_add(&pend, v, (size_t)(e - v), false);
+		if (r < 0) {
+			goto out;
+		}
+	}
+	r = pending_flush(&pend);
+out:
+	free(pend.buf);
+	return r;
+}
+
+int ini_parse_string(const char *name, const char *text, size_t len, const char *const *defaults,
+		     IniFile **ret, char **ret_error)
+{
+	_cleanup_ini_free_ IniFile *ini = calloc(1, sizeof(*ini));
+	int r;
+
+	if (!ini) {
+		return -ENOMEM;
+	}
+	ini->name = strdup(name ? name : "<string>");
+	ini->defaults.name = strdup("DEFAULT");
+	if (!ini->name || !ini->defaults.name) {
+		return -ENOMEM;
+	}
+	for (const char *const *d = defaults; d && d[0]; d += 2) {
+		/* Built-in defaults have line 0, so the file may set them without a conflict. */
+		r = section_set(&ini->defaults, d[0], strlen(d[0]), d[1], strlen(d[1]), 0, NULL);
+		if (r < 0) {
+			return r;
+		}
+	}
+	if (len > INI_FILE_MAX) {
+		return -EFBIG;
+	}
+	r = parse(ini, text, len, ret_error);
+	if (r < 0) {
+		return r;
+	}
+	*ret = TAKE_PTR(ini);
+	return 0;
+}
+
+int ini_parse_file(const char *path, const char *display_name, const char *const *defaults,
+		   IniFile **ret, char **ret_error)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r;
+
+	r = read_full_file(path, INI_FILE_MAX, &text, &len);
+	if (r < 0) {
+		return r;
+	}
+	return ini_parse_string(display_name ? display_name : path, text, len, defaults, ret,
+				ret_error);
+}
+
+const char *ini_file_name(const IniFile *ini)
+{
+	return ini->name;
+}
+
+size_t ini_section_count(const IniFile *ini)
+{
+	return ini->n_sections;
+}
+
+const char *ini_section_name(const IniFile *ini, size_t i)
+{
+	return i < ini->n_sections ? ini->sections[i].name : NULL;
+}
+
+unsigned ini_section_line(const IniFile *ini, size_t i)
+{
+	return i < ini->n_sections ? ini->sections[i].line : 0;
+}
+
+static const IniSection *find_section(const IniFile *ini, const char *section)
+{
+	ssize_t i;
+
+	if (strcmp(section, "DEFAULT") == 0) {
+		return &ini->defaults;
+	}
+	i = index_lookup(ini, section);
+	return i < 0 ? NULL : &ini->sections[i];
+}
+
+bool ini_has_section(const IniFile *ini, const char *section)
+{
+	return find_section(ini, section) != NULL;
+}
+
+size_t ini_key_count(const IniFile *ini, const char *section)
+{
+	const IniSection *s = find_section(ini, section);
+	size_t n;
+
+	if (!s) {
+		return 0;
+	}
+	n = ini->defaults.n_entries;
+	if (s != &ini->defaults) {
+		for (size_t i = 0; i < s->n_entries; i++) {
+			if (!section_find(&ini->defaults, s->entries[i].key)) {
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
+const char *ini_key_name(const IniFile *ini, const char *section, size_t i)
+{
+	const IniSection *s = find_section(ini, section);
+
+	if (!s) {
+		return NULL;
+	}
+	if (i < ini->defaults.n_entries) {
+		return ini->defaults.entries[i].key;
+	}
+	i -= ini->defaults.n_entries;
+	if (s == &ini->defaults) {
+		return NULL;
+	}
+	for (size_t j = 0; j < s->n_entries; j++) {
+		if (section_find(&ini->defaults, s->entries[j].key)) {
+			continue;
+		}
+		if (i-- == 0) {
+			return s->entries[j].key;
+		}
+	}
+	return NULL;
+}
+
+static const IniEntry *lookup(const IniFile *ini, const IniSection *s, const char *key)
+{
+	char lower[256];
+	const IniEntry *e;
+	size_t n = strlen(key);
+
+	if (n >= sizeof(lower)) {
+		return NULL;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		lower[i] = (char)tolower((unsigned char)key[i]);
+	}
+	e = section_find(s, lower);
+	if (!e && s != &ini->defaults) {
+		e = section_find(&ini->defaults, lower);
+	}
+	return e;
+}
+
+const char *ini_get_raw(const IniFile *ini, const char *section, const char *key)
+{
+	const IniSection *s = find_section(ini, section);
+	const IniEntry *e = s ? lookup(ini, s, key) : NULL;
+
+	return e ? e->value : NULL;
+}
+
+unsigned ini_key_line(const IniFile *ini, const char *section, const char *key)
+{
+	const IniSection *s = find_section(ini, section);
+	const IniEntry *e = s ? lookup(ini, s, key) : NULL;
+
+	return e ? e->line : 0;
+}
+
+typedef struct Out {
+	char *buf;
+	size_t len, cap;
+} Out;
+
+static int out_add(Out *o, const char *s, size_t n)
+{
+	if (o->len + n + 1 > o->cap) {
+		size_t ncap = MAX(o->len + n + 1, o->cap * 2);
+		char *b;
+
+		if (ncap > INI_FILE_MAX) {
+			return -EFBIG;
+		}
+		b = realloc(o->buf, ncap);
+		if (!b) {
+			return -ENOMEM;
+		}
+		o->buf = b;
+		o->cap = ncap;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+	return 0;
+}
+
+static int interpolate(const IniFile *ini, const IniSection *s, const IniEntry *top,
+		       const char *rest, unsigned depth, Out *o, char **ret_error)
+{
+	int r;
+
+	if (depth > INI_MAX_DEPTH) {
+		return set_error(ret_error, ini->name, top->line,
+				 "value of \"%s\" nests %%(name)s references more than %d deep "
+				 "(does it refer to itself?)",
+				 top->key, INI_MAX_DEPTH);
+	}
+	while (*rest) {
+		const char *pct = strchr(rest, '%');
+
+		if (!pct) {
+			return out_add(o, rest, strlen(rest));
+		}
+		r = out_add(o, rest, (size_t)(pct - rest));
+		if (r < 0) {
+			return r;
+		}
+		if (pct[1] == '%') {
+			r = out_add(o, "%", 1);
+			if (r < 0) {
+				return r;
+			}
+			rest = pct + 2;
+		} else if (pct[1] == '(') {
+			const char *close = strchr(pct + 2, ')');
+			const IniEntry *ref;
+
+			if (!close || close == pct + 2 || close[1] != 's') {
+				return set_error(ret_error, ini->name, top->line,
+						 "in value of \"%s\": bad reference \"%.20s\", "
+						 "expected \"%%(name)s\"",
+						 top->key, pct);
+			}
+			_cleanup_free_ char *name = strndup(pct + 2, (size_t)(close - pct - 2));
+			if (!name) {
+				return -ENOMEM;
+			}
+			ref = lookup(ini, s, name);
+			if (!ref) {
+				return set_error(ret_error, ini->name, top->line,
+						 "in value of \"%s\": \"%%(%s)s\" refers to a key "
+						 "that is not set in this section or in [DEFAULT]",
+						 top->key, name);
+			}
+			if (strchr(ref->value, '%')) {
+				r = interpolate(ini, s, top, ref->value, depth + 1, o, ret_error);
+			} else {
+				r = out_add(o, ref->value, strlen(ref->value));
+			}
+			if (r < 0) {
+				return r;
+			}
+			rest = close + 2;
+		} else {
+			return set_error(ret_error, ini->name, top->line,
+					 "in value of \"%s\": \"%%\" must be followed by \"%%\" or "
+					 "\"(name)s\", found \"%.20s\"",
+					 top->key, pct);
+		}
+	}
+	return 0;
+}
+
+int ini_get(const IniFile *ini, const char *section, const char *key, char **ret_value,
+	    char **ret_error)
+{
+	const IniSection *s = find_section(ini, section);
+	const IniEntry *e = s ? lookup(ini, s, key) : NULL;
+	Out o = {0};
+	int r;
+
+	if (!e) {
+		return -ENOENT;
+	}
+	r = out_add(&o, "", 0);
+	if (r >= 0) {
+		r = interpolate(ini, s, e, e->value, 1, &o, ret_error);
+	}
+	if (r < 0) {
+		free(o.buf);
+		return r;
+	}
+	*ret_value = o.buf;
+	return 0;
+}
+
+int ini_get_bool(const IniFile *ini, const char *section, const char *key, bool *ret,
+		 char **ret_error)
+{
+	_cleanup_free_ char *v = NULL;
+	int r = ini_get(ini, section, key, &v, ret_error);
+
+	if (r < 0) {
+		return r;
+	}
+	if (parse_boolean(v, ret) < 0) {
+		return set_error(ret_error, ini->name, ini_key_line(ini, section, key),
+				 "\"%s\" must be a boolean (yes/no, true/false, on/off or 1/0), "
+				 "not \"%s\"",
+				 key, v);
+	}
+	return 0;
+}

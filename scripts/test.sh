@@ -1,0 +1,43 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Install dependencies, build with warnings as errors, and run every test suite:
+# the normal build, the unit tests under valgrind, an ASan+UBSan build, and the fuzzers.
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+"$top/scripts/deps.sh"
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "build (werror)"
+rm -rf build-test
+meson setup build-test -Dwerror=true
+meson compile -C build-test
+
+step "all suites"
+meson test -C build-test --print-errorlogs --num-processes 2
+
+step "unit tests under valgrind"
+meson test -C build-test --setup=valgrind --suite unit --print-errorlogs
+
+step "ASan + UBSan build"
+rm -rf build-asan
+meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+	-Dbuildtype=debug
+meson compile -C build-asan
+ASAN_OPTIONS=handle_segv=0:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C build-asan --print-errorlogs --num-processes 2
+
+if command -v clang >/dev/null 2>&1; then
+	step "fuzzers (clang, libFuzzer)"
+	rm -rf build-fuzz
+	CC=clang meson setup build-fuzz -Dwerror=true -Dfuzz=true -Db_lundef=false \
+		-Dbuildtype=debug
+	meson compile -C build-fuzz
+	meson test -C build-fuzz --suite fuzz --print-errorlogs
+else
+	step "fuzzers skipped: clang is not installed"
+fi
+
+step "all test suites passed"

@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Shared helpers for the integration tests (POSIX sh).  Source it first thing:
+#   . "$(dirname "$0")/lib.sh"
+# It gives: $T (a private temp dir, removed at exit), $BUILD (the build dir), $SRC (the source
+# dir), $VALGRIND (prefix for every program start; empty unless the valgrind setup is used),
+# skip, fail, assert_eq, assert_contains, random_port, wait_for_port, wait_for, on_exit.
+set -eu
+
+SRC=${MESON_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${MESON_BUILD_ROOT:-$SRC/build}
+VALGRIND=${VALGRIND:-}
+TEST_NAME=$(basename "$0" .sh)
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/mandos-test-$TEST_NAME.XXXXXX")
+# Upstream's server drops privileges; let it reach what a test makes.
+chmod 755 "$T"
+
+_on_exit_cmds=""
+# on_exit CMD: run CMD (a string) at exit, most recently added first.
+on_exit() {
+	_on_exit_cmds="$1
+$_on_exit_cmds"
+}
+_cleanup() {
+	rc=$?
+	set +e
+	printf '%s\n' "$_on_exit_cmds" | while IFS= read -r c; do
+		[ -n "$c" ] && eval "$c" >/dev/null 2>&1
+	done
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "${KEEP_TEST_DIR:-}" ]; then
+		echo "# test dir kept: $T" >&2
+	else
+		rm -rf "$T"
+	fi
+	exit "$rc"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# skip REASON: exit 77, which meson reports as skipped.
+skip() {
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+# fail MESSAGE: exit 1 with a message.
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# assert_eq ACTUAL EXPECTED [WHAT]
+assert_eq() {
+	[ "$1" = "$2" ] || fail "${3:-value}: got '$1', expected '$2'"
+}
+
+# assert_contains FILE STRING [WHAT]: FILE contains STRING (fixed string).
+assert_contains() {
+	grep -qF -- "$2" "$1" || {
+		echo "--- $1:" >&2
+		tail -n 30 "$1" >&2
+		fail "${3:-$1} lacks '$2'"
+	}
+}
+
+# assert_not_contains FILE STRING [WHAT]
+assert_not_contains() {
+	! grep -qF -- "$2" "$1" || fail "${3:-$1} contains '$2'"
+}
+
+# require_root: skip unless running as root.
+require_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+}
+
+# require_cmd CMD...: skip unless each command exists.
+require_cmd() {
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || [ -x "$c" ] || skip "needs $c"
+	done
+}
+
+# random_port: print a TCP port that is free on loopback right now.
+random_port() {
+	python3 -c 'import socket
+s = socket.socket(socket.AF_INET6)
+s.bind(("::1", 0))
+print(s.getsockname()[1])'
+}
+
+# wait_for TIMEOUT_SECONDS CMD...: retry CMD every 0.1 s until it succeeds.
+wait_for() {
+	_limit=$1
+	shift
+	_i=0
+	while ! "$@" >/dev/null 2>&1; do
+		_i=$((_i + 1))
+		[ "$_i" -lt $((_limit * 10)) ] || return 1
+		sleep 0.1
+	done
+}
+
+_port_open() {
+	ss -Htln "sport = :$1" | grep -q .
+}
+
+# wait_for_port PORT [TIMEOUT]: wait until something listens on TCP PORT.
+wait_for_port() {
+	wait_for "${2:-10}" _port_open "$1" || fail "nothing listens on port $1"
+}
+
+# upstream paths
+UPSTREAM_PLUGIN_DIR=/usr/lib/x86_64-linux-gnu/mandos/plugins.d
+UPSTREAM_LIB_DIR=/usr/lib/x86_64-linux-gnu/mandos
