@@ -32,6 +32,9 @@ int main(int argc, char **argv)
 		log_warning_errno(r, "Failed to disable core dumps: %m");
 	}
 
+	/* A closed stderr must not kill us; the client gets SIG_DFL back before exec. */
+	signal(SIGPIPE, SIG_IGN);
+
 	if (args.test) {
 		return selftest_run();
 	}
