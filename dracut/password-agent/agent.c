@@ -343,7 +343,7 @@ static void agent_kill_client(Agent *a, uint64_t now)
 	}
 }
 
-/* Send the answer to every question that is due.  Fails only for fatal errors. */
+/* Send the answer to every question that is due; questions that cannot be answered are dropped. */
 static void agent_answer(Agent *a, uint64_t now)
 {
 	for (size_t i = a->n_questions; i > 0; i--) {
