@@ -464,7 +464,15 @@ static void format_value(FILE *f, const Value *v, const void *secret, size_t sec
 static int append_value(sd_bus_message *m, const Value *v, const void *secret, size_t secret_len)
 {
 	if (secret) {
-		return sd_bus_message_append(m, "v", "ay", secret_len, secret);
+		int r = sd_bus_message_open_container(m, SD_BUS_TYPE_VARIANT, "ay");
+
+		if (r >= 0) {
+			r = sd_bus_message_append_array(m, 'y', secret, secret_len);
+		}
+		if (r >= 0) {
+			r = sd_bus_message_close_container(m);
+		}
+		return r;
 	}
 	switch (v->type) {
 	case VAL_BOOL:

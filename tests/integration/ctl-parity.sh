@@ -155,6 +155,9 @@ step --debug --checker "printf '%s\\n' it\\'s" weird
 STEP_SETTLE=1 step --start-checker foo bar-baz.qux kg1
 step --stop-checker foo
 step -A foo
+printf 'blob\001\377"\n' >"$T/blob"
+step --debug -s "$T/blob" foo kg2
+step --secret=/dev/null bar-baz.qux
 step --debug -D bar-baz.qux
 step --approve -e -tPT3H kg2 kg1
 step -V foo
