@@ -217,6 +217,14 @@ START_TEST(python_text)
 }
 END_TEST
 
+static void set_prop(Client *c, size_t i, Value v)
+{
+	if (c->props[i].v.type == VAL_STRING) {
+		free(c->props[i].v.s);
+	}
+	c->props[i].v = v;
+}
+
 /* A client with every property upstream shows. */
 static void make_client(Client *c, const char *name, const char *host, bool enabled,
                         uint64_t timeout)
@@ -237,20 +245,18 @@ static void make_client(Client *c, const char *name, const char *host, bool enab
 		p->name = strdup(keys[i]);
 		p->v = (Value){.type = VAL_STRING, .s = strdup("")};
 	}
-	free(c->props[0].v.s);
-	c->props[0].v.s = strdup(name);
-	c->props[1].v = (Value){.type = VAL_BOOL, .b = enabled};
-	c->props[2].v = (Value){.type = VAL_UINT, .u = timeout};
-	c->props[5].v = (Value){.type = VAL_UINT, .u = 120000};
-	free(c->props[6].v.s);
-	c->props[6].v.s = strdup(host);
-	c->props[9].v = (Value){.type = VAL_BOOL, .b = false};
-	c->props[11].v = (Value){.type = VAL_BOOL, .b = false};
-	c->props[12].v = (Value){.type = VAL_BOOL, .b = true};
-	c->props[14].v = (Value){.type = VAL_UINT, .u = 0};
-	c->props[15].v = (Value){.type = VAL_UINT, .u = 1000};
-	c->props[17].v = (Value){.type = VAL_UINT, .u = 900000};
-	c->props[19].v = (Value){.type = VAL_INT, .i = -2};
+	set_prop(c, 0, (Value){.type = VAL_STRING, .s = strdup(name)});
+	set_prop(c, 1, (Value){.type = VAL_BOOL, .b = enabled});
+	set_prop(c, 2, (Value){.type = VAL_UINT, .u = timeout});
+	set_prop(c, 5, (Value){.type = VAL_UINT, .u = 120000});
+	set_prop(c, 6, (Value){.type = VAL_STRING, .s = strdup(host)});
+	set_prop(c, 9, (Value){.type = VAL_BOOL, .b = false});
+	set_prop(c, 11, (Value){.type = VAL_BOOL, .b = false});
+	set_prop(c, 12, (Value){.type = VAL_BOOL, .b = true});
+	set_prop(c, 14, (Value){.type = VAL_UINT, .u = 0});
+	set_prop(c, 15, (Value){.type = VAL_UINT, .u = 1000});
+	set_prop(c, 17, (Value){.type = VAL_UINT, .u = 900000});
+	set_prop(c, 19, (Value){.type = VAL_INT, .i = -2});
 }
 
 START_TEST(table_and_json)
