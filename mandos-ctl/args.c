@@ -35,6 +35,7 @@ typedef struct Action {
 } Action;
 
 /* In upstream's order: the order matters for usage, help and "could match" lists. */
+/* clang-format off */
 static const Action actions[] = {
 	{{"-h", "--help"}, NULL, "show this help message and exit", A_HELP, 0, 0},
 	{{"--version", NULL}, NULL, "show version number and exit", A_VERSION, 0, 0},
@@ -71,6 +72,7 @@ static const Action actions[] = {
 	{{"--debug", NULL}, NULL, "Debug mode (show D-Bus commands)", A_DEBUG, 0, 0},
 	{{"--check", NULL}, NULL, "Run self-test", A_CHECK, 0, 0},
 };
+/* clang-format on */
 #define N_ACTIONS ELEMENTSOF(actions)
 #define POSITIONAL_METAVAR "client"
 #define POSITIONAL_HELP "Client name"
@@ -128,19 +130,63 @@ size_t ctl_terminal_columns(void)
 	return 80;
 }
 
-bool ctl_wants_check(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		size_t n = strlen(argv[i]);
+static bool is_negative_number(const char *s);
 
-		if (streq(argv[i], "--")) {
-			return false;
+/* Is arg an argument (not an option) to a parser whose only options are long ones? */
+static bool test_parser_argument(const char *arg)
+{
+	return arg[0] != '-' || arg[1] == '\0' || is_negative_number(arg) ||
+	       (strchr(arg, ' ') && arg[1] != '-');
+}
+
+int ctl_check_test_args(int argc, const char *const *argv, const char *prog, FILE *err)
+{
+	int run = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *eq = strchr(arg, '=');
+		size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+		bool check, prefix;
+
+		if (streq(arg, "--")) {
+			break;
 		}
-		if (n >= 3 && strncmp(argv[i], "--check", n) == 0) {
-			return true;
+		if (strncmp(arg, "--", 2) != 0 || n < 3) {
+			continue;
+		}
+		check = strncmp(arg, "--check", n) == 0 && n <= strlen("--check");
+		prefix = strncmp(arg, "--prefix", n) == 0 && n <= strlen("--prefix");
+		if (check && eq) {
+			_cleanup_free_ char *rv = NULL;
+			size_t size = 0;
+			FILE *f = open_memstream(&rv, &size);
+
+			if (!f) {
+				return -ENOMEM;
+			}
+			py_repr_str(f, eq + 1);
+			if (fclose(f) != 0) {
+				return -ENOMEM;
+			}
+			fprintf(err, "usage: %s [--check] [--prefix PREFIX]\n", prog);
+			fprintf(err, "%s: error: argument --check: ignored explicit argument %s\n",
+			        prog, rv);
+			return 2;
+		}
+		if (check) {
+			run = 1;
+		} else if (prefix && !eq) {
+			if (i + 1 >= argc || !test_parser_argument(argv[i + 1])) {
+				fprintf(err, "usage: %s [--check] [--prefix PREFIX]\n", prog);
+				fprintf(err,
+				        "%s: error: argument --prefix: expected one argument\n",
+				        prog);
+				return 2;
+			}
+			i++;
 		}
 	}
-	return false;
+	return run;
 }
 
 /* ---- Help and usage, formatted as argparse's HelpFormatter does ---- */
@@ -190,8 +236,8 @@ static char **usage_option_parts(void)
 }
 
 /* argparse's get_lines(): fill `parts` into lines of at most text_width, each with indent. */
-static void usage_lines(FILE *f, const char *const *parts, size_t n_parts, long indent, const char *prefix,
-                        long text_width, bool *first_line)
+static void usage_lines(FILE *f, const char *const *parts, size_t n_parts, long indent,
+                        const char *prefix, long text_width, bool *first_line)
 {
 	long line_len = prefix ? (long)strlen(prefix) - 1 : indent - 1;
 	bool line_empty = true, is_first = true;
@@ -209,7 +255,8 @@ static void usage_lines(FILE *f, const char *const *parts, size_t n_parts, long 
 				fputc('\n', f);
 			}
 			*first_line = false;
-			/* The first line with a prefix loses its indent: the prefix is already there. */
+			/* The first line with a prefix loses its indent: the prefix is already
+			 * there. */
 			if (!(prefix && is_first)) {
 				fprintf(f, "%*s", (int)indent, "");
 			}
@@ -280,7 +327,8 @@ static int format_usage(FILE *f, const char *prog, size_t columns)
 		fputs(prog, f);
 		first = false;
 		if (multi) {
-			usage_lines(f, (const char *const *)opt_parts, n_opt, indent, NULL, text_width, &first);
+			usage_lines(f, (const char *const *)opt_parts, n_opt, indent, NULL,
+			            text_width, &first);
 			usage_lines(f, pos_parts, 1, indent, NULL, text_width, &first);
 		} else {
 			fprintf(f, "\n%*s", (int)indent, "");
@@ -411,7 +459,7 @@ typedef struct Parser {
 	FILE *out, *err;
 	int argc;
 	const char *const *argv; /* the arguments, without the program name */
-	char *pattern;   /* 'O' option, 'A' argument, '-' the "--" separator */
+	char *pattern;           /* 'O' option, 'A' argument, '-' the "--" separator */
 	OptionMatch *matches;
 	bool seen[N_ACTIONS];
 	bool positional_done;
@@ -483,7 +531,8 @@ static int find_exact(const char *s, size_t n)
 {
 	for (size_t i = 0; i < N_ACTIONS; i++) {
 		for (size_t k = 0; k < 2 && actions[i].opts[k]; k++) {
-			if (strlen(actions[i].opts[k]) == n && strncmp(actions[i].opts[k], s, n) == 0) {
+			if (strlen(actions[i].opts[k]) == n &&
+			    strncmp(actions[i].opts[k], s, n) == 0) {
 				return (int)i;
 			}
 		}
@@ -547,7 +596,8 @@ static int classify(Parser *p, const char *arg, OptionMatch *m)
 			for (size_t k = 0; k < 2 && actions[i].opts[k]; k++) {
 				if (strncmp(actions[i].opts[k], arg, plen) == 0) {
 					short_prefix[n_found] = false;
-					found[n_found++] = (OptionMatch){(int)i, actions[i].opts[k], NULL};
+					found[n_found++] =
+					        (OptionMatch){(int)i, actions[i].opts[k], NULL};
 				}
 			}
 		}
@@ -655,7 +705,8 @@ fail:
 		return -ENOMEM;
 	}
 	if (r == -EFBIG) {
-		if (asprintf(&msg, "can't read '%s': larger than %d bytes", path, CTL_SECRET_MAX) < 0) {
+		if (asprintf(&msg, "can't read '%s': larger than %d bytes", path, CTL_SECRET_MAX) <
+		    0) {
 			return -ENOMEM;
 		}
 	} else if (asprintf(&msg, "can't open '%s': [Errno %d] %s: %s", path, -r, strerror(-r),
@@ -672,7 +723,8 @@ static int convert_duration(Parser *p, const Action *a, const char *value, uint6
 	r = duration_parse_rfc3339(value, ret);
 	if (r == -EINVAL) {
 		fprintf(p->err,
-		        "Invalid RFC 3339 duration: \"%s\" - Parsing as pre-1.6.1 interval instead\n",
+		        "Invalid RFC 3339 duration: \"%s\" - Parsing as pre-1.6.1 interval "
+		        "instead\n",
 		        value);
 		r = duration_parse_ctl(value, ret, &legacy);
 	}
@@ -699,7 +751,8 @@ static int take_action(Parser *p, int ai, const char *arg)
 			if ((int)i != ai && actions[i].group == a->group && p->seen[i]) {
 				_cleanup_free_ char *other = action_name(&actions[i]), *msg = NULL;
 
-				if (!other || asprintf(&msg, "not allowed with argument %s", other) < 0) {
+				if (!other ||
+				    asprintf(&msg, "not allowed with argument %s", other) < 0) {
 					return -ENOMEM;
 				}
 				return action_error(p, a, msg);
@@ -844,7 +897,8 @@ static int consume_optional(Parser *p, int start, int *ret_stop)
 				if (next < 0) {
 					_cleanup_free_ char *rv = repr(explicit), *msg = NULL;
 
-					if (!rv || asprintf(&msg, "ignored explicit argument %s", rv) < 0) {
+					if (!rv || asprintf(&msg, "ignored explicit argument %s",
+					                    rv) < 0) {
 						return -ENOMEM;
 					}
 					return action_error(p, &actions[ai], msg);
@@ -1050,17 +1104,17 @@ static void reorder_commands(CtlOptions *o)
 	memcpy(o->commands, tmp, o->n_commands * sizeof(Command));
 }
 
-int ctl_parse_args(int argc, const char *const *argv, const char *prog, size_t columns, FILE *out, FILE *err,
-                   CtlOptions *o, int *ret_exit)
+int ctl_parse_args(int argc, const char *const *argv, const char *prog, size_t columns, FILE *out,
+                   FILE *err, CtlOptions *o, int *ret_exit)
 {
 	Parser p = {
-		.prog = prog,
-		.columns = columns,
-		.out = out,
-		.err = err,
-		.argc = argc > 0 ? argc - 1 : 0,
-		.argv = argv + (argc > 0 ? 1 : 0),
-		.o = o,
+	        .prog = prog,
+	        .columns = columns,
+	        .out = out,
+	        .err = err,
+	        .argc = argc > 0 ? argc - 1 : 0,
+	        .argv = argv + (argc > 0 ? 1 : 0),
+	        .o = o,
 	};
 	int r;
 

@@ -70,11 +70,16 @@ size_t ctl_terminal_columns(void);
  * with *ret_exit set when the program should exit now (help or version: 0, usage error: 2),
  * or -ENOMEM.  *o is always safe to pass to ctl_options_done().
  */
-int ctl_parse_args(int argc, const char *const *argv, const char *prog, size_t columns, FILE *out, FILE *err,
-                   CtlOptions *o, int *ret_exit);
+int ctl_parse_args(int argc, const char *const *argv, const char *prog, size_t columns, FILE *out,
+                   FILE *err, CtlOptions *o, int *ret_exit);
 
-/* True if upstream would run its self-tests for this command line (--check, or "--c".. */
-bool ctl_wants_check(int argc, char **argv);
+/*
+ * Upstream first reads the command line with a parser that knows only its test options,
+ * --check and --prefix PREFIX (abbreviations too), and ignores everything else.  Returns 1
+ * if the self-tests should run, 0 if not, 2 after writing that parser's usage error to err,
+ * or -ENOMEM.
+ */
+int ctl_check_test_args(int argc, const char *const *argv, const char *prog, FILE *err);
 
 /* Write the usage message ("usage: ...\n") or the full --help text. */
 int ctl_write_usage(FILE *f, const char *prog, size_t columns);

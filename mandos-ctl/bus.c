@@ -158,7 +158,8 @@ int mandos_bus_connect(bool debug, MandosBus **ret, char **ret_msg)
 	r = sd_bus_open_system(&b->bus);
 	if (r < 0) {
 		mandos_bus_free(b);
-		if (asprintf(ret_msg, "Failed to connect to the system bus: %s", strerror(-r)) < 0) {
+		if (asprintf(ret_msg, "Failed to connect to the system bus: %s", strerror(-r)) <
+		    0) {
 			*ret_msg = NULL;
 		}
 		return r;
@@ -413,15 +414,16 @@ int mandos_bus_get_clients(MandosBus *b, ClientList *ret, char **ret_msg)
 	debug_call(b, MANDOS_SERVER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
 	           "");
 	r = sd_bus_call_method(b->bus, MANDOS_BUS_NAME, MANDOS_SERVER_PATH,
-	                       "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &e, &reply,
-	                       NULL);
+	                       "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &e,
+	                       &reply, NULL);
 	if (r < 0) {
 		return fail(r, &e, ret_msg);
 	}
 	r = read_objects(reply, &l);
 	if (r < 0) {
 		client_list_done(&l);
-		if (asprintf(ret_msg, "Malformed reply to GetManagedObjects: %s", strerror(-r)) < 0) {
+		if (asprintf(ret_msg, "Malformed reply to GetManagedObjects: %s", strerror(-r)) <
+		    0) {
 			*ret_msg = NULL;
 		}
 		return r;

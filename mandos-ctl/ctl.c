@@ -16,26 +16,26 @@ static const struct {
 	const char *key;
 	const char *header;
 } columns[] = {
-	{"Name", "Name"},
-	{"Enabled", "Enabled"},
-	{"Timeout", "Timeout"},
-	{"LastCheckedOK", "Last Successful Check"},
-	{"Created", "Created"},
-	{"Interval", "Interval"},
-	{"Host", "Host"},
-	{"KeyID", "Key ID"},
-	{"Fingerprint", "Fingerprint"},
-	{"CheckerRunning", "Check Is Running"},
-	{"LastEnabled", "Last Enabled"},
-	{"ApprovalPending", "Approval Is Pending"},
-	{"ApprovedByDefault", "Approved By Default"},
-	{"LastApprovalRequest", "Last Approval Request"},
-	{"ApprovalDelay", "Approval Delay"},
-	{"ApprovalDuration", "Approval Duration"},
-	{"Checker", "Checker"},
-	{"ExtendedTimeout", "Extended Timeout"},
-	{"Expires", "Expires"},
-	{"LastCheckerStatus", "Last Checker Status"},
+        {"Name", "Name"},
+        {"Enabled", "Enabled"},
+        {"Timeout", "Timeout"},
+        {"LastCheckedOK", "Last Successful Check"},
+        {"Created", "Created"},
+        {"Interval", "Interval"},
+        {"Host", "Host"},
+        {"KeyID", "Key ID"},
+        {"Fingerprint", "Fingerprint"},
+        {"CheckerRunning", "Check Is Running"},
+        {"LastEnabled", "Last Enabled"},
+        {"ApprovalPending", "Approval Is Pending"},
+        {"ApprovedByDefault", "Approved By Default"},
+        {"LastApprovalRequest", "Last Approval Request"},
+        {"ApprovalDelay", "Approval Delay"},
+        {"ApprovalDuration", "Approval Duration"},
+        {"Checker", "Checker"},
+        {"ExtendedTimeout", "Extended Timeout"},
+        {"Expires", "Expires"},
+        {"LastCheckerStatus", "Last Checker Status"},
 };
 #define N_DEFAULT_COLUMNS 4
 
@@ -84,7 +84,8 @@ static char *cell_string(const char *key, const Value *v)
 	} else if (is_duration_key(key) && (v->type == VAL_UINT || v->type == VAL_INT)) {
 		char d[64];
 
-		fputs(duration_format_ctl(v->type == VAL_UINT ? v->u : (uint64_t)v->i, d, sizeof(d)),
+		fputs(duration_format_ctl(v->type == VAL_UINT ? v->u : (uint64_t)v->i, d,
+		                          sizeof(d)),
 		      f);
 	} else if (v->type == VAL_INT) {
 		fprintf(f, "%" PRId64, v->i);
@@ -273,8 +274,8 @@ static int dbus_failure(int r, char *msg)
 	return 1;
 }
 
-static int run_command(const Command *c, const CtlOptions *o, MandosBus *bus,
-                       Client *const *sel, size_t n_sel, FILE *out, bool *ret_exit)
+static int run_command(const Command *c, const CtlOptions *o, MandosBus *bus, Client *const *sel,
+                       size_t n_sel, FILE *out, bool *ret_exit)
 {
 	static char empty_string[] = "";
 	const char *key = NULL, *missing = NULL;
@@ -285,11 +286,13 @@ static int run_command(const Command *c, const CtlOptions *o, MandosBus *bus,
 	switch (c->type) {
 	case CMD_PRINT_TABLE:
 	case CMD_DUMP_JSON:
-		r = c->type == CMD_DUMP_JSON ? ctl_dump_json(out, sel, n_sel, &missing)
-		                             : ctl_print_table(out, sel, n_sel, o->verbose, &missing);
+		r = c->type == CMD_DUMP_JSON
+		            ? ctl_dump_json(out, sel, n_sel, &missing)
+		            : ctl_print_table(out, sel, n_sel, o->verbose, &missing);
 		if (r == -ENOENT) {
-			fprintf(stderr, "Failed to access Mandos server through D-Bus:\n"
-			                "a client lacks the property %s\n",
+			fprintf(stderr,
+			        "Failed to access Mandos server through D-Bus:\n"
+			        "a client lacks the property %s\n",
 			        missing);
 			return 1;
 		}
@@ -422,7 +425,8 @@ int ctl_run(const CtlOptions *o, FILE *out)
 		for (size_t i = 0; i < all.n && !found; i++) {
 			const Value *name = client_get(&all.clients[i], "Name");
 
-			if (name && name->type == VAL_STRING && strcmp(name->s, o->clients[k]) == 0) {
+			if (name && name->type == VAL_STRING &&
+			    strcmp(name->s, o->clients[k]) == 0) {
 				found = &all.clients[i];
 			}
 		}
@@ -470,8 +474,8 @@ static void expect(SelfTest *t, bool ok, const char *what)
 	}
 }
 
-static char *capture_args(int argc, const char *const *argv, int *ret, int *ret_exit,
-                          CtlOptions *o, bool want_err)
+static char *capture_args(int argc, const char *const *argv, int *ret, int *ret_exit, CtlOptions *o,
+                          bool want_err)
 {
 	char *outbuf = NULL, *errbuf = NULL;
 	size_t outsize = 0, errsize = 0;
@@ -588,8 +592,7 @@ int ctl_selftest(FILE *f)
 	test_duration(&t, "5000", 5000, "bare number is milliseconds");
 	expect(&t, strcmp(duration_format_ctl(93785000, d, sizeof(d)), "1T02:03:05") == 0,
 	       "1T02:03:05");
-	expect(&t, strcmp(duration_format_ctl(300000, d, sizeof(d)), "00:05:00") == 0,
-	       "00:05:00");
+	expect(&t, strcmp(duration_format_ctl(300000, d, sizeof(d)), "00:05:00") == 0, "00:05:00");
 
 	/* Python-compatible text. */
 	test_repr(&t, "foo", "'foo'");
@@ -615,14 +618,16 @@ int ctl_selftest(FILE *f)
 		const char *a11[] = {"mandos-ctl", "-D", "-r", "-tPT1S", "--", "-e", NULL};
 		const char *a12[] = {"mandos-ctl", "-ex", "a", NULL};
 
-		test_parse(&t, 2, a1, 2, "mandos-ctl: error: Options require clients names or --all.",
+		test_parse(&t, 2, a1, 2,
+		           "mandos-ctl: error: Options require clients names or --all.",
 		           "action without client");
 		test_parse(&t, 4, a2, 2, "mandos-ctl: error: --verbose can only be used alone.",
 		           "verbose with action");
 		test_parse(&t, 3, a3, 2, "mandos-ctl: error: --dump-json can only be used alone.",
 		           "dump-json with verbose");
 		test_parse(&t, 2, a4, 2, "mandos-ctl: error: --all requires an action.", "--all");
-		test_parse(&t, 4, a5, 2, "mandos-ctl: error: --is-enabled requires exactly one client",
+		test_parse(&t, 4, a5, 2,
+		           "mandos-ctl: error: --is-enabled requires exactly one client",
 		           "is-enabled two clients");
 		test_parse(&t, 4, a6, 2,
 		           "mandos-ctl: error: --remove can only be combined with --deny",
@@ -661,8 +666,9 @@ int ctl_selftest(FILE *f)
 		int r, exit_code;
 		char *err = capture_args(6, argv, &r, &exit_code, &o, true);
 
-		expect(&t, r == 0 && o.n_commands == 2 && o.commands[0].type == CMD_DENY &&
-		                   o.commands[1].type == CMD_REMOVE,
+		expect(&t,
+		       r == 0 && o.n_commands == 2 && o.commands[0].type == CMD_DENY &&
+		               o.commands[1].type == CMD_REMOVE,
 		       "deny runs before remove");
 		expect(&t, r == 0 && o.n_clients == 2 && strcmp(o.clients[1], "-y") == 0,
 		       "clients after --");
@@ -675,8 +681,9 @@ int ctl_selftest(FILE *f)
 		int r, exit_code;
 		char *out = capture_args(2, argv, &r, &exit_code, &o, false);
 
-		expect(&t, r == 1 && exit_code == 0 && out &&
-		                   strcmp(out, "mandos-ctl " PACKAGE_VERSION "\n") == 0,
+		expect(&t,
+		       r == 1 && exit_code == 0 && out &&
+		               strcmp(out, "mandos-ctl " PACKAGE_VERSION "\n") == 0,
 		       "--version");
 		ctl_options_done(&o);
 		free(out);
@@ -695,15 +702,23 @@ int ctl_main(int argc, char **argv)
 	if (strrchr(prog, '/')) {
 		prog = strrchr(prog, '/') + 1;
 	}
-	if (ctl_wants_check(argc, argv)) {
+	r = ctl_check_test_args(argc, (const char *const *)argv, prog, stderr);
+	if (r < 0) {
+		fprintf(stderr, "%s\n", strerror(-r));
+		return 1;
+	}
+	if (r == 2) {
+		return 2;
+	}
+	if (r == 1) {
 		return ctl_selftest(stderr) == 0 ? 0 : 1;
 	}
 	if (secmem_init() < 0) {
 		fprintf(stderr, "Failed to initialise libsodium\n");
 		return 1;
 	}
-	r = ctl_parse_args(argc, (const char *const *)argv, prog, ctl_terminal_columns(), stdout, stderr, &o,
-	                   &exit_code);
+	r = ctl_parse_args(argc, (const char *const *)argv, prog, ctl_terminal_columns(), stdout,
+	                   stderr, &o, &exit_code);
 	if (r < 0) {
 		fprintf(stderr, "%s\n", strerror(-r));
 		ctl_options_done(&o);

@@ -14,13 +14,13 @@
 
 /* Upstream's usage at 80 columns, as printed by Debian's mandos-ctl 1.8.16. */
 static const char usage_80[] =
-	"usage: mandos-ctl [-h] [--version] [-a] [-v] [-j] [-e | -d] [-b]\n"
-	"                  [--start-checker | --stop-checker] [-V] [-r] [-c COMMAND]\n"
-	"                  [-t TIME] [--extended-timeout TIME] [-i TIME]\n"
-	"                  [--approve-by-default | --deny-by-default]\n"
-	"                  [--approval-delay TIME] [--approval-duration TIME]\n"
-	"                  [-H STRING] [-s FILENAME] [-A | -D] [--debug] [--check]\n"
-	"                  [client ...]\n";
+        "usage: mandos-ctl [-h] [--version] [-a] [-v] [-j] [-e | -d] [-b]\n"
+        "                  [--start-checker | --stop-checker] [-V] [-r] [-c COMMAND]\n"
+        "                  [-t TIME] [--extended-timeout TIME] [-i TIME]\n"
+        "                  [--approve-by-default | --deny-by-default]\n"
+        "                  [--approval-delay TIME] [--approval-duration TIME]\n"
+        "                  [-H STRING] [-s FILENAME] [-A | -D] [--debug] [--check]\n"
+        "                  [client ...]\n";
 
 typedef struct Captured {
 	char *out, *err;
@@ -79,7 +79,8 @@ START_TEST(usage_wraps_like_argparse)
 	ck_assert_int_eq(c.r, 1);
 	ck_assert_int_eq(c.exit_code, 2);
 	ck_assert(strncmp(c.err, usage_80, strlen(usage_80)) == 0);
-	ck_assert_str_eq(c.err + strlen(usage_80), "mandos-ctl: error: --all requires an action.\n");
+	ck_assert_str_eq(c.err + strlen(usage_80),
+	                 "mandos-ctl: error: --all requires an action.\n");
 	captured_done(&c);
 
 	/* Wide enough for one line. */
@@ -101,8 +102,9 @@ START_TEST(help_layout)
 	capture(&c, 80, argv);
 	ck_assert_int_eq(c.r, 1);
 	ck_assert_int_eq(c.exit_code, 0);
-	ck_assert(strstr(c.out, "\n\npositional arguments:\n  client                Client name\n\n"
-	                        "options:\n  -h, --help            show this help message and exit\n"));
+	ck_assert(strstr(c.out,
+	                 "\n\npositional arguments:\n  client                Client name\n\n"
+	                 "options:\n  -h, --help            show this help message and exit\n"));
 	ck_assert(strstr(c.out, "  -c COMMAND, --checker COMMAND\n"
 	                        "                        Set checker command for client\n"));
 	ck_assert(strstr(c.out, "  --check               Run self-test\n"));
@@ -118,8 +120,8 @@ END_TEST
 
 START_TEST(parse_commands_in_order)
 {
-	const char *argv[] = {"mandos-ctl", "-D",        "-r",  "-c", "a b", "-tPT5M", "--",
-	                      "-x",         "--interval=5", NULL};
+	const char *argv[] = {"mandos-ctl", "-D", "-r", "-c",           "a b",
+	                      "-tPT5M",     "--", "-x", "--interval=5", NULL};
 	const char *argv2[] = {"mandos-ctl", "-eb", "--app=1", "c", NULL};
 	const char *argv3[] = {"mandos-ctl", "-r", "-A", "-D", "-e", "c", NULL};
 	const char *argv4[] = {"mandos-ctl", "--approval-dur", "3000", "-H", "-5", "c1", "c2",
@@ -143,8 +145,9 @@ START_TEST(parse_commands_in_order)
 
 	capture(&c, 80, argv2);
 	ck_assert_int_eq(c.r, 1);
-	ck_assert(strstr(c.err, "error: ambiguous option: --app=1 could match --approve-by-default, "
-	                        "--approval-delay, --approval-duration, --approve\n"));
+	ck_assert(strstr(c.err,
+	                 "error: ambiguous option: --app=1 could match --approve-by-default, "
+	                 "--approval-delay, --approval-duration, --approve\n"));
 	captured_done(&c);
 
 	/* Conflicts are checked when reached: -A then -D. */
@@ -229,12 +232,26 @@ static void set_prop(Client *c, size_t i, Value v)
 static void make_client(Client *c, const char *name, const char *host, bool enabled,
                         uint64_t timeout)
 {
-	static const char *const keys[] = {
-		"Name",        "Enabled",         "Timeout",           "LastCheckedOK",
-		"Created",     "Interval",        "Host",              "KeyID",
-		"Fingerprint", "CheckerRunning",  "LastEnabled",       "ApprovalPending",
-		"ApprovedByDefault", "LastApprovalRequest", "ApprovalDelay", "ApprovalDuration",
-		"Checker",     "ExtendedTimeout", "Expires",           "LastCheckerStatus"};
+	static const char *const keys[] = {"Name",
+	                                   "Enabled",
+	                                   "Timeout",
+	                                   "LastCheckedOK",
+	                                   "Created",
+	                                   "Interval",
+	                                   "Host",
+	                                   "KeyID",
+	                                   "Fingerprint",
+	                                   "CheckerRunning",
+	                                   "LastEnabled",
+	                                   "ApprovalPending",
+	                                   "ApprovedByDefault",
+	                                   "LastApprovalRequest",
+	                                   "ApprovalDelay",
+	                                   "ApprovalDuration",
+	                                   "Checker",
+	                                   "ExtendedTimeout",
+	                                   "Expires",
+	                                   "LastCheckerStatus"};
 
 	c->path = strdup("/clients/x");
 	c->n_props = ELEMENTSOF(keys);
@@ -283,8 +300,9 @@ START_TEST(table_and_json)
 	f = open_memstream(&buf, &size);
 	ck_assert_int_eq(ctl_dump_json(f, sel, 1, &missing), 0);
 	fclose(f);
-	ck_assert(strncmp(buf, "{\n    \"bl\\u00e5\": {\n        \"Name\": \"bl\\u00e5\",\n"
-	                       "        \"Enabled\": true,\n        \"Timeout\": 93785000,\n",
+	ck_assert(strncmp(buf,
+	                  "{\n    \"bl\\u00e5\": {\n        \"Name\": \"bl\\u00e5\",\n"
+	                  "        \"Enabled\": true,\n        \"Timeout\": 93785000,\n",
 	                  strlen("{\n    \"bl\\u00e5\": {\n        \"Name\": \"bl\\u00e5\",\n"
 	                         "        \"Enabled\": true,\n        \"Timeout\": 93785000,\n")) ==
 	          0);
