@@ -188,6 +188,44 @@ START_TEST(parse_secret_file_errors)
 }
 END_TEST
 
+START_TEST(test_option_parser)
+{
+	const char *run[] = {"mandos-ctl", "-e", "--ch", NULL};
+	const char *not_after_separator[] = {"mandos-ctl", "--", "--check", NULL};
+	const char *explicit[] = {"mandos-ctl", "--check=yes", NULL};
+	const char *prefix_alone[] = {"mandos-ctl", "--prefix", "-x", NULL};
+	const char *none[] = {"mandos-ctl", "--checker", "x", NULL};
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+
+	ck_assert_int_eq(ctl_check_test_args(3, run, "mandos-ctl", f), 1);
+	ck_assert_int_eq(ctl_check_test_args(3, not_after_separator, "mandos-ctl", f), 0);
+	ck_assert_int_eq(ctl_check_test_args(3, none, "mandos-ctl", f), 0);
+	ck_assert_int_eq(ctl_check_test_args(2, explicit, "mandos-ctl", f), 2);
+	ck_assert_int_eq(ctl_check_test_args(3, prefix_alone, "mandos-ctl", f), 2);
+	fclose(f);
+	ck_assert_str_eq(buf, "usage: mandos-ctl [--check] [--prefix PREFIX]\n"
+	                      "mandos-ctl: error: argument --check: ignored explicit argument "
+	                      "'yes'\n"
+	                      "usage: mandos-ctl [--check] [--prefix PREFIX]\n"
+	                      "mandos-ctl: error: argument --prefix: expected one argument\n");
+	free(buf);
+}
+END_TEST
+
+START_TEST(terminal_columns)
+{
+	setenv("COLUMNS", "123", 1);
+	ck_assert_uint_eq(ctl_terminal_columns(), 123);
+	setenv("COLUMNS", " 77\n", 1);
+	ck_assert_uint_eq(ctl_terminal_columns(), 77);
+	setenv("COLUMNS", "0", 1);
+	ck_assert_uint_ge(ctl_terminal_columns(), 1);
+	unsetenv("COLUMNS");
+}
+END_TEST
+
 START_TEST(python_text)
 {
 	char *buf = NULL;
@@ -344,6 +382,8 @@ int main(void)
 	tcase_add_test(tc, help_layout);
 	tcase_add_test(tc, parse_commands_in_order);
 	tcase_add_test(tc, parse_secret_file_errors);
+	tcase_add_test(tc, test_option_parser);
+	tcase_add_test(tc, terminal_columns);
 	tcase_add_test(tc, python_text);
 	tcase_add_test(tc, table_and_json);
 	suite_add_tcase(s, tc);
