@@ -873,10 +873,14 @@ static int consume_optional(Parser *p, int start, int *ret_stop)
 	int ai = m->action, r;
 	const char *option_string = m->option_string, *explicit = m->explicit_arg;
 	char short_opt[3];
-	int pending[N_ACTIONS * 4];
+	/* "-ebV": the flags before the last one, taken only once the whole group parsed. */
+	_cleanup_free_ int *pending = calloc(strlen(p->argv[start]) + 1, sizeof(int));
 	size_t n_pending = 0;
 	const char *arg = NULL;
 
+	if (!pending) {
+		return -ENOMEM;
+	}
 	for (;;) {
 		if (ai < 0) {
 			r = add_extra(p, p->argv[start]);
@@ -906,9 +910,6 @@ static int consume_optional(Parser *p, int start, int *ret_stop)
 				ai = next;
 				option_string = option_string_of(next, short_opt, 2);
 				explicit = explicit[1] ? explicit + 1 : NULL;
-				if (n_pending >= ELEMENTSOF(pending)) {
-					return -E2BIG;
-				}
 				continue;
 			}
 			if (takes_arg) {
