@@ -10,7 +10,7 @@ SERVER_CMD=${MANDOS_TEST_SERVER:-/usr/sbin/mandos}
 UPSTREAM_CTL=${MANDOS_TEST_UPSTREAM_CTL:-/usr/sbin/mandos-ctl}
 OUR_CTL=$BUILD/mandos-ctl/mandos-ctl
 
-require_cmd dbus-daemon dbus-send mandos-keygen "$UPSTREAM_CTL"
+require_cmd dbus-daemon dbus-send setsid mandos-keygen "$UPSTREAM_CTL"
 # shellcheck disable=SC2086
 require_cmd $SERVER_CMD
 
@@ -54,23 +54,30 @@ start_server() {
 	_vg=
 	case $SERVER_CMD in "$BUILD"/*) _vg=$VALGRIND ;; esac
 	# shellcheck disable=SC2086
-	DBUS_SYSTEM_BUS_ADDRESS=$_addr $_vg $SERVER_CMD --configdir "$_d/conf" \
+	# In a session of its own, so that it and all its children can be stopped together.
+	DBUS_SYSTEM_BUS_ADDRESS=$_addr setsid $_vg $SERVER_CMD --configdir "$_d/conf" \
 		--statedir "$_d/state" --no-zeroconf --port "$_port" --foreground --debug \
 		>"$_d/server.log" 2>&1 &
 	echo $! >"$_d/server.pid"
 	eval "PORT_$1=$_port"
-	on_exit "kill $(cat "$_d/server.pid")"
+	on_exit "stop_server $1"
 	wait_for 30 _server_up "$_addr" || {
 		tail -n 20 "$_d/server.log" >&2
 		fail "server on bus $1 did not come up"
 	}
 }
 
-# stop_server NAME
+# stop_server NAME: SIGTERM to the server's process group; SIGKILL what is left after 5 s
+# (upstream's server sometimes hangs in its shutdown).
 stop_server() {
 	_pid=$(cat "$T/$1/server.pid")
-	kill "$_pid" 2>/dev/null || true
-	wait_for 10 sh -c "! kill -0 $_pid 2>/dev/null" || kill -9 "$_pid" 2>/dev/null || true
+	kill -TERM "-$_pid" 2>/dev/null || return 0
+	_i=0
+	while kill -0 "-$_pid" 2>/dev/null && [ "$_i" -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	kill -KILL "-$_pid" 2>/dev/null || true
 }
 
 # mask: hide what legitimately differs between two servers or two runs: timestamps, and
