@@ -307,7 +307,8 @@ char **py_textwrap(const char *text, size_t width)
 		if (next < n_chunks && py_strlen(chunks[next]) > width) {
 			/* A long word: break it to fill the line, at a hyphen if one fits. */
 			char *chunk = chunks[next];
-			size_t space_left = width > cur_len ? width - cur_len : 1, end = space_left;
+			/* As textwrap: a full line takes nothing, the word goes on the next one. */
+			size_t space_left = width < 1 ? 1 : width - cur_len, end = space_left;
 			size_t clen = strlen(chunk);
 
 			for (size_t h = MIN(space_left, clen); h-- > 1;) {
