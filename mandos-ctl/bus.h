@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The Mandos server's D-Bus API as mandos-ctl uses it, with upstream's --debug log lines. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MANDOS_BUS_NAME "se.recompile.Mandos"
+#define MANDOS_SERVER_PATH "/"
+#define MANDOS_SERVER_IFACE "se.recompile.Mandos"
+#define MANDOS_CLIENT_IFACE "se.recompile.Mandos.Client"
+
+typedef enum ValueType {
+	VAL_NONE, /* a type mandos-ctl does not show */
+	VAL_BOOL,
+	VAL_INT,
+	VAL_UINT,
+	VAL_DOUBLE,
+	VAL_STRING,
+} ValueType;
+
+typedef struct Value {
+	ValueType type;
+	union {
+		bool b;
+		int64_t i;
+		uint64_t u;
+		double d;
+		char *s;
+	};
+} Value;
+
+typedef struct Property {
+	char *name;
+	Value v;
+} Property;
+
+/* One client object: its path and its se.recompile.Mandos.Client properties, in bus order. */
+typedef struct Client {
+	char *path;
+	Property *props;
+	size_t n_props;
+} Client;
+
+typedef struct ClientList {
+	Client *clients;
+	size_t n;
+} ClientList;
+
+typedef struct MandosBus MandosBus;
+
+/* A property value, or NULL if the client lacks it. */
+const Value *client_get(const Client *c, const char *name);
+
+void client_list_done(ClientList *l);
+
+/*
+ * Connect to the system bus and find the Mandos server, logging at debug level what upstream
+ * logs.  Returns 0, or -errno with *ret_msg (malloc()ed) saying why, as upstream's message.
+ */
+int mandos_bus_connect(bool debug, MandosBus **ret, char **ret_msg);
+MandosBus *mandos_bus_free(MandosBus *b);
+
+/* GetManagedObjects on the server: every object with the client interface. */
+int mandos_bus_get_clients(MandosBus *b, ClientList *ret, char **ret_msg);
+
+/* Set a client property.  For "Secret" pass the bytes in secret/secret_len (sent as "ay"). */
+int mandos_bus_set(MandosBus *b, const char *path, const char *key, const Value *v,
+                   const void *secret, size_t secret_len, char **ret_msg);
+
+/* Client method Approve(b), and the server's RemoveClient(o). */
+int mandos_bus_approve(MandosBus *b, const char *path, bool approve, char **ret_msg);
+int mandos_bus_remove(MandosBus *b, const char *path, char **ret_msg);

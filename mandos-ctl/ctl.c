@@ -1,0 +1,734 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* mandos-ctl: list and control the clients of a Mandos server over D-Bus. */
+#include "ctl.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duration.h"
+#include "macro.h"
+#include "pyfmt.h"
+
+/* Every property upstream shows, in its order, with its table header. */
+static const struct {
+	const char *key;
+	const char *header;
+} columns[] = {
+        {"Name", "Name"},
+        {"Enabled", "Enabled"},
+        {"Timeout", "Timeout"},
+        {"LastCheckedOK", "Last Successful Check"},
+        {"Created", "Created"},
+        {"Interval", "Interval"},
+        {"Host", "Host"},
+        {"KeyID", "Key ID"},
+        {"Fingerprint", "Fingerprint"},
+        {"CheckerRunning", "Check Is Running"},
+        {"LastEnabled", "Last Enabled"},
+        {"ApprovalPending", "Approval Is Pending"},
+        {"ApprovedByDefault", "Approved By Default"},
+        {"LastApprovalRequest", "Last Approval Request"},
+        {"ApprovalDelay", "Approval Delay"},
+        {"ApprovalDuration", "Approval Duration"},
+        {"Checker", "Checker"},
+        {"ExtendedTimeout", "Extended Timeout"},
+        {"Expires", "Expires"},
+        {"LastCheckerStatus", "Last Checker Status"},
+};
+#define N_DEFAULT_COLUMNS 4
+
+static bool is_duration_key(const char *key)
+{
+	static const char *const keys[] = {"Timeout", "Interval", "ApprovalDelay",
+	                                   "ApprovalDuration", "ExtendedTimeout"};
+
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		if (strcmp(key, keys[i]) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Python's repr() of a float, the shortest form that reads back the same. */
+static void format_double(FILE *f, double d)
+{
+	char buf[64];
+
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, d);
+		if (strtod(buf, NULL) == d) {
+			break;
+		}
+	}
+	fputs(buf, f);
+	if (!strpbrk(buf, ".eEn")) {
+		fputs(".0", f);
+	}
+}
+
+/* The table cell for a value: upstream's valuetostring(). */
+static char *cell_string(const char *key, const Value *v)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+
+	if (!f) {
+		return NULL;
+	}
+	if (v->type == VAL_BOOL) {
+		fputs(v->b ? "Yes" : "No", f);
+	} else if (is_duration_key(key) && (v->type == VAL_UINT || v->type == VAL_INT)) {
+		char d[64];
+
+		fputs(duration_format_ctl(v->type == VAL_UINT ? v->u : (uint64_t)v->i, d,
+		                          sizeof(d)),
+		      f);
+	} else if (v->type == VAL_INT) {
+		fprintf(f, "%" PRId64, v->i);
+	} else if (v->type == VAL_UINT) {
+		fprintf(f, "%" PRIu64, v->u);
+	} else if (v->type == VAL_DOUBLE) {
+		format_double(f, v->d);
+	} else if (v->type == VAL_STRING) {
+		fputs(v->s, f);
+	} else {
+		fputs("None", f);
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void pad(FILE *f, const char *s, size_t width)
+{
+	size_t len = py_strlen(s);
+
+	fputs(s, f);
+	for (; len < width; len++) {
+		fputc(' ', f);
+	}
+}
+
+int ctl_print_table(FILE *f, Client *const *clients, size_t n, bool verbose,
+                    const char **ret_missing)
+{
+	size_t n_cols = verbose ? ELEMENTSOF(columns) : N_DEFAULT_COLUMNS;
+	size_t widths[ELEMENTSOF(columns)];
+	char **cells;
+	int r = 0;
+
+	cells = calloc(n * n_cols + 1, sizeof(char *));
+	if (!cells) {
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < n_cols; k++) {
+		widths[k] = py_strlen(columns[k].header);
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		for (size_t k = 0; k < n_cols; k++) {
+			const Value *v = client_get(clients[i], columns[k].key);
+			char *c;
+
+			if (!v) {
+				*ret_missing = columns[k].key;
+				r = -ENOENT;
+				break;
+			}
+			c = cell_string(columns[k].key, v);
+			if (!c) {
+				r = -ENOMEM;
+				break;
+			}
+			cells[i * n_cols + k] = c;
+			widths[k] = MAX(widths[k], py_strlen(c));
+		}
+	}
+	if (r == 0) {
+		for (size_t k = 0; k < n_cols; k++) {
+			if (k > 0) {
+				fputc(' ', f);
+			}
+			pad(f, columns[k].header, widths[k]);
+		}
+		fputc('\n', f);
+		for (size_t i = 0; i < n; i++) {
+			for (size_t k = 0; k < n_cols; k++) {
+				if (k > 0) {
+					fputc(' ', f);
+				}
+				pad(f, cells[i * n_cols + k], widths[k]);
+			}
+			fputc('\n', f);
+		}
+	}
+	for (size_t i = 0; i < n * n_cols; i++) {
+		free(cells[i]);
+	}
+	free(cells);
+	return r;
+}
+
+static void json_value(FILE *f, const Value *v)
+{
+	switch (v->type) {
+	case VAL_BOOL:
+		fputs(v->b ? "true" : "false", f);
+		break;
+	case VAL_INT:
+		fprintf(f, "%" PRId64, v->i);
+		break;
+	case VAL_UINT:
+		fprintf(f, "%" PRIu64, v->u);
+		break;
+	case VAL_DOUBLE:
+		format_double(f, v->d);
+		break;
+	case VAL_STRING:
+		py_json_string(f, v->s);
+		break;
+	case VAL_NONE:
+		fputs("null", f);
+		break;
+	}
+}
+
+int ctl_dump_json(FILE *f, Client *const *clients, size_t n, const char **ret_missing)
+{
+	const Value *name;
+	size_t shown = 0;
+
+	/* Check first, so that a failure prints nothing. */
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < ELEMENTSOF(columns); k++) {
+			if (!client_get(clients[i], columns[k].key)) {
+				*ret_missing = columns[k].key;
+				return -ENOENT;
+			}
+		}
+		if (client_get(clients[i], "Name")->type != VAL_STRING) {
+			*ret_missing = "Name";
+			return -ENOENT;
+		}
+	}
+	if (n == 0) {
+		fputs("{}\n", f);
+		return 0;
+	}
+	fputs("{\n", f);
+	for (size_t i = 0; i < n; i++) {
+		bool duplicate = false;
+
+		name = client_get(clients[i], "Name");
+		/* Upstream builds a dict keyed by name: a later duplicate is dropped. */
+		for (size_t j = 0; j < i; j++) {
+			duplicate |= strcmp(client_get(clients[j], "Name")->s, name->s) == 0;
+		}
+		if (duplicate) {
+			continue;
+		}
+		fputs(shown++ ? ",\n    " : "    ", f);
+		py_json_string(f, name->s);
+		fputs(": {\n", f);
+		for (size_t k = 0; k < ELEMENTSOF(columns); k++) {
+			fputs(k ? ",\n        " : "        ", f);
+			py_json_string(f, columns[k].key);
+			fputs(": ", f);
+			json_value(f, client_get(clients[i], columns[k].key));
+		}
+		fputs("\n    }", f);
+	}
+	fputs("\n}\n", f);
+	return 0;
+}
+
+static void message_repr(const char *prefix, const char *s)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+
+	if (f) {
+		py_repr_str(f, s);
+		if (fclose(f) == 0) {
+			fprintf(stderr, "%s%s\n", prefix, buf);
+		}
+		free(buf);
+	}
+}
+
+static int dbus_failure(int r, char *msg)
+{
+	if (r == -ENOMEM && !msg) {
+		fprintf(stderr, "Out of memory.\n");
+	} else {
+		fprintf(stderr, "Failed to access Mandos server through D-Bus:\n%s\n",
+		        msg ? msg : strerror(-r));
+	}
+	free(msg);
+	return 1;
+}
+
+static int run_command(const Command *c, const CtlOptions *o, MandosBus *bus, Client *const *sel,
+                       size_t n_sel, FILE *out, bool *ret_exit)
+{
+	static char empty_string[] = "";
+	const char *key = NULL, *missing = NULL;
+	Value v = {VAL_NONE};
+	char *msg = NULL;
+	int r = 0;
+
+	switch (c->type) {
+	case CMD_PRINT_TABLE:
+	case CMD_DUMP_JSON:
+		r = c->type == CMD_DUMP_JSON
+		            ? ctl_dump_json(out, sel, n_sel, &missing)
+		            : ctl_print_table(out, sel, n_sel, o->verbose, &missing);
+		if (r == -ENOENT) {
+			fprintf(stderr,
+			        "Failed to access Mandos server through D-Bus:\n"
+			        "a client lacks the property %s\n",
+			        missing);
+			return 1;
+		}
+		return r < 0 ? dbus_failure(r, NULL) : 0;
+	case CMD_IS_ENABLED: {
+		const Value *e = n_sel > 0 ? client_get(sel[0], "Enabled") : NULL;
+
+		*ret_exit = true;
+		return e && e->type == VAL_BOOL && e->b ? 0 : 1;
+	}
+	case CMD_APPROVE:
+	case CMD_DENY:
+		for (size_t i = 0; i < n_sel; i++) {
+			r = mandos_bus_approve(bus, sel[i]->path, c->type == CMD_APPROVE, &msg);
+			if (r < 0) {
+				return dbus_failure(r, msg);
+			}
+		}
+		return 0;
+	case CMD_REMOVE:
+		for (size_t i = 0; i < n_sel; i++) {
+			r = mandos_bus_remove(bus, sel[i]->path, &msg);
+			if (r < 0) {
+				return dbus_failure(r, msg);
+			}
+		}
+		return 0;
+	case CMD_ENABLE:
+	case CMD_DISABLE:
+		key = "Enabled";
+		v = (Value){.type = VAL_BOOL, .b = c->type == CMD_ENABLE};
+		break;
+	case CMD_BUMP_TIMEOUT:
+		key = "LastCheckedOK";
+		v = (Value){.type = VAL_STRING, .s = empty_string};
+		break;
+	case CMD_START_CHECKER:
+	case CMD_STOP_CHECKER:
+		key = "CheckerRunning";
+		v = (Value){.type = VAL_BOOL, .b = c->type == CMD_START_CHECKER};
+		break;
+	case CMD_APPROVE_BY_DEFAULT:
+	case CMD_DENY_BY_DEFAULT:
+		key = "ApprovedByDefault";
+		v = (Value){.type = VAL_BOOL, .b = c->type == CMD_APPROVE_BY_DEFAULT};
+		break;
+	case CMD_SET_CHECKER:
+	case CMD_SET_HOST:
+		key = c->type == CMD_SET_CHECKER ? "Checker" : "Host";
+		v = (Value){.type = VAL_STRING, .s = c->str};
+		break;
+	case CMD_SET_TIMEOUT:
+		key = "Timeout";
+		break;
+	case CMD_SET_EXTENDED_TIMEOUT:
+		key = "ExtendedTimeout";
+		break;
+	case CMD_SET_INTERVAL:
+		key = "Interval";
+		break;
+	case CMD_SET_APPROVAL_DELAY:
+		key = "ApprovalDelay";
+		break;
+	case CMD_SET_APPROVAL_DURATION:
+		key = "ApprovalDuration";
+		break;
+	case CMD_SET_SECRET:
+		key = "Secret";
+		break;
+	case _CMD_MAX:
+		return 1;
+	}
+	if (v.type == VAL_NONE && c->type != CMD_SET_SECRET) {
+		v = (Value){.type = VAL_UINT, .u = c->msec};
+	}
+	for (size_t i = 0; i < n_sel; i++) {
+		if (c->type == CMD_SET_SECRET) {
+			/* An empty file still has to be sent as bytes, never as "no secret". */
+			static const char empty[1];
+
+			r = mandos_bus_set(bus, sel[i]->path, key, &v,
+			                   c->secret->len ? (const void *)c->secret->data : empty,
+			                   c->secret->len, &msg);
+		} else {
+			r = mandos_bus_set(bus, sel[i]->path, key, &v, NULL, 0, &msg);
+		}
+		if (r < 0) {
+			return dbus_failure(r, msg);
+		}
+	}
+	return 0;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(MandosBus *, mandos_bus_free)
+
+int ctl_run(const CtlOptions *o, FILE *out)
+{
+	_cleanup_(mandos_bus_freep) MandosBus *bus = NULL;
+	_cleanup_free_ Client **sel = NULL;
+	ClientList all = {0};
+	size_t n_sel = 0;
+	char *msg = NULL;
+	int r, status = 0;
+
+	r = mandos_bus_connect(o->debug, &bus, &msg);
+	if (r < 0) {
+		fprintf(stderr, "Could not connect to Mandos server: %s\n",
+		        msg ? msg : strerror(-r));
+		free(msg);
+		return 1;
+	}
+	r = mandos_bus_get_clients(bus, &all, &msg);
+	if (r < 0) {
+		return dbus_failure(r, msg);
+	}
+	sel = calloc(all.n + 1, sizeof(Client *));
+	if (!sel) {
+		client_list_done(&all);
+		return dbus_failure(-ENOMEM, NULL);
+	}
+	if (o->n_clients == 0) {
+		for (size_t i = 0; i < all.n; i++) {
+			sel[n_sel++] = &all.clients[i];
+		}
+	}
+	for (size_t k = 0; k < o->n_clients; k++) {
+		Client *found = NULL;
+		bool already = false;
+
+		for (size_t i = 0; i < all.n && !found; i++) {
+			const Value *name = client_get(&all.clients[i], "Name");
+
+			if (name && name->type == VAL_STRING &&
+			    strcmp(name->s, o->clients[k]) == 0) {
+				found = &all.clients[i];
+			}
+		}
+		if (!found) {
+			message_repr("Client not found on server: ", o->clients[k]);
+			client_list_done(&all);
+			return 1;
+		}
+		for (size_t i = 0; i < n_sel; i++) {
+			already |= sel[i] == found;
+		}
+		if (!already) {
+			sel[n_sel++] = found;
+		}
+	}
+	for (size_t i = 0; i < o->n_commands && status == 0; i++) {
+		bool exit_now = false;
+
+		status = run_command(&o->commands[i], o, bus, sel, n_sel, out, &exit_now);
+		if (exit_now) {
+			break;
+		}
+	}
+	client_list_done(&all);
+	if (fflush(out) != 0 || ferror(out)) {
+		fprintf(stderr, "Failed to write output: %s\n", strerror(errno));
+		return 1;
+	}
+	return status;
+}
+
+/* ---- Built-in self-tests (--check) ---- */
+
+typedef struct SelfTest {
+	FILE *f;
+	int run, failed;
+} SelfTest;
+
+static void expect(SelfTest *t, bool ok, const char *what)
+{
+	t->run++;
+	if (!ok) {
+		t->failed++;
+		fprintf(t->f, "FAIL: %s\n", what);
+	}
+}
+
+static char *capture_args(int argc, const char *const *argv, int *ret, int *ret_exit, CtlOptions *o,
+                          bool want_err)
+{
+	char *outbuf = NULL, *errbuf = NULL;
+	size_t outsize = 0, errsize = 0;
+	FILE *out = open_memstream(&outbuf, &outsize), *err = open_memstream(&errbuf, &errsize);
+
+	*ret_exit = -1;
+	if (!out || !err) {
+		if (out) {
+			fclose(out);
+		}
+		if (err) {
+			fclose(err);
+		}
+		free(outbuf);
+		free(errbuf);
+		*ret = -ENOMEM;
+		return NULL;
+	}
+	*ret = ctl_parse_args(argc, argv, "mandos-ctl", 80, out, err, o, ret_exit);
+	fclose(out);
+	fclose(err);
+	if (want_err) {
+		free(outbuf);
+		return errbuf;
+	}
+	free(errbuf);
+	return outbuf;
+}
+
+static void test_parse(SelfTest *t, int argc, const char *const *argv, int want_exit,
+                       const char *want_last_err_line, const char *what)
+{
+	CtlOptions o;
+	int r, exit_code;
+	char *err = capture_args(argc, argv, &r, &exit_code, &o, true);
+	const char *last = NULL;
+
+	if (err) {
+		size_t n = strlen(err);
+
+		if (n > 0 && err[n - 1] == '\n') {
+			err[--n] = '\0';
+		}
+		last = strrchr(err, '\n');
+		last = last ? last + 1 : err;
+	}
+	if (want_exit < 0) {
+		expect(t, r == 0, what);
+	} else {
+		expect(t, r == 1 && exit_code == want_exit, what);
+	}
+	if (want_last_err_line) {
+		expect(t, last && strcmp(last, want_last_err_line) == 0, what);
+	}
+	ctl_options_done(&o);
+	free(err);
+}
+
+static void test_duration(SelfTest *t, const char *s, uint64_t want, const char *what)
+{
+	uint64_t v = 0;
+	int legacy = 0;
+
+	expect(t, duration_parse_ctl(s, &v, &legacy) == 0 && v == want, what);
+}
+
+static void test_repr(SelfTest *t, const char *s, const char *want)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+
+	if (f) {
+		py_repr_str(f, s);
+		fclose(f);
+	}
+	expect(t, buf && strcmp(buf, want) == 0, want);
+	free(buf);
+}
+
+static void test_json(SelfTest *t, const char *s, const char *want)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+
+	if (f) {
+		py_json_string(f, s);
+		fclose(f);
+	}
+	expect(t, buf && strcmp(buf, want) == 0, want);
+	free(buf);
+}
+
+int ctl_selftest(FILE *f)
+{
+	SelfTest t = {.f = f};
+	char d[64];
+
+	/* Durations: upstream's doctests and unit tests. */
+	test_duration(&t, "P7D", 7 * MSEC_PER_DAY, "P7D");
+	test_duration(&t, "PT60S", 60 * MSEC_PER_SEC, "PT60S");
+	test_duration(&t, "PT60M", MSEC_PER_HOUR, "PT60M");
+	test_duration(&t, "P60M", 1680 * MSEC_PER_DAY, "P60M is 60 four-week months");
+	test_duration(&t, "PT24H", MSEC_PER_DAY, "PT24H");
+	test_duration(&t, "P1W", MSEC_PER_WEEK, "P1W");
+	test_duration(&t, "PT5M30S", 330 * MSEC_PER_SEC, "PT5M30S");
+	test_duration(&t, "P1DT3M20S", MSEC_PER_DAY + 200 * MSEC_PER_SEC, "P1DT3M20S");
+	test_duration(&t, "7d", 7 * MSEC_PER_DAY, "legacy 7d");
+	test_duration(&t, "5m 30s", 330 * MSEC_PER_SEC, "legacy 5m 30s");
+	test_duration(&t, "", 0, "legacy empty");
+	test_duration(&t, "2dxy7zz11y3m5m", 2 * MSEC_PER_DAY + 480 * MSEC_PER_SEC + 18,
+	              "legacy with junk");
+	test_duration(&t, "5000", 5000, "bare number is milliseconds");
+	expect(&t, strcmp(duration_format_ctl(93785000, d, sizeof(d)), "1T02:03:05") == 0,
+	       "1T02:03:05");
+	expect(&t, strcmp(duration_format_ctl(300000, d, sizeof(d)), "00:05:00") == 0, "00:05:00");
+
+	/* Python-compatible text. */
+	test_repr(&t, "foo", "'foo'");
+	test_repr(&t, "it's", "\"it's\"");
+	test_repr(&t, "a\"'b", "'a\"\\'b'");
+	test_repr(&t, "tab\there\x01\xff", "'tab\\there\\x01\\udcff'");
+	test_repr(&t, "\xc3\xa5", "'\xc3\xa5'");
+	test_json(&t, "a\"b\\c\n\x7f\xc3\xa5\xf0\x9f\x98\x80",
+	          "\"a\\\"b\\\\c\\n\\u007f\\u00e5\\ud83d\\ude00\"");
+
+	/* Command-line checks, with upstream's messages. */
+	{
+		const char *a1[] = {"mandos-ctl", "-e", NULL};
+		const char *a2[] = {"mandos-ctl", "-v", "-e", "foo", NULL};
+		const char *a3[] = {"mandos-ctl", "-j", "-v", NULL};
+		const char *a4[] = {"mandos-ctl", "-a", NULL};
+		const char *a5[] = {"mandos-ctl", "-V", "a", "b", NULL};
+		const char *a6[] = {"mandos-ctl", "-r", "-e", "a", NULL};
+		const char *a7[] = {"mandos-ctl", "-e", "-d", "a", NULL};
+		const char *a8[] = {"mandos-ctl", "--ver", NULL};
+		const char *a9[] = {"mandos-ctl", "-c", NULL};
+		const char *a10[] = {"mandos-ctl", "-e", "a", "-b", "c", NULL};
+		const char *a11[] = {"mandos-ctl", "-D", "-r", "-tPT1S", "--", "-e", NULL};
+		const char *a12[] = {"mandos-ctl", "-ex", "a", NULL};
+
+		test_parse(&t, 2, a1, 2,
+		           "mandos-ctl: error: Options require clients names or --all.",
+		           "action without client");
+		test_parse(&t, 4, a2, 2, "mandos-ctl: error: --verbose can only be used alone.",
+		           "verbose with action");
+		test_parse(&t, 3, a3, 2, "mandos-ctl: error: --dump-json can only be used alone.",
+		           "dump-json with verbose");
+		test_parse(&t, 2, a4, 2, "mandos-ctl: error: --all requires an action.", "--all");
+		test_parse(&t, 4, a5, 2,
+		           "mandos-ctl: error: --is-enabled requires exactly one client",
+		           "is-enabled two clients");
+		test_parse(&t, 4, a6, 2,
+		           "mandos-ctl: error: --remove can only be combined with --deny",
+		           "remove with enable");
+		test_parse(&t, 4, a7, 2,
+		           "mandos-ctl: error: argument -d/--disable: not allowed with argument "
+		           "-e/--enable",
+		           "enable and disable");
+		test_parse(&t, 2, a8, 2,
+		           "mandos-ctl: error: ambiguous option: --ver could match --version, "
+		           "--verbose",
+		           "ambiguous abbreviation");
+		test_parse(&t, 2, a9, 2,
+		           "mandos-ctl: error: argument -c/--checker: expected one argument",
+		           "missing argument");
+		test_parse(&t, 5, a10, 2, "mandos-ctl: error: unrecognized arguments: c",
+		           "clients after options");
+		test_parse(&t, 6, a11, -1, NULL, "deny, remove, attached argument, separator");
+		test_parse(&t, 3, a12, 2,
+		           "mandos-ctl: error: argument -e/--enable: ignored explicit argument 'x'",
+		           "unknown flag in a group of short flags");
+	}
+	{
+		const char *argv[] = {"mandos-ctl", "-r", "-D", "-t", "5", "x", NULL};
+		CtlOptions o;
+		int r, exit_code;
+		char *err = capture_args(6, argv, &r, &exit_code, &o, true);
+
+		expect(&t, r == 0 && o.n_commands == 3, "remove with deny allows other commands");
+		ctl_options_done(&o);
+		free(err);
+	}
+	{
+		const char *argv[] = {"mandos-ctl", "-r", "-D", "x", "--", "-y", NULL};
+		CtlOptions o;
+		int r, exit_code;
+		char *err = capture_args(6, argv, &r, &exit_code, &o, true);
+
+		expect(&t,
+		       r == 0 && o.n_commands == 2 && o.commands[0].type == CMD_DENY &&
+		               o.commands[1].type == CMD_REMOVE,
+		       "deny runs before remove");
+		expect(&t, r == 0 && o.n_clients == 2 && strcmp(o.clients[1], "-y") == 0,
+		       "clients after --");
+		ctl_options_done(&o);
+		free(err);
+	}
+	{
+		const char *argv[] = {"mandos-ctl", "--version", NULL};
+		CtlOptions o;
+		int r, exit_code;
+		char *out = capture_args(2, argv, &r, &exit_code, &o, false);
+
+		expect(&t,
+		       r == 1 && exit_code == 0 && out &&
+		               strcmp(out, "mandos-ctl " PACKAGE_VERSION "\n") == 0,
+		       "--version");
+		ctl_options_done(&o);
+		free(out);
+	}
+
+	fprintf(f, "Ran %d tests\n\n%s\n", t.run, t.failed ? "FAILED" : "OK");
+	return t.failed;
+}
+
+int ctl_main(int argc, char **argv)
+{
+	CtlOptions o;
+	const char *prog = argc > 0 && argv[0] ? argv[0] : "mandos-ctl";
+	int r, exit_code = 0;
+
+	if (strrchr(prog, '/')) {
+		prog = strrchr(prog, '/') + 1;
+	}
+	r = ctl_check_test_args(argc, (const char *const *)argv, prog, stderr);
+	if (r < 0) {
+		fprintf(stderr, "%s\n", strerror(-r));
+		return 1;
+	}
+	if (r == 2) {
+		return 2;
+	}
+	if (r == 1) {
+		return ctl_selftest(stderr) == 0 ? 0 : 1;
+	}
+	if (secmem_init() < 0) {
+		fprintf(stderr, "Failed to initialise libsodium\n");
+		return 1;
+	}
+	r = ctl_parse_args(argc, (const char *const *)argv, prog, ctl_terminal_columns(), stdout,
+	                   stderr, &o, &exit_code);
+	if (r < 0) {
+		fprintf(stderr, "%s\n", strerror(-r));
+		ctl_options_done(&o);
+		return 1;
+	}
+	if (r == 1) {
+		ctl_options_done(&o);
+		return exit_code;
+	}
+	exit_code = ctl_run(&o, stdout);
+	ctl_options_done(&o);
+	return exit_code;
+}
