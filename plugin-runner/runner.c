@@ -90,12 +90,9 @@ static int strv_push_n(char ***list, size_t *count, const char *s, size_t n)
 	return 0;
 }
 
-/* Append the comma-separated words of s; an empty s adds nothing, empty words are kept. */
+/* Append the comma-separated words of s; empty words are kept (so "" adds one empty word). */
 static int add_options(PluginOpts *p, const char *s)
 {
-	if (*s == '\0') {
-		return 0;
-	}
 	for (;;) {
 		const char *comma = strchr(s, ',');
 		size_t n = comma ? (size_t)(comma - s) : strlen(s);
@@ -566,19 +563,20 @@ char **runner_plugin_envp(const RunnerConfig *c, const char *name, char *const *
 	if (!v) {
 		return NULL;
 	}
-	/* Earlier entries win: plugin, then global (with the helper dir last), then inherited. */
+	/* Earlier entries win: plugin, then the helper dir, then global, then inherited. */
 	for (size_t i = 0; p && i < p->n_env; i++) {
 		if (!env_has(v, p->env[i]) && !(v[n++] = strdup(p->env[i]))) {
 			return NULL;
 		}
 	}
+	/* --plugin-helper-dir beats a global MANDOSPLUGINHELPERDIR, as upstream. */
+	if (!env_has(v, helper)) {
+		v[n++] = TAKE_PTR(helper);
+	}
 	for (size_t i = 0; i < c->global.n_env; i++) {
 		if (!env_has(v, c->global.env[i]) && !(v[n++] = strdup(c->global.env[i]))) {
 			return NULL;
 		}
-	}
-	if (!env_has(v, helper)) {
-		v[n++] = TAKE_PTR(helper);
 	}
 	for (char *const *e = inherited; e && *e; e++) {
 		if (!env_has(v, *e) && !(v[n++] = strdup(*e))) {

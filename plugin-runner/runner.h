@@ -92,9 +92,9 @@ const char *runner_ignored_name(const char *name);
 char **runner_plugin_argv(const RunnerConfig *c, const char *name);
 
 /*
- * The environment of plugin `name`: its own variables, then global variables it does not
- * set, then inherited variables neither sets.  MANDOSPLUGINHELPERDIR is always in the global
- * set.  Returns a new NULL-terminated array (strv_free()) or NULL on ENOMEM.
+ * The environment of plugin `name`: its own variables, then MANDOSPLUGINHELPERDIR (the
+ * helper dir, over any global setting of it), then global variables, then inherited ones;
+ * earlier settings of a variable win.  Returns a new NULL-terminated array (strv_free()) or NULL on ENOMEM.
  */
 char **runner_plugin_envp(const RunnerConfig *c, const char *name, char *const *inherited);
 

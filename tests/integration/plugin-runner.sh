@@ -30,7 +30,9 @@ assert_eq "$(out)" "e1|g2b|inh|/lib/mandos/plugin-helpers" "environment"
 pr --plugin-dir="$P" --plugin-helper-dir=/x/helpers
 assert_eq "$(out)" "|||/x/helpers" "MANDOSPLUGINHELPERDIR from --plugin-helper-dir"
 pr --plugin-dir="$P" -G MANDOSPLUGINHELPERDIR=/mine
-assert_eq "$(out)" "|||/mine" "a global MANDOSPLUGINHELPERDIR wins over the default"
+assert_eq "$(out)" "|||/lib/mandos/plugin-helpers" "--plugin-helper-dir beats -G (as upstream)"
+pr --plugin-dir="$P" -E a:MANDOSPLUGINHELPERDIR=/mine
+assert_eq "$(out)" "|||/mine" "-E beats --plugin-helper-dir"
 
 echo "# -g, -o: comma lists, first colon, argv order (own options, then global)"
 P=$T/args
@@ -39,7 +41,7 @@ cp "$BUILD/tests/tools/print-argv" "$P/a"
 pr --plugin-dir="$P" -g "--debug,x y" -o "a:--bar=a:b,,c" -o a:--more -o b:--not-mine
 assert_eq "$(out | tr '\n' '|')" "a|--bar=a:b||c|--more|--debug|x y|" "argv"
 pr --plugin-dir="$P" -o a:
-assert_eq "$(out | tr '\n' '|')" "a|" "an empty option list adds nothing"
+assert_eq "$(out | tr '\n' '|')" "a||" "an empty option list is one empty option"
 
 echo "# --config-file: words, comments, command line after the file"
 cat > "$T/conf" << 'EOF'
