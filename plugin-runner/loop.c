@@ -61,10 +61,10 @@ static uint64_t now_ms(void)
 LoopParams loop_params_default(void)
 {
 	return (LoopParams){
-		.max_output = LOOP_MAX_OUTPUT,
-		.max_restarts = LOOP_MAX_RESTARTS,
-		.restart_delay_ms = LOOP_RESTART_DELAY_MS,
-		.grace_ms = LOOP_GRACE_MS,
+	        .max_output = LOOP_MAX_OUTPUT,
+	        .max_restarts = LOOP_MAX_RESTARTS,
+	        .restart_delay_ms = LOOP_RESTART_DELAY_MS,
+	        .grace_ms = LOOP_GRACE_MS,
 	};
 }
 
@@ -93,7 +93,7 @@ static void close_pidfd(Loop *l, LoopPlugin *p)
 int loop_new(LoopPlugin *plugins, size_t n, const LoopParams *params, Loop **ret)
 {
 	_cleanup_loop_ Loop *l = NULL;
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ev_data(0, KIND_SIGNAL) };
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ev_data(0, KIND_SIGNAL)};
 	sigset_t mask;
 
 	l = calloc(1, sizeof(Loop));
@@ -110,7 +110,7 @@ int loop_new(LoopPlugin *plugins, size_t n, const LoopParams *params, Loop **ret
 		l->p[i] = plugins[i];
 		l->p[i].pidfd = l->p[i].out_fd = -EBADF;
 		l->p[i].pid = 0;
-		plugins[i] = (LoopPlugin){ .exec_fd = -EBADF };
+		plugins[i] = (LoopPlugin){.exec_fd = -EBADF};
 	}
 	l->n = n;
 
@@ -216,7 +216,7 @@ static int plugin_start(Loop *l, size_t i)
 {
 	LoopPlugin *p = &l->p[i];
 	_cleanup_close_ int out_r = -EBADF, out_w = -EBADF, pidfd = -EBADF;
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = {.events = EPOLLIN};
 	int fds[2];
 	pid_t pid;
 
@@ -283,11 +283,11 @@ static bool plugin_reap(Loop *l, LoopPlugin *p)
 	if (si.si_code == CLD_EXITED) {
 		p->status = (si.si_status & 0xff) << 8;
 		log_debug("Plugin %s [%d] exited with status %d", p->name, (int)p->pid,
-			  si.si_status);
+		          si.si_status);
 	} else {
 		p->status = si.si_status & 0x7f;
 		log_debug("Plugin %s [%d] killed by signal %d: %s", p->name, (int)p->pid,
-			  si.si_status, strsignal(si.si_status));
+		          si.si_status, strsignal(si.si_status));
 	}
 	return true;
 }
@@ -309,7 +309,7 @@ static void plugin_exited(Loop *l, LoopPlugin *p)
 	}
 	if (WIFEXITED(p->status) && WEXITSTATUS(p->status) == EX_TEMPFAIL) {
 		log_warning("Plugin %s failed temporarily %u times; giving up on it", p->name,
-			    p->restarts + 1);
+		            p->restarts + 1);
 	}
 	p->finished = true;
 }
@@ -331,7 +331,7 @@ static void plugin_read(Loop *l, LoopPlugin *p)
 		}
 		if (n == -EFBIG) {
 			log_error("Plugin %s wrote more than %zu bytes; ignoring it", p->name,
-				  l->params.max_output);
+			          l->params.max_output);
 		} else {
 			log_error_errno((int)n, "Reading the output of plugin %s: %m", p->name);
 		}
@@ -400,7 +400,8 @@ int loop_run(Loop *l, SecBuf **ret_output, int *ret_signal)
 			if (p->restart_at && p->restart_at <= now) {
 				p->restart_at = 0;
 				p->restarts++;
-				log_debug("Restarting plugin %s (restart %u)", p->name, p->restarts);
+				log_debug("Restarting plugin %s (restart %u)", p->name,
+				          p->restarts);
 				if (plugin_start(l, i) < 0) {
 					p->finished = true;
 				}
@@ -438,7 +439,7 @@ int loop_run(Loop *l, SecBuf **ret_output, int *ret_signal)
 					continue;
 				}
 				log_debug("Got signal %d (%s); passing it to the plugins", sig,
-					  strsignal(sig));
+				          strsignal(sig));
 				forward_signal(l, sig);
 				*ret_signal = sig;
 				return -EINTR;
@@ -449,7 +450,8 @@ int loop_run(Loop *l, SecBuf **ret_output, int *ret_signal)
 				plugin_exited(l, p);
 			}
 			if (plugin_won(p)) {
-				log_debug("Plugin %s succeeded with %zu bytes", p->name, p->out->len);
+				log_debug("Plugin %s succeeded with %zu bytes", p->name,
+				          p->out->len);
 				p->finished = true;
 				*ret_output = TAKE_PTR(p->out);
 				return 0;
@@ -503,7 +505,8 @@ int loop_stop(Loop *l, int sig, int *ret_signal)
 		LoopPlugin *p = &l->p[i];
 
 		if (p->running) {
-			log_warning("Plugin %s [%d] did not stop; killing it", p->name, (int)p->pid);
+			log_warning("Plugin %s [%d] did not stop; killing it", p->name,
+			            (int)p->pid);
 			(void)sys_pidfd_send_signal(p->pidfd, SIGKILL);
 			reap_blocking(l, p);
 		}

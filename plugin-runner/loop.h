@@ -29,11 +29,11 @@ typedef struct LoopPlugin {
 	int pidfd;
 	int out_fd;
 	SecBuf *out;
-	bool running;	/* started and not yet reaped */
-	bool eof;	/* out_fd reached end of file (or was closed) */
-	bool finished;	/* gave its final answer: no restart pending */
-	bool refused;	/* output over the cap */
-	int status;	/* wait status once reaped */
+	bool running;  /* started and not yet reaped */
+	bool eof;      /* out_fd reached end of file (or was closed) */
+	bool finished; /* gave its final answer: no restart pending */
+	bool refused;  /* output over the cap */
+	int status;    /* wait status once reaped */
 	unsigned restarts;
 	uint64_t restart_at; /* CLOCK_MONOTONIC ms, 0 when none pending */
 } LoopPlugin;

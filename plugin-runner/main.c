@@ -173,7 +173,7 @@ static int run(int argc, char **argv)
 	drop = geteuid() == 0;
 	if (drop) {
 		/* While still root: let the unprivileged plugins mlock their secrets. */
-		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+		struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
 
 		if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0 && getrlimit(RLIMIT_MEMLOCK, &rl) == 0) {
 			/* No CAP_SYS_RESOURCE (a container): the hard limit is what we get. */

@@ -30,22 +30,22 @@ enum {
 };
 
 static const struct option long_options[] = {
-	{ "env-for", required_argument, NULL, 'E' },
-	{ "global-options", required_argument, NULL, 'g' },
-	{ "global-env", required_argument, NULL, 'G' },
-	{ "options-for", required_argument, NULL, 'o' },
-	{ "disable", required_argument, NULL, 'd' },
-	{ "enable", required_argument, NULL, 'e' },
-	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
-	{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
-	{ "plugin-helper-dir", required_argument, NULL, OPT_HELPER_DIR },
-	{ "groupid", required_argument, NULL, OPT_GROUPID },
-	{ "userid", required_argument, NULL, OPT_USERID },
-	{ "debug", no_argument, NULL, OPT_DEBUG },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "usage", no_argument, NULL, OPT_USAGE },
-	{ "version", no_argument, NULL, 'V' },
-	{},
+        {"env-for", required_argument, NULL, 'E'},
+        {"global-options", required_argument, NULL, 'g'},
+        {"global-env", required_argument, NULL, 'G'},
+        {"options-for", required_argument, NULL, 'o'},
+        {"disable", required_argument, NULL, 'd'},
+        {"enable", required_argument, NULL, 'e'},
+        {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
+        {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+        {"plugin-helper-dir", required_argument, NULL, OPT_HELPER_DIR},
+        {"groupid", required_argument, NULL, OPT_GROUPID},
+        {"userid", required_argument, NULL, OPT_USERID},
+        {"debug", no_argument, NULL, OPT_DEBUG},
+        {"help", no_argument, NULL, OPT_HELP},
+        {"usage", no_argument, NULL, OPT_USAGE},
+        {"version", no_argument, NULL, 'V'},
+        {},
 };
 static const char short_options[] = "E:g:G:o:d:e:V?";
 
@@ -196,7 +196,7 @@ int runner_config_init(RunnerConfig *c)
 {
 	int r;
 
-	*c = (RunnerConfig){ .uid = RUNNER_DEFAULT_ID, .gid = RUNNER_DEFAULT_ID };
+	*c = (RunnerConfig){.uid = RUNNER_DEFAULT_ID, .gid = RUNNER_DEFAULT_ID};
 	r = opts_init(&c->global, "Global");
 	if (r < 0) {
 		return r;
@@ -276,7 +276,7 @@ _printf_(2, 3) static int parse_error(RunnerSource source, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	fprintf(stderr, "Try `%s --help' or `%s --usage' for more information.\n",
-		program_invocation_short_name, program_invocation_short_name);
+	        program_invocation_short_name, program_invocation_short_name);
 	return -EINVAL;
 }
 
@@ -354,7 +354,7 @@ static int parse_one(RunnerConfig *c, int opt, const char *arg, RunnerSource sou
 	case OPT_GROUPID:
 		if (parse_id(arg, &id) < 0) {
 			return parse_error(source, "Bad %s ID number: \"%s\"",
-					   opt == OPT_USERID ? "user" : "group", arg);
+			                   opt == OPT_USERID ? "user" : "group", arg);
 		}
 		*(opt == OPT_USERID ? &c->uid : &c->gid) = id;
 		break;
@@ -384,20 +384,21 @@ int runner_parse(RunnerConfig *c, int argc, char **argv, RunnerSource source)
 	optind = 0;
 	opterr = 1;
 	for (;;) {
-		int opt = getopt_long(argc, argv, short_options, long_options, NULL);
-		int r;
+		int opt, r;
+
+		opt = getopt_long(argc, argv, short_options, long_options, NULL);
 
 		if (opt == -1) {
 			break;
 		}
 		if (opt == '?') {
 			/* getopt returns '?' both for "-?" and for errors it has reported. */
-			if (optopt == 0 && optind > 0 && strcmp(argv[optind - 1], "-?") == 0) {
+			if (optind > 0 && strcmp(argv[optind - 1], "-?") == 0) {
 				c->help = true;
 				continue;
 			}
 			fprintf(stderr, "Try `%s --help' or `%s --usage' for more information.\n",
-				program_invocation_short_name, program_invocation_short_name);
+			        program_invocation_short_name, program_invocation_short_name);
 			return -EINVAL;
 		}
 		r = parse_one(c, opt, optarg, source);
@@ -468,7 +469,7 @@ static void dump_opts(const PluginOpts *p, size_t extra_env)
 		fprintf(stderr, "\tArg: %s\n", p->args[i]);
 	}
 	fprintf(stderr, "...and %zu environment variables%s\n", p->n_env + extra_env,
-		p->disabled ? " (disabled)" : "");
+	        p->disabled ? " (disabled)" : "");
 	for (size_t i = 0; i < p->n_env; i++) {
 		fprintf(stderr, "\t%s\n", p->env[i]);
 	}
@@ -497,10 +498,10 @@ static bool has_suffix(const char *s, const char *suffix)
 
 const char *runner_ignored_name(const char *name)
 {
-	static const char *const suffixes[] = { "~", ".dpkg-new", ".dpkg-old", ".dpkg-bak",
-						".dpkg-divert" };
-	static const char *const patterns[] = { "*~", "*.dpkg-new", "*.dpkg-old", "*.dpkg-bak",
-						"*.dpkg-divert" };
+	static const char *const suffixes[] = {"~", ".dpkg-new", ".dpkg-old", ".dpkg-bak",
+	                                       ".dpkg-divert"};
+	static const char *const patterns[] = {"*~", "*.dpkg-new", "*.dpkg-old", "*.dpkg-bak",
+	                                       "*.dpkg-divert"};
 	size_t n = strlen(name);
 
 	if (name[0] == '.') {
@@ -615,7 +616,7 @@ static int candidate_cmp(const void *a, const void *b)
 }
 
 int runner_scan_dir(const RunnerConfig *c, int dir_fd, bool drop, uid_t uid, gid_t gid,
-		    RunnerCandidate **ret, size_t *ret_n)
+                    RunnerCandidate **ret, size_t *ret_n)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	RunnerCandidate *v = NULL;
@@ -651,23 +652,23 @@ int runner_scan_dir(const RunnerConfig *c, int dir_fd, bool drop, uid_t uid, gid
 		}
 		pattern = runner_ignored_name(de->d_name);
 		if (pattern) {
-			log_debug("Ignoring plugin dir entry \"%s\" matching pattern %s", de->d_name,
-				  pattern);
+			log_debug("Ignoring plugin dir entry \"%s\" matching pattern %s",
+			          de->d_name, pattern);
 			continue;
 		}
 		/* O_PATH: never blocks (a FIFO in the directory) and needs no read permission. */
 		fd = openat(dir_fd, de->d_name, O_PATH | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st) < 0) {
 			log_debug_errno(errno, "Ignoring plugin dir entry \"%s/%s\": %m",
-					c->plugin_dir, de->d_name);
+			                c->plugin_dir, de->d_name);
 			continue;
 		}
-		bool exec_ok = drop ? runner_mode_allows_exec(st.st_mode, st.st_uid, st.st_gid, uid,
-							      gid)
-				    : faccessat(dir_fd, de->d_name, X_OK, AT_EACCESS) == 0;
+		bool exec_ok =
+		        drop ? runner_mode_allows_exec(st.st_mode, st.st_uid, st.st_gid, uid, gid)
+		             : faccessat(dir_fd, de->d_name, X_OK, AT_EACCESS) == 0;
 		if (!S_ISREG(st.st_mode) || !exec_ok) {
 			log_debug("Ignoring plugin dir entry \"%s/%s\" with bad type or mode",
-				  c->plugin_dir, de->d_name);
+			          c->plugin_dir, de->d_name);
 			continue;
 		}
 		const PluginOpts *p = runner_plugin_opts(c, de->d_name);

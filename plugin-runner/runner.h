@@ -94,7 +94,8 @@ char **runner_plugin_argv(const RunnerConfig *c, const char *name);
 /*
  * The environment of plugin `name`: its own variables, then MANDOSPLUGINHELPERDIR (the
  * helper dir, over any global setting of it), then global variables, then inherited ones;
- * earlier settings of a variable win.  Returns a new NULL-terminated array (strv_free()) or NULL on ENOMEM.
+ * earlier settings of a variable win.  Returns a new NULL-terminated array (strv_free()) or NULL on
+ * ENOMEM.
  */
 char **runner_plugin_envp(const RunnerConfig *c, const char *name, char *const *inherited);
 
@@ -111,7 +112,7 @@ typedef struct RunnerCandidate {
  * Returns the number found (>= 0, also in *ret_n) and a new array in *ret, or -errno.
  */
 int runner_scan_dir(const RunnerConfig *c, int dir_fd, bool drop, uid_t uid, gid_t gid,
-		    RunnerCandidate **ret, size_t *ret_n);
+                    RunnerCandidate **ret, size_t *ret_n);
 void runner_candidates_free(RunnerCandidate *v, size_t n);
 
 /*

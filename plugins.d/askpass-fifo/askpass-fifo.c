@@ -51,16 +51,20 @@ static void help(void)
 static int parse_argv(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "fifo", required_argument, NULL, OPT_FIFO },
-		{ "debug", no_argument, NULL, OPT_DEBUG },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ "usage", no_argument, NULL, OPT_USAGE },
-		{ "version", no_argument, NULL, 'V' },
-		{},
+	        {"fifo", required_argument, NULL, OPT_FIFO},
+	        {"debug", no_argument, NULL, OPT_DEBUG},
+	        {"help", no_argument, NULL, OPT_HELP},
+	        {"usage", no_argument, NULL, OPT_USAGE},
+	        {"version", no_argument, NULL, 'V'},
+	        {},
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "V?", options, NULL)) >= 0) {
+	for (;;) {
+		c = getopt_long(argc, argv, "V?", options, NULL);
+		if (c < 0) {
+			break;
+		}
 		switch (c) {
 		case OPT_FIFO:
 			arg_fifo = optarg;
@@ -80,14 +84,14 @@ static int parse_argv(int argc, char **argv)
 			printf("%s %s\n", program_invocation_short_name, PACKAGE_VERSION);
 			return 0;
 		case '?':
-			if (optopt == 0 && strcmp(argv[optind - 1], "-?") == 0) {
+			if (optind > 0 && strcmp(argv[optind - 1], "-?") == 0) {
 				help();
 				return 0;
 			}
 			__attribute__((fallthrough));
 		default:
 			fprintf(stderr, "Try `%s --help' or `%s --usage' for more information.\n",
-				program_invocation_short_name, program_invocation_short_name);
+			        program_invocation_short_name, program_invocation_short_name);
 			return -EINVAL;
 		}
 	}
@@ -144,8 +148,8 @@ static int read_fifo(int fd, int sigfd, SecBuf *b)
 	bool seen_writer = false;
 
 	for (;;) {
-		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
-				       { .fd = sigfd, .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+		                      {.fd = sigfd, .events = POLLIN}};
 		ssize_t n;
 
 		if (RETRY_EINTR(poll(p, 2, -1)) < 0) {

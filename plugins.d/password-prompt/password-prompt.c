@@ -60,18 +60,22 @@ static void help(void)
 static int parse_argv(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "prompt", required_argument, NULL, OPT_PROMPT },
-		{ "prefix", required_argument, NULL, 'p' },
-		{ "plymouth-pid-file", required_argument, NULL, OPT_PLYMOUTH_PID_FILE },
-		{ "debug", no_argument, NULL, OPT_DEBUG },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ "usage", no_argument, NULL, OPT_USAGE },
-		{ "version", no_argument, NULL, 'V' },
-		{},
+	        {"prompt", required_argument, NULL, OPT_PROMPT},
+	        {"prefix", required_argument, NULL, 'p'},
+	        {"plymouth-pid-file", required_argument, NULL, OPT_PLYMOUTH_PID_FILE},
+	        {"debug", no_argument, NULL, OPT_DEBUG},
+	        {"help", no_argument, NULL, OPT_HELP},
+	        {"usage", no_argument, NULL, OPT_USAGE},
+	        {"version", no_argument, NULL, 'V'},
+	        {},
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "p:V?", options, NULL)) >= 0) {
+	for (;;) {
+		c = getopt_long(argc, argv, "p:V?", options, NULL);
+		if (c < 0) {
+			break;
+		}
 		switch (c) {
 		case OPT_PROMPT:
 			arg_prompt = optarg;
@@ -90,7 +94,8 @@ static int parse_argv(int argc, char **argv)
 			return 0;
 		case OPT_USAGE:
 			printf("Usage: %s [-?V] [-p PREFIX] [--prompt=PROMPT] [--prefix=PREFIX]\n"
-			       "            [--plymouth-pid-file=FILE] [--debug] [--help] [--usage]\n"
+			       "            [--plymouth-pid-file=FILE] [--debug] [--help] "
+			       "[--usage]\n"
 			       "            [--version]\n",
 			       program_invocation_short_name);
 			return 0;
@@ -98,14 +103,14 @@ static int parse_argv(int argc, char **argv)
 			printf("%s %s\n", program_invocation_short_name, PACKAGE_VERSION);
 			return 0;
 		case '?':
-			if (optopt == 0 && strcmp(argv[optind - 1], "-?") == 0) {
+			if (optind > 0 && strcmp(argv[optind - 1], "-?") == 0) {
 				help();
 				return 0;
 			}
 			__attribute__((fallthrough));
 		default:
 			fprintf(stderr, "Try `%s --help' or `%s --usage' for more information.\n",
-				program_invocation_short_name, program_invocation_short_name);
+			        program_invocation_short_name, program_invocation_short_name);
 			return -EINVAL;
 		}
 	}
@@ -183,8 +188,8 @@ static char *make_prompt(void)
 		r = asprintf(&p, "%s%sEnter passphrase to unlock the disk: ", pre, sp);
 	} else {
 		r = asprintf(&p, "%s%sUnlocking the disk%s%s%s%s%s\nEnter passphrase: ", pre, sp,
-			     src ? " " : "", src ? src : "", name ? " (" : "", name ? name : "",
-			     name ? ")" : "");
+		             src ? " " : "", src ? src : "", name ? " (" : "", name ? name : "",
+		             name ? ")" : "");
 	}
 	return r < 0 ? NULL : p;
 }
@@ -209,8 +214,8 @@ static int read_line(int sigfd, const char *prompt, SecBuf *b)
 {
 	(void)loop_write(STDERR_FILENO, prompt, strlen(prompt));
 	for (;;) {
-		struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
-				       { .fd = sigfd, .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
+		                      {.fd = sigfd, .events = POLLIN}};
 		unsigned char chunk[512];
 		ssize_t n;
 		int r;

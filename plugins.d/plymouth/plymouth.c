@@ -32,9 +32,9 @@ static const char *arg_pid_file = NULL; /* NULL: the usual three */
 static bool arg_debug = false;
 
 static const char *const default_pid_files[] = {
-	"/run/plymouth/pid",
-	"/run/initramfs/plymouth.pid",
-	"/dev/.initramfs/plymouth.pid",
+        "/run/plymouth/pid",
+        "/run/initramfs/plymouth.pid",
+        "/dev/.initramfs/plymouth.pid",
 };
 
 /* argv words: exec wants char *const[], string literals are const. */
@@ -79,19 +79,23 @@ static void help(void)
 static int parse_argv(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "prompt", required_argument, NULL, OPT_PROMPT },
-		{ "plymouth", required_argument, NULL, OPT_PLYMOUTH },
-		{ "plymouthd", required_argument, NULL, OPT_PLYMOUTHD },
-		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
-		{ "debug", no_argument, NULL, OPT_DEBUG },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ "usage", no_argument, NULL, OPT_USAGE },
-		{ "version", no_argument, NULL, 'V' },
-		{},
+	        {"prompt", required_argument, NULL, OPT_PROMPT},
+	        {"plymouth", required_argument, NULL, OPT_PLYMOUTH},
+	        {"plymouthd", required_argument, NULL, OPT_PLYMOUTHD},
+	        {"pid-file", required_argument, NULL, OPT_PID_FILE},
+	        {"debug", no_argument, NULL, OPT_DEBUG},
+	        {"help", no_argument, NULL, OPT_HELP},
+	        {"usage", no_argument, NULL, OPT_USAGE},
+	        {"version", no_argument, NULL, 'V'},
+	        {},
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "V?", options, NULL)) >= 0) {
+	for (;;) {
+		c = getopt_long(argc, argv, "V?", options, NULL);
+		if (c < 0) {
+			break;
+		}
 		switch (c) {
 		case OPT_PROMPT:
 			arg_prompt = optarg;
@@ -122,14 +126,14 @@ static int parse_argv(int argc, char **argv)
 			printf("%s %s\n", program_invocation_short_name, PACKAGE_VERSION);
 			return 0;
 		case '?':
-			if (optopt == 0 && strcmp(argv[optind - 1], "-?") == 0) {
+			if (optind > 0 && strcmp(argv[optind - 1], "-?") == 0) {
 				help();
 				return 0;
 			}
 			__attribute__((fallthrough));
 		default:
 			fprintf(stderr, "Try `%s --help' or `%s --usage' for more information.\n",
-				program_invocation_short_name, program_invocation_short_name);
+			        program_invocation_short_name, program_invocation_short_name);
 			return -EINVAL;
 		}
 	}
@@ -210,7 +214,7 @@ static char *make_prompt(void)
 	src = src && *src ? src : NULL;
 	name = name && *name ? name : NULL;
 	if (asprintf(&p, "Unlocking the disk%s%s%s%s%s\nEnter passphrase", src ? " " : "",
-		     src ? src : "", name ? " (" : "", name ? name : "", name ? ")" : "") < 0) {
+	             src ? src : "", name ? " (" : "", name ? name : "", name ? ")" : "") < 0) {
 		return NULL;
 	}
 	return p;
@@ -337,10 +341,9 @@ static void restart_plymouthd(void)
 {
 	_cleanup_strv_free_ char **argv = NULL;
 	pid_t pid = find_plymouthd();
-	char *quit[] = { w_plymouth, w_quit, NULL };
-	char *show[] = { w_plymouth, w_show_splash, NULL };
-	char *fallback[] = { w_plymouthd, w_mode_boot,
-			     w_attach_to_session, NULL };
+	char *quit[] = {w_plymouth, w_quit, NULL};
+	char *show[] = {w_plymouth, w_show_splash, NULL};
+	char *fallback[] = {w_plymouthd, w_mode_boot, w_attach_to_session, NULL};
 
 	if (pid > 0) {
 		argv = plymouthd_argv(pid);
@@ -358,7 +361,7 @@ static int run(int argc, char **argv)
 {
 	_cleanup_free_ char *prompt = NULL, *prompt_arg = NULL;
 	_cleanup_close_ int sigfd = -EBADF, pidfd = -EBADF;
-	char *ping[] = { w_plymouth, w_ping, NULL };
+	char *ping[] = {w_plymouth, w_ping, NULL};
 	sigset_t mask;
 	pid_t child;
 	int r, status;
@@ -393,7 +396,7 @@ static int run(int argc, char **argv)
 		log_oom();
 		return EX_OSERR;
 	}
-	char *ask[] = { w_plymouth, w_ask_for_password, prompt_arg, NULL };
+	char *ask[] = {w_plymouth, w_ask_for_password, prompt_arg, NULL};
 	/* plymouth writes the password straight to our stdout, plugin-runner's pipe. */
 	child = spawn(arg_plymouth, ask, false);
 	if (child < 0) {
@@ -402,8 +405,8 @@ static int run(int argc, char **argv)
 	}
 	pidfd = (int)syscall(SYS_pidfd_open, child, 0);
 	for (;;) {
-		struct pollfd p[2] = { { .fd = sigfd, .events = POLLIN },
-				       { .fd = pidfd, .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = sigfd, .events = POLLIN},
+		                      {.fd = pidfd, .events = POLLIN}};
 		pid_t w = waitpid(child, &status, WNOHANG);
 
 		if (w == child) {
@@ -419,7 +422,7 @@ static int run(int argc, char **argv)
 
 			if (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				log_debug("Interrupted by signal %u; restarting plymouthd",
-					  si.ssi_signo);
+				          si.ssi_signo);
 				(void)kill(child, SIGTERM);
 				(void)RETRY_EINTR(waitpid(child, NULL, 0));
 				restart_plymouthd();
