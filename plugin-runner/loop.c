@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -48,6 +49,16 @@ static int sys_pidfd_open(pid_t pid)
 static int sys_pidfd_send_signal(int pidfd, int sig)
 {
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* Signal a plugin through its pidfd, or by PID when there is no pidfd (it is not reaped yet). */
+static void plugin_kill(const LoopPlugin *p, int sig)
+{
+	if (p->pidfd >= 0) {
+		(void)sys_pidfd_send_signal(p->pidfd, sig);
+	} else if (p->pid > 0) {
+		(void)kill(p->pid, sig);
+	}
 }
 
 static uint64_t now_ms(void)
@@ -118,6 +129,8 @@ int loop_new(LoopPlugin *plugins, size_t n, const LoopParams *params, Loop **ret
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	/* Children are watched by pidfd; SIGCHLD is the fallback where pidfd_open() is missing. */
+	sigaddset(&mask, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &mask, &l->old_mask) < 0) {
 		return negative_errno();
 	}
@@ -153,7 +166,7 @@ static void reap_blocking(Loop *l, LoopPlugin *p)
 	if (!p->running) {
 		return;
 	}
-	if (RETRY_EINTR(waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED)) < 0 && p->pid > 0) {
+	if (p->pidfd < 0 || RETRY_EINTR(waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED)) < 0) {
 		(void)RETRY_EINTR(waitpid(p->pid, NULL, 0));
 	}
 	p->running = false;
@@ -169,7 +182,7 @@ Loop *loop_free(Loop *l)
 		LoopPlugin *p = &l->p[i];
 
 		if (p->running) {
-			(void)sys_pidfd_send_signal(p->pidfd, SIGKILL);
+			plugin_kill(p, SIGKILL);
 			reap_blocking(l, p);
 		}
 		close_output(l, p);
@@ -194,7 +207,7 @@ size_t loop_started(const Loop *l)
 }
 
 /* Runs in the child between fork() and exec: async-signal-safe calls only. */
-_noreturn_ static void child_exec(const Loop *l, const LoopPlugin *p, int out_w)
+_noreturn_ static void child_exec(const LoopPlugin *p, const char *fd_path, int out_w)
 {
 	static const char msg[] = "plugin-runner: could not execute a plugin\n";
 	sigset_t empty;
@@ -207,6 +220,11 @@ _noreturn_ static void child_exec(const Loop *l, const LoopPlugin *p, int out_w)
 	}
 	/* A script's interpreter opens /dev/fd/N, so the fd must survive the exec. */
 	(void)fcntl(p->exec_fd, F_SETFD, 0);
+	/*
+	 * Through /proc rather than execveat(AT_EMPTY_PATH): the same file, but tools such as
+	 * valgrind follow it as an ordinary execve().  Without /proc, execveat() it is.
+	 */
+	execve(fd_path, p->argv, p->envp);
 	syscall(SYS_execveat, p->exec_fd, "", p->argv, p->envp, AT_EMPTY_PATH);
 	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 	_exit(EX_UNAVAILABLE);
@@ -230,12 +248,15 @@ static int plugin_start(Loop *l, size_t i)
 	}
 	out_r = fds[0];
 	out_w = fds[1];
+	char fd_path[64];
+
+	snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", p->exec_fd);
 	pid = fork();
 	if (pid < 0) {
 		return log_error_errno(errno, "fork: %m");
 	}
 	if (pid == 0) {
-		child_exec(l, p, out_w);
+		child_exec(p, fd_path, out_w);
 	}
 	out_w = safe_close(out_w);
 	p->pid = pid;
@@ -244,18 +265,15 @@ static int plugin_start(Loop *l, size_t i)
 	p->refused = false;
 	p->status = 0;
 	pidfd = sys_pidfd_open(pid);
-	if (pidfd < 0) {
-		int r = log_error_errno(errno, "pidfd_open: %m");
-
-		(void)kill(pid, SIGKILL);
-		(void)RETRY_EINTR(waitpid(pid, NULL, 0));
-		p->running = false;
-		return r;
-	}
 	(void)fd_set_nonblock(out_r, true);
-	ev.data.u64 = ev_data(i, KIND_PIDFD);
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0) {
-		return log_error_errno(errno, "epoll_ctl: %m");
+	if (pidfd >= 0) {
+		ev.data.u64 = ev_data(i, KIND_PIDFD);
+		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0) {
+			return log_error_errno(errno, "epoll_ctl: %m");
+		}
+	} else {
+		/* An old kernel (or valgrind): SIGCHLD through the signalfd tells instead. */
+		log_debug_errno(errno, "pidfd_open: %m; watching SIGCHLD");
 	}
 	p->pidfd = TAKE_FD(pidfd);
 	ev.data.u64 = ev_data(i, KIND_OUTPUT);
@@ -275,7 +293,11 @@ static bool plugin_reap(Loop *l, LoopPlugin *p)
 	if (!p->running) {
 		return false;
 	}
-	if (waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0) {
+	if (p->pidfd >= 0) {
+		if (waitid(P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0) {
+			return false;
+		}
+	} else if (waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0) {
 		return false;
 	}
 	p->running = false;
@@ -339,7 +361,7 @@ static void plugin_read(Loop *l, LoopPlugin *p)
 		secbuf_clear(p->out);
 		close_output(l, p);
 		if (p->running) {
-			(void)sys_pidfd_send_signal(p->pidfd, SIGTERM);
+			plugin_kill(p, SIGTERM);
 		} else {
 			plugin_exited(l, p);
 		}
@@ -357,7 +379,7 @@ static void forward_signal(Loop *l, int sig)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->p[i].running) {
-			(void)sys_pidfd_send_signal(l->p[i].pidfd, sig);
+			plugin_kill(&l->p[i], sig);
 		}
 	}
 }
@@ -372,6 +394,14 @@ static int read_signal(Loop *l)
 		return 0;
 	}
 	return (int)si.ssi_signo;
+}
+
+static int take_winner(LoopPlugin *p, SecBuf **ret_output)
+{
+	log_debug("Plugin %s succeeded with %zu bytes", p->name, p->out->len);
+	p->finished = true;
+	*ret_output = TAKE_PTR(p->out);
+	return 0;
 }
 
 int loop_run(Loop *l, SecBuf **ret_output, int *ret_signal)
@@ -438,11 +468,25 @@ int loop_run(Loop *l, SecBuf **ret_output, int *ret_signal)
 				if (sig == 0) {
 					continue;
 				}
-				log_debug("Got signal %d (%s); passing it to the plugins", sig,
-				          strsignal(sig));
-				forward_signal(l, sig);
-				*ret_signal = sig;
-				return -EINTR;
+				if (sig != SIGCHLD) {
+					log_debug("Got signal %d (%s); passing it to the plugins",
+					          sig, strsignal(sig));
+					forward_signal(l, sig);
+					*ret_signal = sig;
+					return -EINTR;
+				}
+				/* Only plugins without a pidfd are reaped on SIGCHLD. */
+				for (size_t i = 0; i < l->n; i++) {
+					LoopPlugin *q = &l->p[i];
+
+					if (q->pidfd < 0 && plugin_reap(l, q)) {
+						plugin_exited(l, q);
+					}
+					if (plugin_won(q)) {
+						return take_winner(q, ret_output);
+					}
+				}
+				continue;
 			}
 			if (kind == KIND_OUTPUT && p->out_fd >= 0) {
 				plugin_read(l, p);
@@ -450,11 +494,7 @@ int loop_run(Loop *l, SecBuf **ret_output, int *ret_signal)
 				plugin_exited(l, p);
 			}
 			if (plugin_won(p)) {
-				log_debug("Plugin %s succeeded with %zu bytes", p->name,
-				          p->out->len);
-				p->finished = true;
-				*ret_output = TAKE_PTR(p->out);
-				return 0;
+				return take_winner(p, ret_output);
 			}
 		}
 	}
@@ -495,7 +535,17 @@ int loop_stop(Loop *l, int sig, int *ret_signal)
 			uint64_t d = evs[e].data.u64;
 
 			if ((d & 3) == KIND_SIGNAL) {
-				*ret_signal = read_signal(l);
+				int got = read_signal(l);
+
+				if (got == SIGCHLD) {
+					for (size_t i = 0; i < l->n; i++) {
+						if (l->p[i].pidfd < 0) {
+							(void)plugin_reap(l, &l->p[i]);
+						}
+					}
+				} else if (got != 0) {
+					*ret_signal = got;
+				}
 			} else if ((d & 3) == KIND_PIDFD) {
 				(void)plugin_reap(l, &l->p[d >> 2]);
 			}
@@ -507,7 +557,7 @@ int loop_stop(Loop *l, int sig, int *ret_signal)
 		if (p->running) {
 			log_warning("Plugin %s [%d] did not stop; killing it", p->name,
 			            (int)p->pid);
-			(void)sys_pidfd_send_signal(p->pidfd, SIGKILL);
+			plugin_kill(p, SIGKILL);
 			reap_blocking(l, p);
 		}
 	}
