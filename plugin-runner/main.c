@@ -96,24 +96,6 @@ static int write_password(const SecBuf *b)
 	return 0;
 }
 
-/* Ask on the console.  Returns the exit code. */
-static int fallback(int exit_code)
-{
-	_cleanup_secbuf_ SecBuf *pw = NULL;
-	int r;
-
-	fprintf(stderr, "Going to fallback mode using getpass(3)\n");
-	r = runner_getpass(&pw);
-	if (r < 0) {
-		if (r != -ENODATA) {
-			log_error_errno(r, "Could not read a password: %m");
-		}
-		return exit_code ? exit_code : EX_UNAVAILABLE;
-	}
-	r = write_password(pw);
-	return exit_code ? exit_code : r;
-}
-
 _noreturn_ static void die_by_signal(int sig)
 {
 	sigset_t mask;
@@ -124,6 +106,27 @@ _noreturn_ static void die_by_signal(int sig)
 	(void)sigprocmask(SIG_UNBLOCK, &mask, NULL);
 	(void)raise(sig);
 	_exit(128 + sig);
+}
+
+/* Ask on the console.  Returns the exit code. */
+static int fallback(int exit_code)
+{
+	_cleanup_secbuf_ SecBuf *pw = NULL;
+	int r, sig = 0;
+
+	fprintf(stderr, "Going to fallback mode using getpass(3)\n");
+	r = runner_getpass(&pw, &sig);
+	if (r == -EINTR) {
+		die_by_signal(sig);
+	}
+	if (r < 0) {
+		if (r != -ENODATA) {
+			log_error_errno(r, "Could not read a password: %m");
+		}
+		return exit_code ? exit_code : EX_UNAVAILABLE;
+	}
+	r = write_password(pw);
+	return exit_code ? exit_code : r;
 }
 
 static int run(int argc, char **argv)

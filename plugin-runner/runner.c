@@ -6,10 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -704,17 +707,33 @@ fail:
 	return r;
 }
 
-int runner_getpass(SecBuf **ret)
+int runner_getpass(SecBuf **ret, int *ret_signal)
 {
 	_cleanup_secbuf_ SecBuf *b = NULL;
-	_cleanup_close_ int tty = -EBADF;
+	_cleanup_close_ int tty = -EBADF, sigfd = -EBADF;
 	struct termios saved, t;
+	sigset_t mask, old_mask;
 	bool restore = false, got_any = false;
 	int in, out, r = 0;
 
+	*ret_signal = 0;
 	b = secbuf_new(128, RUNNER_MAX_PASSWORD);
 	if (!b) {
 		return -ENOMEM;
+	}
+	/* A signal must not leave the terminal without echo: take them through a signalfd. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, &old_mask) < 0) {
+		return negative_errno();
+	}
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sigfd < 0) {
+		r = negative_errno();
+		(void)sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		return r;
 	}
 	tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	in = tty >= 0 ? tty : STDIN_FILENO;
@@ -728,9 +747,25 @@ int runner_getpass(SecBuf **ret)
 	}
 	(void)!write(out, "Password: ", 10);
 	for (;;) {
+		struct pollfd p[2] = {{.fd = in, .events = POLLIN},
+		                      {.fd = sigfd, .events = POLLIN}};
+		struct signalfd_siginfo si;
 		unsigned char ch;
-		ssize_t n = RETRY_EINTR(read(in, &ch, 1));
+		ssize_t n;
 
+		if (RETRY_EINTR(poll(p, 2, -1)) < 0) {
+			r = negative_errno();
+			break;
+		}
+		if (p[1].revents && read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			*ret_signal = (int)si.ssi_signo;
+			r = -EINTR;
+			break;
+		}
+		if (!p[0].revents) {
+			continue;
+		}
+		n = RETRY_EINTR(read(in, &ch, 1));
 		if (n < 0) {
 			r = negative_errno();
 			break;
@@ -752,6 +787,8 @@ int runner_getpass(SecBuf **ret)
 		(void)RETRY_EINTR(tcsetattr(in, TCSAFLUSH, &saved));
 		(void)!write(out, "\n", 1);
 	}
+	/* A signal that arrived stays pending for the caller to act on: it is consumed here. */
+	(void)sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	if (r < 0) {
 		return r;
 	}

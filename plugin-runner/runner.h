@@ -124,6 +124,8 @@ bool runner_mode_allows_exec(mode_t mode, uid_t owner, gid_t group, uid_t uid, g
 /*
  * The fallback prompt: print "Password: " on /dev/tty (or stderr when there is no terminal),
  * read one line with echo off into a new SecBuf, strip one trailing newline.  Returns 0 and
- * the buffer (possibly empty), -ENODATA at end of file before any byte, or -errno.
+ * the buffer (possibly empty), -ENODATA at end of file before any byte, -EINTR when SIGTERM,
+ * SIGINT or SIGHUP arrived (its number in *ret_signal; the terminal is restored first), or
+ * -errno.
  */
-int runner_getpass(SecBuf **ret);
+int runner_getpass(SecBuf **ret, int *ret_signal);

@@ -24,6 +24,15 @@ tm_wait_rc
 assert_eq "$rc:$(cat "$T/out")" "0:fallback secret" "fallback password"
 assert_eq "$(tm_echo_state)" "echo" "echo restored"
 
+echo "# SIGTERM at the fallback prompt: echo restored, killed by the signal"
+tm_run "sh -c 'echo \$\$ > $T/pid; exec $VALGRIND $R $ME --plugin-dir=$T/fail' > $T/out"
+tm_wait_text "Password:"
+assert_eq "$(tm_echo_state)" "-echo" "echo during the fallback prompt"
+kill -TERM "$(cat "$T/pid")"
+tm_wait_rc
+assert_eq "$rc" 143 "exit status after SIGTERM"
+assert_eq "$(tm_echo_state)" "echo" "echo restored after SIGTERM"
+
 echo "# password-prompt as a plugin of plugin-runner"
 cp "$BUILD/plugins.d/password-prompt/password-prompt" "$T/pp/password-prompt"
 tm_run "CRYPTTAB_SOURCE=/dev/vda1 CRYPTTAB_NAME=croot $VALGRIND $R $ME --plugin-dir=$T/pp \
