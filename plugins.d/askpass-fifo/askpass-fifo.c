@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sysexits.h>
@@ -23,7 +24,8 @@
 /* What the FIFO may carry: cryptsetup's own limit for a key file. */
 #define MAX_FIFO_INPUT ((size_t)8 * 1024 * 1024)
 
-static const char *arg_fifo = DEFAULT_FIFO;
+static const char default_fifo[] = DEFAULT_FIFO;
+static const char *arg_fifo = default_fifo;
 static bool arg_debug = false;
 
 enum {
@@ -192,6 +194,10 @@ static int run(int argc, char **argv)
 	r = parse_argv(argc, argv);
 	if (r <= 0) {
 		return r < 0 ? EX_USAGE : 0;
+	}
+	/* Set-user-ID root: another FIFO path is used only with the caller's own rights. */
+	if (arg_fifo != default_fifo && getauxval(AT_SECURE)) {
+		drop_privileges();
 	}
 	if (arg_debug) {
 		log_set_max_level(LOG_DEBUG);

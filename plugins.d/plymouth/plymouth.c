@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -30,6 +31,7 @@ static const char *arg_plymouth = "/bin/plymouth";
 static const char *arg_plymouthd = "/sbin/plymouthd";
 static const char *arg_pid_file = NULL; /* NULL: the usual three */
 static bool arg_debug = false;
+static bool overridden = false; /* --plymouth, --plymouthd or --pid-file given */
 
 static const char *const default_pid_files[] = {
         "/run/plymouth/pid",
@@ -102,12 +104,15 @@ static int parse_argv(int argc, char **argv)
 			break;
 		case OPT_PLYMOUTH:
 			arg_plymouth = optarg;
+			overridden = true;
 			break;
 		case OPT_PLYMOUTHD:
 			arg_plymouthd = optarg;
+			overridden = true;
 			break;
 		case OPT_PID_FILE:
 			arg_pid_file = optarg;
+			overridden = true;
 			break;
 		case OPT_DEBUG:
 			arg_debug = true;
@@ -369,6 +374,13 @@ static int run(int argc, char **argv)
 	r = parse_argv(argc, argv);
 	if (r <= 0) {
 		return r < 0 ? EX_USAGE : 0;
+	}
+	/* Set-user-ID root: other programs or PID files only with the caller's own rights. */
+	if (overridden && getauxval(AT_SECURE)) {
+		if (setgid(getgid()) < 0 || setuid(getuid()) < 0) {
+			log_error_errno(errno, "Could not drop privileges: %m");
+			return EX_OSERR;
+		}
 	}
 	if (arg_debug) {
 		log_set_max_level(LOG_DEBUG);

@@ -58,6 +58,20 @@ printf 'via-runner' > "$F"
 wait "$pid"
 assert_eq "$(cat "$T/out")" "via-runner" "through plugin-runner"
 
+echo "# installed set-user-ID root: --fifo is used with the caller's rights only"
+if [ "$(id -u)" -eq 0 ] && command -v setpriv > /dev/null; then
+	mkdir "$T/suid" "$T/rootonly"
+	chmod 755 "$T/suid"
+	chmod 700 "$T/rootonly"
+	cp "$AF" "$T/suid/askpass-fifo"
+	chmod 4755 "$T/suid/askpass-fifo"
+	rc=0
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$T/suid/askpass-fifo" \
+		--fifo="$T/rootonly/fifo" < /dev/null > /dev/null 2>&1 || rc=$?
+	assert_eq "$rc" 72 "a set-user-ID askpass-fifo may not make FIFOs where its caller cannot"
+	[ ! -e "$T/rootonly/fifo" ] || fail "FIFO made with root's rights"
+fi
+
 echo "# exit codes and options"
 rc=0
 $VALGRIND "$AF" --fifo="$T/no/such/dir/fifo" > /dev/null 2>&1 || rc=$?

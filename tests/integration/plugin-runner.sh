@@ -264,6 +264,9 @@ sleep 0.5
 if [ -z "$VALGRIND" ]; then
 	grep -q '^Max core file size  *0  *0' "/proc/$pid/limits" ||
 		fail "core dumps are not disabled: $(grep core "/proc/$pid/limits")"
+	# The plugin's output buffer is locked memory (libsodium's secure allocation).
+	locked=$(awk '/^VmLck:/ { print $2 }' "/proc/$pid/status")
+	[ "$locked" -gt 0 ] || fail "no locked memory while holding a plugin's output buffer"
 fi
 wait "$pid"
 

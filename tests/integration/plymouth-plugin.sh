@@ -80,6 +80,20 @@ assert_eq "$(grep -c -- '--mode=boot --attach-to-session --tty=tty1$' "$T/plymou
 	"restarted with the same arguments"
 ! pgrep -f "ask-for-password" -P "$pid" > /dev/null 2>&1 || fail "ask-for-password left running"
 
+echo "# installed set-user-ID root: --plymouth runs with the caller's rights only"
+if [ "$(id -u)" -eq 0 ] && command -v setpriv > /dev/null; then
+	mkdir "$T/suid"
+	chmod 755 "$T/suid"
+	cp "$PL" "$T/suid/plymouth"
+	chmod 4755 "$T/suid/plymouth"
+	printf '#!/bin/sh\nid -u > %s/ran-as\n' "$T/suid" > "$T/suid/fake"
+	chmod 755 "$T/suid/fake"
+	chmod 777 "$T/suid"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$T/suid/plymouth" \
+		--plymouth="$T/suid/fake" < /dev/null > /dev/null 2>&1 || true
+	assert_eq "$(cat "$T/suid/ran-as")" 65534 "--plymouth ran with root's rights"
+fi
+
 echo "# --help, --version: 0"
 for o in --help --version --usage; do
 	$VALGRIND "$PL" $o > "$T/out" || fail "$o"
