@@ -207,6 +207,16 @@ if [ "$(id -u)" -eq 0 ]; then
 	chmod 755 "$P"
 fi
 
+echo "# root: /dev/fd is created when missing (scripts run from an fd need it; Debian #981302)"
+if [ "$(id -u)" -eq 0 ] && unshare -m true 2> /dev/null; then
+	rc=0
+	unshare -m sh -c "mount -t tmpfs none /dev && mknod -m 666 /dev/null c 1 3 &&
+		$VALGRIND $R $ME --plugin-dir=$T/ids < /dev/null > $T/out 2> $T/err &&
+		readlink /dev/fd > $T/devfd" || rc=$?
+	assert_eq "$rc:$(cat "$T/devfd")" "0:/proc/self/fd" "/dev/fd symlink"
+	assert_eq "$(out)" "0:0" "a script plugin ran without /dev/fd at first"
+fi
+
 echo "# EX_TEMPFAIL: restarted, but not forever"
 P=$T/tempfail
 mkplug "$P" a "n=\$(cat $T/count 2>/dev/null || echo 0); echo \$((n + 1)) > $T/count
