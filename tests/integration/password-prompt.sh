@@ -55,6 +55,33 @@ tm_wait_rc
 assert_eq "$rc" 143 "exit status after SIGTERM"
 assert_eq "$(tm_echo_state)" "echo" "echo restored after SIGTERM"
 
+echo "# same question and same output as upstream's password-prompt"
+UP=$UPSTREAM_PLUGIN_DIR/password-prompt
+if [ -x "$UP" ] && [ ! -e /run/plymouth/pid ]; then
+	for envs in "CRYPTTAB_SOURCE=/dev/sda2 CRYPTTAB_NAME=root" "cryptsource=/dev/sdb" \
+		"CRYPTTAB_NAME=x crypttarget=y" "X=1"; do
+		for args in "" "--prefix=PFX" "--prompt=Say"; do
+			for prog in "$UP" "$PP"; do
+				# tm_run numbers the run: it is the next one.
+				tm_run "env -u CRYPTTAB_SOURCE -u CRYPTTAB_NAME -u cryptsource \
+					-u crypttarget $envs $prog $args > $T/out.$((_tm_n + 1))"
+				tm_wait_text ":"
+				sleep 0.2
+				$TM send-keys -t "$tm" -l "pw 1"
+				$TM send-keys -t "$tm" Enter
+				tm_wait_rc
+				tm_screen | sed '/^$/d' > "$T/screen.$_tm_n"
+			done
+			n=$_tm_n
+			m=$((n - 1))
+			cmp -s "$T/screen.$m" "$T/screen.$n" ||
+				fail "screen differs for '$envs' '$args': $(cat "$T/screen.$m") vs $(cat "$T/screen.$n")"
+			cmp -s "$T/out.$m" "$T/out.$n" || fail "output differs for '$envs' '$args'"
+			assert_eq "$(cat "$T/out.$n")" "pw 1" "password"
+		done
+	done
+fi
+
 echo "# no terminal: 69; Plymouth running: 1; --help/--version: 0; bad option: 64"
 rc=0
 $VALGRIND "$PP" $NOPID < /dev/null > /dev/null 2>&1 || rc=$?
