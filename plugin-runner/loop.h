@@ -14,8 +14,9 @@
 /* How often a plugin exiting with EX_TEMPFAIL is started again, and after how long. */
 #define LOOP_MAX_RESTARTS 5U
 #define LOOP_RESTART_DELAY_MS 500U
-/* How long plugins get to exit after SIGTERM before they are killed. */
-#define LOOP_GRACE_MS 3000U
+/* How long plugins get to exit after SIGTERM before they are killed: enough for mandos-client
+ * to run its stop hooks and take its interfaces down. */
+#define LOOP_GRACE_MS 5000U
 
 typedef struct LoopPlugin {
 	/* Set by the caller; owned by the loop after loop_new(). */
