@@ -165,6 +165,16 @@ wait_for 5 test -e "$T/b-term" || fail "b did not get SIGTERM"
 cpid=$(cat "$T/c-pid")
 ! kill -0 "$cpid" 2> /dev/null || fail "the TERM-ignoring plugin survived"
 [ $((t1 - t0)) -lt 10000 ] || fail "a TERM-ignoring plugin delayed the exit ($((t1 - t0)) ms)"
+# Whoever reads the password gets end of file at once, not after the grace period.
+t0=$(now_ms)
+setsid -w $VALGRIND "$R" $ME --plugin-dir="$P" < /dev/null 2> /dev/null |
+	{
+		cat > "$T/out2"
+		now_ms > "$T/eof-at"
+	}
+assert_eq "$(cat "$T/out2")" "pw" "winner through a pipe"
+eof=$(($(cat "$T/eof-at") - t0))
+[ "$eof" -lt 3000 ] || fail "end of file on stdout came late ($eof ms)"
 
 echo "# all fail: getpass fallback (no terminal: stdin), and upstream's hang is gone"
 P=$T/fail
