@@ -1,0 +1,95 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Real dracut builds initramfs images with our 90mandos module (with and without systemd);
+# lsinitrd shows what went in.  No boot: the QEMU tests do that.
+. "$(dirname "$0")/lib.sh"
+require_root
+require_cmd dracut lsinitrd bash
+[ -d /usr/lib/dracut/modules.d ] || skip "no dracut modules directory"
+[ -d /etc/keys/mandos ] || [ -d /etc/mandos/keys ] || skip "no Mandos client keys on this host"
+
+# dracut's own tree, with our module in place of any installed 90mandos.
+base=$T/dracut
+mkdir -p "$base/modules.d/90mandos"
+for f in /usr/lib/dracut/*; do
+	[ "${f##*/}" = modules.d ] || ln -s "$f" "$base/"
+done
+for m in /usr/lib/dracut/modules.d/*; do
+	[ "${m##*/}" = 90mandos ] || ln -s "$m" "$base/modules.d/"
+done
+cp "$BUILD/dracut/90mandos/module-setup.sh" "$SRC"/dracut/90mandos/*.sh \
+	"$SRC"/dracut/90mandos/ask-password-mandos.* \
+	"$BUILD/dracut/password-agent/password-agent" "$base/modules.d/90mandos/"
+chmod 755 "$base/modules.d/90mandos/module-setup.sh"
+mkdir -p "$T/conf.d" "$T/tmp"
+
+libdir=$(bash -c '. "$1"; mandos_libdir' sh "$BUILD/dracut/90mandos/module-setup.sh") ||
+	skip "no Mandos programs on this host"
+[ -x "$libdir/plugins.d/mandos-client" ] || skip "no mandos-client in $libdir"
+ids=$(bash -c '. "$1"; mandos_ids' sh "$BUILD/dracut/90mandos/module-setup.sh")
+uid=${ids% *} gid=${ids#* }
+
+# build IMAGE MODULES OMIT: a host-only image without kernel, host configuration ignored.
+build() {
+	dracutbasedir=$base dracut --conf /dev/null --confdir "$T/conf.d" --force --hostonly \
+		--no-kernel --no-compress --tmpdir "$T/tmp" --modules "$2" --omit "$3" "$1" \
+		>"$T/dracut.log" 2>&1 || { tail -n 30 "$T/dracut.log" >&2; fail "dracut failed"; }
+	assert_contains "$T/dracut.log" "Including module: mandos"
+	lsinitrd "$1" >"$1.list" 2>/dev/null
+}
+
+# has IMAGE PATH: the image holds PATH (under /usr too: merged /usr).
+has() {
+	grep -Eq " (usr/)?$2( |\$)" "$1.list" || { grep mandos "$1.list" >&2; fail "$2 is not in $1"; }
+}
+hasnt() {
+	! grep -Eq " (usr/)?$2( |\$)" "$1.list" || fail "$2 should not be in $1"
+}
+
+echo "# with systemd"
+img=$T/systemd.img
+build "$img" "bash systemd crypt mandos" ""
+has "$img" lib/mandos/password-agent
+has "$img" lib/mandos/mandos-client
+has "$img" lib/systemd/system/ask-password-mandos.path
+has "$img" lib/systemd/system/ask-password-mandos.service
+has "$img" lib/systemd/system/sysinit.target.wants/ask-password-mandos.path
+has "$img" etc/mandos/keys/pubkey.txt
+has "$img" etc/mandos/keys/tls-privkey.pem
+hasnt "$img" lib/mandos/plugin-runner
+grep -E ' (usr/)?lib/mandos/mandos-client$' "$img.list" | grep -q '^-rwxr-xr-x' ||
+	fail "mandos-client is setuid or not executable in the systemd image"
+lsinitrd -f usr/lib/systemd/system/ask-password-mandos.service "$img" >"$T/unit" 2>/dev/null
+exec_start=$(grep '^ExecStart=' "$T/unit")
+want="ExecStart=/lib/mandos/password-agent "
+[ "$uid" = 65534 ] || want="$want--user=$uid "
+[ "$gid" = 65534 ] || want="$want--group=$gid "
+case "$exec_start" in
+"$want\$PASSWORD_AGENT_OPTIONS -- /lib/mandos/mandos-client "*) ;;
+*) fail "ExecStart: $exec_start" ;;
+esac
+echo "# the agent passes its self-test inside the unpacked image (its libraries, its /bin/sh)"
+if command -v chroot >/dev/null 2>&1 && command -v unshare >/dev/null 2>&1; then
+	mkdir "$T/root"
+	(cd "$T/root" && lsinitrd --unpack "$img" >/dev/null 2>&1)
+	# With /proc (in a private mount namespace), which sanitizer builds need.
+	unshare -m sh -c 'mount -t proc proc "$1/proc" && exec chroot "$1" "$2" --test' \
+		sh "$T/root" /lib/mandos/password-agent >"$T/selftest" 2>&1 ||
+		{ cat "$T/selftest" >&2; fail "password-agent --test failed in the image"; }
+	assert_not_contains "$T/selftest" "not ok"
+	rm -rf "$T/root"
+fi
+
+echo "# without systemd"
+img=$T/plain.img
+build "$img" "bash crypt mandos" "systemd systemd-initrd dracut-systemd"
+has "$img" lib/mandos/plugin-runner
+has "$img" lib/mandos/plugins.d/mandos-client
+has "$img" lib/mandos/plugins.d/password-prompt
+has "$img" lib/mandos/mandos-crypt-lib.sh
+has "$img" lib/dracut/hooks/cmdline/20-cmdline-mandos.sh
+has "$img" etc/mandos/plugin-runner.conf
+hasnt "$img" lib/mandos/plugins.d/askpass-fifo
+hasnt "$img" lib/mandos/password-agent
+lsinitrd -f etc/mandos/plugin-runner.conf "$img" >"$T/conf" 2>/dev/null
+assert_contains "$T/conf" "--options-for=mandos-client:--pubkey=/etc/mandos/keys/pubkey.txt,"

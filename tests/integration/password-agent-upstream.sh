@@ -1,0 +1,59 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Parity: upstream's password-agent and ours, run over the same questions and clients.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/password-agent-lib.sh"
+require_root
+[ -x "$UPSTREAM_PA" ] || skip "upstream password-agent not installed ($UPSTREAM_PA)"
+
+fake_client pw 'printf "s3cret\n"'
+fake_client ids 'printf "%s %s %s %s" "$(id -ru)" "$(id -u)" "$(id -rg)" "$(id -g)"'
+fake_client env 'printf "%s" "$MANDOSPLUGINHELPERDIR"'
+fake_client fail 'printf s3cret; exit 1'
+fake_client sleepy 'sleep 2; printf late'
+
+# scenario NAME ASK_PID NOTAFTER CLIENT [OPTIONS...]: one question, one run; prints
+# "NAME rc=RC answer=DATAGRAM".
+scenario() {
+	name=$1 pid=$2 notafter=$3 client=$4
+	shift 4
+	rm -f "$ASKDIR"/ask.* "$T/$name.out" "$T/$name.sock"
+	listen "$name"
+	ask "$name" "$notafter" "$pid"
+	if [ "$name" = withdrawn ]; then
+		(sleep 0.5 && rm -f "$ASKDIR/ask.$name") &
+	fi
+	run_agent "$impl" -d "$ASKDIR" "$@" -- "$T/$client"
+	if ! [ -e "$T/$name.out" ]; then
+		python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b"NONE", sys.argv[1])' "$T/$name.sock"
+	fi
+	printf "%s rc=%s answer=%s\n" "$name" "$rc" "$(received "$name")"
+}
+
+for impl in "$UPSTREAM_PA" "$PA"; do
+	out=$T/upstream.txt
+	[ "$impl" = "$PA" ] && out=$T/ours.txt
+	{
+		scenario answer $$ 0 pw
+		scenario ids $$ 0 ids
+		scenario ids2 $$ 0 ids --user=1234 --group=2345
+		scenario helperdefault $$ 0 env
+		scenario helper $$ 0 env --helper-directory=/some/where
+		scenario fail $$ 0 fail
+		scenario dead "$(dead_pid)" 0 pw
+		scenario expired $$ "$(($(mono_usec) - 1000000))" pw
+		scenario withdrawn $$ 0 sleepy
+		rm -f "$ASKDIR"/ask.*
+		run_agent "$impl" -d "$ASKDIR" -- "$T/pw"
+		echo "empty rc=$rc"
+		for opt in --user=0 --group=0 --version --help --usage; do
+			run_agent "$impl" "$opt" >/dev/null
+			echo "option $opt rc=$rc"
+		done
+	} >"$out"
+done
+echo "# upstream:"
+cat "$T/upstream.txt"
+diff -u "$T/upstream.txt" "$T/ours.txt" || fail "password-agent differs from upstream"
