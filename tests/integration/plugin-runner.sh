@@ -285,8 +285,11 @@ if [ -z "$VALGRIND" ]; then
 	grep -q '^Max core file size  *0  *0' "/proc/$pid/limits" ||
 		fail "core dumps are not disabled: $(grep core "/proc/$pid/limits")"
 	# The plugin's output buffer is locked memory (libsodium's secure allocation).
-	locked=$(awk '/^VmLck:/ { print $2 }' "/proc/$pid/status")
-	[ "$locked" -gt 0 ] || fail "no locked memory while holding a plugin's output buffer"
+	# AddressSanitizer turns mlock() into a no-op, so only without it.
+	if ! ldd "$R" | grep -q libasan; then
+		locked=$(awk '/^VmLck:/ { print $2 }' "/proc/$pid/status")
+		[ "$locked" -gt 0 ] || fail "no locked memory while holding a plugin's output buffer"
+	fi
 fi
 wait "$pid"
 
