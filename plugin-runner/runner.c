@@ -241,7 +241,8 @@ static int replace_string(char **dst, const char *s)
 
 const char *runner_find_config_file(int argc, char **argv)
 {
-	_cleanup_strv_free_ char **copy = NULL;
+	/* The strings belong to argv: only the array of pointers is ours. */
+	_cleanup_free_ char **copy = NULL;
 	const char *found = NULL;
 	int saved_opterr = opterr;
 
@@ -264,8 +265,6 @@ const char *runner_find_config_file(int argc, char **argv)
 		}
 	}
 	opterr = saved_opterr;
-	/* The pointers belong to argv: free only the array. */
-	free(TAKE_PTR(copy));
 	return found;
 }
 
