@@ -37,7 +37,7 @@ pending() {
 
 # Approve: the waiting client gets its secret well before the one-minute delay.
 run_client "$T/got1"
-wait_for 20 pending || fail "no approval request pending"
+wait_for 60 pending || fail "no approval request pending"
 $VALGRIND "$OUR_CTL" --approve kg || fail "--approve failed"
 wait "$client_pid" || fail "client failed after --approve: $(tail -n 3 "$T/got1.err")"
 cmp -s "$T/got1" "$T/pw" || fail "client did not get its secret after --approve"
@@ -46,7 +46,7 @@ cmp -s "$T/got1" "$T/pw" || fail "client did not get its secret after --approve"
 # approval_duration, 1 s by default: let it pass first.)
 sleep 2
 run_client "$T/got2"
-wait_for 20 pending || fail "no second approval request pending"
+wait_for 60 pending || fail "no second approval request pending"
 $VALGRIND "$OUR_CTL" --deny kg || fail "--deny failed"
 wait_for 10 sh -c "! $OUR_CTL --dump-json kg | grep -q '\"ApprovalPending\": true'" ||
 	fail "request still pending after --deny"
