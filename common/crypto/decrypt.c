@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* GPGME decryption into a SecBuf, in a throw-away GnuPG home that is removed afterwards. */
+#include "decrypt.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gpgme.h>
+
+#include "log.h"
+
+struct Decryptor {
+	gpgme_ctx_t ctx;
+	char *home;
+};
+
+extern char **environ;
+
+static int gpg_to_errno(gpgme_error_t e)
+{
+	int r = gpgme_err_code_to_errno(gpgme_err_code(e));
+
+	return r > 0 ? -r : -EIO;
+}
+
+static int engine_init(void)
+{
+	static int done = 0;
+
+	if (done) {
+		return done;
+	}
+	if (!gpgme_check_version(NULL)) {
+		return -ENOPKG;
+	}
+	if (gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP) != GPG_ERR_NO_ERROR) {
+		return -ENOPKG;
+	}
+	done = 1;
+	return done;
+}
+
+static int make_home(const char *const *tmpdirs, char **ret)
+{
+	if (!tmpdirs) {
+		return -ENOENT;
+	}
+	for (const char *const *t = tmpdirs; *t; t++) {
+		_cleanup_free_ char *tmpl = NULL;
+
+		if (asprintf(&tmpl, "%s/mandosXXXXXX", *t) < 0) {
+			return -ENOMEM;
+		}
+		if (!mkdtemp(tmpl)) {
+			if (errno == ENOENT) {
+				log_debug("Cannot use %s for a GnuPG home: it does not exist", *t);
+				continue;
+			}
+			return negative_errno();
+		}
+		*ret = TAKE_PTR(tmpl);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int decryptor_new(const char *const *tmpdirs, Decryptor **ret)
+{
+	_cleanup_(decryptor_freep) Decryptor *d = NULL;
+	gpgme_error_t e;
+	int r;
+
+	r = engine_init();
+	if (r < 0) {
+		return r;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		return -ENOMEM;
+	}
+	r = make_home(tmpdirs, &d->home);
+	if (r < 0) {
+		return r;
+	}
+	e = gpgme_new(&d->ctx);
+	if (e) {
+		return gpg_to_errno(e);
+	}
+	e = gpgme_set_protocol(d->ctx, GPGME_PROTOCOL_OpenPGP);
+	if (!e) {
+		e = gpgme_ctx_set_engine_info(d->ctx, GPGME_PROTOCOL_OpenPGP, NULL, d->home);
+	}
+	if (!e) {
+		/* The keys made by mandos-keygen have no passphrase; never ask for one. */
+		e = gpgme_set_pinentry_mode(d->ctx, GPGME_PINENTRY_MODE_LOOPBACK);
+	}
+	if (e) {
+		return gpg_to_errno(e);
+	}
+	*ret = TAKE_PTR(d);
+	return 0;
+}
+
+const char *decryptor_home(const Decryptor *d)
+{
+	return d->home;
+}
+
+int decryptor_import_file(Decryptor *d, const char *path, const char **ret_detail)
+{
+	_cleanup_close_ int fd = -EBADF;
+	gpgme_data_t data = NULL;
+	gpgme_import_result_t res;
+	gpgme_error_t e;
+	struct stat st;
+	int n;
+
+	if (ret_detail) {
+		*ret_detail = NULL;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		return negative_errno();
+	}
+	if (fstat(fd, &st) < 0) {
+		return negative_errno();
+	}
+	if (!S_ISREG(st.st_mode)) {
+		return -EINVAL;
+	}
+	if (st.st_size > DECRYPT_KEY_FILE_MAX) {
+		return -EFBIG;
+	}
+	e = gpgme_data_new_from_fd(&data, fd);
+	if (e) {
+		goto fail;
+	}
+	e = gpgme_op_import(d->ctx, data);
+	gpgme_data_release(data);
+	if (e) {
+		goto fail;
+	}
+	res = gpgme_op_import_result(d->ctx);
+	if (!res) {
+		return -EIO;
+	}
+	log_debug("Imported %s: considered %d, imported %d, unchanged %d, secret read %d, "
+		  "secret imported %d, secret unchanged %d, not imported %d",
+		  path, res->considered, res->imported, res->unchanged, res->secret_read,
+		  res->secret_imported, res->secret_unchanged, res->not_imported);
+	for (gpgme_import_status_t s = res->imports; s; s = s->next) {
+		if (s->result) {
+			log_debug("Key %s not imported: %s", s->fpr ? s->fpr : "?",
+				  gpgme_strerror(s->result));
+		}
+	}
+	n = res->imported + res->unchanged + res->secret_imported + res->secret_unchanged;
+	return n > 0 ? n : -ENOKEY;
+fail:
+	if (ret_detail) {
+		*ret_detail = gpgme_strerror(e);
+	}
+	return gpg_to_errno(e);
+}
+
+static ssize_t secbuf_cb_write(void *handle, const void *buf, size_t size)
+{
+	int r = secbuf_append(handle, buf, size);
+
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return (ssize_t)size;
+}
+
+static ssize_t secbuf_cb_read(void *handle, void *buf, size_t size)
+{
+	errno = EINVAL;
+	return -1;
+}
+
+static off_t secbuf_cb_seek(void *handle, off_t offset, int whence)
+{
+	errno = ESPIPE;
+	return -1;
+}
+
+int decryptor_decrypt(Decryptor *d, const void *cipher, size_t len, SecBuf *out,
+		      const char **ret_detail)
+{
+	static struct gpgme_data_cbs cbs = {
+		.read = secbuf_cb_read,
+		.write = secbuf_cb_write,
+		.seek = secbuf_cb_seek,
+	};
+	gpgme_data_t in = NULL, plain = NULL;
+	size_t old_len = out->len;
+	gpgme_error_t e;
+	int r;
+
+	if (ret_detail) {
+		*ret_detail = NULL;
+	}
+	e = gpgme_data_new_from_mem(&in, cipher, len, 0);
+	if (e) {
+		return gpg_to_errno(e);
+	}
+	e = gpgme_data_new_from_cbs(&plain, &cbs, out);
+	if (e) {
+		gpgme_data_release(in);
+		return gpg_to_errno(e);
+	}
+	e = gpgme_op_decrypt(d->ctx, in, plain);
+	gpgme_data_release(plain);
+	gpgme_data_release(in);
+	if (!e) {
+		return 0;
+	}
+	if (ret_detail) {
+		*ret_detail = gpgme_strerror(e);
+	}
+	switch (gpgme_err_code(e)) {
+	case GPG_ERR_NO_DATA:
+	case GPG_ERR_DECRYPT_FAILED:
+	case GPG_ERR_NO_SECKEY:
+	case GPG_ERR_BAD_DATA:
+	case GPG_ERR_INV_DATA:
+		r = -EBADMSG;
+		break;
+	default:
+		r = gpg_to_errno(e);
+		break;
+	}
+	/* Some plaintext may have been written before the failure: wipe it. */
+	if (out->len > old_len) {
+		secmem_wipe(out->data + old_len, out->len - old_len);
+		out->len = old_len;
+		out->data[old_len] = '\0';
+	}
+	if (r == -E2BIG || r == -ENOSPC) {
+		r = -EFBIG;
+	}
+	return r;
+}
+
+/* Ask gpgconf to stop the agent of this home; the home cannot be removed cleanly while it runs
+ * (it would notice its socket gone only much later). */
+static void kill_agent(const char *home)
+{
+	const char *gpgconf = gpgme_get_dirinfo("gpgconf-name");
+	const char *argv[] = {"gpgconf", "--homedir", home, "--kill", "gpg-agent", NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, deflt;
+	int status;
+	pid_t pid;
+
+	if (!gpgconf || access(gpgconf, X_OK) < 0) {
+		return;
+	}
+	sigemptyset(&none);
+	sigemptyset(&deflt);
+	sigaddset(&deflt, SIGTERM);
+	sigaddset(&deflt, SIGINT);
+	sigaddset(&deflt, SIGHUP);
+	sigaddset(&deflt, SIGPIPE);
+	if (posix_spawn_file_actions_init(&fa) != 0) {
+		return;
+	}
+	if (posix_spawnattr_init(&attr) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return;
+	}
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &deflt);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	if (posix_spawn(&pid, gpgconf, &fa, &attr, (char *const *)(uintptr_t)argv, environ) == 0) {
+		(void)RETRY_EINTR(waitpid(pid, &status, 0));
+	}
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+}
+
+Decryptor *decryptor_free(Decryptor *d)
+{
+	if (!d) {
+		return NULL;
+	}
+	if (d->ctx) {
+		gpgme_release(d->ctx);
+	}
+	if (d->home) {
+		kill_agent(d->home);
+		(void)rm_rf_dir(d->home);
+		free(d->home);
+	}
+	free(d);
+	return NULL;
+}
+
+static int rm_rf_at(int dirfd, int depth)
+{
+	DIR *dir;
+	struct dirent *de;
+	int r = 0;
+
+	if (depth > 8) {
+		close(dirfd);
+		return -ELOOP;
+	}
+	dir = fdopendir(dirfd);
+	if (!dir) {
+		r = negative_errno();
+		close(dirfd);
+		return r;
+	}
+	while ((de = readdir(dir))) {
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
+			continue;
+		}
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (r == 0 && errno != ENOENT) {
+				r = negative_errno();
+			}
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd, de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int q;
+
+			if (sub < 0) {
+				q = negative_errno();
+			} else {
+				q = rm_rf_at(sub, depth + 1);
+			}
+			if (q < 0 && r == 0) {
+				r = q;
+			}
+			if (unlinkat(dirfd, de->d_name, AT_REMOVEDIR) < 0 && r == 0 &&
+			    errno != ENOENT) {
+				r = negative_errno();
+			}
+		} else if (unlinkat(dirfd, de->d_name, 0) < 0 && r == 0 && errno != ENOENT) {
+			r = negative_errno();
+		}
+	}
+	closedir(dir);
+	return r;
+}
+
+int rm_rf_dir(const char *path)
+{
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		return errno == ENOENT ? 0 : negative_errno();
+	}
+	r = rm_rf_at(fd, 0);
+	if (rmdir(path) < 0 && errno != ENOENT && r == 0) {
+		r = negative_errno();
+	}
+	return r;
+}

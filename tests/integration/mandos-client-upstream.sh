@@ -1,0 +1,61 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Our mandos-client against Debian's upstream mandos server: exact secret, rejections retried.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/client-lib.sh"
+require_cmd "$UPSTREAM_SERVER" mandos-keygen dbus-daemon gpg
+
+make_keys "$T/k"
+make_keys "$T/u"
+make_keys "$T/d"
+make_keys "$T/w"
+# Leading space, NUL, no trailing newline: printed byte for byte.
+printf ' s3cr\000et\n\n x' >"$T/pw"
+start_bus
+write_server_conf "$T/c"
+add_client "$T/c" "$T/k" good "$T/pw"
+add_client "$T/c" "$T/d" disabled "$T/pw" "enabled = False"
+# w's TLS key with a secret encrypted to k's OpenPGP key: w can't decrypt it.
+mkdir "$T/mix"
+cp "$T/k/pubkey.txt" "$T/k/seckey.txt" "$T/w/tls-pubkey.pem" "$T/w/tls-privkey.pem" "$T/mix/"
+add_client "$T/c" "$T/mix" wrongkey "$T/pw"
+port=$(random_port)
+start_upstream_server "$T/c" "$port"
+export TMPDIR="$T"
+common="--interface=none --network-hook-dir=$T/nohooks"
+
+# 1. The exact secret, exit 0, nothing else on stdout, and the GnuPG home removed.
+$VALGRIND "$MC" --connect="[::1]:$port" $common $(client_keys "$T/k") >"$T/out" 2>"$T/err" ||
+	fail "mandos-client failed: $(cat "$T/err")"
+cmp "$T/out" "$T/pw" || fail "output differs from the secret"
+[ -z "$(ls -d "$T"/mandos?????? 2>/dev/null)" ] || fail "GnuPG home left behind"
+assert_contains "$T/server.log" "Sending secret to good"
+
+# 2. Other address forms for the same server.
+$VALGRIND "$MC" --connect="::1:$port" $common $(client_keys "$T/k") >"$T/out" 2>"$T/err" ||
+	fail "::1:PORT failed: $(cat "$T/err")"
+cmp "$T/out" "$T/pw" || fail "output differs (::1:PORT)"
+
+# 3. Rejections: nothing printed, retried every --retry seconds until killed.
+# $1 name, $2 key dir, $3 what the server logs per attempt
+rejected() {
+	before=$(grep -cF "$3" "$T/server.log" || true)
+	rc=0
+	timeout -s TERM 4.5 $VALGRIND "$MC" --connect="[::1]:$port" --retry=1 ${rejected_delay:+--delay=3} $common \
+		$(client_keys "$2") >"$T/out-$1" 2>"$T/err-$1" || rc=$?
+	assert_eq "$rc" 124 "$1: exit status (killed by timeout)"
+	[ ! -s "$T/out-$1" ] || fail "$1: printed something"
+	after=$(grep -cF "$3" "$T/server.log" || true)
+	n=$((after - before))
+	# attempts at about 0, 1, 2, 3 and 4 s; valgrind may make them fewer
+	[ "$n" -ge 3 ] && [ "$n" -le 6 ] || fail "$1: $n attempts in 4.5 s with --retry=1"
+	[ -z "$(ls -d "$T"/mandos?????? 2>/dev/null)" ] || fail "$1: GnuPG home left behind"
+}
+rejected unknown "$T/u" "INFO: Client not found for key ID"
+rejected disabled "$T/d" "INFO: Client disabled is disabled"
+rejected wrongkey "$T/w" "INFO: Sending secret to wrongkey"
+assert_contains "$T/err-wrongkey" "bad gpgme_op_decrypt"
+
+# 4. --delay does not change --retry (upstream bug): --delay=3 still retries every second.
+rejected_delay=1; rejected delay "$T/u" "INFO: Client not found for key ID"
+echo ok
