@@ -305,8 +305,15 @@ Decryptor *decryptor_free(Decryptor *d)
 		gpgme_release(d->ctx);
 	}
 	if (d->home) {
+		int r;
+
 		kill_agent(d->home);
-		(void)rm_rf_dir(d->home);
+		r = rm_rf_dir(d->home);
+		if (r < 0) {
+			log_debug_errno(r, "Failed to remove %s: %m", d->home);
+		} else {
+			log_debug("Removed %s", d->home);
+		}
 		free(d->home);
 	}
 	free(d);

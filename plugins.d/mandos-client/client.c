@@ -477,7 +477,9 @@ static void take_down_interfaces(Client *c)
 		}
 		r = netif_set_up(*i, false);
 		(void)privs_lower();
-		if (r < 0) {
+		if (r == -ENODEV) {
+			log_debug("Interface \"%s\" is gone (removed by a hook?)", *i);
+		} else if (r < 0) {
 			log_warning_errno(r, "Failed to take down interface \"%s\": %m", *i);
 		} else {
 			log_debug("Took down interface \"%s\"", *i);
