@@ -9,12 +9,16 @@ make_keys "$T/k"
 make_keys "$T/u"
 make_keys "$T/d"
 make_keys "$T/w"
+make_keys "$T/a"
 # Leading space, NUL, no trailing newline: printed byte for byte.
 printf ' s3cr\000et\n\n x' >"$T/pw"
 start_bus
 write_server_conf "$T/c"
 add_client "$T/c" "$T/k" good "$T/pw"
 add_client "$T/c" "$T/d" disabled "$T/pw" "enabled = False"
+# The server holds this client's connection open for a minute, waiting for an approval.
+add_client "$T/c" "$T/a" approval "$T/pw" "approval_delay = PT1M
+approved_by_default = False"
 # w's TLS key with a secret encrypted to k's OpenPGP key: w can't decrypt it.
 mkdir "$T/mix"
 cp "$T/k/pubkey.txt" "$T/k/seckey.txt" "$T/w/tls-pubkey.pem" "$T/w/tls-privkey.pem" "$T/mix/"
@@ -58,4 +62,31 @@ assert_contains "$T/err-wrongkey" "bad gpgme_op_decrypt"
 
 # 4. --delay does not change --retry (upstream bug): --delay=3 still retries every second.
 rejected_delay=1; rejected delay "$T/u" "INFO: Client not found for key ID"
+
+# 5. Timeouts.  A server that accepts and then says nothing: the handshake times out.
+sport=$(random_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::1", int(sys.argv[1])))
+s.listen(8)
+conns = []
+while True:
+    conns.append(s.accept())' "$sport" &
+on_exit "kill $!"
+wait_for_port "$sport"
+rc=0
+timeout 5 $VALGRIND "$MC" --connect="[::1]:$sport" --timeout=1 --retry=0.5 --debug $common \
+	$(client_keys "$T/k") >"$T/out" 2>"$T/err" || rc=$?
+assert_eq "$rc" 124 "silent server: still retrying"
+[ "$(grep -c "Timed out the TLS handshake" "$T/err")" -ge 2 ] ||
+	fail "no handshake timeouts: $(grep -v GnuTLS "$T/err" | tail -n 5)"
+# A server that completes the handshake but holds the secret back (approval delay).
+rc=0
+timeout 5 $VALGRIND "$MC" --connect="[::1]:$port" --secret-timeout=1 --retry=0.5 --debug \
+	$common $(client_keys "$T/a") >"$T/out" 2>"$T/err" || rc=$?
+assert_eq "$rc" 124 "approval wait: still retrying"
+[ ! -s "$T/out" ] || fail "printed something while waiting for approval"
+[ "$(grep -c "Timed out waiting for the secret" "$T/err")" -ge 2 ] ||
+	fail "no secret timeouts: $(grep -v GnuTLS "$T/err" | tail -n 5)"
 echo ok
