@@ -113,6 +113,28 @@ nsx setpriv --reuid=65534 --regid=65534 --clear-groups \
 cmp -s "$T/out" "$T/pw" || fail "wrong secret"
 nsx ip -o link show v0 | grep -q "[<,]UP[,>]" && fail "v0 left up after success"
 
+### The example "bridge" hook, run by mandos-client: the bridge exists while we look for servers.
+nsx ip link add pb0 type veth peer name pb1
+nsx ip link set pb0 address 02:00:00:00:00:aa
+mkdir "$T/bhooks"
+cp "$SRC/helpers/network-hooks/bridge" "$T/bhooks/"
+printf 'BRIDGE=mcbr0\nPORT_ADDRESSES="02:00:00:00:00:AA"\nIPADDRS="192.0.2.3/24"\n' \
+	>"$T/bhooks/bridge.conf"
+printf '#!/bin/sh\nip -o addr show dev mcbr0 >>%s/bridge.log\nip -o link show pb0 >>%s/bridge.log\n' \
+	"$T" "$T" >"$T/bhooks/zz-check"
+chmod 755 "$T/bhooks/zz-check"
+MODE=files MANDOSNETHOOKDIR=$T/bhooks sh "$T/bhooks/bridge" >"$T/files"
+assert_contains "$T/files" "$T/bhooks/bridge.conf"
+assert_eq "$(sh "$T/bhooks/bridge" modules)" bridge "bridge hook modules"
+nsx $VALGRIND "$MC" --connect="127.0.0.1:$port" --interface=mcbr0 --delay=0.2 \
+	--network-hook-dir="$T/bhooks" $keys >"$T/out" 2>"$T/err" ||
+	fail "client with the bridge hook: $(tail -n 3 "$T/err")"
+cmp -s "$T/out" "$T/pw" || fail "wrong secret (bridge hook)"
+assert_contains "$T/bridge.log" "inet 192.0.2.3/24"
+assert_contains "$T/bridge.log" "master mcbr0"
+! nsx ip link show mcbr0 >/dev/null 2>&1 || fail "bridge left after the stop hook"
+nsx ip link del pb0
+
 ### Timeouts: a server that never answers the SYN does not delay the one that works.
 nsx ip link set v0 up
 nsx ip link set v1 up
