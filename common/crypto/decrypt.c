@@ -7,12 +7,16 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +45,9 @@ static int engine_init(void)
 	if (done) {
 		return done;
 	}
+	/* gpgme would run gpgconf three times to find gpg; the compiled-in paths are right, and
+	 * the initramfs may lack gpgconf.  Each process costs milliseconds at boot. */
+	(void)gpgme_set_global_flag("disable-gpgconf", "1");
 	if (!gpgme_check_version(NULL)) {
 		return -ENOPKG;
 	}
@@ -117,18 +124,13 @@ const char *decryptor_home(const Decryptor *d)
 	return d->home;
 }
 
-int decryptor_import_file(Decryptor *d, const char *path, const char **ret_detail)
+/* Append a key file to buf (a SecBuf: secret keys are secrets). */
+static int read_key_file(const char *path, SecBuf *buf)
 {
 	_cleanup_close_ int fd = -EBADF;
-	gpgme_data_t data = NULL;
-	gpgme_import_result_t res;
-	gpgme_error_t e;
 	struct stat st;
-	int n;
+	int r;
 
-	if (ret_detail) {
-		*ret_detail = NULL;
-	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		return negative_errno();
@@ -142,36 +144,83 @@ int decryptor_import_file(Decryptor *d, const char *path, const char **ret_detai
 	if (st.st_size > DECRYPT_KEY_FILE_MAX) {
 		return -EFBIG;
 	}
-	e = gpgme_data_new_from_fd(&data, fd);
+	r = secbuf_read_all(buf, fd);
+	if (r < 0) {
+		return r;
+	}
+	/* Keep armored blocks of consecutive files apart. */
+	return secbuf_append(buf, "\n", 1);
+}
+
+int decryptor_import_files(Decryptor *d, const char *const *paths, const char **ret_detail)
+{
+	_cleanup_secbuf_ SecBuf *buf = NULL;
+	gpgme_data_t data = NULL;
+	gpgme_import_result_t res;
+	gpgme_error_t e;
+	size_t nfiles = 0;
+	int n, r;
+
+	if (ret_detail) {
+		*ret_detail = NULL;
+	}
+	for (const char *const *p = paths; *p; p++) {
+		nfiles++;
+	}
+	buf = secbuf_new(8192, DECRYPT_KEY_FILE_MAX * (nfiles + 1));
+	if (!buf) {
+		return -ENOMEM;
+	}
+	for (const char *const *p = paths; *p; p++) {
+		r = read_key_file(*p, buf);
+		if (r < 0) {
+			if (ret_detail) {
+				*ret_detail = *p;
+			}
+			return r;
+		}
+	}
+	e = gpgme_data_new_from_mem(&data, (const char *)buf->data, buf->len, 0);
 	if (e) {
-		goto fail;
+		return gpg_to_errno(e);
 	}
 	e = gpgme_op_import(d->ctx, data);
 	gpgme_data_release(data);
 	if (e) {
-		goto fail;
+		if (ret_detail) {
+			*ret_detail = gpgme_strerror(e);
+		}
+		return gpg_to_errno(e);
 	}
 	res = gpgme_op_import_result(d->ctx);
 	if (!res) {
 		return -EIO;
 	}
-	log_debug("Imported %s: considered %d, imported %d, unchanged %d, secret read %d, "
-		  "secret imported %d, secret unchanged %d, not imported %d",
-		  path, res->considered, res->imported, res->unchanged, res->secret_read,
+	log_debug("Imported %zu key files: considered %d, imported %d, unchanged %d, secret read "
+		  "%d, secret imported %d, secret unchanged %d, not imported %d",
+		  nfiles, res->considered, res->imported, res->unchanged, res->secret_read,
 		  res->secret_imported, res->secret_unchanged, res->not_imported);
-	for (gpgme_import_status_t s = res->imports; s; s = s->next) {
-		if (s->result) {
-			log_debug("Key %s not imported: %s", s->fpr ? s->fpr : "?",
-				  gpgme_strerror(s->result));
+	for (gpgme_import_status_t st = res->imports; st; st = st->next) {
+		if (st->result) {
+			log_debug("Key %s not imported: %s", st->fpr ? st->fpr : "?",
+				  gpgme_strerror(st->result));
 		}
 	}
 	n = res->imported + res->unchanged + res->secret_imported + res->secret_unchanged;
 	return n > 0 ? n : -ENOKEY;
-fail:
+}
+
+int decryptor_import_file(Decryptor *d, const char *path, const char **ret_detail)
+{
+	const char *const paths[] = {path, NULL};
+	const char *detail = NULL;
+	int r = decryptor_import_files(d, paths, &detail);
+
 	if (ret_detail) {
-		*ret_detail = gpgme_strerror(e);
+		/* A path as "detail" only means the file itself failed: errno says it all. */
+		*ret_detail = detail == path ? NULL : detail;
 	}
-	return gpg_to_errno(e);
+	return r;
 }
 
 static ssize_t secbuf_cb_write(void *handle, const void *buf, size_t size)
@@ -255,11 +304,71 @@ int decryptor_decrypt(Decryptor *d, const void *cipher, size_t len, SecBuf *out,
 	return r;
 }
 
-/* Ask gpgconf to stop the agent of this home; the home cannot be removed cleanly while it runs
- * (it would notice its socket gone only much later). */
+/* Read one Assuan line ("OK ...", "ERR ...") from the agent. */
+static bool assuan_ok(int fd)
+{
+	char line[1024];
+	size_t n = 0;
+
+	while (n < sizeof(line) - 1) {
+		ssize_t k = read(fd, line + n, 1);
+
+		if (k <= 0) {
+			return false;
+		}
+		if (line[n] == '\n') {
+			break;
+		}
+		n++;
+	}
+	line[n] = '\0';
+	if (strncmp(line, "OK", 2) == 0) {
+		return true;
+	}
+	/* Status and comment lines come before the final answer. */
+	if (line[0] == 'S' || line[0] == '#') {
+		return assuan_ok(fd);
+	}
+	return false;
+}
+
+/* Tell the agent listening in the home itself to quit (what "gpgconf --kill" does, without
+ * two more processes).  Returns true if it said it would. */
+static bool killagent_socket(const char *home)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = 2};
+	_cleanup_close_ int fd = -EBADF;
+	static const char cmd[] = "KILLAGENT\n";
+
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/S.gpg-agent", home) >=
+	    sizeof(sa.sun_path)) {
+		return false;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return false;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		return false;
+	}
+	if (!assuan_ok(fd)) {
+		return false;
+	}
+	if (send(fd, cmd, sizeof(cmd) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(cmd) - 1) {
+		return false;
+	}
+	return assuan_ok(fd);
+}
+
+/* Stop the agent of this home; the home cannot be removed cleanly while it runs (it would
+ * notice its socket gone only much later).  Its socket is in the home unless
+ * /run/user/UID exists; then gpgconf knows where. */
 static void kill_agent(const char *home)
 {
-	const char *gpgconf = gpgme_get_dirinfo("gpgconf-name");
+	const char *gpgconf = "/usr/bin/gpgconf";
 	const char *argv[] = {"gpgconf", "--homedir", home, "--kill", "gpg-agent", NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -267,7 +376,11 @@ static void kill_agent(const char *home)
 	int status;
 	pid_t pid;
 
-	if (!gpgconf || access(gpgconf, X_OK) < 0) {
+	if (killagent_socket(home)) {
+		log_debug("Stopped the gpg-agent of %s", home);
+		return;
+	}
+	if (access(gpgconf, X_OK) < 0) {
 		return;
 	}
 	sigemptyset(&none);

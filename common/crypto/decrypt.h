@@ -32,6 +32,13 @@ const char *decryptor_home(const Decryptor *d);
 int decryptor_import_file(Decryptor *d, const char *path, const char **ret_detail);
 
 /*
+ * Import several key files (a NULL-terminated list) with one gpg run, their contents held in
+ * secure memory.  Returns as decryptor_import_file(); when a file cannot be read, -errno and
+ * *ret_detail is that path.
+ */
+int decryptor_import_files(Decryptor *d, const char *const *paths, const char **ret_detail);
+
+/*
  * Decrypt one OpenPGP message.  The plaintext is appended to `out` without ever passing
  * through memory we don't wipe (GPGME hands it to a write callback that appends to the
  * SecBuf).  Signatures are not required.  Returns 0, -EBADMSG when the data is not a message
