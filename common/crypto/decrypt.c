@@ -197,13 +197,13 @@ int decryptor_import_files(Decryptor *d, const char *const *paths, const char **
 		return -EIO;
 	}
 	log_debug("Imported %zu key files: considered %d, imported %d, unchanged %d, secret read "
-		  "%d, secret imported %d, secret unchanged %d, not imported %d",
-		  nfiles, res->considered, res->imported, res->unchanged, res->secret_read,
-		  res->secret_imported, res->secret_unchanged, res->not_imported);
+	          "%d, secret imported %d, secret unchanged %d, not imported %d",
+	          nfiles, res->considered, res->imported, res->unchanged, res->secret_read,
+	          res->secret_imported, res->secret_unchanged, res->not_imported);
 	for (gpgme_import_status_t st = res->imports; st; st = st->next) {
 		if (st->result) {
 			log_debug("Key %s not imported: %s", st->fpr ? st->fpr : "?",
-				  gpgme_strerror(st->result));
+			          gpgme_strerror(st->result));
 		}
 	}
 	n = res->imported + res->unchanged + res->secret_imported + res->secret_unchanged;
@@ -247,12 +247,12 @@ static off_t secbuf_cb_seek(void *handle, off_t offset, int whence)
 }
 
 int decryptor_decrypt(Decryptor *d, const void *cipher, size_t len, SecBuf *out,
-		      const char **ret_detail)
+                      const char **ret_detail)
 {
 	static struct gpgme_data_cbs cbs = {
-		.read = secbuf_cb_read,
-		.write = secbuf_cb_write,
-		.seek = secbuf_cb_seek,
+	        .read = secbuf_cb_read,
+	        .write = secbuf_cb_write,
+	        .seek = secbuf_cb_seek,
 	};
 	gpgme_data_t in = NULL, plain = NULL;
 	size_t old_len = out->len;
@@ -463,7 +463,7 @@ static int rm_rf_at(int dirfd, int depth)
 		}
 		if (S_ISDIR(st.st_mode)) {
 			int sub = openat(dirfd, de->d_name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			int q;
 
 			if (sub < 0) {

@@ -46,7 +46,7 @@ int decryptor_import_files(Decryptor *d, const char *const *paths, const char **
  * `out` has its previous length.  ret_detail as for decryptor_import_file().
  */
 int decryptor_decrypt(Decryptor *d, const void *cipher, size_t len, SecBuf *out,
-		      const char **ret_detail);
+                      const char **ret_detail);
 
 /*
  * Stop the gpg-agent GPGME may have started for the home, remove the home and everything in

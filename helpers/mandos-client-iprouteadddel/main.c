@@ -19,8 +19,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: mandos-client-iprouteadddel [--debug] {add|delete} ADDRESS INTERFACE\n"
-		   "Add or delete a host route to ADDRESS on INTERFACE (scope link, protocol "
-		   "boot),\nlike \"ip route add ADDRESS dev INTERFACE proto boot scope link\".\n");
+	           "Add or delete a host route to ADDRESS on INTERFACE (scope link, protocol "
+	           "boot),\nlike \"ip route add ADDRESS dev INTERFACE proto boot scope link\".\n");
 }
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free)
@@ -91,7 +91,7 @@ static int run(bool add, const char *address, const char *ifname)
 	}
 	if (r < 0) {
 		log_error("Failed to %s route to %s on %s: %s", add ? "add" : "delete", address,
-			  ifname, nl_geterror(r));
+		          ifname, nl_geterror(r));
 		return EX_OSERR;
 	}
 	log_debug("%s route to %s on %s", add ? "Added" : "Deleted", address, ifname);

@@ -33,39 +33,41 @@ enum {
 };
 
 static const struct argp_option options[] = {
-	{NULL, 0, NULL, 0, "Server and interfaces:", 1},
-	{"connect", 'c', "ADDRESS:PORT", 0,
-	 "Connect directly to this server instead of browsing with Zeroconf (may be repeated: "
-	 "all are tried at once)", 1},
-	{"interface", 'i', "NAME[,NAME...]", 0,
-	 "Network interfaces to bring up and use; \"none\" stops bringing up the rest", 1},
-	{NULL, 0, NULL, 0, "Keys:", 2},
-	{"pubkey", 'p', "FILE", 0, "OpenPGP public key file (default " MC_DEFAULT_PUBKEY ")", 2},
-	{"seckey", 's', "FILE", 0, "OpenPGP secret key file (default " MC_DEFAULT_SECKEY ")", 2},
-	{"tls-pubkey", 'T', "FILE", 0, "TLS raw public key, PEM (default " MC_DEFAULT_TLS_PUBKEY ")",
-	 2},
-	{"tls-privkey", 't', "FILE", 0,
-	 "TLS private key, PEM PKCS#8 (default " MC_DEFAULT_TLS_PRIVKEY ")", 2},
-	{NULL, 0, NULL, 0, "TLS:", 3},
-	{"priority", OPT_PRIORITY, "STRING", 0, "GnuTLS priority string", 3},
-	{"dh-bits", OPT_DH_BITS, "BITS", 0, "Generate Diffie-Hellman parameters of this size", 3},
-	{"dh-params", OPT_DH_PARAMS, "FILE", 0, "PEM PKCS#3 Diffie-Hellman parameters", 3},
-	{NULL, 0, NULL, 0, "Timing:", 4},
-	{"delay", OPT_DELAY, "SECONDS", 0,
-	 "Longest wait for an interface to be running after bringing it up (default 2.5)", 4},
-	{"retry", OPT_RETRY, "SECONDS", 0, "Wait between attempts at the same server (default 10)",
-	 4},
-	{"timeout", OPT_TIMEOUT, "SECONDS", 0,
-	 "Limit for the TCP connect, the protocol line and the TLS handshake, each (default 10)",
-	 4},
-	{"secret-timeout", OPT_SECRET_TIMEOUT, "SECONDS", 0,
-	 "Limit for receiving the secret after the handshake, which includes any approval delay "
-	 "(default 300)", 4},
-	{NULL, 0, NULL, 0, "Other:", 5},
-	{"network-hook-dir", OPT_HOOK_DIR, "DIR", 0,
-	 "Directory of network hooks (default " MC_DEFAULT_HOOK_DIR ")", 5},
-	{"debug", OPT_DEBUG, NULL, 0, "Print debugging messages", 5},
-	{NULL, 0, NULL, 0, NULL, 0},
+        {NULL, 0, NULL, 0, "Server and interfaces:", 1},
+        {"connect", 'c', "ADDRESS:PORT", 0,
+         "Connect directly to this server instead of browsing with Zeroconf (may be repeated: "
+         "all are tried at once)",
+         1},
+        {"interface", 'i', "NAME[,NAME...]", 0,
+         "Network interfaces to bring up and use; \"none\" stops bringing up the rest", 1},
+        {NULL, 0, NULL, 0, "Keys:", 2},
+        {"pubkey", 'p', "FILE", 0, "OpenPGP public key file (default " MC_DEFAULT_PUBKEY ")", 2},
+        {"seckey", 's', "FILE", 0, "OpenPGP secret key file (default " MC_DEFAULT_SECKEY ")", 2},
+        {"tls-pubkey", 'T', "FILE", 0,
+         "TLS raw public key, PEM (default " MC_DEFAULT_TLS_PUBKEY ")", 2},
+        {"tls-privkey", 't', "FILE", 0,
+         "TLS private key, PEM PKCS#8 (default " MC_DEFAULT_TLS_PRIVKEY ")", 2},
+        {NULL, 0, NULL, 0, "TLS:", 3},
+        {"priority", OPT_PRIORITY, "STRING", 0, "GnuTLS priority string", 3},
+        {"dh-bits", OPT_DH_BITS, "BITS", 0, "Generate Diffie-Hellman parameters of this size", 3},
+        {"dh-params", OPT_DH_PARAMS, "FILE", 0, "PEM PKCS#3 Diffie-Hellman parameters", 3},
+        {NULL, 0, NULL, 0, "Timing:", 4},
+        {"delay", OPT_DELAY, "SECONDS", 0,
+         "Longest wait for an interface to be running after bringing it up (default 2.5)", 4},
+        {"retry", OPT_RETRY, "SECONDS", 0, "Wait between attempts at the same server (default 10)",
+         4},
+        {"timeout", OPT_TIMEOUT, "SECONDS", 0,
+         "Limit for the TCP connect, the protocol line and the TLS handshake, each (default 10)",
+         4},
+        {"secret-timeout", OPT_SECRET_TIMEOUT, "SECONDS", 0,
+         "Limit for receiving the secret after the handshake, which includes any approval delay "
+         "(default 300)",
+         4},
+        {NULL, 0, NULL, 0, "Other:", 5},
+        {"network-hook-dir", OPT_HOOK_DIR, "DIR", 0,
+         "Directory of network hooks (default " MC_DEFAULT_HOOK_DIR ")", 5},
+        {"debug", OPT_DEBUG, NULL, 0, "Print debugging messages", 5},
+        {NULL, 0, NULL, 0, NULL, 0},
 };
 
 int connect_target_parse(const char *s, ConnectTarget *ret, const char **ret_error)
@@ -270,25 +272,25 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 int args_parse(Args *a, int argc, char **argv)
 {
 	static const struct argp argp = {
-		.options = options,
-		.parser = parse_opt,
-		.doc = "Mandos client: get and decrypt a password from a Mandos server.",
+	        .options = options,
+	        .parser = parse_opt,
+	        .doc = "Mandos client: get and decrypt a password from a Mandos server.",
 	};
 	const char *err = NULL;
 	error_t e;
 
 	*a = (Args){
-		.pubkey = MC_DEFAULT_PUBKEY,
-		.seckey = MC_DEFAULT_SECKEY,
-		.tls_pubkey = MC_DEFAULT_TLS_PUBKEY,
-		.tls_privkey = MC_DEFAULT_TLS_PRIVKEY,
-		.dh_params = MC_DEFAULT_DH_PARAMS,
-		.priority = MANDOS_DEFAULT_PRIORITY,
-		.hook_dir = MC_DEFAULT_HOOK_DIR,
-		.delay = 2.5,
-		.retry = 10,
-		.timeout = 10,
-		.secret_timeout = 300,
+	        .pubkey = MC_DEFAULT_PUBKEY,
+	        .seckey = MC_DEFAULT_SECKEY,
+	        .tls_pubkey = MC_DEFAULT_TLS_PUBKEY,
+	        .tls_privkey = MC_DEFAULT_TLS_PRIVKEY,
+	        .dh_params = MC_DEFAULT_DH_PARAMS,
+	        .priority = MANDOS_DEFAULT_PRIORITY,
+	        .hook_dir = MC_DEFAULT_HOOK_DIR,
+	        .delay = 2.5,
+	        .retry = 10,
+	        .timeout = 10,
+	        .secret_timeout = 300,
 	};
 	argp_err_exit_status = EX_USAGE;
 	e = argp_parse(&argp, argc, argv, 0, NULL, a);

@@ -22,16 +22,16 @@ typedef struct ConnectTarget {
 	int family; /* AF_INET or AF_INET6 */
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
-	bool link_local;       /* IPv6 link-local: needs an interface as scope */
+	bool link_local;          /* IPv6 link-local: needs an interface as scope */
 	char ifname[IF_NAMESIZE]; /* "" when no "%" scope was given */
 } ConnectTarget;
 
 typedef struct Args {
 	ConnectTarget *connect; /* every --connect, in order */
 	size_t n_connect;
-	char **interfaces;      /* every --interface name except "none", in order (NULL-terminated) */
+	char **interfaces; /* every --interface name except "none", in order (NULL-terminated) */
 	size_t n_interfaces;
-	size_t n_bring_up;      /* how many of them come before the first "none" */
+	size_t n_bring_up; /* how many of them come before the first "none" */
 	bool saw_none;
 	const char *pubkey, *seckey, *tls_pubkey, *tls_privkey, *dh_params, *priority;
 	bool dh_params_given;

@@ -115,8 +115,8 @@ static int route_helper(Server *s, const char *cmd)
 		return -ENOMEM;
 	}
 	{
-		const char *argv[] = {"mandos-client-iprouteadddel", cmd, addr, ifname,
-				      c->args.debug ? "--debug" : NULL, NULL};
+		const char *argv[] = {"mandos-client-iprouteadddel",    cmd, addr, ifname,
+		                      c->args.debug ? "--debug" : NULL, NULL};
 
 		status = run_as_root(path, argv, NULL, -1);
 	}
@@ -139,7 +139,7 @@ static void server_route_cleanup(Server *s)
 }
 
 static void server_conn_done(Conn *conn, int r, const unsigned char *data, size_t len,
-			     void *userdata)
+                             void *userdata)
 {
 	Server *s = userdata;
 	Client *c = s->client;
@@ -149,10 +149,10 @@ static void server_conn_done(Conn *conn, int r, const unsigned char *data, size_
 		r = decryptor_decrypt(c->decryptor, data, len, c->password, &detail);
 		if (r < 0) {
 			log_warning_errno(r, "bad gpgme_op_decrypt: %s (from %s)",
-					  detail ? detail : "%m", s->name);
+			                  detail ? detail : "%m", s->name);
 		} else {
 			log_debug("Decrypted a password of %zu bytes from %s", c->password->len,
-				  s->name);
+			          s->name);
 			c->have_password = true;
 			avahi_simple_poll_quit(c->simple_poll);
 		}
@@ -178,8 +178,8 @@ static void server_attempt(Server *s)
 {
 	Client *c = s->client;
 	ConnTimeouts t = {
-		.step_ms = (unsigned)ms_of(c->args.timeout),
-		.secret_ms = (unsigned)ms_of(c->args.secret_timeout),
+	        .step_ms = (unsigned)ms_of(c->args.timeout),
+	        .secret_ms = (unsigned)ms_of(c->args.secret_timeout),
 	};
 	int r;
 
@@ -188,14 +188,14 @@ static void server_attempt(Server *s)
 	}
 	log_debug("Trying Mandos server %s", s->name);
 	r = conn_start(c->api, c->tls, s->name, (struct sockaddr *)&s->addr, s->addr_len, &t,
-		       server_conn_done, s, &s->conn);
+	               server_conn_done, s, &s->conn);
 	if ((r == -ENETUNREACH || r == -EHOSTUNREACH) && s->route_fallback && s->ifindex > 0 &&
 	    addr_route_fallback_ok(&s->addr)) {
 		log_info("Mandos server %s unreachable, trying direct route", s->name);
 		if (route_helper(s, "add") == 0) {
 			s->route_added = true;
 			r = conn_start(c->api, c->tls, s->name, (struct sockaddr *)&s->addr,
-				       s->addr_len, &t, server_conn_done, s, &s->conn);
+			               s->addr_len, &t, server_conn_done, s, &s->conn);
 		}
 	}
 	if (r < 0) {
@@ -207,7 +207,7 @@ static void server_attempt(Server *s)
 }
 
 int client_add_server(Client *c, const char *label, const struct sockaddr *sa, socklen_t len,
-		      int ifindex, bool route_fallback)
+                      int ifindex, bool route_fallback)
 {
 	Server *s, **tail = &c->servers;
 
@@ -385,10 +385,10 @@ static int setup_gpg(Client *c)
 			log_error_errno(r, "Failed to read key file %s: %m", detail);
 		} else if (detail) {
 			log_error("Failed to import the key files %s and %s: %s", c->args.pubkey,
-				  c->args.seckey, detail);
+			          c->args.seckey, detail);
 		} else {
 			log_error_errno(r, "Failed to import the key files %s and %s: %m",
-					c->args.pubkey, c->args.seckey);
+			                c->args.pubkey, c->args.seckey);
 		}
 		return EX_UNAVAILABLE;
 	}
@@ -515,7 +515,8 @@ static void wait_running(Client *c)
 		}
 		if (all || waited >= limit) {
 			if (!all) {
-				log_debug("Not every interface is running after %g s", c->args.delay);
+				log_debug("Not every interface is running after %g s",
+				          c->args.delay);
 			}
 			return;
 		}
@@ -599,15 +600,16 @@ static int setup_connect_targets(Client *c)
 			} else if (c->ifindex > 0) {
 				ifindex = c->ifindex;
 			} else {
-				log_error("An IPv6 link-local address is incomplete without a network "
-					  "interface: %s",
-					  t->text);
+				log_error("An IPv6 link-local address is incomplete without a "
+				          "network "
+				          "interface: %s",
+				          t->text);
 				return -EINVAL;
 			}
 			((struct sockaddr_in6 *)&t->addr)->sin6_scope_id = (uint32_t)ifindex;
 		}
 		r = client_add_server(c, t->text, (struct sockaddr *)&t->addr, t->addr_len, ifindex,
-				      false);
+		                      false);
 		if (r < 0) {
 			return log_oom();
 		}
@@ -646,9 +648,9 @@ static void client_cleanup(Client *c)
 	if (c->hooks_started) {
 		device = join_interfaces(c->args.interfaces);
 		env = (HookEnv){.device = device ? device : "",
-				.connect = c->args.n_connect ? c->args.connect[0].text : NULL,
-				.delay = c->args.delay,
-				.debug = c->args.debug};
+		                .connect = c->args.n_connect ? c->args.connect[0].text : NULL,
+		                .delay = c->args.delay,
+		                .debug = c->args.debug};
 		(void)hooks_run(c->args.hook_dir, "stop", &env, -1);
 	}
 	take_down_interfaces(c);
@@ -703,10 +705,10 @@ static int client_setup_and_run(Client *c)
 		chown_default_file(c->args.dh_params, MC_DEFAULT_DH_PARAMS);
 	}
 	r = tls_config_new(c->args.tls_pubkey, c->args.tls_privkey, c->args.priority,
-			   c->args.dh_params_given || access(c->args.dh_params, R_OK) == 0
-				   ? c->args.dh_params
-				   : NULL,
-			   c->args.dh_bits, &c->tls);
+	                   c->args.dh_params_given || access(c->args.dh_params, R_OK) == 0
+	                           ? c->args.dh_params
+	                           : NULL,
+	                   c->args.dh_bits, &c->tls);
 	if (r < 0) {
 		return r == -EINVAL ? EX_USAGE : EX_UNAVAILABLE;
 	}
@@ -724,9 +726,9 @@ static int client_setup_and_run(Client *c)
 		return EX_OSERR;
 	}
 	env = (HookEnv){.device = device,
-			.connect = c->args.n_connect ? c->args.connect[0].text : NULL,
-			.delay = c->args.delay,
-			.debug = c->args.debug};
+	                .connect = c->args.n_connect ? c->args.connect[0].text : NULL,
+	                .delay = c->args.delay,
+	                .debug = c->args.debug};
 	c->hooks_started = true;
 	r = hooks_run(c->args.hook_dir, "start", &env, c->sigfd);
 	if (r == -EINTR || signal_pending(c)) {

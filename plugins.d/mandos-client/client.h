@@ -22,8 +22,8 @@ typedef struct Server {
 	char *name; /* for messages: "[addr]:port" plus the Zeroconf name */
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
-	int ifindex;               /* interface it was seen on, 0 if unknown */
-	bool route_fallback;       /* may add a host route when unreachable (Zeroconf only) */
+	int ifindex;         /* interface it was seen on, 0 if unknown */
+	bool route_fallback; /* may add a host route when unreachable (Zeroconf only) */
 	bool route_added;
 	Conn *conn;                /* the running attempt, if any */
 	AvahiTimeout *retry_timer; /* the next attempt, if scheduled */
@@ -53,7 +53,7 @@ struct Client {
  * Add a server and try it now (unless an equal one is known).  Returns 0 or -ENOMEM.
  */
 int client_add_server(Client *c, const char *label, const struct sockaddr *sa, socklen_t len,
-		      int ifindex, bool route_fallback);
+                      int ifindex, bool route_fallback);
 
 /* Stop the event loop with an error exit code. */
 void client_fail(Client *c, int exit_code);

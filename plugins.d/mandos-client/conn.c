@@ -71,7 +71,7 @@ static int dh_params_from_file(TlsConfig *c, const char *path)
 }
 
 int tls_config_new(const char *pubkey, const char *privkey, const char *priority,
-		   const char *dh_params_file, unsigned dh_bits, TlsConfig **ret)
+                   const char *dh_params_file, unsigned dh_bits, TlsConfig **ret)
 {
 	_cleanup_(tls_config_freep) TlsConfig *c = calloc(1, sizeof(TlsConfig));
 	const char *err = NULL;
@@ -86,7 +86,7 @@ int tls_config_new(const char *pubkey, const char *privkey, const char *priority
 		return -ENOMEM;
 	}
 	r = gnutls_certificate_set_rawpk_key_file(c->cred, pubkey, privkey, GNUTLS_X509_FMT_PEM,
-						  NULL, 0, NULL, 0, 0, 0);
+	                                          NULL, 0, NULL, 0, 0, 0);
 	if (r < 0) {
 		log_error("Error[%d] while reading the key pair: %s", r, gnutls_strerror(r));
 		return r == GNUTLS_E_FILE_ERROR ? -ENOENT : -EBADMSG;
@@ -100,7 +100,8 @@ int tls_config_new(const char *pubkey, const char *privkey, const char *priority
 	if (dh_params_file) {
 		r = dh_params_from_file(c, dh_params_file);
 		if (r < 0) {
-			log_warning_errno(r, "Could not use DH parameters from %s: %m", dh_params_file);
+			log_warning_errno(r, "Could not use DH parameters from %s: %m",
+			                  dh_params_file);
 		}
 	}
 	if (!c->dh && dh_bits > 0) {
@@ -183,11 +184,11 @@ static void conn_timeout(AvahiTimeout *t, void *userdata)
 {
 	Conn *c = userdata;
 	static const char *const what[] = {
-		[CONN_CONNECTING] = "connecting",
-		[CONN_VERSION] = "sending the protocol version",
-		[CONN_HANDSHAKE] = "the TLS handshake",
-		[CONN_READING] = "waiting for the secret",
-		[CONN_DONE] = "done",
+	        [CONN_CONNECTING] = "connecting",
+	        [CONN_VERSION] = "sending the protocol version",
+	        [CONN_HANDSHAKE] = "the TLS handshake",
+	        [CONN_READING] = "waiting for the secret",
+	        [CONN_DONE] = "done",
 	};
 
 	log_info("Timed out %s with Mandos server %s", what[c->state], c->name);
@@ -208,8 +209,8 @@ static int conn_start_tls(Conn *c, const TlsConfig *tls)
 {
 	int r;
 
-	r = gnutls_init(&c->session, GNUTLS_SERVER | GNUTLS_NO_TICKETS | GNUTLS_ENABLE_RAWPK |
-					     GNUTLS_NONBLOCK);
+	r = gnutls_init(&c->session,
+	                GNUTLS_SERVER | GNUTLS_NO_TICKETS | GNUTLS_ENABLE_RAWPK | GNUTLS_NONBLOCK);
 	if (r < 0) {
 		c->session = NULL;
 		log_error("Error in GnuTLS session initialization: %s", gnutls_strerror(r));
@@ -247,7 +248,7 @@ static void conn_step(Conn *c)
 			}
 			if (err) {
 				log_info_errno(err, "Failed to connect to Mandos server %s: %m",
-					       c->name);
+				               c->name);
 				conn_finish(c, -err);
 				return;
 			}
@@ -259,7 +260,7 @@ static void conn_step(Conn *c)
 		case CONN_VERSION: {
 			static const char line[] = "1\r\n";
 			ssize_t n = send(c->fd, line + c->version_sent,
-					 sizeof(line) - 1 - c->version_sent, MSG_NOSIGNAL);
+			                 sizeof(line) - 1 - c->version_sent, MSG_NOSIGNAL);
 
 			if (n < 0) {
 				if (errno == EAGAIN || errno == EINTR) {
@@ -267,7 +268,8 @@ static void conn_step(Conn *c)
 					return;
 				}
 				r = -errno;
-				log_info_errno(r, "Failed to send protocol version to %s: %m", c->name);
+				log_info_errno(r, "Failed to send protocol version to %s: %m",
+				               c->name);
 				conn_finish(c, r);
 				return;
 			}
@@ -288,7 +290,7 @@ static void conn_step(Conn *c)
 			}
 			if (r < 0) {
 				log_info("TLS handshake with %s failed: %s", c->name,
-					 gnutls_strerror(r));
+				         gnutls_strerror(r));
 				conn_finish(c, -EPROTO);
 				return;
 			}
@@ -305,7 +307,7 @@ static void conn_step(Conn *c)
 
 				if (c->cap >= CONN_MAX_MESSAGE) {
 					log_warning("Mandos server %s sent more than %d bytes",
-						    c->name, CONN_MAX_MESSAGE);
+					            c->name, CONN_MAX_MESSAGE);
 					conn_finish(c, -EFBIG);
 					return;
 				}
@@ -329,8 +331,8 @@ static void conn_step(Conn *c)
 			}
 			if (n < 0) {
 				log_info("Unknown error while reading data from encrypted session "
-					 "with Mandos server %s: %s",
-					 c->name, gnutls_strerror((int)n));
+				         "with Mandos server %s: %s",
+				         c->name, gnutls_strerror((int)n));
 				conn_finish(c, -EPROTO);
 				return;
 			}
@@ -343,7 +345,7 @@ static void conn_step(Conn *c)
 			(void)gnutls_bye(c->session, GNUTLS_SHUT_WR);
 			if (c->len == 0) {
 				log_info("Mandos server %s sent no data (client rejected?)",
-					 c->name);
+				         c->name);
 				conn_finish(c, -ENODATA);
 				return;
 			}
@@ -363,8 +365,8 @@ static void conn_io(AvahiWatch *w, int fd, AvahiWatchEvent ev, void *userdata)
 }
 
 int conn_start(const AvahiPoll *api, const TlsConfig *tls, const char *name,
-	       const struct sockaddr *sa, socklen_t salen, const ConnTimeouts *t, ConnDone done,
-	       void *userdata, Conn **ret)
+               const struct sockaddr *sa, socklen_t salen, const ConnTimeouts *t, ConnDone done,
+               void *userdata, Conn **ret)
 {
 	Conn *c = calloc(1, sizeof(Conn));
 	int r;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* One attempt at a Mandos server: TCP connect, "1\r\n", TLS handshake as server, read to close_notify. */
+/* One attempt at a Mandos server: TCP connect, "1\r\n", TLS handshake as server, read to
+ * close_notify. */
 #pragma once
 
 #include <stdbool.h>
@@ -24,7 +25,7 @@ typedef struct TlsConfig TlsConfig;
  * -EBADMSG for a bad key pair, -EINVAL for a bad priority string, or -errno.
  */
 int tls_config_new(const char *pubkey, const char *privkey, const char *priority,
-		   const char *dh_params_file, unsigned dh_bits, TlsConfig **ret);
+                   const char *dh_params_file, unsigned dh_bits, TlsConfig **ret);
 TlsConfig *tls_config_free(TlsConfig *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(TlsConfig *, tls_config_free)
 
@@ -49,8 +50,8 @@ typedef struct ConnTimeouts {
  * adding a route) are returned here and no callback follows.  Returns 0 and *ret, or -errno.
  */
 int conn_start(const AvahiPoll *api, const TlsConfig *tls, const char *name,
-	       const struct sockaddr *sa, socklen_t salen, const ConnTimeouts *t, ConnDone done,
-	       void *userdata, Conn **ret);
+               const struct sockaddr *sa, socklen_t salen, const ConnTimeouts *t, ConnDone done,
+               void *userdata, Conn **ret);
 
 /* Abort (if running) and free.  Accepts NULL; returns NULL. */
 Conn *conn_free(Conn *c);

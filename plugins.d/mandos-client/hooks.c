@@ -110,11 +110,11 @@ int hooks_run(const char *dir, const char *mode, const HookEnv *env, int sigfd)
 		} else if (status < 0) {
 			log_warning_errno(status, "Failed to run network hook \"%s\": %m", name);
 		} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-			log_warning("Network hook \"%s\" (%s) failed with exit status %d", name, mode,
-				    WEXITSTATUS(status));
+			log_warning("Network hook \"%s\" (%s) failed with exit status %d", name,
+			            mode, WEXITSTATUS(status));
 		} else if (WIFSIGNALED(status)) {
 			log_warning("Network hook \"%s\" (%s) killed by signal %d", name, mode,
-				    WTERMSIG(status));
+			            WTERMSIG(status));
 		}
 	}
 out:

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Network hooks: executables run as root before interface selection ("start") and at exit ("stop"). */
+/* Network hooks: executables run as root before interface selection ("start") and at exit ("stop").
+ */
 #pragma once
 
 #include <stdbool.h>

@@ -120,7 +120,7 @@ int run_as_root(const char *path, const char *const argv[], char *const env[], i
 	if (pidfd >= 0 && sigfd >= 0) {
 		for (;;) {
 			struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN},
-					      {.fd = sigfd, .events = POLLIN}};
+			                      {.fd = sigfd, .events = POLLIN}};
 
 			if (poll(p, 2, -1) < 0) {
 				if (errno == EINTR) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Privileges of a setuid-root plugin run by an unprivileged user: lower, raise, drop, run as root. */
+/* Privileges of a setuid-root plugin run by an unprivileged user: lower, raise, drop, run as root.
+ */
 #pragma once
 
 #include <stdbool.h>

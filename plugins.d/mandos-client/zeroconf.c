@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Embedded mDNS (avahi-core, no daemon): browse _mandos._tcp, resolve, hand servers to the client. */
+/* Embedded mDNS (avahi-core, no daemon): browse _mandos._tcp, resolve, hand servers to the client.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
@@ -46,9 +47,9 @@ static bool interface_allowed(Client *c, AvahiIfIndex iface)
 }
 
 static void resolve_cb(AvahiSServiceResolver *r, AvahiIfIndex iface, AvahiProtocol proto,
-		       AvahiResolverEvent event, const char *name, const char *type,
-		       const char *domain, const char *host, const AvahiAddress *a, uint16_t port,
-		       AvahiStringList *txt, AvahiLookupResultFlags flags, void *userdata)
+                       AvahiResolverEvent event, const char *name, const char *type,
+                       const char *domain, const char *host, const AvahiAddress *a, uint16_t port,
+                       AvahiStringList *txt, AvahiLookupResultFlags flags, void *userdata)
 {
 	Client *c = userdata;
 	struct sockaddr_storage ss = {0};
@@ -94,8 +95,8 @@ out:
 }
 
 static void browse_cb(AvahiSServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol proto,
-		      AvahiBrowserEvent event, const char *name, const char *type,
-		      const char *domain, AvahiLookupResultFlags flags, void *userdata)
+                      AvahiBrowserEvent event, const char *name, const char *type,
+                      const char *domain, AvahiLookupResultFlags flags, void *userdata)
 {
 	Client *c = userdata;
 	Zeroconf *z = c->zeroconf;
@@ -103,15 +104,15 @@ static void browse_cb(AvahiSServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol
 	switch (event) {
 	case AVAHI_BROWSER_NEW:
 		log_debug("Found Mandos service \"%s\" on interface %d", name, iface);
-		if (!avahi_s_service_resolver_new(z->server, iface, proto, name, type, domain, proto,
-						  0, resolve_cb, c)) {
+		if (!avahi_s_service_resolver_new(z->server, iface, proto, name, type, domain,
+		                                  proto, 0, resolve_cb, c)) {
 			log_warning("Failed to resolve service \"%s\": %s", name,
-				    avahi_strerror(avahi_server_errno(z->server)));
+			            avahi_strerror(avahi_server_errno(z->server)));
 		}
 		break;
 	case AVAHI_BROWSER_FAILURE:
 		log_error("Avahi browser failure: %s",
-			  avahi_strerror(avahi_server_errno(z->server)));
+		          avahi_strerror(avahi_server_errno(z->server)));
 		client_fail(c, EX_UNAVAILABLE);
 		break;
 	case AVAHI_BROWSER_REMOVE:
@@ -156,13 +157,12 @@ int zeroconf_start(Client *c)
 		log_error("Failed to create the Avahi server: %s", avahi_strerror(error));
 		return -ENOPKG;
 	}
-	z->browser = avahi_s_service_browser_new(z->server,
-						 c->ifindex > 0 ? c->ifindex : AVAHI_IF_UNSPEC,
-						 AVAHI_PROTO_UNSPEC, "_mandos._tcp", NULL, 0,
-						 browse_cb, c);
+	z->browser = avahi_s_service_browser_new(
+	        z->server, c->ifindex > 0 ? c->ifindex : AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC,
+	        "_mandos._tcp", NULL, 0, browse_cb, c);
 	if (!z->browser) {
 		log_error("Failed to create the service browser: %s",
-			  avahi_strerror(avahi_server_errno(z->server)));
+		          avahi_strerror(avahi_server_errno(z->server)));
 		return -ENOPKG;
 	}
 	log_debug("Browsing for _mandos._tcp");

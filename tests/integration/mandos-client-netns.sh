@@ -136,6 +136,15 @@ assert_contains "$T/bridge.log" "master mcbr0"
 ! nsx ip link show mcbr0 >/dev/null 2>&1 || fail "bridge left after the stop hook"
 nsx ip link del pb0
 
+### "none": interfaces after it are used but not brought up; --dh-params that can't be read.
+nsx ip link set v0 down
+nsx $VALGRIND "$MC" --connect="127.0.0.1:$port" --interface=none,v0 --delay=0.2 --debug \
+	--dh-params="$T/nonexistent.pem" --network-hook-dir="$T/nohooks" $keys >"$T/out" 2>"$T/err" ||
+	fail "client with --interface=none,v0: $(tail -n 3 "$T/err")"
+cmp -s "$T/out" "$T/pw" || fail "wrong secret (none,v0)"
+assert_not_contains "$T/err" 'Brought up interface "v0"'
+assert_contains "$T/err" "Could not use DH parameters from $T/nonexistent.pem"
+
 ### Timeouts: a server that never answers the SYN does not delay the one that works.
 nsx ip link set v0 up
 nsx ip link set v1 up

@@ -85,6 +85,23 @@ ip netns exec "$B" timeout 40 $VALGRIND "$MC" --debug --network-hook-dir="$T/noh
 	>"$T/out" 2>"$T/err" || fail "autodetect: $(grep -v GnuTLS "$T/err" | tail -n 8)"
 cmp -s "$T/out" "$T/pw" || fail "wrong secret (autodetect)"
 
+# --connect to an IPv6 link-local address: scope from "%IFNAME", or from the only interface.
+ll=$(ip netns exec "$A" ip -6 -o addr show dev vA scope link | sed -n 's/.*inet6 \([^/]*\)\/.*/\1/p')
+[ -n "$ll" ] || fail "no link-local address on vA"
+ip netns exec "$B" timeout 40 $VALGRIND "$MC" --connect="[$ll%vB]:$port" --interface=none \
+	--network-hook-dir="$T/nohooks" $keys >"$T/out" 2>"$T/err" ||
+	fail "--connect=[$ll%vB]: $(grep -v GnuTLS "$T/err" | tail -n 5)"
+cmp -s "$T/out" "$T/pw" || fail "wrong secret (link-local %vB)"
+ip netns exec "$B" timeout 40 $VALGRIND "$MC" --connect="$ll:$port" --interface=vB \
+	--network-hook-dir="$T/nohooks" $keys >"$T/out" 2>"$T/err" ||
+	fail "--connect=$ll --interface=vB: $(grep -v GnuTLS "$T/err" | tail -n 5)"
+cmp -s "$T/out" "$T/pw" || fail "wrong secret (link-local, one interface)"
+rc=0
+ip netns exec "$B" timeout 10 $VALGRIND "$MC" --connect="$ll:$port" --interface=none \
+	--network-hook-dir="$T/nohooks" $keys >"$T/out" 2>"$T/err" || rc=$?
+assert_eq "$rc" 64 "link-local without an interface"
+assert_contains "$T/err" "incomplete without a network interface"
+
 # 3. Only a global address announced, in a prefix B has no route to: the route helper adds a
 #    host route for the attempt and removes it afterwards.
 ip netns exec "$A" ip addr add 2001:db8:1::1/64 dev vA nodad

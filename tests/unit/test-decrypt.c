@@ -14,7 +14,6 @@
 static char dir[] = "/tmp/test-decrypt-XXXXXX";
 static const char plain[] = " s3cr\0et\n\n x"; /* NUL inside, no final newline */
 
-
 static void read_file(const char *name, char **ret, size_t *len)
 {
 	char path[256];
@@ -128,15 +127,16 @@ int main(void)
 		char cmd[4096];
 
 		snprintf(cmd, sizeof(cmd),
-			 "set -e; cd %s; mkdir -m 700 g; G='gpg -q --batch --homedir g';"
-			 "for k in a b; do $G --passphrase '' --quick-gen-key \"test $k\" ed25519 "
-			 "sign never; fp=$($G --with-colons -K \"test $k\" | awk -F: '/^fpr/{print $10; "
-			 "exit}'); $G --passphrase '' --quick-add-key $fp cv25519 encr never;"
-			 "$G --armor --export \"test $k\" >${k}pub.asc;"
-			 "$G --armor --export-secret-keys \"test $k\" >${k}sec.asc; done;"
-			 "printf ' s3cr\\000et\\n\\n x' | $G --trust-model always -r 'test a' "
-			 "--encrypt >msg-a.gpg; gpgconf --homedir g --kill gpg-agent",
-			 dir);
+		         "set -e; cd %s; mkdir -m 700 g; G='gpg -q --batch --homedir g';"
+		         "for k in a b; do $G --passphrase '' --quick-gen-key \"test $k\" ed25519 "
+		         "sign never; fp=$($G --with-colons -K \"test $k\" | awk -F: '/^fpr/{print "
+		         "$10; "
+		         "exit}'); $G --passphrase '' --quick-add-key $fp cv25519 encr never;"
+		         "$G --armor --export \"test $k\" >${k}pub.asc;"
+		         "$G --armor --export-secret-keys \"test $k\" >${k}sec.asc; done;"
+		         "printf ' s3cr\\000et\\n\\n x' | $G --trust-model always -r 'test a' "
+		         "--encrypt >msg-a.gpg; gpgconf --homedir g --kill gpg-agent",
+		         dir);
 		if (system(cmd) != 0) {
 			return 99;
 		}
