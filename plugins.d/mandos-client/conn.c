@@ -301,16 +301,10 @@ static void conn_step(Conn *c)
 		case CONN_READING: {
 			ssize_t n;
 
-			if (c->cap - c->len < 4096) {
+			if (c->cap - c->len < 4096 && c->cap < CONN_MAX_MESSAGE) {
 				size_t ncap = c->cap ? c->cap * 2 : 16384;
 				unsigned char *nd;
 
-				if (c->cap >= CONN_MAX_MESSAGE) {
-					log_warning("Mandos server %s sent more than %d bytes",
-					            c->name, CONN_MAX_MESSAGE);
-					conn_finish(c, -EFBIG);
-					return;
-				}
 				ncap = MIN(ncap, (size_t)CONN_MAX_MESSAGE);
 				nd = realloc(c->data, ncap);
 				if (!nd) {
@@ -319,6 +313,12 @@ static void conn_step(Conn *c)
 				}
 				c->data = nd;
 				c->cap = ncap;
+			}
+			if (c->len == c->cap) {
+				log_warning("Mandos server %s sent more than %d bytes", c->name,
+				            CONN_MAX_MESSAGE);
+				conn_finish(c, -EFBIG);
+				return;
 			}
 			n = gnutls_record_recv(c->session, c->data + c->len, c->cap - c->len);
 			if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
