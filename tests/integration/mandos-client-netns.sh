@@ -114,6 +114,17 @@ nsx setpriv --reuid=65534 --regid=65534 --clear-groups \
 cmp -s "$T/out" "$T/pw" || fail "wrong secret"
 nsx ip -o link show v0 | grep -q "[<,]UP[,>]" && fail "v0 left up after success"
 
+### As a plugin of upstream's plugin-runner (which drops to 65534 and sets MANDOSPLUGINHELPERDIR).
+rc=0
+nsx timeout 30 "$UPSTREAM_LIB_DIR/plugin-runner" --plugin-dir="$T/bin" \
+	--plugin-helper-dir="$BUILD/helpers/mandos-client-iprouteadddel" \
+	--config-file="$T/nonexistent.conf" \
+	--options-for="mandos-client:--connect=127.0.0.1:$port,--interface=v0,--delay=0.2,--network-hook-dir=$T/nohooks,$(echo $keys | tr ' ' ',')" \
+	>"$T/out" 2>"$T/err" </dev/null || rc=$?
+assert_eq "$rc" 0 "plugin-runner exit status ($(tail -n 3 "$T/err"))"
+cmp -s "$T/out" "$T/pw" || fail "wrong secret through plugin-runner"
+nsx ip -o link show v0 | grep -q "[<,]UP[,>]" && fail "v0 left up after plugin-runner"
+
 ### The example "bridge" hook, run by mandos-client: the bridge exists while we look for servers.
 nsx ip link add pb0 type veth peer name pb1
 nsx ip link set pb0 address 02:00:00:00:00:aa
