@@ -27,6 +27,7 @@
 struct Decryptor {
 	gpgme_ctx_t ctx;
 	char *home;
+	bool require_signature;
 };
 
 extern char **environ;
@@ -117,6 +118,11 @@ int decryptor_new(const char *const *tmpdirs, Decryptor **ret)
 	}
 	*ret = TAKE_PTR(d);
 	return 0;
+}
+
+void decryptor_require_signature(Decryptor *d, bool require)
+{
+	d->require_signature = require;
 }
 
 const char *decryptor_home(const Decryptor *d)
@@ -271,9 +277,32 @@ int decryptor_decrypt(Decryptor *d, const void *cipher, size_t len, SecBuf *out,
 		gpgme_data_release(in);
 		return gpg_to_errno(e);
 	}
-	e = gpgme_op_decrypt(d->ctx, in, plain);
+	if (d->require_signature) {
+		e = gpgme_op_decrypt_verify(d->ctx, in, plain);
+	} else {
+		e = gpgme_op_decrypt(d->ctx, in, plain);
+	}
 	gpgme_data_release(plain);
 	gpgme_data_release(in);
+	if (!e && d->require_signature) {
+		gpgme_verify_result_t v = gpgme_op_verify_result(d->ctx);
+		bool good = false;
+
+		/* Only our own keys are in this keyring, so a good signature is one of ours. */
+		for (gpgme_signature_t sig = v ? v->signatures : NULL; sig; sig = sig->next) {
+			if (gpgme_err_code(sig->status) == GPG_ERR_NO_ERROR) {
+				good = true;
+			}
+		}
+		if (good) {
+			return 0;
+		}
+		if (ret_detail) {
+			*ret_detail = "not signed by the client's own key";
+		}
+		r = -EKEYREJECTED;
+		goto wipe;
+	}
 	if (!e) {
 		return 0;
 	}
@@ -292,6 +321,7 @@ int decryptor_decrypt(Decryptor *d, const void *cipher, size_t len, SecBuf *out,
 		r = gpg_to_errno(e);
 		break;
 	}
+wipe:
 	/* Some plaintext may have been written before the failure: wipe it. */
 	if (out->len > old_len) {
 		secmem_wipe(out->data + old_len, out->len - old_len);

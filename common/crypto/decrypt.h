@@ -2,6 +2,7 @@
 /* OpenPGP decryption with GPGME in a private, temporary GnuPG home, into secure memory. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "macro.h"
@@ -20,6 +21,13 @@ typedef struct Decryptor Decryptor;
  * engine is unusable, or -errno.  On success *ret owns the home; decryptor_free() removes it.
  */
 int decryptor_new(const char *const *tmpdirs, Decryptor **ret);
+
+/*
+ * Whether decryptor_decrypt() also demands a good signature by a key in the keyring (for
+ * Mandos: the client's own key, which mandos-keygen signs secrets with), so that whoever has
+ * only the public key cannot make us accept a message.  Off by default.
+ */
+void decryptor_require_signature(Decryptor *d, bool require);
 
 /* The path of the private GnuPG home. */
 const char *decryptor_home(const Decryptor *d);
@@ -41,8 +49,9 @@ int decryptor_import_files(Decryptor *d, const char *const *paths, const char **
 /*
  * Decrypt one OpenPGP message.  The plaintext is appended to `out` without ever passing
  * through memory we don't wipe (GPGME hands it to a write callback that appends to the
- * SecBuf).  Signatures are not required.  Returns 0, -EBADMSG when the data is not a message
- * these keys can decrypt, -EFBIG if the plaintext exceeds out->max, or -errno.  On failure
+ * SecBuf).  Returns 0, -EBADMSG when the data is not a message these keys can decrypt,
+ * -EKEYREJECTED when a signature is required and missing or bad, -EFBIG if the plaintext
+ * exceeds out->max, or -errno.  On failure
  * `out` has its previous length.  ret_detail as for decryptor_import_file().
  */
 int decryptor_decrypt(Decryptor *d, const void *cipher, size_t len, SecBuf *out,

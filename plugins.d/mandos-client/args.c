@@ -30,6 +30,7 @@ enum {
 	OPT_DEBUG,
 	OPT_TIMEOUT,
 	OPT_SECRET_TIMEOUT,
+	OPT_ALLOW_UNSIGNED,
 };
 
 static const struct argp_option options[] = {
@@ -51,6 +52,8 @@ static const struct argp_option options[] = {
         {"priority", OPT_PRIORITY, "STRING", 0, "GnuTLS priority string", 3},
         {"dh-bits", OPT_DH_BITS, "BITS", 0, "Generate Diffie-Hellman parameters of this size", 3},
         {"dh-params", OPT_DH_PARAMS, "FILE", 0, "PEM PKCS#3 Diffie-Hellman parameters", 3},
+        {"allow-unsigned", OPT_ALLOW_UNSIGNED, NULL, 0,
+         "Accept a secret not signed by our own OpenPGP key (upstream never checked)", 3},
         {NULL, 0, NULL, 0, "Timing:", 4},
         {"delay", OPT_DELAY, "SECONDS", 0,
          "Longest wait for an interface to be running after bringing it up (default 2.5)", 4},
@@ -254,6 +257,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--secret-timeout must be positive");
 			return EINVAL;
 		}
+		return 0;
+	case OPT_ALLOW_UNSIGNED:
+		a->allow_unsigned = true;
 		return 0;
 	case OPT_HOOK_DIR:
 		a->hook_dir = arg;

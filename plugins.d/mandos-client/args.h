@@ -39,6 +39,7 @@ typedef struct Args {
 	const char *hook_dir;
 	double delay, retry, timeout, secret_timeout;
 	bool debug;
+	bool allow_unsigned;
 } Args;
 
 /*

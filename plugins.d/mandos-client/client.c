@@ -371,6 +371,9 @@ static int setup_gpg(Client *c)
 		return EX_OSERR;
 	}
 	log_debug("GnuPG home: %s", decryptor_home(c->decryptor));
+	/* mandos-keygen signs every secret with the client's key; a server that has only the
+	 * public key (anyone) cannot.  Upstream did not check. */
+	decryptor_require_signature(c->decryptor, !c->args.allow_unsigned);
 	for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
 		fix_clock(paths[i]);
 	}

@@ -10,6 +10,7 @@ make_keys "$T/u"
 make_keys "$T/d"
 make_keys "$T/w"
 make_keys "$T/a"
+make_keys "$T/n"
 # Leading space, NUL, no trailing newline: printed byte for byte.
 printf ' s3cr\000et\n\n x' >"$T/pw"
 start_bus
@@ -23,6 +24,17 @@ approved_by_default = False"
 mkdir "$T/mix"
 cp "$T/k/pubkey.txt" "$T/k/seckey.txt" "$T/w/tls-pubkey.pem" "$T/w/tls-privkey.pem" "$T/mix/"
 add_client "$T/c" "$T/mix" wrongkey "$T/pw"
+# A secret encrypted to n's key but not signed by it (anyone can make one of those).
+mkdir -m 700 "$T/ring"
+gpg -q --batch --homedir "$T/ring" --import "$T/n/pubkey.txt" 2>/dev/null
+{
+	printf '[unsigned]\nhost = unsigned\nfingerprint = 0\nkey_id = %s\nsecret =\n' \
+		"$(certtool --key-id --hash=sha256 --infile="$T/n/tls-pubkey.pem")"
+	gpg -q --batch --homedir "$T/ring" --trust-model always --encrypt \
+		--recipient "$(gpg --homedir "$T/ring" --with-colons -k | awk -F: '/^fpr/{print $10; exit}')" \
+		<"$T/pw" | base64 -w 64 | sed 's/^/    /'
+} >>"$T/c/clients.conf"
+gpgconf --homedir "$T/ring" --kill gpg-agent 2>/dev/null || true
 port=$(random_port)
 start_upstream_server "$T/c" "$port"
 export TMPDIR="$T"
@@ -59,6 +71,13 @@ rejected unknown "$T/u" "INFO: Client not found for key ID"
 rejected disabled "$T/d" "INFO: Client disabled is disabled"
 rejected wrongkey "$T/w" "INFO: Sending secret to wrongkey"
 assert_contains "$T/err-wrongkey" "bad gpgme_op_decrypt"
+
+rejected unsigned "$T/n" "INFO: Sending secret to unsigned"
+assert_contains "$T/err-unsigned" "not signed by the client's own key"
+# ... unless told to accept it, as upstream did.
+$VALGRIND "$MC" --connect="[::1]:$port" --allow-unsigned $common $(client_keys "$T/n") \
+	>"$T/out" 2>"$T/err" || fail "--allow-unsigned failed: $(cat "$T/err")"
+cmp -s "$T/out" "$T/pw" || fail "output differs (--allow-unsigned)"
 
 # 4. --delay does not change --retry (upstream bug): --delay=3 still retries every second.
 rejected_delay=1; rejected delay "$T/u" "INFO: Client not found for key ID"

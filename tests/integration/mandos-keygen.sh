@@ -71,6 +71,7 @@ $KG --dir "$T/theirs3" --passfile "$T/pw3" --no-ssh --name mixhost >"$T/sec-mix"
 # --test: each section against its keys, and the negative cases.
 $KG --dir "$T/ours" --test="$T/sec-ours" >"$T/t1" || fail "--test on our own section failed"
 assert_contains "$T/t1" "decrypts"
+assert_contains "$T/t1" "is signed by the client's key"
 $KG --dir "$T/theirs" --test <"$T/sec-theirs" >"$T/t2" || fail "--test on upstream's section"
 rc=0; $KG --dir "$T/ours" --test="$T/sec-theirs" >"$T/t3" 2>&1 || rc=$?
 assert_eq "$rc" 1 "--test with the wrong keys"

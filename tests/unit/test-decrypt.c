@@ -58,6 +58,35 @@ START_TEST(decrypt_exact)
 }
 END_TEST
 
+START_TEST(decrypt_signed)
+{
+	const char *const tmp[] = {dir, NULL};
+	_cleanup_(decryptor_freep) Decryptor *d = NULL;
+	_cleanup_secbuf_ SecBuf *out = secbuf_new(16, 1024);
+	_cleanup_free_ char *msg = NULL, *signed_a = NULL, *signed_b = NULL;
+	const char *detail = NULL;
+	size_t len, len_a, len_b;
+
+	ck_assert_int_eq(decryptor_new(tmp, &d), 0);
+	import_keys(d, "a");
+	decryptor_require_signature(d, true);
+	/* Signed by our own key: accepted, exact bytes. */
+	read_file("msg-a-signed.gpg", &signed_a, &len_a);
+	ck_assert_int_eq(decryptor_decrypt(d, signed_a, len_a, out, NULL), 0);
+	ck_assert_uint_eq(out->len, sizeof(plain) - 1);
+	ck_assert_int_eq(memcmp(out->data, plain, out->len), 0);
+	secbuf_clear(out);
+	/* Not signed, or signed by a key we don't have: refused, nothing left in out. */
+	read_file("msg-a.gpg", &msg, &len);
+	ck_assert_int_eq(decryptor_decrypt(d, msg, len, out, &detail), -EKEYREJECTED);
+	ck_assert_ptr_nonnull(detail);
+	ck_assert_uint_eq(out->len, 0);
+	read_file("msg-a-signed-b.gpg", &signed_b, &len_b);
+	ck_assert_int_eq(decryptor_decrypt(d, signed_b, len_b, out, NULL), -EKEYREJECTED);
+	ck_assert_uint_eq(out->len, 0);
+}
+END_TEST
+
 START_TEST(decrypt_wrong_key)
 {
 	const char *const tmp[] = {dir, NULL};
@@ -135,7 +164,11 @@ int main(void)
 		         "$G --armor --export \"test $k\" >${k}pub.asc;"
 		         "$G --armor --export-secret-keys \"test $k\" >${k}sec.asc; done;"
 		         "printf ' s3cr\\000et\\n\\n x' | $G --trust-model always -r 'test a' "
-		         "--encrypt >msg-a.gpg; gpgconf --homedir g --kill gpg-agent",
+		         "--encrypt >msg-a.gpg;"
+			 "printf ' s3cr\\000et\\n\\n x' | $G --trust-model always -r 'test a' "
+			 "-u 'test a' --sign --encrypt >msg-a-signed.gpg;"
+			 "printf 'x' | $G --trust-model always -r 'test a' -u 'test b' --sign "
+			 "--encrypt >msg-a-signed-b.gpg; gpgconf --homedir g --kill gpg-agent",
 		         dir);
 		if (system(cmd) != 0) {
 			return 99;
@@ -143,6 +176,7 @@ int main(void)
 	}
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, decrypt_exact);
+	tcase_add_test(tc, decrypt_signed);
 	tcase_add_test(tc, decrypt_wrong_key);
 	tcase_add_test(tc, decrypt_too_big);
 	tcase_add_test(tc, import_errors);
