@@ -47,6 +47,27 @@ cmp "$T/out" "$T/pw" || fail "output differs from the secret"
 [ -z "$(ls -d "$T"/mandos?????? 2>/dev/null)" ] || fail "GnuPG home left behind"
 assert_contains "$T/server.log" "Sending secret to good"
 
+# Never exit 0 without a password (upstream did when it could not make its GnuPG home).
+rc=0
+TMPDIR="$T/nonexistent" $VALGRIND "$MC" --connect="[::1]:$port" $common $(client_keys "$T/k") \
+	>"$T/out" 2>"$T/err" || rc=$?
+assert_eq "$rc" 71 "no place for the GnuPG home"
+[ ! -s "$T/out" ] || fail "printed something without a GnuPG home"
+# Key files that are not there: 69, as upstream.
+rc=0
+$VALGRIND "$MC" --connect="[::1]:$port" $common $(client_keys "$T/k") --seckey="$T/nonexistent" \
+	>"$T/out" 2>"$T/err" || rc=$?
+assert_eq "$rc" 69 "missing secret key file"
+rc=0
+$VALGRIND "$MC" --connect="[::1]:$port" $common $(client_keys "$T/k") \
+	--tls-pubkey="$T/k/tls-privkey.pem" --tls-privkey="$T/k/tls-pubkey.pem" >"$T/out" 2>"$T/err" ||
+	rc=$?
+assert_eq "$rc" 69 "swapped TLS key files"
+assert_contains "$T/err" "while reading the key pair"
+rc=0
+$VALGRIND "$MC" --connect="foo" $common >"$T/out" 2>"$T/err" || rc=$?
+assert_eq "$rc" 64 "--connect without a colon"
+
 # 2. Other address forms for the same server.
 $VALGRIND "$MC" --connect="::1:$port" $common $(client_keys "$T/k") >"$T/out" 2>"$T/err" ||
 	fail "::1:PORT failed: $(cat "$T/err")"
