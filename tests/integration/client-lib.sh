@@ -45,10 +45,12 @@ add_client() {
 
 # start_upstream_server CONFDIR PORT [ADDRESS]: upstream's mandos on loopback; log in $T/server.log.
 start_upstream_server() {
-	"$UPSTREAM_SERVER" --configdir "$1" --statedir "$T/state" --no-dbus --no-zeroconf \
+	# Its own process group: the server forks a child per connection, and children waiting
+	# for an approval survive the parent's SIGTERM.  Nothing needs saving: kill them all.
+	TMPDIR="$T" setsid "$UPSTREAM_SERVER" --configdir "$1" --statedir "$T/state" --no-dbus --no-zeroconf \
 		--address "${3:-::1}" --port "$2" --foreground --debug >"$T/server.log" 2>&1 &
 	_srv_pid=$!
-	on_exit "kill $_srv_pid"
+	on_exit "kill -KILL -$_srv_pid"
 	wait_for_port "$2" 20
 }
 

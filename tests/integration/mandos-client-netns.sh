@@ -11,7 +11,7 @@ HELPER=$HELPER_DIR/mandos-client-iprouteadddel
 NS=mct$$
 ip netns add "$NS" || skip "cannot make network namespaces"
 on_exit "ip netns del $NS"
-on_exit "ip netns pids $NS | xargs -r kill"
+on_exit "ip netns pids $NS | xargs -r kill -KILL"
 nsx() { ip netns exec "$NS" "$@"; }
 nsx ip link set lo up
 # (no dummy driver on every kernel: veth pairs inside the namespace)
