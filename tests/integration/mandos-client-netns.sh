@@ -47,7 +47,7 @@ start_bus
 write_server_conf "$T/c"
 add_client "$T/c" "$T/k" good "$T/pw"
 port=$(random_port)
-nsx "$UPSTREAM_SERVER" --configdir "$T/c" --statedir "$T/state" --no-dbus --no-zeroconf \
+nsx env TMPDIR="$T" "$UPSTREAM_SERVER" --configdir "$T/c" --statedir "$T/state" --no-dbus --no-zeroconf \
 	--address 127.0.0.1 --no-ipv6 --port "$port" --foreground --debug >"$T/server.log" 2>&1 &
 on_exit "kill $!"
 wait_for 20 nsx sh -c "ss -Htln 'sport = :$port' | grep -q ." || fail "server did not start"

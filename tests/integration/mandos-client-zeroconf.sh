@@ -57,6 +57,7 @@ mount --bind "$T/avahi-run" /run/avahi-daemon
 dbus-daemon --config-file="$T/bus/bus.conf" --nofork --nopidfile >"$T/bus.log" 2>&1 &
 while [ ! -S "$T/bus/bus.sock" ]; do sleep 0.1; done
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus/bus.sock
+export TMPDIR="$T"
 avahi-daemon --no-chroot --no-drop-root --no-rlimits -f "$T/avahi.conf" >"$T/avahi.log" 2>&1 &
 sleep 1
 exec "$UPSTREAM_SERVER" --configdir "$T/c" --statedir "$T/state" --no-dbus --port "$port" \
