@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* mandos-client's command line: options, defaults, and parsing of --connect and --interface. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#define MC_KEYDIR "/conf/conf.d/mandos"
+#define MC_DEFAULT_PUBKEY MC_KEYDIR "/pubkey.txt"
+#define MC_DEFAULT_SECKEY MC_KEYDIR "/seckey.txt"
+#define MC_DEFAULT_TLS_PUBKEY MC_KEYDIR "/tls-pubkey.pem"
+#define MC_DEFAULT_TLS_PRIVKEY MC_KEYDIR "/tls-privkey.pem"
+#define MC_DEFAULT_DH_PARAMS MC_KEYDIR "/dhparams.pem"
+#define MC_DEFAULT_HOOK_DIR "/lib/mandos/network-hooks.d"
+
+/* A server given with --connect. */
+typedef struct ConnectTarget {
+	char *text; /* as given, for messages and the CONNECT hook variable */
+	int family; /* AF_INET or AF_INET6 */
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	bool link_local;          /* IPv6 link-local: needs an interface as scope */
+	char ifname[IF_NAMESIZE]; /* "" when no "%" scope was given */
+} ConnectTarget;
+
+typedef struct Args {
+	ConnectTarget *connect; /* every --connect, in order */
+	size_t n_connect;
+	char **interfaces; /* every --interface name except "none", in order (NULL-terminated) */
+	size_t n_interfaces;
+	size_t n_bring_up; /* how many of them come before the first "none" */
+	bool saw_none;
+	const char *pubkey, *seckey, *tls_pubkey, *tls_privkey, *dh_params, *priority;
+	bool dh_params_given;
+	unsigned dh_bits;
+	const char *hook_dir;
+	double delay, retry, timeout, secret_timeout;
+	bool debug;
+	bool allow_unsigned;
+} Args;
+
+/*
+ * Parse "ADDRESS:PORT" as --connect takes it: the port follows the last colon; an address
+ * with a colon is IPv6 (brackets optional; "%IFNAME" scope allowed), else IPv4.  Returns 0,
+ * or -EINVAL with a static message in *ret_error.
+ */
+int connect_target_parse(const char *s, ConnectTarget *ret, const char **ret_error);
+
+/*
+ * Add one --interface value: a comma-separated list.  "none" is dropped and stops the
+ * bring-up list; empty names are ignored.  Returns 0 or -ENOMEM.
+ */
+int args_add_interfaces(Args *a, const char *list);
+
+/*
+ * Parse the command line (argp: --help, --usage and --version print and exit 0; usage errors
+ * exit EX_USAGE).  Returns 0, or a sysexits code after logging why.
+ */
+int args_parse(Args *a, int argc, char **argv);
+
+void args_done(Args *a);

@@ -1,0 +1,836 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Setup, the event loop over the known servers, decryption, output and cleanup. */
+#include "client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/klog.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <avahi-common/timeval.h>
+#include <gnutls/gnutls.h>
+
+#include "hooks.h"
+#include "io-util.h"
+#include "log.h"
+#include "macro.h"
+#include "netif.h"
+#include "privs.h"
+
+/* Largest decrypted secret (a LUKS passphrase or key file). */
+#define PASSWORD_MAX (64 * 1024)
+
+static const int quit_signals[] = {SIGTERM, SIGINT, SIGHUP};
+static sigset_t blocked_signals;
+
+/* Children (gpg started by GPGME, hooks) must not inherit our blocked signals. */
+static void atfork_child(void)
+{
+	sigprocmask(SIG_UNBLOCK, &blocked_signals, NULL);
+}
+
+static int ms_of(double seconds)
+{
+	double ms = seconds * 1000.0;
+
+	return ms > 2147483647.0 ? 2147483647 : (int)ms;
+}
+
+static void server_attempt(Server *s);
+
+static void server_free(Server *s)
+{
+	conn_free(s->conn);
+	if (s->retry_timer) {
+		s->client->api->timeout_free(s->retry_timer);
+	}
+	free(s->name);
+	free(s);
+}
+
+static void server_retry_cb(AvahiTimeout *t, void *userdata)
+{
+	Server *s = userdata;
+
+	server_attempt(s);
+}
+
+static void server_schedule_retry(Server *s)
+{
+	Client *c = s->client;
+	struct timeval tv;
+
+	if (c->have_password) {
+		return;
+	}
+	log_info("Retrying %s in %g seconds", s->name, c->args.retry);
+	avahi_elapse_time(&tv, (unsigned)ms_of(c->args.retry), 0);
+	if (s->retry_timer) {
+		c->api->timeout_update(s->retry_timer, &tv);
+	} else {
+		s->retry_timer = c->api->timeout_new(c->api, &tv, server_retry_cb, s);
+	}
+}
+
+static int route_helper(Server *s, const char *cmd)
+{
+	Client *c = s->client;
+	const char *dir = getenv("MANDOSPLUGINHELPERDIR");
+	char ifname[IF_NAMESIZE], addr[INET6_ADDRSTRLEN];
+	_cleanup_free_ char *path = NULL;
+	const void *a;
+	int status;
+
+	if (!dir || !*dir) {
+		log_debug("MANDOSPLUGINHELPERDIR not set: no route helper");
+		return -ENOENT;
+	}
+	if (!if_indextoname((unsigned)s->ifindex, ifname)) {
+		return negative_errno();
+	}
+	if (s->addr.ss_family == AF_INET6) {
+		a = &((struct sockaddr_in6 *)&s->addr)->sin6_addr;
+	} else {
+		a = &((struct sockaddr_in *)&s->addr)->sin_addr;
+	}
+	if (!inet_ntop(s->addr.ss_family, a, addr, sizeof(addr))) {
+		return negative_errno();
+	}
+	if (asprintf(&path, "%s/mandos-client-iprouteadddel", dir) < 0) {
+		path = NULL;
+		return -ENOMEM;
+	}
+	{
+		const char *argv[] = {"mandos-client-iprouteadddel",    cmd, addr, ifname,
+		                      c->args.debug ? "--debug" : NULL, NULL};
+
+		status = run_as_root(path, argv, NULL, -1);
+	}
+	if (status < 0) {
+		return log_warning_errno(status, "Failed to run %s: %m", path);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		log_warning("Route helper failed to %s a route to %s on %s", cmd, addr, ifname);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void server_route_cleanup(Server *s)
+{
+	if (s->route_added) {
+		(void)route_helper(s, "delete");
+		s->route_added = false;
+	}
+}
+
+static void server_conn_done(Conn *conn, int r, const unsigned char *data, size_t len,
+                             void *userdata)
+{
+	Server *s = userdata;
+	Client *c = s->client;
+	const char *detail = NULL;
+
+	if (r == 0 && !c->have_password) {
+		r = decryptor_decrypt(c->decryptor, data, len, c->password, &detail);
+		if (r < 0) {
+			log_warning_errno(r, "bad gpgme_op_decrypt: %s (from %s)",
+			                  detail ? detail : "%m", s->name);
+		} else {
+			log_debug("Decrypted a password of %zu bytes from %s", c->password->len,
+			          s->name);
+			c->have_password = true;
+			avahi_simple_poll_quit(c->simple_poll);
+		}
+	}
+	/* data belongs to conn: free it only now. */
+	s->conn = conn_free(conn);
+	server_route_cleanup(s);
+	if (!c->have_password) {
+		server_schedule_retry(s);
+	}
+}
+
+static bool addr_route_fallback_ok(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6) {
+		return !IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+	}
+	/* 169.254.0.0/16 */
+	return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 16) != 0xa9fe;
+}
+
+static void server_attempt(Server *s)
+{
+	Client *c = s->client;
+	ConnTimeouts t = {
+	        .step_ms = (unsigned)ms_of(c->args.timeout),
+	        .secret_ms = (unsigned)ms_of(c->args.secret_timeout),
+	};
+	int r;
+
+	if (s->conn || c->have_password) {
+		return;
+	}
+	log_debug("Trying Mandos server %s", s->name);
+	r = conn_start(c->api, c->tls, s->name, (struct sockaddr *)&s->addr, s->addr_len, &t,
+	               server_conn_done, s, &s->conn);
+	if ((r == -ENETUNREACH || r == -EHOSTUNREACH) && s->route_fallback && s->ifindex > 0 &&
+	    addr_route_fallback_ok(&s->addr)) {
+		log_info("Mandos server %s unreachable, trying direct route", s->name);
+		if (route_helper(s, "add") == 0) {
+			s->route_added = true;
+			r = conn_start(c->api, c->tls, s->name, (struct sockaddr *)&s->addr,
+			               s->addr_len, &t, server_conn_done, s, &s->conn);
+		}
+	}
+	if (r < 0) {
+		log_info_errno(r, "Failed to connect to Mandos server %s: %m", s->name);
+		s->conn = NULL;
+		server_route_cleanup(s);
+		server_schedule_retry(s);
+	}
+}
+
+int client_add_server(Client *c, const char *label, const struct sockaddr *sa, socklen_t len,
+                      int ifindex, bool route_fallback)
+{
+	Server *s, **tail = &c->servers;
+
+	for (Server *o = c->servers; o; o = o->next) {
+		if (o->addr_len == len && memcmp(&o->addr, sa, len) == 0 && o->ifindex == ifindex) {
+			log_debug("Mandos server %s already known", o->name);
+			return 0;
+		}
+		tail = &o->next;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		return -ENOMEM;
+	}
+	s->client = c;
+	s->name = strdup(label);
+	if (!s->name || len > sizeof(s->addr)) {
+		free(s->name);
+		free(s);
+		return -ENOMEM;
+	}
+	memcpy(&s->addr, sa, len);
+	s->addr_len = len;
+	s->ifindex = ifindex;
+	s->route_fallback = route_fallback;
+	*tail = s;
+	server_attempt(s);
+	return 0;
+}
+
+void client_fail(Client *c, int exit_code)
+{
+	c->loop_error = exit_code;
+	avahi_simple_poll_quit(c->simple_poll);
+}
+
+static void signal_cb(AvahiWatch *w, int fd, AvahiWatchEvent ev, void *userdata)
+{
+	Client *c = userdata;
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		log_debug("Got signal %u", si.ssi_signo);
+		c->quit_signal = (int)si.ssi_signo;
+		avahi_simple_poll_quit(c->simple_poll);
+	}
+}
+
+/* A signal that arrived while we were not in the event loop. */
+static bool signal_pending(Client *c)
+{
+	struct signalfd_siginfo si;
+
+	if (c->quit_signal) {
+		return true;
+	}
+	if (read(c->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		c->quit_signal = (int)si.ssi_signo;
+		return true;
+	}
+	return false;
+}
+
+static int setup_signals(Client *c)
+{
+	sigemptyset(&blocked_signals);
+	for (size_t i = 0; i < ELEMENTSOF(quit_signals); i++) {
+		struct sigaction old;
+
+		/* A signal ignored by our parent stays ignored. */
+		if (sigaction(quit_signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) {
+			continue;
+		}
+		sigaddset(&blocked_signals, quit_signals[i]);
+	}
+	if (sigprocmask(SIG_BLOCK, &blocked_signals, NULL) < 0) {
+		return negative_errno();
+	}
+	if (pthread_atfork(NULL, NULL, atfork_child) != 0) {
+		return -ENOMEM;
+	}
+	c->sigfd = signalfd(-1, &blocked_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	return c->sigfd < 0 ? negative_errno() : 0;
+}
+
+/* GnuPG rejects keys "from the future": a clock still in January 1970 gets the key's mtime
+ * (Debian bug #894495). */
+static void fix_clock(const char *keyfile)
+{
+	struct timespec now, ts;
+	struct stat st;
+
+	if (clock_gettime(CLOCK_REALTIME, &now) == 0 && now.tv_sec >= 31 * 24 * 3600) {
+		return;
+	}
+	if (stat(keyfile, &st) < 0) {
+		return;
+	}
+	ts = st.st_mtim;
+	if (privs_raise() < 0) {
+		log_warning("Failed to raise privileges to set the clock");
+		return;
+	}
+	if (clock_settime(CLOCK_REALTIME, &ts) < 0) {
+		log_warning_errno(errno, "Failed to set the clock: %m");
+	} else {
+		log_info("Set the clock from 1970 to the time of %s", keyfile);
+	}
+	(void)privs_lower();
+}
+
+/* Default key files installed root:root are given to the plugin user (Debian bug #633582). */
+static void chown_default_file(const char *path, const char *deflt)
+{
+	struct stat st;
+
+	if (strcmp(path, deflt) != 0 || privs_uid() == 0) {
+		return;
+	}
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_gid != 0) {
+		return;
+	}
+	if (privs_raise() == 0) {
+		if (chown(path, privs_uid(), privs_gid()) < 0) {
+			log_debug_errno(errno, "Failed to chown %s: %m", path);
+		}
+		(void)privs_lower();
+	}
+}
+
+/* gpgme needs /dev/fd, which some initramfs setups lack (Debian bug #981302). */
+static void ensure_dev_fd(void)
+{
+	if (access("/dev/fd", F_OK) == 0 || errno != ENOENT) {
+		return;
+	}
+	if (privs_raise() == 0) {
+		if (symlink("/proc/self/fd", "/dev/fd") < 0) {
+			log_debug_errno(errno, "Failed to create /dev/fd: %m");
+		}
+		(void)privs_lower();
+	}
+}
+
+static int setup_gpg(Client *c)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	const char *const dflt[] = {"/run/tmp", "/tmp", NULL};
+	const char *const from_env[] = {tmpdir, NULL};
+	const char *paths[] = {c->args.pubkey, c->args.seckey};
+	const char *detail = NULL;
+	int r;
+
+	r = decryptor_new(tmpdir && *tmpdir ? from_env : dflt, &c->decryptor);
+	if (r == -ENOPKG) {
+		log_error("GPGME initialization failed");
+		return EX_UNAVAILABLE;
+	}
+	if (r < 0) {
+		log_error_errno(r, "Failed to create a temporary GnuPG home: %m");
+		return EX_OSERR;
+	}
+	log_debug("GnuPG home: %s", decryptor_home(c->decryptor));
+	/* mandos-keygen signs every secret with the client's key; a server that has only the
+	 * public key (anyone) cannot.  Upstream did not check. */
+	decryptor_require_signature(c->decryptor, !c->args.allow_unsigned);
+	for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+		fix_clock(paths[i]);
+	}
+	/* Both files in one gpg run: every process costs time at boot. */
+	{
+		const char *const list[] = {c->args.pubkey, c->args.seckey, NULL};
+
+		r = decryptor_import_files(c->decryptor, list, &detail);
+	}
+	if (r < 0) {
+		if (detail == c->args.pubkey || detail == c->args.seckey) {
+			log_error_errno(r, "Failed to read key file %s: %m", detail);
+		} else if (detail) {
+			log_error("Failed to import the key files %s and %s: %s", c->args.pubkey,
+			          c->args.seckey, detail);
+		} else {
+			log_error_errno(r, "Failed to import the key files %s and %s: %m",
+			                c->args.pubkey, c->args.seckey);
+		}
+		return EX_UNAVAILABLE;
+	}
+	return 0;
+}
+
+static char *join_interfaces(char **list)
+{
+	size_t n = 1;
+	char *s;
+
+	for (char **i = list; i && *i; i++) {
+		n += strlen(*i) + 1;
+	}
+	s = calloc(1, n);
+	if (!s) {
+		return NULL;
+	}
+	for (char **i = list; i && *i; i++) {
+		if (*s) {
+			strcat(s, ",");
+		}
+		strcat(s, *i);
+	}
+	return s;
+}
+
+static int strv_push(char ***v, const char *s)
+{
+	size_t n = 0;
+	char **nv;
+
+	while (*v && (*v)[n]) {
+		n++;
+	}
+	nv = realloc(*v, (n + 2) * sizeof(char *));
+	if (!nv) {
+		return -ENOMEM;
+	}
+	*v = nv;
+	nv[n] = strdup(s);
+	nv[n + 1] = NULL;
+	return nv[n] ? 0 : -ENOMEM;
+}
+
+static bool strv_contains(char **v, const char *s)
+{
+	for (; v && *v; v++) {
+		if (strcmp(*v, s) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Bring an interface up with the kernel's console messages held back. */
+static int bring_up(Client *c, const char *name)
+{
+	int r, old_level = -1;
+	FILE *f;
+
+	if (privs_raise() < 0) {
+		return log_warning_errno(EPERM, "Failed to raise privileges to bring up %s", name);
+	}
+	f = fopen("/proc/sys/kernel/printk", "re");
+	if (f) {
+		if (fscanf(f, "%d", &old_level) != 1) {
+			old_level = -1;
+		}
+		fclose(f);
+	}
+	if (old_level > 5) {
+		(void)klogctl(8, NULL, 5);
+	}
+	r = netif_set_up(name, true);
+	if (old_level > 5) {
+		(void)klogctl(8, NULL, old_level);
+	}
+	(void)privs_lower();
+	if (r < 0) {
+		return log_warning_errno(r, "Failed to bring up interface \"%s\": %m", name);
+	}
+	log_debug("Brought up interface \"%s\"", name);
+	return strv_push(&c->brought_up, name);
+}
+
+static void take_down_interfaces(Client *c)
+{
+	for (char **i = c->brought_up; i && *i; i++) {
+		int r;
+
+		if (privs_raise() < 0) {
+			log_warning("Failed to raise privileges to take down %s", *i);
+			continue;
+		}
+		r = netif_set_up(*i, false);
+		(void)privs_lower();
+		if (r == -ENODEV) {
+			log_debug("Interface \"%s\" is gone (removed by a hook?)", *i);
+		} else if (r < 0) {
+			log_warning_errno(r, "Failed to take down interface \"%s\": %m", *i);
+		} else {
+			log_debug("Took down interface \"%s\"", *i);
+		}
+	}
+	strv_free(c->brought_up);
+	c->brought_up = NULL;
+}
+
+/* Wait until every interface we use is RUNNING, at most --delay seconds; 0.25 s steps. */
+static void wait_running(Client *c)
+{
+	int waited = 0, limit = ms_of(c->args.delay);
+
+	for (;;) {
+		bool all = true;
+
+		for (char **i = c->selected; i && *i; i++) {
+			unsigned flags;
+
+			if (netif_get_flags(*i, &flags) == 0 && !(flags & IFF_RUNNING)) {
+				all = false;
+			}
+		}
+		if (all || waited >= limit) {
+			if (!all) {
+				log_debug("Not every interface is running after %g s",
+				          c->args.delay);
+			}
+			return;
+		}
+		{
+			struct pollfd p = {.fd = c->sigfd, .events = POLLIN};
+			int step = MIN(250, limit - waited);
+
+			if (poll(&p, 1, step) > 0 && signal_pending(c)) {
+				return;
+			}
+			waited += step;
+		}
+	}
+}
+
+static int setup_interfaces(Client *c)
+{
+	Args *a = &c->args;
+	bool p2p = a->n_connect > 0;
+
+	for (size_t i = 0; i < a->n_interfaces; i++) {
+		const char *name = a->interfaces[i];
+
+		if (if_nametoindex(name) == 0) {
+			log_warning("Not using nonexisting interface \"%s\"", name);
+			continue;
+		}
+		if (strv_contains(c->selected, name)) {
+			continue;
+		}
+		if (strv_push(&c->selected, name) < 0) {
+			return log_oom();
+		}
+		if (i < a->n_bring_up) {
+			unsigned flags;
+
+			if (netif_get_flags(name, &flags) == 0 && !(flags & IFF_UP)) {
+				(void)bring_up(c, name);
+			}
+		}
+	}
+	if (!c->selected && a->n_interfaces == 0 && !a->saw_none) {
+		int n = netif_autodetect(p2p, &c->selected);
+
+		if (n < 0) {
+			return log_error_errno(n, "Failed to list network interfaces: %m");
+		}
+		if (n == 0) {
+			log_error("Could not find a network interface");
+			return -ENODEV;
+		}
+		for (char **i = c->selected; *i; i++) {
+			unsigned flags;
+
+			if (netif_get_flags(*i, &flags) == 0 && !(flags & IFF_UP)) {
+				(void)bring_up(c, *i);
+			}
+		}
+	}
+	if (c->selected && c->selected[0] && !c->selected[1]) {
+		c->ifindex = (int)if_nametoindex(c->selected[0]);
+		log_debug("Using only interface \"%s\"", c->selected[0]);
+	}
+	wait_running(c);
+	return 0;
+}
+
+static int setup_connect_targets(Client *c)
+{
+	for (size_t i = 0; i < c->args.n_connect; i++) {
+		ConnectTarget *t = &c->args.connect[i];
+		int ifindex = 0, r;
+
+		if (t->family == AF_INET6 && t->link_local) {
+			if (t->ifname[0]) {
+				ifindex = (int)if_nametoindex(t->ifname);
+				if (ifindex == 0) {
+					log_error("No interface \"%s\" for %s", t->ifname, t->text);
+					return -ENODEV;
+				}
+			} else if (c->ifindex > 0) {
+				ifindex = c->ifindex;
+			} else {
+				log_error("An IPv6 link-local address is incomplete without a "
+				          "network "
+				          "interface: %s",
+				          t->text);
+				return -EINVAL;
+			}
+			((struct sockaddr_in6 *)&t->addr)->sin6_scope_id = (uint32_t)ifindex;
+		}
+		r = client_add_server(c, t->text, (struct sockaddr *)&t->addr, t->addr_len, ifindex,
+		                      false);
+		if (r < 0) {
+			return log_oom();
+		}
+	}
+	return 0;
+}
+
+static int write_password(Client *c)
+{
+	int r = loop_write(STDOUT_FILENO, c->password->data, c->password->len);
+
+	if (r < 0) {
+		/* Maybe a part was written: let plugin-runner start us again. */
+		log_error_errno(r, "Failed to write the password: %m");
+		return EX_TEMPFAIL;
+	}
+	return EX_OK;
+}
+
+static void client_cleanup(Client *c)
+{
+	HookEnv env = {0};
+	_cleanup_free_ char *device = NULL;
+
+	zeroconf_stop(c);
+	while (c->servers) {
+		Server *s = c->servers;
+
+		c->servers = s->next;
+		server_route_cleanup(s);
+		server_free(s);
+	}
+	if (c->sigwatch) {
+		c->api->watch_free(c->sigwatch);
+	}
+	if (c->hooks_started) {
+		device = join_interfaces(c->args.interfaces);
+		env = (HookEnv){.device = device ? device : "",
+		                .connect = c->args.n_connect ? c->args.connect[0].text : NULL,
+		                .delay = c->args.delay,
+		                .debug = c->args.debug};
+		(void)hooks_run(c->args.hook_dir, "stop", &env, -1);
+	}
+	take_down_interfaces(c);
+	c->decryptor = decryptor_free(c->decryptor);
+	c->tls = tls_config_free(c->tls);
+	c->password = secbuf_free(c->password);
+	if (c->simple_poll) {
+		avahi_simple_poll_free(c->simple_poll);
+	}
+	strv_free(c->selected);
+	safe_close(c->sigfd);
+	args_done(&c->args);
+	gnutls_global_deinit();
+}
+
+static void gnutls_log(int level, const char *msg)
+{
+	log_debug("GnuTLS: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+static int client_setup_and_run(Client *c)
+{
+	_cleanup_free_ char *device = NULL;
+	HookEnv env;
+	int r;
+
+	r = setup_signals(c);
+	if (r < 0) {
+		log_error_errno(r, "Failed to set up signals: %m");
+		return EX_OSERR;
+	}
+	r = gnutls_global_init();
+	if (r < 0) {
+		log_error("GnuTLS initialization failed: %s", gnutls_strerror(r));
+		return EX_UNAVAILABLE;
+	}
+	if (c->args.debug) {
+		gnutls_global_set_log_function(gnutls_log);
+		gnutls_global_set_log_level(2);
+	}
+	c->password = secbuf_new(256, PASSWORD_MAX);
+	if (!c->password) {
+		log_oom();
+		return EX_OSERR;
+	}
+	ensure_dev_fd();
+	chown_default_file(c->args.pubkey, MC_DEFAULT_PUBKEY);
+	chown_default_file(c->args.seckey, MC_DEFAULT_SECKEY);
+	chown_default_file(c->args.tls_pubkey, MC_DEFAULT_TLS_PUBKEY);
+	chown_default_file(c->args.tls_privkey, MC_DEFAULT_TLS_PRIVKEY);
+	if (!c->args.dh_params_given) {
+		chown_default_file(c->args.dh_params, MC_DEFAULT_DH_PARAMS);
+	}
+	r = tls_config_new(c->args.tls_pubkey, c->args.tls_privkey, c->args.priority,
+	                   c->args.dh_params_given || access(c->args.dh_params, R_OK) == 0
+	                           ? c->args.dh_params
+	                           : NULL,
+	                   c->args.dh_bits, &c->tls);
+	if (r < 0) {
+		return r == -EINVAL ? EX_USAGE : EX_UNAVAILABLE;
+	}
+	r = setup_gpg(c);
+	if (r != 0) {
+		return r;
+	}
+	if (signal_pending(c)) {
+		return EX_OK;
+	}
+
+	device = join_interfaces(c->args.interfaces);
+	if (!device) {
+		log_oom();
+		return EX_OSERR;
+	}
+	env = (HookEnv){.device = device,
+	                .connect = c->args.n_connect ? c->args.connect[0].text : NULL,
+	                .delay = c->args.delay,
+	                .debug = c->args.debug};
+	c->hooks_started = true;
+	r = hooks_run(c->args.hook_dir, "start", &env, c->sigfd);
+	if (r == -EINTR || signal_pending(c)) {
+		if (r == -EINTR && !c->quit_signal) {
+			(void)signal_pending(c);
+		}
+		return EX_OK;
+	}
+
+	r = setup_interfaces(c);
+	if (r == -ENODEV) {
+		return 1;
+	}
+	if (r < 0) {
+		return EX_OSERR;
+	}
+	if (signal_pending(c)) {
+		return EX_OK;
+	}
+
+	c->simple_poll = avahi_simple_poll_new();
+	if (!c->simple_poll) {
+		log_oom();
+		return EX_OSERR;
+	}
+	c->api = avahi_simple_poll_get(c->simple_poll);
+	c->sigwatch = c->api->watch_new(c->api, c->sigfd, AVAHI_WATCH_IN, signal_cb, c);
+	if (!c->sigwatch) {
+		log_oom();
+		return EX_OSERR;
+	}
+	if (c->args.n_connect > 0) {
+		r = setup_connect_targets(c);
+		if (r < 0) {
+			return r == -ENOMEM ? EX_OSERR : EX_USAGE;
+		}
+	} else {
+		r = zeroconf_start(c);
+		if (r < 0) {
+			return EX_UNAVAILABLE;
+		}
+	}
+	if (!c->have_password) {
+		r = avahi_simple_poll_loop(c->simple_poll);
+		if (r < 0 && !c->quit_signal && !c->have_password) {
+			log_error("The event loop failed");
+			return EX_OSERR;
+		}
+	}
+	if (c->quit_signal && !c->have_password) {
+		return EX_OK;
+	}
+	if (c->have_password) {
+		return write_password(c);
+	}
+	return c->loop_error ? c->loop_error : EX_SOFTWARE;
+}
+
+int client_main(int argc, char **argv)
+{
+	Client c = {.sigfd = -EBADF};
+	int r, sig;
+
+	log_open("Mandos plugin mandos-client: ", NULL, LOG_TARGET_STDERR, 0);
+	if (secmem_init() < 0) {
+		return EX_OSERR;
+	}
+	(void)secmem_harden_process();
+	r = privs_init();
+	if (r < 0) {
+		log_warning_errno(r, "Failed to lower privileges: %m");
+	}
+	r = args_parse(&c.args, argc, argv);
+	if (r != 0) {
+		args_done(&c.args);
+		return r;
+	}
+	log_set_max_level(c.args.debug ? LOG_DEBUG : LOG_WARNING);
+
+	r = client_setup_and_run(&c);
+	client_cleanup(&c);
+	(void)privs_drop();
+	sig = c.quit_signal;
+	if (sig && !(r == EX_OK && c.have_password)) {
+		struct sigaction sa = {.sa_handler = SIG_DFL};
+		sigset_t s;
+
+		log_debug("Exiting by signal %d", sig);
+		sigaction(sig, &sa, NULL);
+		sigemptyset(&s);
+		sigaddset(&s, sig);
+		raise(sig);
+		sigprocmask(SIG_UNBLOCK, &s, NULL);
+		/* Not reached unless the signal could not kill us. */
+		return EX_SOFTWARE;
+	}
+	if (r == EX_OK && !c.have_password) {
+		/* Never claim success without a password. */
+		return EX_SOFTWARE;
+	}
+	return r;
+}

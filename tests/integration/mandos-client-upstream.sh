@@ -1,0 +1,132 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Our mandos-client against Debian's upstream mandos server: exact secret, rejections retried.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/client-lib.sh"
+require_cmd "$UPSTREAM_SERVER" mandos-keygen dbus-daemon gpg
+
+make_keys "$T/k"
+make_keys "$T/u"
+make_keys "$T/d"
+make_keys "$T/w"
+make_keys "$T/a"
+make_keys "$T/n"
+# Leading space, NUL, no trailing newline: printed byte for byte.
+printf ' s3cr\000et\n\n x' >"$T/pw"
+start_bus
+write_server_conf "$T/c"
+add_client "$T/c" "$T/k" good "$T/pw"
+add_client "$T/c" "$T/d" disabled "$T/pw" "enabled = False"
+# The server holds this client's connection open for a minute, waiting for an approval.
+add_client "$T/c" "$T/a" approval "$T/pw" "approval_delay = PT1M
+approved_by_default = False"
+# w's TLS key with a secret encrypted to k's OpenPGP key: w can't decrypt it.
+mkdir "$T/mix"
+cp "$T/k/pubkey.txt" "$T/k/seckey.txt" "$T/w/tls-pubkey.pem" "$T/w/tls-privkey.pem" "$T/mix/"
+add_client "$T/c" "$T/mix" wrongkey "$T/pw"
+# A secret encrypted to n's key but not signed by it (anyone can make one of those).
+mkdir -m 700 "$T/ring"
+gpg -q --batch --homedir "$T/ring" --import "$T/n/pubkey.txt" 2>/dev/null
+{
+	printf '[unsigned]\nhost = unsigned\nfingerprint = 0\nkey_id = %s\nsecret =\n' \
+		"$(certtool --key-id --hash=sha256 --infile="$T/n/tls-pubkey.pem")"
+	gpg -q --batch --homedir "$T/ring" --trust-model always --encrypt \
+		--recipient "$(gpg --homedir "$T/ring" --with-colons -k | awk -F: '/^fpr/{print $10; exit}')" \
+		<"$T/pw" | base64 -w 64 | sed 's/^/    /'
+} >>"$T/c/clients.conf"
+gpgconf --homedir "$T/ring" --kill gpg-agent 2>/dev/null || true
+port=$(random_port)
+start_upstream_server "$T/c" "$port"
+export TMPDIR="$T"
+common="--interface=none --network-hook-dir=$T/nohooks"
+
+# 1. The exact secret, exit 0, nothing else on stdout, and the GnuPG home removed.
+$VALGRIND "$MC" --connect="[::1]:$port" $common $(client_keys "$T/k") >"$T/out" 2>"$T/err" ||
+	fail "mandos-client failed: $(cat "$T/err")"
+cmp "$T/out" "$T/pw" || fail "output differs from the secret"
+[ -z "$(ls -d "$T"/mandos?????? 2>/dev/null)" ] || fail "GnuPG home left behind"
+assert_contains "$T/server.log" "Sending secret to good"
+
+# Never exit 0 without a password (upstream did when it could not make its GnuPG home).
+rc=0
+TMPDIR="$T/nonexistent" $VALGRIND "$MC" --connect="[::1]:$port" $common $(client_keys "$T/k") \
+	>"$T/out" 2>"$T/err" || rc=$?
+assert_eq "$rc" 71 "no place for the GnuPG home"
+[ ! -s "$T/out" ] || fail "printed something without a GnuPG home"
+# Key files that are not there: 69, as upstream.
+rc=0
+$VALGRIND "$MC" --connect="[::1]:$port" $common $(client_keys "$T/k") --seckey="$T/nonexistent" \
+	>"$T/out" 2>"$T/err" || rc=$?
+assert_eq "$rc" 69 "missing secret key file"
+rc=0
+$VALGRIND "$MC" --connect="[::1]:$port" $common $(client_keys "$T/k") \
+	--tls-pubkey="$T/k/tls-privkey.pem" --tls-privkey="$T/k/tls-pubkey.pem" >"$T/out" 2>"$T/err" ||
+	rc=$?
+assert_eq "$rc" 69 "swapped TLS key files"
+assert_contains "$T/err" "while reading the key pair"
+rc=0
+$VALGRIND "$MC" --connect="foo" $common >"$T/out" 2>"$T/err" || rc=$?
+assert_eq "$rc" 64 "--connect without a colon"
+
+# 2. Other address forms for the same server.
+$VALGRIND "$MC" --connect="::1:$port" $common $(client_keys "$T/k") >"$T/out" 2>"$T/err" ||
+	fail "::1:PORT failed: $(cat "$T/err")"
+cmp "$T/out" "$T/pw" || fail "output differs (::1:PORT)"
+
+# 3. Rejections: nothing printed, retried every --retry seconds until killed.
+# $1 name, $2 key dir, $3 what the server logs per attempt
+rejected() {
+	before=$(grep -cF "$3" "$T/server.log" || true)
+	rc=0
+	timeout -s TERM 4.5 $VALGRIND "$MC" --connect="[::1]:$port" --retry=1 ${rejected_delay:+--delay=3} $common \
+		$(client_keys "$2") >"$T/out-$1" 2>"$T/err-$1" || rc=$?
+	assert_eq "$rc" 124 "$1: exit status (killed by timeout)"
+	[ ! -s "$T/out-$1" ] || fail "$1: printed something"
+	after=$(grep -cF "$3" "$T/server.log" || true)
+	n=$((after - before))
+	# attempts at about 0, 1, 2, 3 and 4 s; valgrind may make them fewer
+	[ "$n" -ge 3 ] && [ "$n" -le 6 ] || fail "$1: $n attempts in 4.5 s with --retry=1"
+	[ -z "$(ls -d "$T"/mandos?????? 2>/dev/null)" ] || fail "$1: GnuPG home left behind"
+}
+rejected unknown "$T/u" "INFO: Client not found for key ID"
+rejected disabled "$T/d" "INFO: Client disabled is disabled"
+rejected wrongkey "$T/w" "INFO: Sending secret to wrongkey"
+assert_contains "$T/err-wrongkey" "bad gpgme_op_decrypt"
+
+rejected unsigned "$T/n" "INFO: Sending secret to unsigned"
+assert_contains "$T/err-unsigned" "not signed by the client's own key"
+# ... unless told to accept it, as upstream did.
+$VALGRIND "$MC" --connect="[::1]:$port" --allow-unsigned $common $(client_keys "$T/n") \
+	>"$T/out" 2>"$T/err" || fail "--allow-unsigned failed: $(cat "$T/err")"
+cmp -s "$T/out" "$T/pw" || fail "output differs (--allow-unsigned)"
+
+# 4. --delay does not change --retry (upstream bug): --delay=3 still retries every second.
+rejected_delay=1; rejected delay "$T/u" "INFO: Client not found for key ID"
+
+# 5. Timeouts.  A server that accepts and then says nothing: the handshake times out.
+sport=$(random_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::1", int(sys.argv[1])))
+s.listen(8)
+conns = []
+while True:
+    conns.append(s.accept())' "$sport" &
+on_exit "kill $!"
+wait_for_port "$sport"
+rc=0
+timeout 5 $VALGRIND "$MC" --connect="[::1]:$sport" --timeout=1 --retry=0.5 --debug $common \
+	$(client_keys "$T/k") >"$T/out" 2>"$T/err" || rc=$?
+assert_eq "$rc" 124 "silent server: still retrying"
+[ "$(grep -c "Timed out the TLS handshake" "$T/err")" -ge 2 ] ||
+	fail "no handshake timeouts: $(grep -v GnuTLS "$T/err" | tail -n 5)"
+# A server that completes the handshake but holds the secret back (approval delay).
+rc=0
+timeout 5 $VALGRIND "$MC" --connect="[::1]:$port" --secret-timeout=1 --retry=0.5 --debug \
+	$common $(client_keys "$T/a") >"$T/out" 2>"$T/err" || rc=$?
+assert_eq "$rc" 124 "approval wait: still retrying"
+[ ! -s "$T/out" ] || fail "printed something while waiting for approval"
+[ "$(grep -c "Timed out waiting for the secret" "$T/err")" -ge 2 ] ||
+	fail "no secret timeouts: $(grep -v GnuTLS "$T/err" | tail -n 5)"
+echo ok
