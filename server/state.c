@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The persistent state file: our own line format, written atomically, secrets encrypted. */
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "io-util.h"
+#include "log.h"
+#include "parse-util.h"
+#include "secmem.h"
+
+#define STATE_MAGIC "mandos-c-state 1"
+#define STATE_FILE_MAX ((size_t)512 * 1024 * 1024)
+
+void saved_state_done(SavedState *st)
+{
+	for (size_t i = 0; i < st->n; i++) {
+		SavedClient *sc = &st->clients[i];
+
+		free(sc->name);
+		client_settings_done(&sc->s);
+		client_settings_done(&sc->config);
+		free(sc->secret_box);
+	}
+	free(st->clients);
+	*st = (SavedState){0};
+}
+
+/* Writing. */
+
+static int put_str(FILE *f, const char *key, const char *v)
+{
+	_cleanup_free_ char *e = state_escape(v, strlen(v));
+
+	if (!e) {
+		return -ENOMEM;
+	}
+	fprintf(f, "%s %s\n", key, e);
+	return 0;
+}
+
+static int put_settings(FILE *f, const char *p, const ClientSettings *s)
+{
+	char key[32];
+	int r;
+
+#define KEY(name) (snprintf(key, sizeof(key), "%s.%s", p, name), key)
+	if ((r = put_str(f, KEY("host"), s->host)) < 0 ||
+	    (r = put_str(f, KEY("checker"), s->checker)) < 0 ||
+	    (r = put_str(f, KEY("key_id"), s->key_id)) < 0 ||
+	    (r = put_str(f, KEY("fingerprint"), s->fingerprint)) < 0) {
+		return r;
+	}
+	fprintf(f, "%s %" PRIu64 "\n", KEY("timeout"), s->timeout);
+	fprintf(f, "%s %" PRIu64 "\n", KEY("extended_timeout"), s->extended_timeout);
+	fprintf(f, "%s %" PRIu64 "\n", KEY("interval"), s->interval);
+	fprintf(f, "%s %" PRIu64 "\n", KEY("approval_delay"), s->approval_delay);
+	fprintf(f, "%s %" PRIu64 "\n", KEY("approval_duration"), s->approval_duration);
+	fprintf(f, "%s %d\n", KEY("approved_by_default"), s->approved_by_default);
+	fprintf(f, "%s %d\n", KEY("enabled"), s->enabled);
+#undef KEY
+	return 0;
+}
+
+static int put_secret(FILE *f, const Client *c)
+{
+	size_t len = c->secret.len;
+	size_t box_len = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len;
+	const unsigned char *key = secret_data(&c->state_key);
+	_cleanup_free_ unsigned char *box = NULL;
+	_cleanup_free_ char *b64 = NULL;
+	size_t b64_len = sodium_base64_encoded_len(box_len, sodium_base64_VARIANT_ORIGINAL);
+
+	if (!key || c->state_key.len != STATE_KEY_SIZE) {
+		return 0;
+	}
+	box = malloc(box_len);
+	b64 = malloc(b64_len);
+	if (!box || !b64) {
+		return -ENOMEM;
+	}
+	randombytes_buf(box, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES,
+			      len ? secret_data(&c->secret) : (const unsigned char *)"", len, box,
+			      key);
+	sodium_bin2base64(b64, b64_len, box, box_len, sodium_base64_VARIANT_ORIGINAL);
+	fprintf(f, "secret %s\n", b64);
+	return 0;
+}
+
+static int put_client(FILE *f, const Client *c)
+{
+	_cleanup_free_ char *name = state_escape(c->name, strlen(c->name));
+	int r;
+
+	if (!name) {
+		return -ENOMEM;
+	}
+	fprintf(f, "client %s\n", name);
+	fprintf(f, "created %" PRIu64 "\n", c->created);
+	fprintf(f, "last_enabled %" PRIu64 "\n", c->last_enabled);
+	fprintf(f, "expires %" PRIu64 "\n", c->expires);
+	fprintf(f, "last_checked_ok %" PRIu64 "\n", c->last_checked_ok);
+	fprintf(f, "last_approval_request %" PRIu64 "\n", c->last_approval_request);
+	fprintf(f, "last_checker_status %d\n", c->last_checker_status);
+	if ((r = put_settings(f, "s", &c->s)) < 0 || (r = put_settings(f, "c", &c->config)) < 0 ||
+	    (r = put_secret(f, c)) < 0) {
+		return r;
+	}
+	fputs("end\n", f);
+	return 0;
+}
+
+int state_save(const char *dir, Client *const *clients, size_t n, SecretStore *store)
+{
+	_cleanup_free_ char *tmp = NULL, *path = NULL;
+	_cleanup_close_ int dfd = -EBADF;
+	FILE *f = NULL;
+	int fd, r = 0;
+
+	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, STATE_FILE_NAME) < 0 ||
+	    asprintf(&path, "%s/%s", dir, STATE_FILE_NAME) < 0) {
+		return -ENOMEM;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		return negative_errno();
+	}
+	(void)fchmod(fd, 0600);
+	f = fdopen(fd, "w");
+	if (!f) {
+		r = negative_errno();
+		close(fd);
+		unlink(tmp);
+		return r;
+	}
+	fprintf(f, "%s\n", STATE_MAGIC);
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		r = put_client(f, clients[i]);
+	}
+	if (r >= 0 && fflush(f) != 0) {
+		r = negative_errno();
+	}
+	if (r >= 0 && fsync(fileno(f)) < 0) {
+		r = negative_errno();
+	}
+	if (fclose(f) != 0 && r >= 0) {
+		r = negative_errno();
+	}
+	if (r >= 0 && rename(tmp, path) < 0) {
+		r = negative_errno();
+	}
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+	}
+	return 0;
+}
+
+/* Reading. */
+
+typedef struct Reader {
+	const char *path;
+	unsigned line;
+} Reader;
+
+static int bad(Reader *rd, const char *what)
+{
+	log_warning("%s:%u: %s", rd->path, rd->line, what);
+	return -EBADMSG;
+}
+
+static int get_str(Reader *rd, const char *v, char **field)
+{
+	char *s;
+
+	if (state_unescape(v, &s, NULL) < 0) {
+		return bad(rd, "bad escaped value");
+	}
+	free(*field);
+	*field = s;
+	return 0;
+}
+
+static int get_u64(Reader *rd, const char *v, uint64_t *field)
+{
+	if (parse_uint64(v, UINT64_MAX, field) < 0) {
+		return bad(rd, "bad number");
+	}
+	return 0;
+}
+
+static int get_settings(Reader *rd, ClientSettings *s, const char *key, const char *v)
+{
+	_cleanup_free_ char *tmp = NULL;
+	uint64_t n;
+	int r;
+
+	if (strcmp(key, "host") == 0) {
+		return get_str(rd, v, &s->host);
+	}
+	if (strcmp(key, "checker") == 0) {
+		return get_str(rd, v, &s->checker);
+	}
+	if (strcmp(key, "fingerprint") == 0) {
+		return get_str(rd, v, &s->fingerprint);
+	}
+	if (strcmp(key, "key_id") == 0) {
+		r = get_str(rd, v, &tmp);
+		if (r < 0) {
+			return r;
+		}
+		if (*tmp && keyid_normalize(tmp, s->key_id) < 0) {
+			return bad(rd, "bad key_id");
+		}
+		if (!*tmp) {
+			s->key_id[0] = '\0';
+		}
+		return 0;
+	}
+	if (strcmp(key, "timeout") == 0) {
+		return get_u64(rd, v, &s->timeout);
+	}
+	if (strcmp(key, "extended_timeout") == 0) {
+		return get_u64(rd, v, &s->extended_timeout);
+	}
+	if (strcmp(key, "interval") == 0) {
+		return get_u64(rd, v, &s->interval);
+	}
+	if (strcmp(key, "approval_delay") == 0) {
+		return get_u64(rd, v, &s->approval_delay);
+	}
+	if (strcmp(key, "approval_duration") == 0) {
+		return get_u64(rd, v, &s->approval_duration);
+	}
+	if (strcmp(key, "approved_by_default") == 0 || strcmp(key, "enabled") == 0) {
+		r = get_u64(rd, v, &n);
+		if (r < 0 || n > 1) {
+			return bad(rd, "bad boolean");
+		}
+		if (key[0] == 'e') {
+			s->enabled = n;
+		} else {
+			s->approved_by_default = n;
+		}
+		return 0;
+	}
+	return 0; /* unknown keys: a newer version wrote them */
+}
+
+static int settings_init(ClientSettings *s)
+{
+	*s = (ClientSettings){0};
+	s->host = strdup("");
+	s->checker = strdup("");
+	s->fingerprint = strdup("");
+	return s->host && s->checker && s->fingerprint ? 0 : -ENOMEM;
+}
+
+static int get_line(Reader *rd, SavedClient *sc, const char *key, const char *v)
+{
+	uint64_t n;
+	int r;
+
+	if (strncmp(key, "s.", 2) == 0) {
+		return get_settings(rd, &sc->s, key + 2, v);
+	}
+	if (strncmp(key, "c.", 2) == 0) {
+		return get_settings(rd, &sc->config, key + 2, v);
+	}
+	if (strcmp(key, "last_checker_status") == 0) {
+		int64_t st;
+
+		if (parse_int64(v, -2, 255, &st) < 0) {
+			return bad(rd, "bad checker status");
+		}
+		sc->last_checker_status = (int)st;
+		return 0;
+	}
+	if (strcmp(key, "secret") == 0) {
+		size_t len = strlen(v), out_len;
+		unsigned char *box = malloc(len + 1);
+
+		if (!box) {
+			return -ENOMEM;
+		}
+		if (sodium_base642bin(box, len + 1, v, len, NULL, &out_len, NULL,
+				      sodium_base64_VARIANT_ORIGINAL) < 0) {
+			free(box);
+			return bad(rd, "bad secret");
+		}
+		free(sc->secret_box);
+		sc->secret_box = box;
+		sc->secret_box_len = out_len;
+		return 0;
+	}
+	{
+		static const struct {
+			const char *name;
+			size_t off;
+		} times[] = {
+			{"created", offsetof(SavedClient, created)},
+			{"last_enabled", offsetof(SavedClient, last_enabled)},
+			{"expires", offsetof(SavedClient, expires)},
+			{"last_checked_ok", offsetof(SavedClient, last_checked_ok)},
+			{"last_approval_request", offsetof(SavedClient, last_approval_request)},
+		};
+		for (size_t i = 0; i < ELEMENTSOF(times); i++) {
+			if (strcmp(key, times[i].name) == 0) {
+				r = get_u64(rd, v, &n);
+				if (r < 0) {
+					return r;
+				}
+				*(realtime_t *)((char *)sc + times[i].off) = n;
+				return 0;
+			}
+		}
+	}
+	return 0;
+}
+
+int state_load(const char *path, SavedState *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	SavedState st = {0};
+	SavedClient *cur = NULL;
+	size_t len, cap = 0;
+	Reader rd = {.path = path};
+	char *p, *next;
+	int r;
+
+	r = read_full_file(path, STATE_FILE_MAX, &text, &len);
+	if (r < 0) {
+		return r;
+	}
+	if (strlen(text) != len) {
+		rd.line = 1;
+		return bad(&rd, "NUL byte in state file");
+	}
+	for (p = text; p && *p; p = next) {
+		char *sp;
+
+		next = strchr(p, '\n');
+		if (next) {
+			*next++ = '\0';
+		}
+		rd.line++;
+		if (rd.line == 1) {
+			if (strcmp(p, STATE_MAGIC) != 0) {
+				r = bad(&rd, "not a state file of this program");
+				goto fail;
+			}
+			continue;
+		}
+		if (*p == '\0') {
+			continue;
+		}
+		sp = strchr(p, ' ');
+		if (strcmp(p, "end") == 0) {
+			if (!cur) {
+				r = bad(&rd, "'end' outside a client");
+				goto fail;
+			}
+			cur = NULL;
+			continue;
+		}
+		if (!sp) {
+			r = bad(&rd, "line without a value");
+			goto fail;
+		}
+		*sp++ = '\0';
+		if (strcmp(p, "client") == 0) {
+			if (cur) {
+				r = bad(&rd, "client without 'end'");
+				goto fail;
+			}
+			if (st.n == cap) {
+				size_t nc = MAX(cap * 2, 16);
+				SavedClient *n = realloc(st.clients, nc * sizeof(*n));
+
+				if (!n) {
+					r = -ENOMEM;
+					goto fail;
+				}
+				st.clients = n;
+				cap = nc;
+			}
+			cur = &st.clients[st.n++];
+			*cur = (SavedClient){.last_checker_status = -2};
+			if (settings_init(&cur->s) < 0 || settings_init(&cur->config) < 0) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			r = get_str(&rd, sp, &cur->name);
+		} else if (!cur) {
+			r = bad(&rd, "value outside a client");
+		} else {
+			r = get_line(&rd, cur, p, sp);
+		}
+		if (r < 0) {
+			goto fail;
+		}
+	}
+	if (rd.line == 0) {
+		r = bad(&rd, "empty state file");
+		goto fail;
+	}
+	if (cur) {
+		r = bad(&rd, "truncated state file");
+		goto fail;
+	}
+	*ret = st;
+	return 0;
+fail:
+	saved_state_done(&st);
+	return r;
+}
+
+int state_decrypt_secret(const SavedClient *sc, const Secret *state_key, SecBuf **ret)
+{
+	const unsigned char *key = secret_data(state_key);
+	size_t len;
+	SecBuf *b;
+
+	if (!sc->secret_box || !key || state_key->len != STATE_KEY_SIZE ||
+	    sc->secret_box_len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
+		return -EBADMSG;
+	}
+	len = sc->secret_box_len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
+	if (len > SECRET_MAX) {
+		return -EBADMSG;
+	}
+	b = secbuf_new(len, len);
+	if (!b) {
+		return -ENOMEM;
+	}
+	if (crypto_secretbox_open_easy(b->data, sc->secret_box + crypto_secretbox_NONCEBYTES,
+				       sc->secret_box_len - crypto_secretbox_NONCEBYTES,
+				       sc->secret_box, key) != 0) {
+		secbuf_free(b);
+		return -EBADMSG;
+	}
+	b->len = len;
+	b->data[len] = '\0';
+	*ret = b;
+	return 0;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The persistent state file: our own line format, written atomically, secrets encrypted. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "client.h"
+#include "config.h"
+#include "secmem.h"
+
+/*
+ * Format (text, one "key value" per line, values escaped with state_escape()):
+ *
+ *   mandos-c-state 1
+ *   client NAME
+ *   created USEC            (and last_enabled, expires, last_checked_ok,
+ *                            last_approval_request: microseconds since the epoch, 0 = never)
+ *   last_checker_status N
+ *   s.host VALUE ...        the client's effective settings
+ *   c.host VALUE ...        the clients.conf settings of that run (for the 3-way merge)
+ *   secret BASE64           24-byte nonce + crypto_secretbox of the secret, under a key
+ *                           derived from the clients.conf secret of that run
+ *   end
+ *
+ * The secret is never stored in the clear: whoever lacks clients.conf cannot read it, and
+ * when clients.conf's secret changes the stored one is unreadable and the new one is used
+ * (upstream's rule).
+ */
+
+#define STATE_FILE_NAME "clients.state"
+
+typedef struct SavedClient {
+	char *name;
+	ClientSettings s;
+	ClientSettings config;
+	realtime_t created, last_enabled, expires, last_checked_ok, last_approval_request;
+	int last_checker_status;
+	unsigned char *secret_box; /* nonce + box, ordinary memory: it is ciphertext */
+	size_t secret_box_len;
+} SavedClient;
+
+typedef struct SavedState {
+	SavedClient *clients;
+	size_t n;
+} SavedState;
+
+/*
+ * Read a state file.  Returns 0, -ENOENT when missing, -EBADMSG when malformed (a message
+ * with the line number is logged), or -errno.
+ */
+int state_load(const char *path, SavedState *ret);
+void saved_state_done(SavedState *s);
+
+/*
+ * Write the state of `clients` to dir/STATE_FILE_NAME: a temporary file in the same
+ * directory, fsync()ed, renamed over the old one, then the directory fsync()ed.  Returns 0 or
+ * -errno (nothing replaced then).
+ */
+int state_save(const char *dir, Client *const *clients, size_t n, SecretStore *store);
+
+/*
+ * Decrypt a saved secret with a client's state key.  Returns 0 and the plaintext in a new
+ * SecBuf *ret, -EBADMSG when it does not decrypt (clients.conf's secret changed), -ENOMEM.
+ */
+int state_decrypt_secret(const SavedClient *sc, const Secret *state_key, SecBuf **ret);

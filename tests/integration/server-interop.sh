@@ -1,0 +1,34 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Upstream mandos-client unlocks through our server with mandos-keygen keys and an
+# upstream-format clients.conf; an unknown key gets nothing; key_id matching ignores case/spaces.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/server-lib.sh"
+
+new_keys alpha "alpha's disk password"
+new_keys beta
+new_keys stranger
+
+# beta's key_id in upper case with spaces: matching is case and space insensitive.
+beta_id=$(key_id beta | tr a-f A-F | sed 's/\(........\)/\1 /g')
+{
+	printf '# As upstream ships it: defaults, durations in both forms, runtime expansion.\n'
+	printf '[DEFAULT]\ntimeout = PT5M\ninterval = 2m 30s\nextended_timeout = PT15M\n'
+	printf 'checker = test -n %%%%(host)s\napproved_by_default = True\n\n'
+	section alpha
+	sed "s/^key_id = .*/key_id = $beta_id/" "$T/keys-beta/section"
+} > "$T/conf/clients.conf"
+grep -q '^    ' "$T/conf/clients.conf" || fail "expected a multi-line base64 secret"
+
+start_server
+assert_unlocks alpha
+assert_unlocks beta
+log_wait "Sending secret to alpha"
+log_wait "Protocol version: '1\\n'"
+log_wait "Key ID: $(key_id alpha | tr a-f A-F)"
+
+assert_refused stranger 3
+log_wait "Client not found for key ID: $(key_id stranger | tr a-f A-F), address: ('::1'"
+assert_not_contains "$T/server.log" "Sending secret to stranger"
+stop_server
+echo "upstream mandos-client unlocked alpha and beta; the stranger got nothing"
