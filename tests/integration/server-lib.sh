@@ -29,11 +29,17 @@ key_id() {
 	sed -n 's/^key_id = //p' "$T/keys-$1/section"
 }
 
-# section NAME [EXTRA LINES]: print NAME's section, then extra "key = value" lines.
+# section NAME [KEY = VALUE...]: print NAME's section with these settings added (replacing
+# the section's own line for the same key).
 section() {
 	_n=$1
 	shift
-	cat "$T/keys-$_n/section"
+	_skip=""
+	for _l in "$@"; do
+		_skip="$_skip ${_l%% =*}"
+	done
+	awk -v skip="$_skip" 'BEGIN { n = split(skip, k, " "); for (i = 1; i <= n; i++) drop[k[i]] = 1 }
+		{ split($0, f, " ="); if (!(f[1] in drop)) print }' "$T/keys-$_n/section"
 	for _l in "$@"; do
 		printf '%s\n' "$_l"
 	done
@@ -47,7 +53,10 @@ start_server() {
 		--address ::1 --port "$PORT" --debug "$@" >>"$T/server.log" 2>&1 &
 	SERVER_PID=$!
 	on_exit "kill -9 $SERVER_PID"
-	wait_for_port "$PORT" 30
+	wait_for 30 _port_open "$PORT" || {
+		tail -n 20 "$T/server.log" >&2
+		fail "the server does not listen on $PORT"
+	}
 }
 
 # stop_server [SIGNAL]: stop it and wait; fails unless it exits 0 (after TERM).

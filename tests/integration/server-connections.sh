@@ -1,0 +1,58 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Every connection has a deadline, and a flood of idle connections beyond the cap cannot keep a
+# real client out (the oldest unauthenticated ones are closed first).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/server-lib.sh"
+require_cmd python3
+
+new_keys real
+{
+	printf '[DEFAULT]\nchecker = true\n\n'
+	section real
+} > "$T/conf/clients.conf"
+
+# idle N SECONDS: open N connections that send nothing; print how many the server closed.
+cat > "$T/idle.py" <<'PY'
+import socket, sys, time
+n, port, wait = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+socks = [socket.create_connection(("::1", port)) for _ in range(n)]
+time.sleep(wait)
+closed = 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        if s.recv(1) == b"":
+            closed += 1
+    except BlockingIOError:
+        pass
+    except OSError:
+        closed += 1
+print(closed)
+PY
+
+# 1. A silent connection is closed at the deadline.
+printf '[DEFAULT]\nconnection_timeout = PT2S\n' > "$T/conf/mandos.conf"
+start_server
+assert_eq "$(python3 "$T/idle.py" 1 "$PORT" 3.5)" 1 "silent connections closed after 2 s"
+log_wait "timed out waiting for the protocol version"
+stop_server
+
+# 2. 60 idle connections against a cap of 20, with a long deadline: the real client still
+# gets in at once, and the idle ones are the ones closed.
+printf '[DEFAULT]\nconnection_timeout = PT1M\nmax_connections = 20\n' > "$T/conf/mandos.conf"
+start_server
+python3 "$T/idle.py" 60 "$PORT" 6 > "$T/flood.out" &
+flood=$!
+on_exit "kill $flood"
+sleep 1
+start=$(date +%s%N)
+assert_unlocks real
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+[ "$elapsed_ms" -lt 4000 ] || fail "the real client waited ${elapsed_ms} ms"
+wait "$flood"
+closed=$(cat "$T/flood.out")
+[ "$closed" -ge 40 ] || fail "only $closed idle connections were closed"
+log_wait "too many connections"
+stop_server
+echo "deadlines close silent connections; idle floods are evicted, real clients served"
