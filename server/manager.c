@@ -3,6 +3,7 @@
 #include "manager.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <errno.h>
 #include <net/if.h>
 #include <netdb.h>
@@ -463,14 +464,33 @@ int manager_load_config(Manager *m)
 	r = rebuild_index(m);
 out:
 	clients_config_done(&cfg, m->store);
+	/* The parsed file was large and is gone: give the memory back. */
+	malloc_trim(0);
 	return r;
+}
+
+typedef struct RestoreCtx {
+	Manager *m;
+	realtime_t now;
+	size_t restored;
+} RestoreCtx;
+
+static int restore_one(SavedClient *sc, void *userdata)
+{
+	RestoreCtx *rc = userdata;
+	Client *c = manager_find_client_by_name(rc->m, sc->name);
+
+	if (c) {
+		restore_client(rc->m, c, sc, rc->now);
+		rc->restored++;
+	}
+	return 0;
 }
 
 int manager_restore_state(Manager *m)
 {
 	_cleanup_free_ char *state_path = NULL;
-	SavedState saved = {0};
-	realtime_t now = now_realtime();
+	RestoreCtx rc = {.m = m, .now = now_realtime()};
 	int r;
 
 	if (!m->settings->restore) {
@@ -479,7 +499,8 @@ int manager_restore_state(Manager *m)
 	if (asprintf(&state_path, "%s/%s", m->settings->statedir, STATE_FILE_NAME) < 0) {
 		return log_oom();
 	}
-	r = state_load(state_path, &saved);
+	r = state_read(state_path, restore_one, &rc);
+	malloc_trim(0);
 	if (r == -ENOENT || r == -EBADMSG) {
 		log_warning_errno(r, "Could not load persistent state: %m");
 		return 0;
@@ -487,14 +508,7 @@ int manager_restore_state(Manager *m)
 	if (r < 0) {
 		return log_critical_errno(r, "Could not load persistent state: %m");
 	}
-	for (size_t i = 0; i < saved.n; i++) {
-		Client *c = manager_find_client_by_name(m, saved.clients[i].name);
-
-		if (c) {
-			restore_client(m, c, &saved.clients[i], now);
-		}
-	}
-	saved_state_done(&saved);
+	log_debug("Restored the state of %zu clients", rc.restored);
 	return 0;
 }
 

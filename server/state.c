@@ -19,17 +19,13 @@
 #include "secmem.h"
 
 #define STATE_MAGIC "mandos-c-state 1"
-#define STATE_FILE_MAX ((size_t)512 * 1024 * 1024)
+
+static void saved_client_done(SavedClient *sc);
 
 void saved_state_done(SavedState *st)
 {
 	for (size_t i = 0; i < st->n; i++) {
-		SavedClient *sc = &st->clients[i];
-
-		free(sc->name);
-		client_settings_done(&sc->s);
-		client_settings_done(&sc->config);
-		free(sc->secret_box);
+		saved_client_done(&st->clients[i]);
 	}
 	free(st->clients);
 	*st = (SavedState){0};
@@ -332,101 +328,130 @@ static int get_line(Reader *rd, SavedClient *sc, const char *key, const char *v)
 	return 0;
 }
 
-int state_load(const char *path, SavedState *ret)
+static void saved_client_done(SavedClient *sc)
 {
-	_cleanup_free_ char *text = NULL;
-	SavedState st = {0};
-	SavedClient *cur = NULL;
-	size_t len, cap = 0;
-	Reader rd = {.path = path};
-	char *p, *next;
-	int r;
+	free(sc->name);
+	client_settings_done(&sc->s);
+	client_settings_done(&sc->config);
+	free(sc->secret_box);
+	*sc = (SavedClient){0};
+}
 
-	r = read_full_file(path, STATE_FILE_MAX, &text, &len);
-	if (r < 0) {
-		return r;
+int state_read(const char *path, state_client_cb_t cb, void *userdata)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	SavedClient cur = {0};
+	bool in_client = false;
+	size_t cap = 0;
+	Reader rd = {.path = path};
+	ssize_t n;
+	int r = 0;
+
+	f = fopen(path, "re");
+	if (!f) {
+		return negative_errno();
 	}
-	if (strlen(text) != len) {
-		rd.line = 1;
-		return bad(&rd, "NUL byte in state file");
-	}
-	for (p = text; p && *p; p = next) {
+	while ((n = getline(&line, &cap, f)) >= 0) {
 		char *sp;
 
-		next = strchr(p, '\n');
-		if (next) {
-			*next++ = '\0';
-		}
 		rd.line++;
+		if (n > 0 && line[n - 1] == '\n') {
+			line[--n] = '\0';
+		}
+		if ((size_t)n != strlen(line)) {
+			r = bad(&rd, "NUL byte in state file");
+			break;
+		}
 		if (rd.line == 1) {
-			if (strcmp(p, STATE_MAGIC) != 0) {
+			if (strcmp(line, STATE_MAGIC) != 0) {
 				r = bad(&rd, "not a state file of this program");
-				goto fail;
+				break;
 			}
 			continue;
 		}
-		if (*p == '\0') {
+		if (*line == '\0') {
 			continue;
 		}
-		sp = strchr(p, ' ');
-		if (strcmp(p, "end") == 0) {
-			if (!cur) {
+		if (strcmp(line, "end") == 0) {
+			if (!in_client) {
 				r = bad(&rd, "'end' outside a client");
-				goto fail;
+				break;
 			}
-			cur = NULL;
+			r = cb(&cur, userdata);
+			saved_client_done(&cur);
+			in_client = false;
+			if (r < 0) {
+				break;
+			}
 			continue;
 		}
+		sp = strchr(line, ' ');
 		if (!sp) {
 			r = bad(&rd, "line without a value");
-			goto fail;
+			break;
 		}
 		*sp++ = '\0';
-		if (strcmp(p, "client") == 0) {
-			if (cur) {
+		if (strcmp(line, "client") == 0) {
+			if (in_client) {
 				r = bad(&rd, "client without 'end'");
-				goto fail;
+				break;
 			}
-			if (st.n == cap) {
-				size_t nc = MAX(cap * 2, 16);
-				SavedClient *n = realloc(st.clients, nc * sizeof(*n));
-
-				if (!n) {
-					r = -ENOMEM;
-					goto fail;
-				}
-				st.clients = n;
-				cap = nc;
-			}
-			cur = &st.clients[st.n++];
-			*cur = (SavedClient){.last_checker_status = -2};
-			if (settings_init(&cur->s) < 0 || settings_init(&cur->config) < 0) {
+			in_client = true;
+			cur = (SavedClient){.last_checker_status = -2};
+			if (settings_init(&cur.s) < 0 || settings_init(&cur.config) < 0) {
 				r = -ENOMEM;
-				goto fail;
+				break;
 			}
-			r = get_str(&rd, sp, &cur->name);
-		} else if (!cur) {
+			r = get_str(&rd, sp, &cur.name);
+		} else if (!in_client) {
 			r = bad(&rd, "value outside a client");
 		} else {
-			r = get_line(&rd, cur, p, sp);
+			r = get_line(&rd, &cur, line, sp);
 		}
 		if (r < 0) {
-			goto fail;
+			break;
 		}
 	}
-	if (rd.line == 0) {
-		r = bad(&rd, "empty state file");
-		goto fail;
+	if (r >= 0 && ferror(f)) {
+		r = -EIO;
 	}
-	if (cur) {
+	if (r >= 0 && rd.line == 0) {
+		r = bad(&rd, "empty state file");
+	}
+	if (r >= 0 && in_client) {
 		r = bad(&rd, "truncated state file");
-		goto fail;
+	}
+	saved_client_done(&cur);
+	return r;
+}
+
+static int collect(SavedClient *sc, void *userdata)
+{
+	SavedState *st = userdata;
+	SavedClient *n;
+
+	n = realloc(st->clients, (st->n + 1) * sizeof(*n));
+	if (!n) {
+		return -ENOMEM;
+	}
+	st->clients = n;
+	st->clients[st->n++] = *sc;
+	*sc = (SavedClient){0};
+	return 0;
+}
+
+int state_load(const char *path, SavedState *ret)
+{
+	SavedState st = {0};
+	int r = state_read(path, collect, &st);
+
+	if (r < 0) {
+		saved_state_done(&st);
+		return r;
 	}
 	*ret = st;
 	return 0;
-fail:
-	saved_state_done(&st);
-	return r;
 }
 
 int state_decrypt_secret(const SavedClient *sc, const Secret *state_key, SecBuf **ret)

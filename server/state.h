@@ -46,9 +46,19 @@ typedef struct SavedState {
 } SavedState;
 
 /*
- * Read a state file.  Returns 0, -ENOENT when missing, -EBADMSG when malformed (a message
- * with the line number is logged), or -errno.
+ * Called for each complete client record; *sc may be moved from (zero it then).  A negative
+ * return stops the reading and is returned.
  */
+typedef int (*state_client_cb_t)(SavedClient *sc, void *userdata);
+
+/*
+ * Stream a state file, one client record at a time (so 10,000 clients never sit in memory
+ * twice).  Records before a malformed line have been delivered.  Returns 0, -ENOENT when
+ * missing, -EBADMSG when malformed (a message with the line number is logged), or -errno.
+ */
+int state_read(const char *path, state_client_cb_t cb, void *userdata);
+
+/* Read a whole state file into memory (for tests and tools).  Errors as state_read(). */
 int state_load(const char *path, SavedState *ret);
 void saved_state_done(SavedState *s);
 
