@@ -31,6 +31,9 @@
  * to that close.  One thread, epoll, non-blocking GnuTLS.
  */
 
+/* How long connections may run on after the measured period before they count as failed. */
+#define GRACE_USEC (5 * 1000000ULL)
+
 typedef enum { ST_CONNECT, ST_VERSION, ST_HANDSHAKE, ST_READ, ST_BYE } State;
 
 typedef struct Conn {
@@ -436,6 +439,11 @@ int main(int argc, char **argv)
 			start_one();
 		}
 		if (g.active == 0 && (!more || (g.max_unlocks && g.unlocks >= g.max_unlocks))) {
+			break;
+		}
+		if (now_usec() > g.deadline + GRACE_USEC) {
+			/* Connections still unfinished this long after the end count as failed. */
+			g.failures += g.active;
 			break;
 		}
 		n = epoll_wait(g.epfd, evs, 256, 100);

@@ -361,10 +361,10 @@ Client *manager_find_client_by_name(Manager *m, const char *name)
 }
 
 /* Upstream's merge of saved state into a client made from the new clients.conf (spec 2.8). */
-static void restore_client(Manager *m, Client *c, const SavedClient *sc, realtime_t now)
+static void restore_client(Manager *m, Client *c, const SavedClient *sc, realtime_t now,
+			   SecBuf *secret)
 {
 	unsigned changed = client_settings_diff(&c->config, &sc->config);
-	_cleanup_secbuf_ SecBuf *secret = NULL;
 
 	(void)client_settings_assign(&c->s, &sc->s, CS_ALL & ~changed);
 	if (sc->created) {
@@ -404,13 +404,14 @@ static void restore_client(Manager *m, Client *c, const SavedClient *sc, realtim
 			}
 		}
 	}
-	if (state_decrypt_secret(sc, &c->state_key, &secret) >= 0) {
+	if (state_decrypt_secret(sc, &c->state_key, secret) >= 0) {
 		Secret n;
 
 		if (secret_store_put(m->store, secret->data, secret->len, &n) >= 0) {
 			secret_store_drop(m->store, &c->secret);
 			c->secret = n;
 		}
+		secbuf_clear(secret);
 	} else {
 		log_debug("Failed to decrypt %s old secret", c->name);
 	}
@@ -473,6 +474,7 @@ typedef struct RestoreCtx {
 	Manager *m;
 	realtime_t now;
 	size_t restored;
+	SecBuf *scratch; /* decrypted secrets pass through here */
 } RestoreCtx;
 
 static int restore_one(SavedClient *sc, void *userdata)
@@ -481,7 +483,7 @@ static int restore_one(SavedClient *sc, void *userdata)
 	Client *c = manager_find_client_by_name(rc->m, sc->name);
 
 	if (c) {
-		restore_client(rc->m, c, sc, rc->now);
+		restore_client(rc->m, c, sc, rc->now, rc->scratch);
 		rc->restored++;
 	}
 	return 0;
@@ -499,7 +501,12 @@ int manager_restore_state(Manager *m)
 	if (asprintf(&state_path, "%s/%s", m->settings->statedir, STATE_FILE_NAME) < 0) {
 		return log_oom();
 	}
+	rc.scratch = secbuf_new(4096, SECRET_MAX);
+	if (!rc.scratch) {
+		return log_oom();
+	}
 	r = state_read(state_path, restore_one, &rc);
+	secbuf_free(rc.scratch);
 	malloc_trim(0);
 	if (r == -ENOENT || r == -EBADMSG) {
 		log_warning_errno(r, "Could not load persistent state: %m");
@@ -750,8 +757,8 @@ int manager_start(Manager *m)
 		return log_error_errno(r, "Cannot set up the state timer: %m");
 	}
 	(void)sd_event_source_set_enabled(m->save_periodic, SD_EVENT_ON);
-	/* Save now: the state on disk then matches this run's configuration. */
-	(void)manager_save_state(m);
+	/* Save soon (not before readiness): the state on disk then matches this configuration. */
+	save_soon(m);
 	(void)sd_notifyf(0, "READY=1\nSTATUS=Serving %zu clients", m->n_clients);
 	return 0;
 }

@@ -454,12 +454,13 @@ int state_load(const char *path, SavedState *ret)
 	return 0;
 }
 
-int state_decrypt_secret(const SavedClient *sc, const Secret *state_key, SecBuf **ret)
+int state_decrypt_secret(const SavedClient *sc, const Secret *state_key, SecBuf *out)
 {
 	const unsigned char *key = secret_data(state_key);
 	size_t len;
-	SecBuf *b;
+	int r;
 
+	secbuf_clear(out);
 	if (!sc->secret_box || !key || state_key->len != STATE_KEY_SIZE ||
 	    sc->secret_box_len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
 		return -EBADMSG;
@@ -468,18 +469,17 @@ int state_decrypt_secret(const SavedClient *sc, const Secret *state_key, SecBuf 
 	if (len > SECRET_MAX) {
 		return -EBADMSG;
 	}
-	b = secbuf_new(len, len);
-	if (!b) {
-		return -ENOMEM;
+	r = secbuf_reserve(out, len);
+	if (r < 0) {
+		return r;
 	}
-	if (crypto_secretbox_open_easy(b->data, sc->secret_box + crypto_secretbox_NONCEBYTES,
+	if (crypto_secretbox_open_easy(out->data, sc->secret_box + crypto_secretbox_NONCEBYTES,
 				       sc->secret_box_len - crypto_secretbox_NONCEBYTES,
 				       sc->secret_box, key) != 0) {
-		secbuf_free(b);
+		secbuf_clear(out);
 		return -EBADMSG;
 	}
-	b->len = len;
-	b->data[len] = '\0';
-	*ret = b;
+	out->len = len;
+	out->data[len] = '\0';
 	return 0;
 }

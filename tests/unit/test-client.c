@@ -236,17 +236,19 @@ START_TEST(state_roundtrip)
 	ck_assert(st.clients[0].s.enabled);
 	ck_assert_uint_eq(client_settings_diff(&st.clients[0].config, &c->config), 0);
 	/* The secret decrypts with the key from the config secret, and only with it. */
-	ck_assert_int_eq(state_decrypt_secret(&st.clients[0], &c->state_key, &secret), 0);
+	secret = secbuf_new(16, SECRET_MAX);
+	ck_assert_int_eq(state_decrypt_secret(&st.clients[0], &c->state_key, secret), 0);
 	ck_assert_uint_eq(secret->len, 14);
 	ck_assert_mem_eq(secret->data, "runtime secret", 14);
-	secbuf_free(secret);
 	{
 		Secret other;
 		ck_assert_int_eq(secret_store_put(store, "llllllllllllllllllllllllllllllll", 32,
 						  &other),
 				 0);
-		ck_assert_int_eq(state_decrypt_secret(&st.clients[0], &other, &secret), -EBADMSG);
+		ck_assert_int_eq(state_decrypt_secret(&st.clients[0], &other, secret), -EBADMSG);
+		ck_assert_uint_eq(secret->len, 0);
 		secret_store_drop(store, &other);
+		secbuf_free(secret);
 	}
 	saved_state_done(&st);
 	/* Truncated and foreign files are rejected. */
