@@ -12,7 +12,7 @@ tag=$$$(date +%N | cut -c1-4)
 	printf '[DEFAULT]\ninterval = PT1S\ntimeout = PT3S\n\n'
 	section good 'host = my host' \
 		"checker = printf '[%%%%s]' %%(host)s %%(name)s %%(timeout)s %%(enabled)s > $T/out/%%(name)s.args"
-	section bad 'checker = exit 3' 'timeout = PT2S'
+	section bad "checker = id -un > $T/out/user; exit 3" 'timeout = PT2S'
 	# Succeeds once (so its timeout is an hour away), then hangs in every later run.
 	printf '[slow]\nkey_id = %064d\nsecret = c2xvdw==\ntimeout = PT1H\n' 1
 	printf 'checker = echo run >> %s/out/slow.runs; [ -e %s/out/slow.ok ] || ' "$T" "$T"
@@ -37,6 +37,10 @@ wait_for 8 sh -c "! pgrep -f '^sleep 7$tag'" ||
 
 # A failing checker: logged, and the timeout disables the client.
 log_wait "Checker for bad failed"
+# Checkers run as the server's unprivileged user.
+if [ "$(id -u)" -eq 0 ] && getent passwd _mandos >/dev/null; then
+	assert_eq "$(cat "$T/out/user")" _mandos "checker user"
+fi
 log_wait "Disabling client bad"
 assert_refused bad 3
 log_wait "Client bad is disabled"

@@ -74,7 +74,7 @@ stop_server() {
 # stdout in $T/out-NAME.  Returns the client's status (124 when it is still trying).
 unlock() {
 	_d="$T/keys-$1"
-	timeout "${2:-15}" "$MANDOS_CLIENT" --connect="[::1]:$PORT" --interface=none \
+	timeout "${2:-15}" "$MANDOS_CLIENT" --connect="${CONNECT_ADDR:-[::1]}:$PORT" --interface=none \
 		--network-hook-dir="$T/hooks" --retry=1 \
 		--pubkey="$_d/pubkey.txt" --seckey="$_d/seckey.txt" \
 		--tls-pubkey="$_d/tls-pubkey.pem" --tls-privkey="$_d/tls-privkey.pem" \
