@@ -86,8 +86,8 @@ static int put_secret(FILE *f, const Client *c)
 	}
 	randombytes_buf(box, crypto_secretbox_NONCEBYTES);
 	crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES,
-			      len ? secret_data(&c->secret) : (const unsigned char *)"", len, box,
-			      key);
+	                      len ? secret_data(&c->secret) : (const unsigned char *)"", len, box,
+	                      key);
 	sodium_bin2base64(b64, b64_len, box, box_len, sodium_base64_VARIANT_ORIGINAL);
 	fprintf(f, "secret %s\n", b64);
 	return 0;
@@ -294,7 +294,7 @@ static int get_line(Reader *rd, SavedClient *sc, const char *key, const char *v)
 			return -ENOMEM;
 		}
 		if (sodium_base642bin(box, len + 1, v, len, NULL, &out_len, NULL,
-				      sodium_base64_VARIANT_ORIGINAL) < 0) {
+		                      sodium_base64_VARIANT_ORIGINAL) < 0) {
 			free(box);
 			return bad(rd, "bad secret");
 		}
@@ -308,11 +308,11 @@ static int get_line(Reader *rd, SavedClient *sc, const char *key, const char *v)
 			const char *name;
 			size_t off;
 		} times[] = {
-			{"created", offsetof(SavedClient, created)},
-			{"last_enabled", offsetof(SavedClient, last_enabled)},
-			{"expires", offsetof(SavedClient, expires)},
-			{"last_checked_ok", offsetof(SavedClient, last_checked_ok)},
-			{"last_approval_request", offsetof(SavedClient, last_approval_request)},
+		        {"created", offsetof(SavedClient, created)},
+		        {"last_enabled", offsetof(SavedClient, last_enabled)},
+		        {"expires", offsetof(SavedClient, expires)},
+		        {"last_checked_ok", offsetof(SavedClient, last_checked_ok)},
+		        {"last_approval_request", offsetof(SavedClient, last_approval_request)},
 		};
 		for (size_t i = 0; i < ELEMENTSOF(times); i++) {
 			if (strcmp(key, times[i].name) == 0) {
@@ -474,8 +474,8 @@ int state_decrypt_secret(const SavedClient *sc, const Secret *state_key, SecBuf 
 		return r;
 	}
 	if (crypto_secretbox_open_easy(out->data, sc->secret_box + crypto_secretbox_NONCEBYTES,
-				       sc->secret_box_len - crypto_secretbox_NONCEBYTES,
-				       sc->secret_box, key) != 0) {
+	                               sc->secret_box_len - crypto_secretbox_NONCEBYTES,
+	                               sc->secret_box, key) != 0) {
 		secbuf_clear(out);
 		return -EBADMSG;
 	}
