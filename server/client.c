@@ -626,6 +626,9 @@ char *client_expansion_value(const Client *c, const char *name)
 	if (strcmp(name, "timeout") == 0) {
 		return dup_duration(c->s.timeout);
 	}
+	if (c->ctx && c->ctx->expansion_hook) {
+		return c->ctx->expansion_hook(c, name, c->ctx->expansion_userdata);
+	}
 	errno = ENOENT;
 	return NULL;
 }

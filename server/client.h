@@ -91,6 +91,12 @@ struct ClientContext {
 		void *userdata;
 	} observers[CLIENT_OBSERVERS_MAX];
 	size_t n_observers;
+	/*
+	 * Optional: the value of a runtime expansion name the client itself does not know
+	 * (D-Bus adds "dbus_object_path"), malloc()ed, or NULL with errno ENOENT.
+	 */
+	char *(*expansion_hook)(const Client *c, const char *name, void *userdata);
+	void *expansion_userdata;
 };
 
 /* Register an observer.  Returns 0 or -ENOSPC. */

@@ -316,9 +316,7 @@ static int rebuild_index(Manager *m)
 	StrMap *keys = strmap_new(m->n_clients), *names = strmap_new(m->n_clients);
 
 	if (!keys || !names) {
-		strmap_free(keys);
-		strmap_free(names);
-		return log_oom();
+		goto oom;
 	}
 	for (size_t i = 0; i < m->n_clients; i++) {
 		Client *c = m->clients[i];
@@ -345,9 +343,32 @@ static int rebuild_index(Manager *m)
 	m->by_name = names;
 	return 0;
 oom:
+	/* No index at all rather than one pointing at clients that may go away. */
 	strmap_free(keys);
 	strmap_free(names);
+	m->by_key_id = strmap_free(m->by_key_id);
+	m->by_name = strmap_free(m->by_name);
 	return log_oom();
+}
+
+int manager_remove_client(Manager *m, Client *c)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_clients && m->clients[i] != c; i++) {
+	}
+	if (i == m->n_clients) {
+		return -ENOENT;
+	}
+	memmove(&m->clients[i], &m->clients[i + 1], (m->n_clients - i - 1) * sizeof(Client *));
+	m->n_clients--;
+	log_info("Removing client %s", c->name);
+	CLIENT_NOTIFY(&m->ctx, client_removed, c);
+	client_mark_removed(c);
+	(void)rebuild_index(m);
+	client_unref(c);
+	save_soon(m);
+	return 0;
 }
 
 Client *manager_find_client(Manager *m, const char *key_id)

@@ -19,6 +19,8 @@
 #include "secmem.h"
 
 #define STATE_MAGIC "mandos-c-state 1"
+/* Longest line accepted: a secret of SECRET_MAX bytes in base64 and then some. */
+#define STATE_LINE_MAX (SECRET_MAX * 2)
 
 static void saved_client_done(SavedClient *sc);
 
@@ -356,6 +358,10 @@ int state_read(const char *path, state_client_cb_t cb, void *userdata)
 		char *sp;
 
 		rd.line++;
+		if ((size_t)n > STATE_LINE_MAX) {
+			r = bad(&rd, "line too long");
+			break;
+		}
 		if (n > 0 && line[n - 1] == '\n') {
 			line[--n] = '\0';
 		}
