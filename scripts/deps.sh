@@ -10,6 +10,7 @@ libsodium-dev libgnutls28-dev gnutls-bin libgpgme-dev gnupg gpg-agent
 libavahi-core-dev libavahi-client-dev libavahi-common-dev avahi-daemon avahi-utils
 libsystemd-dev libnl-route-3-dev libnl-3-dev
 dbus iproute2 tmux python3 fping openssl
+systemd procps
 mandos mandos-client
 "
 
