@@ -1,0 +1,494 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* mandos-loadgen: many Mandos protocol 1 clients at once; reports unlocks per second and latency.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+
+#include "macro.h"
+#include "parse-util.h"
+#include "priority.h"
+
+/*
+ * Each simulated client does what mandos-client does on the wire: TCP connect, "1\r\n", TLS
+ * 1.3 as the TLS *server* with a raw public key, read until close_notify, bye.  An unlock
+ * counts when at least one byte arrived before a clean close_notify.  Latency is from connect()
+ * to that close.  One thread, epoll, non-blocking GnuTLS.
+ */
+
+/* How long connections may run on after the measured period before they count as failed. */
+#define GRACE_USEC (5 * 1000000ULL)
+
+typedef enum { ST_CONNECT, ST_VERSION, ST_HANDSHAKE, ST_READ, ST_BYE } State;
+
+typedef struct Conn {
+	int fd;
+	State state;
+	gnutls_session_t session;
+	uint64_t started;
+	size_t received;
+	size_t version_sent;
+} Conn;
+
+static struct {
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	gnutls_certificate_credentials_t cred;
+	gnutls_priority_t priority;
+	int epfd;
+	uint64_t deadline;    /* stop starting new connections after this */
+	uint64_t max_unlocks; /* or after this many (0: no limit) */
+	uint64_t started, unlocks, failures, empty, unfinished;
+	bool seconds_mode; /* stop at the deadline (rather than after --count unlocks) */
+	uint64_t *latencies; /* usec, one per unlock */
+	size_t n_lat, cap_lat;
+	unsigned active;
+} g;
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void conn_free(Conn *c)
+{
+	if (c->session) {
+		gnutls_deinit(c->session);
+	}
+	close(c->fd);
+	free(c);
+	g.active--;
+}
+
+static void record(Conn *c, bool ok)
+{
+	if (!ok) {
+		g.failures++;
+		return;
+	}
+	if (c->received == 0) {
+		g.empty++;
+		return;
+	}
+	g.unlocks++;
+	if (g.n_lat == g.cap_lat) {
+		g.cap_lat = g.cap_lat ? g.cap_lat * 2 : 65536;
+		g.latencies = realloc(g.latencies, g.cap_lat * sizeof(uint64_t));
+		if (!g.latencies) {
+			abort();
+		}
+	}
+	g.latencies[g.n_lat++] = now_usec() - c->started;
+}
+
+static void want(Conn *c, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = c};
+
+	epoll_ctl(g.epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static void want_gnutls(Conn *c)
+{
+	want(c, gnutls_record_get_direction(c->session) ? EPOLLOUT : EPOLLIN);
+}
+
+static bool start_one(void)
+{
+	struct epoll_event ev;
+	Conn *c = calloc(1, sizeof(*c));
+	int one = 1;
+
+	if (!c) {
+		return false;
+	}
+	c->fd = socket(g.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		free(c);
+		return false;
+	}
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->started = now_usec();
+	c->state = ST_CONNECT;
+	g.active++;
+	g.started++;
+	ev = (struct epoll_event){.events = EPOLLOUT, .data.ptr = c};
+	epoll_ctl(g.epfd, EPOLL_CTL_ADD, c->fd, &ev);
+	if (connect(c->fd, (struct sockaddr *)&g.addr, g.addr_len) < 0 && errno != EINPROGRESS) {
+		record(c, false);
+		conn_free(c);
+	}
+	return true;
+}
+
+static void step(Conn *c)
+{
+	char buf[4096];
+	int r;
+
+	switch (c->state) {
+	case ST_CONNECT: {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err) {
+			record(c, false);
+			conn_free(c);
+			return;
+		}
+		c->state = ST_VERSION;
+		__attribute__((fallthrough));
+	}
+	case ST_VERSION: {
+		ssize_t n =
+		        send(c->fd, "1\r\n" + c->version_sent, 3 - c->version_sent, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EAGAIN) {
+				want(c, EPOLLOUT);
+				return;
+			}
+			record(c, false);
+			conn_free(c);
+			return;
+		}
+		c->version_sent += (size_t)n;
+		if (c->version_sent < 3) {
+			want(c, EPOLLOUT);
+			return;
+		}
+		gnutls_init(&c->session, GNUTLS_SERVER | GNUTLS_NO_TICKETS | GNUTLS_ENABLE_RAWPK |
+		                                 GNUTLS_NONBLOCK);
+		gnutls_priority_set(c->session, g.priority);
+		gnutls_credentials_set(c->session, GNUTLS_CRD_CERTIFICATE, g.cred);
+		gnutls_certificate_server_set_request(c->session, GNUTLS_CERT_IGNORE);
+		gnutls_transport_set_int(c->session, c->fd);
+		c->state = ST_HANDSHAKE;
+		__attribute__((fallthrough));
+	}
+	case ST_HANDSHAKE:
+		r = gnutls_handshake(c->session);
+		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+			want_gnutls(c);
+			return;
+		}
+		if (r < 0) {
+			record(c, false);
+			conn_free(c);
+			return;
+		}
+		c->state = ST_READ;
+		__attribute__((fallthrough));
+	case ST_READ:
+		for (;;) {
+			ssize_t n = gnutls_record_recv(c->session, buf, sizeof(buf));
+
+			if (n > 0) {
+				c->received += (size_t)n;
+				continue;
+			}
+			if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+				want_gnutls(c);
+				return;
+			}
+			if (n == 0) {
+				record(c, true);
+				c->state = ST_BYE;
+				break;
+			}
+			record(c, false);
+			conn_free(c);
+			return;
+		}
+		__attribute__((fallthrough));
+	case ST_BYE:
+		r = gnutls_bye(c->session, GNUTLS_SHUT_WR);
+		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+			want_gnutls(c);
+			return;
+		}
+		conn_free(c);
+		return;
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct(double p)
+{
+	size_t i;
+
+	if (g.n_lat == 0) {
+		return 0;
+	}
+	i = (size_t)(p / 100.0 * (double)(g.n_lat - 1) + 0.5);
+	return (double)g.latencies[i] / 1000.0;
+}
+
+static int parse_target(const char *s)
+{
+	char host[256];
+	const char *colon = strrchr(s, ':');
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
+	size_t n;
+
+	if (!colon) {
+		return -EINVAL;
+	}
+	n = (size_t)(colon - s);
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		s++;
+		n -= 2;
+	}
+	if (n >= sizeof(host)) {
+		return -EINVAL;
+	}
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0) {
+		return -EINVAL;
+	}
+	memcpy(&g.addr, ai->ai_addr, ai->ai_addrlen);
+	g.addr_len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+	        "usage: mandos-loadgen --connect=HOST:PORT --tls-pubkey=PEM --tls-privkey=PEM\n"
+	        "                      [--concurrency=N] [--seconds=S] [--count=N]\n"
+	        "                      [--priority=STRING] [--label=TEXT] [--processes=N]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+	        {"connect", required_argument, NULL, 'c'},
+	        {"tls-pubkey", required_argument, NULL, 'p'},
+	        {"tls-privkey", required_argument, NULL, 'k'},
+	        {"concurrency", required_argument, NULL, 'n'},
+	        {"seconds", required_argument, NULL, 's'},
+	        {"count", required_argument, NULL, 'N'},
+	        {"priority", required_argument, NULL, 'P'},
+	        {"label", required_argument, NULL, 'l'},
+	        {"processes", required_argument, NULL, 'j'},
+	        {"help", no_argument, NULL, 'h'},
+	        {0},
+	};
+	const char *pub = NULL, *priv = NULL, *prio = MANDOS_DEFAULT_PRIORITY, *label = "server";
+	unsigned concurrency = 64, processes = 1, my_concurrency;
+	int results[2] = {-1, -1}; /* [1]: a worker's report pipe */
+	double seconds = 10;
+	uint64_t t0, t1;
+	int o, r;
+
+	while ((o = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		switch (o) {
+		case 'c':
+			if (parse_target(optarg) < 0) {
+				fprintf(stderr, "bad --connect %s\n", optarg);
+				return 64;
+			}
+			break;
+		case 'p':
+			pub = optarg;
+			break;
+		case 'k':
+			priv = optarg;
+			break;
+		case 'n':
+			if (parse_uint(optarg, 100000, &concurrency) < 0 || concurrency == 0) {
+				fprintf(stderr, "bad --concurrency\n");
+				return 64;
+			}
+			break;
+		case 's':
+			if (parse_seconds(optarg, 86400, &seconds) < 0) {
+				fprintf(stderr, "bad --seconds\n");
+				return 64;
+			}
+			break;
+		case 'N':
+			if (parse_uint64(optarg, UINT64_MAX, &g.max_unlocks) < 0) {
+				fprintf(stderr, "bad --count\n");
+				return 64;
+			}
+			break;
+		case 'P':
+			prio = optarg;
+			break;
+		case 'l':
+			label = optarg;
+			break;
+		case 'j':
+			if (parse_uint(optarg, 64, &processes) < 0 || processes == 0) {
+				fprintf(stderr, "bad --processes\n");
+				return 64;
+			}
+			break;
+		default:
+			usage();
+			return o == 'h' ? 0 : 64;
+		}
+	}
+	if (!pub || !priv || g.addr_len == 0) {
+		usage();
+		return 64;
+	}
+	gnutls_global_init();
+	gnutls_certificate_allocate_credentials(&g.cred);
+	r = gnutls_certificate_set_rawpk_key_file(g.cred, pub, priv, GNUTLS_X509_FMT_PEM, NULL, 0,
+	                                          NULL, 0, 0, 0);
+	if (r < 0) {
+		fprintf(stderr, "cannot load the key: %s\n", gnutls_strerror(r));
+		return 66;
+	}
+	if (gnutls_priority_init(&g.priority, prio, NULL) < 0) {
+		fprintf(stderr, "bad priority string\n");
+		return 64;
+	}
+	/* Workers: each runs its share of the connections and reports on its own pipe. */
+	my_concurrency = concurrency;
+	if (processes > 1) {
+		int pipes[64];
+		unsigned i;
+
+		if (g.max_unlocks) {
+			g.max_unlocks = (g.max_unlocks + processes - 1) / processes;
+		}
+		for (i = 0; i < processes; i++) {
+			int p[2];
+
+			if (pipe(p) < 0) {
+				return 71;
+			}
+			if (fork() == 0) {
+				my_concurrency = MAX(1U, concurrency / processes);
+				close(p[0]);
+				results[1] = p[1];
+				break;
+			}
+			close(p[1]);
+			pipes[i] = p[0];
+		}
+		t0 = now_usec();
+		if (i == processes) {
+			/* The parent: merge what the workers report. */
+			for (i = 0; i < processes; i++) {
+				uint64_t hdr[5];
+				FILE *f = fdopen(pipes[i], "r");
+
+				if (!f || fread(hdr, sizeof(hdr), 1, f) != 1) {
+					return 71;
+				}
+				g.unlocks += hdr[0];
+				g.failures += hdr[1];
+				g.empty += hdr[2];
+				g.unfinished += hdr[4];
+				g.latencies = realloc(g.latencies,
+				                      (g.n_lat + hdr[3] + 1) * sizeof(uint64_t));
+				if (!g.latencies || fread(g.latencies + g.n_lat, sizeof(uint64_t),
+				                          hdr[3], f) != hdr[3]) {
+					return 71;
+				}
+				g.n_lat += hdr[3];
+				fclose(f);
+			}
+			while (wait(NULL) > 0) {
+			}
+			goto report;
+		}
+	}
+	t0 = now_usec();
+	concurrency = my_concurrency;
+	g.epfd = epoll_create1(EPOLL_CLOEXEC);
+	g.deadline = t0 + (uint64_t)(seconds * 1e6);
+	g.seconds_mode = g.max_unlocks == 0;
+	for (;;) {
+		struct epoll_event evs[256];
+		bool more =
+		        now_usec() < g.deadline && (!g.max_unlocks || g.unlocks < g.max_unlocks);
+		int n;
+
+		while (more && g.active < concurrency) {
+			if (g.max_unlocks && g.unlocks + g.active >= g.max_unlocks) {
+				break;
+			}
+			start_one();
+		}
+		if (g.active == 0 && (!more || (g.max_unlocks && g.unlocks >= g.max_unlocks))) {
+			break;
+		}
+		if (g.seconds_mode && now_usec() >= g.deadline) {
+			/* A fixed measuring window: what is still running is left unfinished. */
+			g.unfinished = g.active;
+			break;
+		}
+		if (now_usec() > g.deadline + GRACE_USEC) {
+			/* Connections still unfinished this long after the end count as failed. */
+			g.failures += g.active;
+			break;
+		}
+		n = epoll_wait(g.epfd, evs, 256, 100);
+		for (int i = 0; i < n; i++) {
+			step(evs[i].data.ptr);
+		}
+	}
+	if (results[1] >= 0) {
+		/* A worker: one record, written atomically enough for a pipe we alone write. */
+		uint64_t hdr[5] = {g.unlocks, g.failures, g.empty, g.n_lat, g.unfinished};
+
+		if (write(results[1], hdr, sizeof(hdr)) < 0 ||
+		    write(results[1], g.latencies, g.n_lat * sizeof(uint64_t)) < 0) {
+			_exit(71);
+		}
+		_exit(0);
+	}
+report:
+	t1 = now_usec();
+	concurrency = processes > 1 ? concurrency : my_concurrency;
+	qsort(g.latencies, g.n_lat, sizeof(uint64_t), cmp_u64);
+	{
+		double secs = (double)(t1 - t0) / 1e6;
+
+		printf("%s: %llu unlocks in %.2f s = %.1f unlocks/s; %llu failed, %llu empty, "
+		       "%llu unfinished; latency ms p50 %.2f p90 %.2f p99 %.2f max %.2f "
+		       "(concurrency %u)\n",
+		       label, (unsigned long long)g.unlocks, secs, (double)g.unlocks / secs,
+		       (unsigned long long)g.failures, (unsigned long long)g.empty,
+		       (unsigned long long)g.unfinished, pct(50), pct(90), pct(99), pct(100),
+		       concurrency);
+	}
+	free(g.latencies);
+	gnutls_priority_deinit(g.priority);
+	gnutls_certificate_free_credentials(g.cred);
+	gnutls_global_deinit();
+	return g.unlocks > 0 ? 0 : 1;
+}

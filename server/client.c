@@ -1,0 +1,674 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* A configured client: its settings, runtime state, checker and timeout state machine, approval. */
+#include "client.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "duration.h"
+#include "log.h"
+
+/* Timers may fire this late; lets sd-event coalesce wake-ups of thousands of clients. */
+#define TIMER_ACCURACY_USEC (50 * 1000ULL)
+#define USEC_PER_MSEC_U 1000ULL
+
+static const char *const property_names[_CLIENT_PROP_MAX] = {
+        [CLIENT_PROP_APPROVAL_DELAY] = "ApprovalDelay",
+        [CLIENT_PROP_APPROVAL_DURATION] = "ApprovalDuration",
+        [CLIENT_PROP_APPROVAL_PENDING] = "ApprovalPending",
+        [CLIENT_PROP_APPROVED_BY_DEFAULT] = "ApprovedByDefault",
+        [CLIENT_PROP_CHECKER] = "Checker",
+        [CLIENT_PROP_CHECKER_RUNNING] = "CheckerRunning",
+        [CLIENT_PROP_ENABLED] = "Enabled",
+        [CLIENT_PROP_EXPIRES] = "Expires",
+        [CLIENT_PROP_EXTENDED_TIMEOUT] = "ExtendedTimeout",
+        [CLIENT_PROP_HOST] = "Host",
+        [CLIENT_PROP_INTERVAL] = "Interval",
+        [CLIENT_PROP_LAST_APPROVAL_REQUEST] = "LastApprovalRequest",
+        [CLIENT_PROP_LAST_CHECKED_OK] = "LastCheckedOK",
+        [CLIENT_PROP_LAST_CHECKER_STATUS] = "LastCheckerStatus",
+        [CLIENT_PROP_LAST_ENABLED] = "LastEnabled",
+        [CLIENT_PROP_SECRET] = "Secret",
+        [CLIENT_PROP_TIMEOUT] = "Timeout",
+};
+
+const char *client_property_name(ClientProperty p)
+{
+	return (unsigned)p < _CLIENT_PROP_MAX ? property_names[p] : NULL;
+}
+
+int client_context_add_observer(ClientContext *ctx, const ClientObserver *ops, void *userdata)
+{
+	if (ctx->n_observers >= CLIENT_OBSERVERS_MAX) {
+		return -ENOSPC;
+	}
+	ctx->observers[ctx->n_observers].ops = ops;
+	ctx->observers[ctx->n_observers].userdata = userdata;
+	ctx->n_observers++;
+	return 0;
+}
+
+static void notify(Client *c, ClientProperty p)
+{
+	CLIENT_NOTIFY(c->ctx, property_changed, c, p);
+}
+
+static void set_time(Client *c, realtime_t *field, realtime_t v, ClientProperty p)
+{
+	if (*field != v) {
+		*field = v;
+		notify(c, p);
+	}
+}
+
+static void set_status(Client *c, int status)
+{
+	if (c->last_checker_status != status) {
+		c->last_checker_status = status;
+		notify(c, CLIENT_PROP_LAST_CHECKER_STATUS);
+	}
+}
+
+/* Arm a one-shot CLOCK_MONOTONIC timer `msec` from now, creating it if needed. */
+static int arm_timer(Client *c, sd_event_source **s, uint64_t msec, sd_event_time_handler_t cb)
+{
+	uint64_t usec = msec > UINT64_MAX / 2000 ? UINT64_MAX / 2 : msec * USEC_PER_MSEC_U;
+	int r;
+
+	if (*s) {
+		r = sd_event_source_set_time_relative(*s, usec);
+		if (r >= 0) {
+			r = sd_event_source_set_enabled(*s, SD_EVENT_ONESHOT);
+		}
+	} else {
+		r = sd_event_add_time_relative(c->ctx->event, s, CLOCK_MONOTONIC, usec,
+		                               TIMER_ACCURACY_USEC, cb, c);
+	}
+	if (r < 0) {
+		log_error_errno(r, "Cannot arm a timer for client %s: %m", c->name);
+	}
+	return r;
+}
+
+static void disarm_timer(sd_event_source *s)
+{
+	if (s) {
+		(void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	}
+}
+
+static bool timer_armed(sd_event_source *s)
+{
+	int e = SD_EVENT_OFF;
+
+	return s && sd_event_source_get_enabled(s, &e) >= 0 && e != SD_EVENT_OFF;
+}
+
+static void wake_waiters(Client *c)
+{
+	ClientWaiter *w = c->waiters, *next;
+
+	for (; w; w = next) {
+		next = w->next;
+		w->wake(w);
+	}
+}
+
+void client_add_waiter(Client *c, ClientWaiter *w)
+{
+	w->prev = NULL;
+	w->next = c->waiters;
+	if (w->next) {
+		w->next->prev = w;
+	}
+	c->waiters = w;
+}
+
+void client_remove_waiter(Client *c, ClientWaiter *w)
+{
+	if (w->prev) {
+		w->prev->next = w->next;
+	} else if (c->waiters == w) {
+		c->waiters = w->next;
+	}
+	if (w->next) {
+		w->next->prev = w->prev;
+	}
+	w->prev = w->next = NULL;
+}
+
+int client_new(ClientContext *ctx, ClientConfig *cc, Client **ret)
+{
+	Client *c = calloc(1, sizeof(*c));
+	realtime_t now = now_realtime();
+
+	if (!c) {
+		return -ENOMEM;
+	}
+	c->n_ref = 1;
+	c->ctx = ctx;
+	c->name = strdup(cc->name);
+	if (!c->name || client_settings_copy(&cc->settings, &c->s) < 0 ||
+	    client_settings_copy(&cc->settings, &c->config) < 0) {
+		client_unref(c);
+		return -ENOMEM;
+	}
+	c->secret = cc->secret;
+	cc->secret = (Secret){0};
+	c->state_key = cc->state_key;
+	cc->state_key = (Secret){0};
+	memcpy(c->config_secret_id, cc->secret_id, SECRET_ID_SIZE);
+	c->created = now;
+	c->last_checker_status = -2;
+	c->approved = APPROVAL_UNDECIDED;
+	if (c->s.enabled) {
+		c->last_enabled = now;
+		c->expires = now + c->s.timeout * USEC_PER_MSEC_U;
+	}
+	log_debug("Creating client '%s'", c->name);
+	log_debug("  Key ID: %s", c->s.key_id);
+	log_debug("  Fingerprint: %s", c->s.fingerprint);
+	*ret = c;
+	return 0;
+}
+
+Client *client_ref(Client *c)
+{
+	if (c) {
+		c->n_ref++;
+	}
+	return c;
+}
+
+Client *client_unref(Client *c)
+{
+	if (!c || --c->n_ref > 0) {
+		return NULL;
+	}
+	if (c->checker) {
+		checker_stop(c->checker);
+	}
+	sd_event_source_disable_unref(c->checker_timer);
+	sd_event_source_disable_unref(c->disable_timer);
+	sd_event_source_disable_unref(c->approval_timer);
+	if (c->ctx) {
+		secret_store_drop(c->ctx->store, &c->secret);
+		secret_store_drop(c->ctx->store, &c->state_key);
+	}
+	client_settings_done(&c->s);
+	client_settings_done(&c->config);
+	free(c->name);
+	free(c);
+	return NULL;
+}
+
+static void stop_checker(Client *c)
+{
+	if (!c->checker) {
+		return;
+	}
+	log_debug("Stopping checker for %s", c->name);
+	checker_stop(c->checker);
+	c->checker = NULL;
+	notify(c, CLIENT_PROP_CHECKER_RUNNING);
+}
+
+static int on_disable_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Client *c = userdata;
+
+	/* Unlike upstream, a timeout disable is logged and wakes waiting connections. */
+	client_disable(c, false);
+	return 0;
+}
+
+void client_bump_timeout(Client *c, uint64_t msec)
+{
+	disarm_timer(c->disable_timer);
+	if (c->s.enabled) {
+		arm_timer(c, &c->disable_timer, msec, on_disable_timer);
+		set_time(c, &c->expires, now_realtime() + msec * USEC_PER_MSEC_U,
+		         CLIENT_PROP_EXPIRES);
+	}
+}
+
+void client_checked_ok(Client *c)
+{
+	set_time(c, &c->last_checked_ok, now_realtime(), CLIENT_PROP_LAST_CHECKED_OK);
+	c->last_checker_signal = 0;
+	set_status(c, 0);
+	client_bump_timeout(c, c->s.timeout);
+}
+
+static void on_checker_done(Checker *ch, int exitcode, int sig, int64_t waitstatus, void *userdata)
+{
+	Client *c = userdata;
+
+	c->checker = NULL;
+	notify(c, CLIENT_PROP_CHECKER_RUNNING);
+	if (exitcode >= 0) {
+		c->last_checker_signal = 0;
+		if (exitcode == 0) {
+			log_info("Checker for %s succeeded", c->name);
+			client_checked_ok(c);
+		} else {
+			log_info("Checker for %s failed", c->name);
+			set_status(c, exitcode);
+		}
+		CLIENT_NOTIFY(c->ctx, checker_completed, c, exitcode, (int64_t)exitcode << 8,
+		              checker_command(ch));
+	} else {
+		c->last_checker_signal = sig;
+		log_warning("Checker for %s crashed?", c->name);
+		set_status(c, -1);
+		/* Upstream's quirk: (-1 << 8) | signal. */
+		CLIENT_NOTIFY(c->ctx, checker_completed, c, -1, (int64_t)(-1 * 256) | sig,
+		              checker_command(ch));
+	}
+	(void)waitstatus;
+}
+
+static char *lookup(const char *name, void *userdata)
+{
+	return client_expansion_value(userdata, name);
+}
+
+static void start_checker(Client *c)
+{
+	_cleanup_free_ char *command = NULL, *bad = NULL, *repr = NULL;
+	int r;
+
+	if (c->checker) {
+		return;
+	}
+	r = checker_expand(c->s.checker, lookup, c, &command, &bad);
+	if (r == -ENOENT) {
+		log_error("Could not format string \"%s\": unknown name '%s'", c->s.checker, bad);
+		return;
+	}
+	if (r < 0) {
+		log_error("Could not format string \"%s\"", c->s.checker);
+		return;
+	}
+	repr = py_repr(command);
+	log_info("Starting checker %s for %s", repr ? repr : command, c->name);
+	r = checker_spawn(c->ctx->event, command, c->ctx->checker_output_to_null, on_checker_done,
+	                  c, &c->checker);
+	if (r < 0) {
+		log_error_errno(r, "Cannot start checker for %s: %m", c->name);
+		return;
+	}
+	notify(c, CLIENT_PROP_CHECKER_RUNNING);
+	CLIENT_NOTIFY(c->ctx, checker_started, c, command);
+}
+
+static int on_checker_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Client *c = userdata;
+
+	start_checker(c);
+	arm_timer(c, &c->checker_timer, c->s.interval, on_checker_timer);
+	if (c->checker_timer_randomized) {
+		realtime_t soonest = now_realtime() + c->s.interval * USEC_PER_MSEC_U;
+
+		c->checker_timer_randomized = false;
+		if (c->expires < soonest) {
+			set_time(c, &c->expires, soonest, CLIENT_PROP_EXPIRES);
+			arm_timer(c, &c->disable_timer, c->s.interval, on_disable_timer);
+		}
+	}
+	return 0;
+}
+
+static uint64_t random_upto(uint64_t max)
+{
+	if (max < UINT32_MAX) {
+		return randombytes_uniform((uint32_t)max + 1);
+	}
+	return (((uint64_t)randombytes_random() << 32) | randombytes_random()) % (max + 1);
+}
+
+static void init_checker(Client *c, bool randomize)
+{
+	uint64_t delay = randomize ? random_upto(c->s.interval) : c->s.interval;
+
+	c->checker_timer_randomized = randomize;
+	arm_timer(c, &c->checker_timer, delay, on_checker_timer);
+	set_time(c, &c->expires, now_realtime() + (delay + c->s.interval) * USEC_PER_MSEC_U,
+	         CLIENT_PROP_EXPIRES);
+	arm_timer(c, &c->disable_timer, delay + c->s.interval, on_disable_timer);
+}
+
+void client_start(Client *c)
+{
+	if (c->s.enabled) {
+		init_checker(c, true);
+	}
+}
+
+void client_enable(Client *c)
+{
+	if (c->s.enabled || c->removed) {
+		return;
+	}
+	c->s.enabled = true;
+	notify(c, CLIENT_PROP_ENABLED);
+	set_time(c, &c->last_enabled, now_realtime(), CLIENT_PROP_LAST_ENABLED);
+	init_checker(c, false);
+	wake_waiters(c);
+}
+
+void client_disable(Client *c, bool quiet)
+{
+	if (!c->s.enabled) {
+		return;
+	}
+	if (!quiet) {
+		log_info("Disabling client %s", c->name);
+	}
+	disarm_timer(c->disable_timer);
+	set_time(c, &c->expires, 0, CLIENT_PROP_EXPIRES);
+	disarm_timer(c->checker_timer);
+	stop_checker(c);
+	c->s.enabled = false;
+	notify(c, CLIENT_PROP_ENABLED);
+	wake_waiters(c);
+}
+
+void client_set_enabled(Client *c, bool enabled)
+{
+	if (enabled) {
+		client_enable(c);
+	} else {
+		client_disable(c, false);
+	}
+}
+
+void client_set_timeout(Client *c, uint64_t msec)
+{
+	uint64_t old = c->s.timeout;
+	realtime_t now;
+	int64_t expires;
+
+	if (old == msec) {
+		return;
+	}
+	c->s.timeout = msec;
+	notify(c, CLIENT_PROP_TIMEOUT);
+	if (!c->s.enabled) {
+		return;
+	}
+	now = now_realtime();
+	expires = (int64_t)c->expires + ((int64_t)msec - (int64_t)old) * (int64_t)USEC_PER_MSEC_U;
+	if (expires <= (int64_t)now) {
+		set_time(c, &c->expires, expires > 0 ? (realtime_t)expires : 1,
+		         CLIENT_PROP_EXPIRES);
+		client_disable(c, false);
+		return;
+	}
+	set_time(c, &c->expires, (realtime_t)expires, CLIENT_PROP_EXPIRES);
+	if (timer_armed(c->disable_timer)) {
+		arm_timer(c, &c->disable_timer, ((realtime_t)expires - now) / USEC_PER_MSEC_U,
+		          on_disable_timer);
+	}
+}
+
+void client_set_extended_timeout(Client *c, uint64_t msec)
+{
+	if (c->s.extended_timeout != msec) {
+		c->s.extended_timeout = msec;
+		notify(c, CLIENT_PROP_EXTENDED_TIMEOUT);
+	}
+}
+
+void client_set_interval(Client *c, uint64_t msec)
+{
+	if (msec == 0 || c->s.interval == msec) {
+		return;
+	}
+	c->s.interval = msec;
+	notify(c, CLIENT_PROP_INTERVAL);
+	if (!c->s.enabled || !timer_armed(c->checker_timer)) {
+		return;
+	}
+	c->checker_timer_randomized = false;
+	arm_timer(c, &c->checker_timer, msec, on_checker_timer);
+	start_checker(c);
+}
+
+void client_set_approval_delay(Client *c, uint64_t msec)
+{
+	if (c->s.approval_delay != msec) {
+		c->s.approval_delay = msec;
+		notify(c, CLIENT_PROP_APPROVAL_DELAY);
+	}
+}
+
+void client_set_approval_duration(Client *c, uint64_t msec)
+{
+	if (c->s.approval_duration != msec) {
+		c->s.approval_duration = msec;
+		notify(c, CLIENT_PROP_APPROVAL_DURATION);
+	}
+}
+
+void client_set_approved_by_default(Client *c, bool v)
+{
+	if (c->s.approved_by_default != v) {
+		c->s.approved_by_default = v;
+		notify(c, CLIENT_PROP_APPROVED_BY_DEFAULT);
+	}
+}
+
+static int set_string(Client *c, char **field, const char *v, ClientProperty p)
+{
+	char *n;
+
+	if (strcmp(*field, v) == 0) {
+		return 0;
+	}
+	n = strdup(v);
+	if (!n) {
+		return -ENOMEM;
+	}
+	free(*field);
+	*field = n;
+	notify(c, p);
+	return 0;
+}
+
+int client_set_host(Client *c, const char *host)
+{
+	return set_string(c, &c->s.host, host, CLIENT_PROP_HOST);
+}
+
+int client_set_checker_command(Client *c, const char *command)
+{
+	return set_string(c, &c->s.checker, command, CLIENT_PROP_CHECKER);
+}
+
+int client_set_secret(Client *c, const void *data, size_t len)
+{
+	Secret n;
+	int r = secret_store_put(c->ctx->store, data, len, &n);
+
+	if (r < 0) {
+		return r;
+	}
+	secret_store_drop(c->ctx->store, &c->secret);
+	c->secret = n;
+	notify(c, CLIENT_PROP_SECRET);
+	return 0;
+}
+
+void client_set_checker_running(Client *c, bool running)
+{
+	if (running) {
+		start_checker(c);
+	} else {
+		stop_checker(c);
+	}
+}
+
+static int on_approval_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Client *c = userdata;
+
+	c->approved = APPROVAL_UNDECIDED;
+	return 0;
+}
+
+void client_approve(Client *c, bool approve)
+{
+	c->approved = approve ? APPROVAL_GRANTED : APPROVAL_DENIED;
+	arm_timer(c, &c->approval_timer, c->s.approval_duration, on_approval_timer);
+	wake_waiters(c);
+}
+
+void client_approval_begin(Client *c)
+{
+	if (c->approvals_pending++ == 0) {
+		notify(c, CLIENT_PROP_APPROVAL_PENDING);
+	}
+}
+
+void client_approval_end(Client *c)
+{
+	if (c->approvals_pending > 0 && --c->approvals_pending == 0) {
+		notify(c, CLIENT_PROP_APPROVAL_PENDING);
+	}
+}
+
+void client_need_approval(Client *c)
+{
+	set_time(c, &c->last_approval_request, now_realtime(), CLIENT_PROP_LAST_APPROVAL_REQUEST);
+	CLIENT_NOTIFY(c->ctx, need_approval, c, c->s.approval_delay, c->s.approved_by_default);
+}
+
+void client_got_secret(Client *c)
+{
+	client_bump_timeout(c, c->s.extended_timeout);
+	CLIENT_NOTIFY(c->ctx, got_secret, c);
+}
+
+void client_rejected(Client *c, const char *reason)
+{
+	CLIENT_NOTIFY(c->ctx, rejected, c, reason);
+}
+
+void client_mark_removed(Client *c)
+{
+	c->removed = true;
+	client_disable(c, true);
+	disarm_timer(c->checker_timer);
+	stop_checker(c);
+	wake_waiters(c);
+}
+
+static char *dup_duration(uint64_t msec)
+{
+	char buf[DURATION_STRING_MAX];
+
+	return strdup(duration_format_python(msec, buf, sizeof(buf)));
+}
+
+static char *dup_time(realtime_t t)
+{
+	char buf[TIMESTAMP_STRING_MAX];
+
+	return strdup(timestamp_format_python(t, buf, sizeof(buf)));
+}
+
+char *client_expansion_value(const Client *c, const char *name)
+{
+	if (strcmp(name, "approval_delay") == 0) {
+		return dup_duration(c->s.approval_delay);
+	}
+	if (strcmp(name, "approval_duration") == 0) {
+		return dup_duration(c->s.approval_duration);
+	}
+	if (strcmp(name, "created") == 0) {
+		return dup_time(c->created);
+	}
+	if (strcmp(name, "enabled") == 0) {
+		return strdup(c->s.enabled ? "True" : "False");
+	}
+	if (strcmp(name, "expires") == 0) {
+		return dup_time(c->expires);
+	}
+	if (strcmp(name, "key_id") == 0) {
+		return strdup(c->s.key_id);
+	}
+	if (strcmp(name, "fingerprint") == 0) {
+		return strdup(c->s.fingerprint);
+	}
+	if (strcmp(name, "host") == 0) {
+		return strdup(c->s.host);
+	}
+	if (strcmp(name, "interval") == 0) {
+		return dup_duration(c->s.interval);
+	}
+	if (strcmp(name, "last_approval_request") == 0) {
+		return dup_time(c->last_approval_request);
+	}
+	if (strcmp(name, "last_checked_ok") == 0) {
+		return dup_time(c->last_checked_ok);
+	}
+	if (strcmp(name, "last_enabled") == 0) {
+		return dup_time(c->last_enabled);
+	}
+	if (strcmp(name, "name") == 0) {
+		return strdup(c->name);
+	}
+	if (strcmp(name, "timeout") == 0) {
+		return dup_duration(c->s.timeout);
+	}
+	if (c->ctx && c->ctx->expansion_hook) {
+		return c->ctx->expansion_hook(c, name, c->ctx->expansion_userdata);
+	}
+	errno = ENOENT;
+	return NULL;
+}
+
+int client_apply_settings(Client *c, const ClientSettings *n, unsigned mask)
+{
+	int r = 0;
+
+	if (mask & CS_HOST) {
+		r = client_set_host(c, n->host);
+	}
+	if (r >= 0 && (mask & CS_CHECKER)) {
+		r = client_set_checker_command(c, n->checker);
+	}
+	if (r >= 0 && (mask & (CS_KEY_ID | CS_FINGERPRINT))) {
+		r = client_settings_assign(&c->s, n, mask & (CS_KEY_ID | CS_FINGERPRINT));
+	}
+	if (r < 0) {
+		return r;
+	}
+	if (mask & CS_TIMEOUT) {
+		client_set_timeout(c, n->timeout);
+	}
+	if (mask & CS_EXTENDED_TIMEOUT) {
+		client_set_extended_timeout(c, n->extended_timeout);
+	}
+	if (mask & CS_INTERVAL) {
+		client_set_interval(c, n->interval);
+	}
+	if (mask & CS_APPROVAL_DELAY) {
+		client_set_approval_delay(c, n->approval_delay);
+	}
+	if (mask & CS_APPROVAL_DURATION) {
+		client_set_approval_duration(c, n->approval_duration);
+	}
+	if (mask & CS_APPROVED_BY_DEFAULT) {
+		client_set_approved_by_default(c, n->approved_by_default);
+	}
+	if (mask & CS_ENABLED) {
+		client_set_enabled(c, n->enabled);
+	}
+	return 0;
+}

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The server's settings: command line, mandos.conf, and each client of clients.conf. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "keyid.h"
+#include "macro.h"
+#include "secret-store.h"
+
+/* Upstream's version line; we answer to the same name. */
+#define MANDOS_VERSION PACKAGE_VERSION
+
+/* Defaults of our own settings (mandos.conf extensions, see mandos.conf(5)). */
+#define CONNECTION_TIMEOUT_DEFAULT_MSEC (10 * 1000)
+#define MAX_CONNECTIONS_DEFAULT 1024U
+#define STATE_SAVE_INTERVAL_DEFAULT_MSEC (60 * 1000)
+
+typedef struct ServerSettings {
+	char *interface; /* "" for all */
+	char *address;   /* "" for any */
+	int port;        /* -1 when not set */
+	bool debug;
+	char *debuglevel; /* "" for the default (WARNING) */
+	char *priority;
+	char *servicename;
+	bool use_dbus;
+	bool use_ipv6;
+	bool restore;
+	char *statedir;
+	int socket_fd; /* -1 when not set */
+	bool foreground;
+	bool zeroconf;
+	char *configdir;
+	bool check;
+	/* Our extensions. */
+	char *pidfile; /* "" for upstream's choice (/run/mandos.pid) */
+	uint64_t connection_timeout_msec;
+	unsigned max_connections;
+	uint64_t state_save_interval_msec;
+} ServerSettings;
+
+void server_settings_done(ServerSettings *s);
+
+/*
+ * Read the command line, then $configdir/mandos.conf (a missing file means defaults), and
+ * merge them as upstream: a command-line value wins when given.  Returns:
+ *   0  settings in *ret, go on;
+ *   1  --help or --version was printed, exit 0;
+ *  -EINVAL  usage error, already printed: exit 2;
+ *  -EBADMSG  bad mandos.conf, already logged ("FILE:LINE: reason"): exit EX_CONFIG;
+ *  other -errno.
+ */
+int server_settings_parse(int argc, char **argv, ServerSettings *ret);
+
+/* Per-client settings that take part in upstream's state merge (spec 2.8). */
+typedef struct ClientSettings {
+	char *host;
+	char *checker;                  /* after start-time %(x)s expansion */
+	char key_id[KEYID_STRING_SIZE]; /* normalised; "" when not given */
+	char *fingerprint;              /* uppercase, no spaces; "" when not given */
+	uint64_t timeout;               /* all durations in milliseconds */
+	uint64_t extended_timeout;
+	uint64_t interval;
+	uint64_t approval_delay;
+	uint64_t approval_duration;
+	bool approved_by_default;
+	bool enabled;
+} ClientSettings;
+
+/* Bits for client_settings_diff(). */
+enum {
+	CS_HOST = 1 << 0,
+	CS_CHECKER = 1 << 1,
+	CS_KEY_ID = 1 << 2,
+	CS_FINGERPRINT = 1 << 3,
+	CS_TIMEOUT = 1 << 4,
+	CS_EXTENDED_TIMEOUT = 1 << 5,
+	CS_INTERVAL = 1 << 6,
+	CS_APPROVAL_DELAY = 1 << 7,
+	CS_APPROVAL_DURATION = 1 << 8,
+	CS_APPROVED_BY_DEFAULT = 1 << 9,
+	CS_ENABLED = 1 << 10,
+	CS_ALL = (1 << 11) - 1,
+};
+
+void client_settings_done(ClientSettings *s);
+/* Deep copy.  Returns 0 or -ENOMEM (then *dst is left empty). */
+int client_settings_copy(const ClientSettings *src, ClientSettings *dst);
+/* Which fields differ (CS_* bits). */
+unsigned client_settings_diff(const ClientSettings *a, const ClientSettings *b);
+/* Copy the fields in mask from src to dst.  Returns 0 or -ENOMEM. */
+int client_settings_assign(ClientSettings *dst, const ClientSettings *src, unsigned mask);
+
+/* Size of a secret's identity hash (not the secret; safe to keep in ordinary memory). */
+#define SECRET_ID_SIZE 32
+
+typedef struct ClientConfig {
+	char *name;
+	unsigned line; /* of the section header */
+	ClientSettings settings;
+	Secret secret;    /* in the store given to clients_config_load() */
+	Secret state_key; /* key for the secret in the state file, derived from `secret` */
+	unsigned char secret_id[SECRET_ID_SIZE];
+} ClientConfig;
+
+typedef struct ClientsConfig {
+	ClientConfig *clients;
+	size_t n;
+} ClientsConfig;
+
+/*
+ * Read clients.conf.  Secrets (base64 `secret`, or the raw bytes of `secfile`) go into
+ * `store`.  A section with neither key_id nor fingerprint is logged and skipped (as upstream
+ * 1.8.17).  Returns 0, or -errno with a one-line "FILE:LINE: reason" in *ret_error (when the
+ * file is malformed); -ENOENT when the file does not exist.
+ */
+int clients_config_load(const char *path, SecretStore *store, ClientsConfig *ret, char **ret_error);
+void clients_config_done(ClientsConfig *c, SecretStore *store);
+
+/* Size of the key that encrypts a secret in the state file. */
+#define STATE_KEY_SIZE 32
+
+/* The identity hash of a secret's bytes. */
+void secret_id_compute(const void *data, size_t len, unsigned char ret[SECRET_ID_SIZE]);
+
+/*
+ * Expand $VAR, ${VAR} and a leading ~ or ~user as Python's expandvars(expanduser()) does:
+ * unknown names are left as they are.  Returns a malloc()ed string or NULL.
+ */
+char *path_expand(const char *s);

@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* One client connection: version line, TLS handshake (we are the TLS client), approval, secret. */
+#include "tls-conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keyid.h"
+#include "log.h"
+
+/* Longest protocol version line we read ("1\r\n" is 3 bytes). */
+#define VERSION_LINE_MAX 64
+
+struct Connection {
+	const ConnServer *srv;
+	int fd;
+	ConnState state;
+	sd_event_source *io;
+	sd_event_source *deadline;
+	sd_event_source *approval_timer;
+	sd_event_source *wakeup;
+	gnutls_session_t session;
+	char address[INET6_ADDRSTRLEN + 48]; /* as Python prints the peer tuple */
+	char ip[INET6_ADDRSTRLEN];
+	Client *client;
+	ClientWaiter waiter;
+	bool approval_required;
+	bool waiting;
+	uint64_t approval_deadline; /* CLOCK_MONOTONIC usec */
+	Connection *prev, *next;
+};
+
+static uint64_t now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+ConnState connection_state(const Connection *conn)
+{
+	return conn->state;
+}
+
+bool connection_unauthenticated(const Connection *conn)
+{
+	return conn->state == CONN_VERSION || conn->state == CONN_HANDSHAKE;
+}
+
+Connection *connection_next(const Connection *conn)
+{
+	return conn->next;
+}
+
+void connection_link(Connection *conn, Connection **head, Connection **tail)
+{
+	conn->next = NULL;
+	conn->prev = *tail;
+	if (*tail) {
+		(*tail)->next = conn;
+	} else {
+		*head = conn;
+	}
+	*tail = conn;
+}
+
+void connection_unlink(Connection *conn, Connection **head, Connection **tail)
+{
+	if (conn->prev) {
+		conn->prev->next = conn->next;
+	} else {
+		*head = conn->next;
+	}
+	if (conn->next) {
+		conn->next->prev = conn->prev;
+	} else {
+		*tail = conn->prev;
+	}
+	conn->prev = conn->next = NULL;
+}
+
+static void connection_free(Connection *conn)
+{
+	const ConnServer *srv = conn->srv;
+
+	if (conn->client) {
+		client_remove_waiter(conn->client, &conn->waiter);
+		if (conn->approval_required) {
+			client_approval_end(conn->client);
+		}
+		client_unref(conn->client);
+	}
+	sd_event_source_disable_unref(conn->io);
+	sd_event_source_disable_unref(conn->deadline);
+	sd_event_source_disable_unref(conn->approval_timer);
+	sd_event_source_disable_unref(conn->wakeup);
+	if (conn->session) {
+		gnutls_deinit(conn->session);
+	}
+	safe_close(conn->fd);
+	srv->closed(conn, srv->userdata);
+	free(conn);
+}
+
+void connection_abort(Connection *conn, const char *why)
+{
+	if (why) {
+		log_info("Closing connection from %s: %s", conn->address, why);
+	}
+	connection_free(conn);
+}
+
+static void set_events(Connection *conn, uint32_t events)
+{
+	(void)sd_event_source_set_io_events(conn->io, events);
+}
+
+static void set_deadline(Connection *conn, uint64_t usec_from_now)
+{
+	(void)sd_event_source_set_time_relative(conn->deadline, usec_from_now);
+	(void)sd_event_source_set_enabled(conn->deadline, SD_EVENT_ONESHOT);
+}
+
+/* Wait for the direction GnuTLS needs. */
+static void wait_gnutls(Connection *conn)
+{
+	set_events(conn, gnutls_record_get_direction(conn->session) ? EPOLLOUT : EPOLLIN);
+}
+
+static void do_bye(Connection *conn);
+static void do_send(Connection *conn);
+
+static void start_bye(Connection *conn)
+{
+	conn->state = CONN_BYE;
+	do_bye(conn);
+}
+
+static void do_bye(Connection *conn)
+{
+	int r = gnutls_bye(conn->session, GNUTLS_SHUT_RDWR);
+
+	if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+		wait_gnutls(conn);
+		return;
+	}
+	if (r < 0) {
+		log_warning("GnuTLS bye failed: %s", gnutls_strerror(r));
+	}
+	connection_free(conn);
+}
+
+static void start_send(Connection *conn)
+{
+	Client *c = conn->client;
+	ssize_t n = 0;
+
+	conn->state = CONN_SEND;
+	set_deadline(conn, conn->srv->timeout_usec);
+	/* Corked: the whole secret is queued now, so a later change of it cannot tear it. */
+	gnutls_record_cork(conn->session);
+	if (c->secret.len > 0) {
+		n = gnutls_record_send(conn->session, secret_data(&c->secret), c->secret.len);
+	}
+	if (n < 0) {
+		log_warning("gnutls send failed: %s", gnutls_strerror((int)n));
+		connection_free(conn);
+		return;
+	}
+	do_send(conn);
+}
+
+static void do_send(Connection *conn)
+{
+	int r = gnutls_record_uncork(conn->session, 0);
+
+	if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+		wait_gnutls(conn);
+		return;
+	}
+	if (r < 0) {
+		log_warning("gnutls send failed: %s", gnutls_strerror(r));
+		connection_free(conn);
+		return;
+	}
+	log_info("Sending secret to %s", conn->client->name);
+	client_got_secret(conn->client);
+	start_bye(conn);
+}
+
+static void reject(Connection *conn, const char *reason)
+{
+	client_rejected(conn->client, reason);
+	start_bye(conn);
+}
+
+static void stop_waiting(Connection *conn)
+{
+	if (conn->waiting) {
+		client_remove_waiter(conn->client, &conn->waiter);
+		conn->waiting = false;
+	}
+	if (conn->approval_timer) {
+		(void)sd_event_source_set_enabled(conn->approval_timer, SD_EVENT_OFF);
+	}
+}
+
+static int on_approval_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void approval_step(Connection *conn)
+{
+	Client *c = conn->client;
+	uint64_t now, remaining;
+
+	stop_waiting(conn);
+	if (c->removed || !c->s.enabled) {
+		log_info("Client %s is disabled", c->name);
+		reject(conn, "Disabled");
+		return;
+	}
+	if (c->approved == APPROVAL_GRANTED || c->s.approval_delay == 0) {
+		start_send(conn);
+		return;
+	}
+	if (c->approved == APPROVAL_DENIED) {
+		log_warning("Client %s was not approved", c->name);
+		reject(conn, "Denied");
+		return;
+	}
+	log_info("Client %s needs approval", c->name);
+	client_need_approval(c);
+	now = now_mono();
+	if (now >= conn->approval_deadline) {
+		on_approval_timer(NULL, 0, conn);
+		return;
+	}
+	remaining = conn->approval_deadline - now;
+	conn->state = CONN_APPROVAL;
+	client_add_waiter(c, &conn->waiter);
+	conn->waiting = true;
+	if (!conn->approval_timer) {
+		if (sd_event_add_time_relative(conn->srv->event, &conn->approval_timer,
+		                               CLOCK_MONOTONIC, remaining, 1000, on_approval_timer,
+		                               conn) < 0) {
+			connection_free(conn);
+			return;
+		}
+	} else {
+		(void)sd_event_source_set_time_relative(conn->approval_timer, remaining);
+		(void)sd_event_source_set_enabled(conn->approval_timer, SD_EVENT_ONESHOT);
+	}
+	set_deadline(conn, remaining + conn->srv->timeout_usec);
+	/* Only a hang-up interests us now: the peer is silent until it gets the secret. */
+	set_events(conn, EPOLLRDHUP);
+}
+
+static int on_approval_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Connection *conn = userdata;
+	Client *c = conn->client;
+
+	stop_waiting(conn);
+	if (c->s.approved_by_default && !c->removed && c->s.enabled) {
+		start_send(conn);
+		return 0;
+	}
+	if (c->removed || !c->s.enabled) {
+		log_info("Client %s is disabled", c->name);
+		reject(conn, "Disabled");
+		return 0;
+	}
+	log_warning("Client %s timed out while waiting for approval", c->name);
+	reject(conn, "Approval timed out");
+	return 0;
+}
+
+static int on_wakeup(sd_event_source *s, void *userdata)
+{
+	Connection *conn = userdata;
+
+	if (conn->state == CONN_APPROVAL) {
+		approval_step(conn);
+	}
+	return 0;
+}
+
+/* Called from inside the client's code: defer the work to a clean point of the loop. */
+static void on_client_changed(ClientWaiter *w)
+{
+	Connection *conn = (Connection *)((char *)w - offsetof(Connection, waiter));
+
+	if (!conn->wakeup) {
+		if (sd_event_add_defer(conn->srv->event, &conn->wakeup, on_wakeup, conn) < 0) {
+			return;
+		}
+	}
+	(void)sd_event_source_set_enabled(conn->wakeup, SD_EVENT_ONESHOT);
+}
+
+static int peer_key_id(Connection *conn, char key_id[KEYID_STRING_SIZE])
+{
+	const gnutls_datum_t *certs;
+	unsigned n = 0;
+
+	if (gnutls_certificate_type_get2(conn->session, GNUTLS_CTYPE_PEERS) != GNUTLS_CRT_RAWPK) {
+		log_info("Cert type %d not in {%d}",
+		         (int)gnutls_certificate_type_get2(conn->session, GNUTLS_CTYPE_PEERS),
+		         (int)GNUTLS_CRT_RAWPK);
+		log_warning("Bad certificate: not a raw public key");
+		return -EBADMSG;
+	}
+	certs = gnutls_certificate_get_peers(conn->session, &n);
+	if (!certs || n == 0) {
+		log_warning("Bad certificate: no key");
+		return -EBADMSG;
+	}
+	if (keyid_from_der(certs[0].data, certs[0].size, key_id) < 0) {
+		log_warning("Bad certificate: cannot hash the key");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static void after_handshake(Connection *conn)
+{
+	char key_id[KEYID_STRING_SIZE];
+	Client *c = NULL;
+
+	log_debug("Handshake succeeded");
+	if (peer_key_id(conn, key_id) < 0) {
+		start_bye(conn);
+		return;
+	}
+	log_debug("Key ID: %s", key_id);
+	if (keyid_is_acceptable(key_id)) {
+		c = conn->srv->lookup(conn->srv->userdata, key_id);
+	}
+	if (!c) {
+		log_info("Client not found for key ID: %s, address: %s", key_id, conn->address);
+		CLIENT_NOTIFY(conn->srv->ctx, client_not_found, key_id, conn->ip);
+		start_bye(conn);
+		return;
+	}
+	conn->client = client_ref(c);
+	conn->waiter.wake = on_client_changed;
+	if (c->s.approval_delay > 0) {
+		conn->approval_required = true;
+		client_approval_begin(c);
+		conn->approval_deadline = now_mono() + c->s.approval_delay * 1000;
+	}
+	approval_step(conn);
+}
+
+static void do_handshake(Connection *conn)
+{
+	int r = gnutls_handshake(conn->session);
+
+	if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+		wait_gnutls(conn);
+		return;
+	}
+	if (r < 0) {
+		log_warning("Handshake failed: %s", gnutls_strerror(r));
+		connection_free(conn);
+		return;
+	}
+	after_handshake(conn);
+}
+
+static void log_version_line(const char *buf, size_t n)
+{
+	char shown[VERSION_LINE_MAX + 1];
+	size_t j = 0;
+
+	/* Upstream reads the line in text mode, where "\r\n" becomes "\n". */
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] == '\r' && i + 1 < n && buf[i + 1] == '\n') {
+			continue;
+		}
+		shown[j++] = buf[i];
+	}
+	shown[j] = '\0';
+	{
+		_cleanup_free_ char *repr = py_repr(shown);
+		log_debug("Protocol version: %s", repr ? repr : "?");
+	}
+}
+
+/* Python's int(line.split()[0]) <= 1. */
+static bool version_acceptable(const char *line, size_t n)
+{
+	size_t i = 0, start;
+	bool neg = false;
+	uint64_t v = 0;
+
+	while (i < n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n' ||
+	                 line[i] == '\v' || line[i] == '\f')) {
+		i++;
+	}
+	if (i < n && (line[i] == '+' || line[i] == '-')) {
+		neg = line[i] == '-';
+		i++;
+	}
+	start = i;
+	while (i < n && line[i] >= '0' && line[i] <= '9') {
+		if (v < 1000) {
+			v = v * 10 + (uint64_t)(line[i] - '0');
+		}
+		i++;
+	}
+	if (i == start) {
+		return false;
+	}
+	if (i < n && !(line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n' ||
+	               line[i] == '\v' || line[i] == '\f')) {
+		return false;
+	}
+	return neg || v <= 1;
+}
+
+static void start_handshake(Connection *conn)
+{
+	int r;
+
+	r = gnutls_init(&conn->session,
+	                GNUTLS_CLIENT | GNUTLS_NO_TICKETS | GNUTLS_ENABLE_RAWPK | GNUTLS_NONBLOCK);
+	if (r >= 0) {
+		r = gnutls_priority_set(conn->session, conn->srv->priority);
+	}
+	if (r >= 0) {
+		r = gnutls_credentials_set(conn->session, GNUTLS_CRD_CERTIFICATE,
+		                           conn->srv->credentials);
+	}
+	if (r < 0) {
+		log_error("Cannot set up a TLS session: %s", gnutls_strerror(r));
+		connection_free(conn);
+		return;
+	}
+	gnutls_transport_set_int(conn->session, conn->fd);
+	conn->state = CONN_HANDSHAKE;
+	do_handshake(conn);
+}
+
+static void read_version(Connection *conn)
+{
+	char buf[VERSION_LINE_MAX];
+	ssize_t n;
+	char *nl;
+
+	n = RETRY_EINTR(recv(conn->fd, buf, sizeof(buf), MSG_PEEK));
+	if (n < 0) {
+		if (errno == EAGAIN) {
+			return;
+		}
+		log_info_errno(errno, "Connection from %s failed: %m", conn->address);
+		connection_free(conn);
+		return;
+	}
+	nl = memchr(buf, '\n', (size_t)n);
+	if (!nl && n > 0 && (size_t)n < sizeof(buf)) {
+		return; /* wait for the rest of the line */
+	}
+	if (nl) {
+		n = nl - buf + 1;
+	}
+	/* Consume exactly the line: the TLS ClientHello is not ours to read. */
+	if (n > 0 && RETRY_EINTR(recv(conn->fd, buf, (size_t)n, 0)) != n) {
+		connection_free(conn);
+		return;
+	}
+	log_version_line(buf, (size_t)n);
+	if (!nl || !version_acceptable(buf, (size_t)n)) {
+		char shown[VERSION_LINE_MAX + 1];
+
+		memcpy(shown, buf, (size_t)n);
+		shown[n] = '\0';
+		log_error("Unknown protocol version: %s", n ? shown : "(empty)");
+		connection_free(conn);
+		return;
+	}
+	start_handshake(conn);
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	Connection *conn = userdata;
+
+	switch (conn->state) {
+	case CONN_VERSION:
+		read_version(conn);
+		break;
+	case CONN_HANDSHAKE:
+		do_handshake(conn);
+		break;
+	case CONN_APPROVAL:
+		if (revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+			log_info("Client %s disconnected while waiting for approval",
+			         conn->client->name);
+			connection_free(conn);
+		}
+		break;
+	case CONN_SEND:
+		do_send(conn);
+		break;
+	case CONN_BYE:
+		do_bye(conn);
+		break;
+	default:
+		connection_free(conn);
+		break;
+	}
+	return 0;
+}
+
+static const char *const state_names[_CONN_STATE_MAX] = {
+        [CONN_VERSION] = "waiting for the protocol version",
+        [CONN_HANDSHAKE] = "in the TLS handshake",
+        [CONN_APPROVAL] = "waiting for approval",
+        [CONN_SEND] = "sending the secret",
+        [CONN_BYE] = "closing",
+};
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Connection *conn = userdata;
+
+	log_warning("Connection from %s timed out %s", conn->address, state_names[conn->state]);
+	connection_free(conn);
+	return 0;
+}
+
+static void format_peer(Connection *conn, const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, conn->ip, sizeof(conn->ip));
+		snprintf(conn->address, sizeof(conn->address), "('%s', %u, %u, %u)", conn->ip,
+		         ntohs(s6->sin6_port), ntohl(s6->sin6_flowinfo), s6->sin6_scope_id);
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, conn->ip, sizeof(conn->ip));
+		snprintf(conn->address, sizeof(conn->address), "('%s', %u)", conn->ip,
+		         ntohs(s4->sin_port));
+	} else {
+		snprintf(conn->ip, sizeof(conn->ip), "?");
+		snprintf(conn->address, sizeof(conn->address), "('?', 0)");
+	}
+}
+
+int connection_new(const ConnServer *srv, int fd, const struct sockaddr *peer, socklen_t len,
+                   Connection **ret)
+{
+	Connection *conn = calloc(1, sizeof(*conn));
+	int r;
+
+	if (!conn) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	conn->srv = srv;
+	conn->fd = fd;
+	conn->state = CONN_VERSION;
+	format_peer(conn, peer);
+	r = sd_event_add_io(srv->event, &conn->io, fd, EPOLLIN, on_io, conn);
+	if (r >= 0) {
+		r = sd_event_add_time_relative(srv->event, &conn->deadline, CLOCK_MONOTONIC,
+		                               srv->timeout_usec, 1000, on_deadline, conn);
+	}
+	if (r < 0) {
+		sd_event_source_disable_unref(conn->io);
+		safe_close(fd);
+		free(conn);
+		return r;
+	}
+	log_info("TCP connection from: %s", conn->address);
+	*ret = conn;
+	return 0;
+}

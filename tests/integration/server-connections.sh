@@ -1,0 +1,73 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Every connection has a deadline, and a flood of idle connections beyond the cap cannot keep a
+# real client out (the oldest unauthenticated ones are closed first).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/server-lib.sh"
+require_cmd python3
+
+new_keys real
+{
+	printf '[DEFAULT]\nchecker = true\n\n'
+	section real
+} > "$T/conf/clients.conf"
+
+# idle N SECONDS: open N connections that send nothing; print how many the server closed.
+cat > "$T/idle.py" <<'PY'
+import socket, sys, time
+n, port, wait = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+socks = [socket.create_connection(("::1", port)) for _ in range(n)]
+time.sleep(wait)
+closed = 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        if s.recv(1) == b"":
+            closed += 1
+    except BlockingIOError:
+        pass
+    except OSError:
+        closed += 1
+print(closed)
+PY
+
+# 1. A silent connection is closed at the deadline.
+printf '[DEFAULT]\nconnection_timeout = PT2S\n' > "$T/conf/mandos.conf"
+start_server
+
+# A version above 1 is refused before any TLS; "1" gets a ClientHello (TLS handshake record).
+cat > "$T/version.py" <<'PY'
+import socket, sys
+s = socket.create_connection(("::1", int(sys.argv[1])))
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode())
+s.settimeout(5)
+data = s.recv(5)
+print("tls" if data[:1] == b"\x16" else ("closed" if data == b"" else "other"))
+PY
+assert_eq "$(python3 "$T/version.py" "$PORT" '2\r\n')" closed "reply to version 2"
+log_wait "Unknown protocol version: 2"
+assert_eq "$(python3 "$T/version.py" "$PORT" '1\r\n')" tls "reply to version 1"
+assert_eq "$(python3 "$T/version.py" "$PORT" '0 extra\n')" tls "reply to version 0"
+assert_eq "$(python3 "$T/idle.py" 1 "$PORT" $((3 * SLOW)).5)" 1 "silent connections closed after 2 s"
+log_wait "timed out waiting for the protocol version"
+stop_server
+
+# 2. 60 idle connections against a cap of 20, with a long deadline: the real client still
+# gets in at once, and the idle ones are the ones closed.
+printf '[DEFAULT]\nconnection_timeout = PT1M\nmax_connections = 20\n' > "$T/conf/mandos.conf"
+start_server
+python3 "$T/idle.py" 60 "$PORT" $((6 * SLOW)) > "$T/flood.out" &
+flood=$!
+on_exit "kill $flood"
+sleep 1
+start=$(date +%s%N)
+assert_unlocks real
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+# Without eviction it would be refused until the idle ones time out after a minute.
+[ "$elapsed_ms" -lt 30000 ] || fail "the real client waited ${elapsed_ms} ms"
+wait "$flood"
+closed=$(cat "$T/flood.out")
+[ "$closed" -ge 40 ] || fail "only $closed idle connections were closed"
+log_wait "too many connections"
+stop_server
+echo "deadlines close silent connections; idle floods are evicted, real clients served"

@@ -1,0 +1,49 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Upstream mandos-client unlocks through our server with mandos-keygen keys and an
+# upstream-format clients.conf; an unknown key gets nothing; key_id matching ignores case/spaces.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/server-lib.sh"
+
+new_keys alpha "alpha's disk password"
+new_keys beta
+new_keys stranger
+
+# beta's key_id in upper case with spaces: matching is case and space insensitive.
+beta_id=$(key_id beta | tr a-f A-F | sed 's/\(........\)/\1 /g')
+{
+	printf '# As upstream ships it: defaults, durations in both forms, runtime expansion.\n'
+	printf '[DEFAULT]\ntimeout = PT5M\ninterval = 2m 30s\nextended_timeout = PT15M\n'
+	printf 'checker = test -n %%%%(host)s\napproved_by_default = True\n\n'
+	section alpha
+	sed "s/^key_id = .*/key_id = $beta_id/" "$T/keys-beta/section"
+} > "$T/conf/clients.conf"
+grep -q '^    ' "$T/conf/clients.conf" || fail "expected a multi-line base64 secret"
+
+start_server
+assert_unlocks alpha
+assert_unlocks beta
+log_wait "Sending secret to alpha"
+log_wait "Protocol version: '1\\n'"
+log_wait "Key ID: $(key_id alpha | tr a-f A-F)"
+
+assert_refused stranger 3
+log_wait "Client not found for key ID: $(key_id stranger | tr a-f A-F), address: ('::1'"
+assert_not_contains "$T/server.log" "Sending secret to stranger"
+stop_server
+
+# A sent secret extends the expiry once by extended_timeout (15 minutes here).
+now=$(date +%s)
+expires=$(awk '$1 == "client" { c = $2 } $1 == "expires" && c == "alpha" { print $2 }' \
+	"$T/state/clients.state")
+left=$((expires / 1000000 - now))
+[ "$left" -ge 880 ] && [ "$left" -le 905 ] || fail "alpha expires in $left s, not ~900 s"
+
+# IPv4 only, and a missing interface is an error but no obstacle.
+start_server --no-ipv6 --address 127.0.0.1 --interface nosuch0
+log_wait "Interface nosuch0 does not exist, cannot bind"
+log_wait "Now listening on address '127.0.0.1', port $PORT"
+CONNECT_ADDR=127.0.0.1 assert_unlocks alpha
+log_wait "TCP connection from: ('127.0.0.1', "
+stop_server
+echo "upstream mandos-client unlocked alpha and beta; the stranger got nothing"
