@@ -80,6 +80,7 @@ boot_guest() {
 		-netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
 		< "$T/console.in" > "$log" 2>&1 &
 	_qemu=$!
+	_boot_start=$(date +%s)
 	on_exit "kill $_qemu"
 }
 
@@ -88,6 +89,7 @@ wait_boot() {
 	_rc=0
 	wait "$_qemu" || _rc=$?
 	kill "$_keeper" 2>/dev/null || true
+	echo "guest ran for $(($(date +%s) - _boot_start)) s"
 	return "$_rc"
 }
 
