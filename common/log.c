@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,19 +20,74 @@ static char log_ident[64];
 static int log_targets = LOG_TARGET_STDERR;
 static int log_stderr_flags;
 static int log_max_level = LOG_INFO;
+static int syslog_fd = -1;
+static char syslog_path[sizeof(((struct sockaddr_un *)0)->sun_path)] = "/dev/log";
 
 void log_open(const char *prefix, const char *syslog_ident, int targets, int stderr_flags)
 {
 	snprintf(log_prefix, sizeof(log_prefix), "%s", prefix ? prefix : "");
-	if (targets & LOG_TARGET_SYSLOG) {
-		snprintf(log_ident, sizeof(log_ident), "%s", syslog_ident ? syslog_ident : "");
-		closelog();
-		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
-	} else if (log_targets & LOG_TARGET_SYSLOG) {
-		closelog();
-	}
+	snprintf(log_ident, sizeof(log_ident), "%s", syslog_ident ? syslog_ident : "");
+	/* (Re)connect lazily: the process may chroot, fork or drop privileges in between. */
+	syslog_fd = safe_close(syslog_fd);
 	log_targets = targets;
 	log_stderr_flags = stderr_flags;
+}
+
+void log_set_syslog_path(const char *path)
+{
+	snprintf(syslog_path, sizeof(syslog_path), "%s", path);
+	syslog_fd = safe_close(syslog_fd);
+}
+
+static int syslog_connect(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		return -1;
+	}
+	memcpy(sa.sun_path, syslog_path, sizeof(syslog_path));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * One datagram per line, as upstream's Python SysLogHandler sends them:
+ * "<PRI>IDENT [PID]: LEVEL: message" (the syslog daemon adds time and host).
+ */
+static void write_syslog_line(int level, const char *msg, size_t n)
+{
+	char line[LOG_LINE_MAX + 256];
+	int len;
+
+	len = snprintf(line, sizeof(line), "<%d>%s [%ld]: %s: %.*s", LOG_DAEMON | level, log_ident,
+		       (long)getpid(), log_level_to_string(level), (int)MIN(n, (size_t)LOG_LINE_MAX),
+		       msg);
+	if (len < 0) {
+		return;
+	}
+	len = MIN(len, (int)sizeof(line) - 1);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (syslog_fd < 0) {
+			syslog_fd = syslog_connect();
+			if (syslog_fd < 0) {
+				return;
+			}
+		}
+		if (send(syslog_fd, line, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) {
+			return;
+		}
+		if (errno == EAGAIN) {
+			/* The syslog daemon is behind: drop the line rather than block the server. */
+			return;
+		}
+		/* The syslog daemon restarted: reconnect once. */
+		syslog_fd = safe_close(syslog_fd);
+	}
 }
 
 void log_set_max_level(int level)
@@ -142,7 +199,7 @@ int log_internal(int level, int error, const char *fmt, ...)
 			write_stderr_line(level, line, n);
 		}
 		if (log_targets & LOG_TARGET_SYSLOG) {
-			syslog(level, "%s: %.*s", log_level_to_string(level), (int)n, line);
+			write_syslog_line(level, line, n);
 		}
 		if (!end) {
 			break;

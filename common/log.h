@@ -28,6 +28,12 @@ enum {
  */
 void log_open(const char *prefix, const char *syslog_ident, int targets, int stderr_flags);
 
+/*
+ * Syslog lines go as datagrams to /dev/log, formatted as upstream's "IDENT [PID]: LEVEL: msg",
+ * facility daemon.  This changes the socket path (for tests).
+ */
+void log_set_syslog_path(const char *path);
+
 /* Lines above this syslog level (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG...) are dropped. */
 void log_set_max_level(int level);
 int log_get_max_level(void);

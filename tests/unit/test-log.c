@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -119,6 +121,38 @@ START_TEST(long_line_truncated)
 }
 END_TEST
 
+START_TEST(syslog_format)
+{
+	char dir[] = "/tmp/test-log-XXXXXX", path[64], buf[512], want[256];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/log", dir);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	log_set_syslog_path(path);
+	log_open("", "Mandos (Other)", LOG_TARGET_SYSLOG, 0);
+	log_set_max_level(LOG_INFO);
+	log_warning("two\nlines");
+	snprintf(want, sizeof(want), "<%d>Mandos (Other) [%ld]: WARNING: two", LOG_DAEMON | LOG_WARNING,
+		 (long)getpid());
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, want);
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	buf[n] = '\0';
+	ck_assert_ptr_nonnull(strstr(buf, "]: WARNING: lines"));
+	close(fd);
+	unlink(path);
+	rmdir(dir);
+	log_open("", NULL, LOG_TARGET_STDERR, 0);
+}
+END_TEST
+
 START_TEST(level_names)
 {
 	ck_assert_int_eq(log_level_from_string("debug"), LOG_DEBUG);
@@ -144,6 +178,7 @@ int main(void)
 	tcase_add_test(tc, timestamp);
 	tcase_add_test(tc, return_values_and_errno);
 	tcase_add_test(tc, long_line_truncated);
+	tcase_add_test(tc, syslog_format);
 	tcase_add_test(tc, level_names);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
