@@ -177,6 +177,23 @@ int checker_spawn(sd_event *e, const char *command, bool output_to_null, checker
 		return -ENOMEM;
 	}
 	argv[2] = ch->command;
+	/* The server's environment, less what would let a checker speak for the server to
+	 * systemd (NOTIFY_SOCKET, WATCHDOG_*) or claim its sockets (LISTEN_*).  On out of memory
+	 * env is NULL and the environment passes unfiltered: not worth failing a checker. */
+	size_t n_env = 0;
+	for (char **e_ = environ; *e_; e_++) {
+		n_env++;
+	}
+	char **env = calloc(n_env + 1, sizeof(char *));
+	if (env) {
+		size_t k = 0;
+		for (char **e_ = environ; *e_; e_++) {
+			if (strncmp(*e_, "NOTIFY_SOCKET=", 14) != 0 &&
+			    strncmp(*e_, "WATCHDOG_", 9) != 0 && strncmp(*e_, "LISTEN_", 7) != 0) {
+				env[k++] = *e_;
+			}
+		}
+	}
 	sigemptyset(&none);
 	sigfillset(&all);
 	posix_spawnattr_init(&attr);
@@ -192,7 +209,8 @@ int checker_spawn(sd_event *e, const char *command, bool output_to_null, checker
 		posix_spawn_file_actions_adddup2(&fa, 1, 2);
 	}
 	posix_spawn_file_actions_addchdir_np(&fa, "/");
-	r = posix_spawn(&ch->pid, "/bin/sh", &fa, &attr, argv, environ);
+	r = posix_spawn(&ch->pid, "/bin/sh", &fa, &attr, argv, env ? env : environ);
+	free(env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (r != 0) {

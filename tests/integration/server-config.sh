@@ -54,7 +54,11 @@ new_keys sock
 	printf '[nokey]\nsecret = YQ==\n\n'
 	# secfile: raw bytes, with $VAR expansion.
 	printf '[file]\nkey_id = %064d\nsecfile = $SECDIR/secret\n\n' 3
+	# A checker sees the server's environment, but not systemd's notification socket.
+	printf '[envcheck]\nkey_id = %064d\nsecret = YQ==\ninterval = PT1S\n' 4
+	printf 'checker = env > %s/env/checker.env\n\n' "$T"
 } > "$T/conf/clients.conf"
+mkdir -m 777 "$T/env"
 mkdir "$T/sec"
 printf 'raw' > "$T/sec/secret"
 
@@ -86,6 +90,9 @@ assert_unlocks sock
 wait "$notify" || fail "no readiness notification"
 assert_contains "$T/notify.out" "READY=1"
 log_wait "Skipping client nokey without key_id or fingerprint"
+wait_for 10 grep -q "^SECDIR=" "$T/env/checker.env" || fail "the checker did not run"
+assert_not_contains "$T/env/checker.env" "NOTIFY_SOCKET" "a checker's environment"
+assert_not_contains "$T/env/checker.env" "LISTEN_FDS" "a checker's environment"
 stop_server
 
 # --socket FD: an inherited listening socket (moved above stdio), in daemon mode with a PID
