@@ -82,7 +82,10 @@ now_ms() {
 no_answer() {
 	python3 -c 'import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.sendto(b"NONE", sys.argv[1])' "$T/$1.sock"
+try:
+    s.sendto(b"NONE", sys.argv[1])
+except (ConnectionRefusedError, FileNotFoundError):
+    pass  # the listener already got a datagram and is gone' "$T/$1.sock"
 	assert_eq "$(received "$1")" "b'NONE'" "answer to question $1"
 }
 
