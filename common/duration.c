@@ -11,7 +11,7 @@
 
 /* Read "<digits><unit>" at *p.  Returns 1 if found (and advances *p), 0 if not there. */
 static int take_component(const char **p, char unit, uint64_t msec_per_unit, uint64_t *sum,
-			  int *err)
+                          int *err)
 {
 	const char *s = *p;
 	uint64_t v = 0;
@@ -246,16 +246,17 @@ char *duration_format_python(uint64_t msec, char *buf, size_t size)
 {
 	uint64_t days = msec / MSEC_PER_DAY, rest = msec % MSEC_PER_DAY;
 	unsigned h = (unsigned)(rest / MSEC_PER_HOUR), m = (unsigned)(rest / MSEC_PER_MINUTE % 60),
-		 s = (unsigned)(rest / MSEC_PER_SEC % 60), ms = (unsigned)(rest % MSEC_PER_SEC);
+	         s = (unsigned)(rest / MSEC_PER_SEC % 60), ms = (unsigned)(rest % MSEC_PER_SEC);
 	int n = 0;
 
 	if (days) {
 		n = snprintf(buf, size, "%llu day%s, ", (unsigned long long)days,
-			     days == 1 ? "" : "s");
+		             days == 1 ? "" : "s");
 	}
 	if (n >= 0 && (size_t)n < size) {
 		if (ms) {
-			snprintf(buf + n, size - (size_t)n, "%u:%02u:%02u.%06u", h, m, s, ms * 1000);
+			snprintf(buf + n, size - (size_t)n, "%u:%02u:%02u.%06u", h, m, s,
+			         ms * 1000);
 		} else {
 			snprintf(buf + n, size - (size_t)n, "%u:%02u:%02u", h, m, s);
 		}
@@ -267,7 +268,7 @@ char *duration_format_ctl(uint64_t msec, char *buf, size_t size)
 {
 	uint64_t days = msec / MSEC_PER_DAY, rest = msec % MSEC_PER_DAY;
 	unsigned h = (unsigned)(rest / MSEC_PER_HOUR), m = (unsigned)(rest / MSEC_PER_MINUTE % 60),
-		 s = (unsigned)(rest / MSEC_PER_SEC % 60);
+	         s = (unsigned)(rest / MSEC_PER_SEC % 60);
 
 	if (days) {
 		snprintf(buf, size, "%lluT%02u:%02u:%02u", (unsigned long long)days, h, m, s);

@@ -75,7 +75,8 @@ IniFile *ini_free(IniFile *ini)
 	return NULL;
 }
 
-static char *vformat_error(const char *name, unsigned line, const char *fmt, va_list ap)
+_printf_(3, 0) static char *vformat_error(const char *name, unsigned line, const char *fmt,
+                                          va_list ap)
 {
 	char msg[1024], *out = NULL;
 
@@ -102,7 +103,7 @@ char *ini_error_message(const IniFile *ini, unsigned line, const char *fmt, ...)
 }
 
 _printf_(4, 5) static int set_error(char **ret_error, const char *name, unsigned line,
-				    const char *fmt, ...)
+                                    const char *fmt, ...)
 {
 	va_list ap;
 
@@ -126,7 +127,7 @@ static IniEntry *section_find(const IniSection *s, const char *key)
 }
 
 static int section_set(IniSection *s, const char *key, size_t keylen, const char *value,
-		       size_t valuelen, unsigned line, IniEntry **ret)
+                       size_t valuelen, unsigned line, IniEntry **ret)
 {
 	_cleanup_free_ char *k = strndup(key, keylen), *v = strndup(value, valuelen);
 	IniEntry *e;
@@ -169,7 +170,8 @@ static ssize_t index_lookup(const IniFile *ini, const char *name)
 	if (!ini->index_size) {
 		return -1;
 	}
-	for (size_t h = hash_string(name) & (ini->index_size - 1);; h = (h + 1) & (ini->index_size - 1)) {
+	for (size_t h = hash_string(name) & (ini->index_size - 1);;
+	     h = (h + 1) & (ini->index_size - 1)) {
 		size_t v = ini->index[h];
 
 		if (!v) {
@@ -326,7 +328,7 @@ static int parse(IniFile *ini, const char *text, size_t len, char **ret_error)
 		lineno++;
 		if ((size_t)(lend - line) > INI_LINE_MAX) {
 			r = set_error(ret_error, ini->name, lineno, "line longer than %d bytes",
-				      INI_LINE_MAX);
+			              INI_LINE_MAX);
 			goto out;
 		}
 		if (memchr(line, '\0', (size_t)(lend - line))) {
@@ -396,8 +398,8 @@ static int parse(IniFile *ini, const char *text, size_t len, char **ret_error)
 				ssize_t i = index_lookup(ini, name);
 				if (i >= 0) {
 					r = set_error(ret_error, ini->name, lineno,
-						      "section [%s] is already defined at line %u",
-						      name, ini->sections[i].line);
+					              "section [%s] is already defined at line %u",
+					              name, ini->sections[i].line);
 					goto out;
 				}
 				r = add_section(ini, b + 1, nlen, lineno, &cur);
@@ -409,8 +411,8 @@ static int parse(IniFile *ini, const char *text, size_t len, char **ret_error)
 		}
 		if (!cur) {
 			r = set_error(ret_error, ini->name, lineno,
-				      "expected a section header such as [DEFAULT] before \"%.*s\"",
-				      (int)MIN(e - b, 40), b);
+			              "expected a section header such as [DEFAULT] before \"%.*s\"",
+			              (int)MIN(e - b, 40), b);
 			goto out;
 		}
 
@@ -421,9 +423,9 @@ static int parse(IniFile *ini, const char *text, size_t len, char **ret_error)
 		}
 		if (delim == e) {
 			r = set_error(ret_error, ini->name, lineno,
-				      "expected \"key = value\", \"key: value\" or \"[section]\", "
-				      "got \"%.*s\"",
-				      (int)MIN(e - b, 40), b);
+			              "expected \"key = value\", \"key: value\" or \"[section]\", "
+			              "got \"%.*s\"",
+			              (int)MIN(e - b, 40), b);
 			goto out;
 		}
 		const char *kend = delim, *v = delim + 1;
@@ -431,8 +433,8 @@ static int parse(IniFile *ini, const char *text, size_t len, char **ret_error)
 			kend--;
 		}
 		if (kend == b) {
-			r = set_error(ret_error, ini->name, lineno, "expected a key name before \"%c\"",
-				      *delim);
+			r = set_error(ret_error, ini->name, lineno,
+			              "expected a key name before \"%c\"", *delim);
 			goto out;
 		}
 		while (v < e && is_space(*v)) {
@@ -449,8 +451,8 @@ static int parse(IniFile *ini, const char *text, size_t len, char **ret_error)
 		IniEntry *old = section_find(cur, key);
 		if (old && old->line) {
 			r = set_error(ret_error, ini->name, lineno,
-				      "key \"%s\" is already set in [%s] at line %u", key,
-				      cur == &ini->defaults ? "DEFAULT" : cur->name, old->line);
+			              "key \"%s\" is already set in [%s] at line %u", key,
+			              cur == &ini->defaults ? "DEFAULT" : cur->name, old->line);
 			goto out;
 		}
 		r = section_set(cur, b, (size_t)(kend - b), "", 0, lineno, &pend.entry);
@@ -471,7 +473,7 @@ out:
 }
 
 int ini_parse_string(const char *name, const char *text, size_t len, const char *const *defaults,
-		     IniFile **ret, char **ret_error)
+                     IniFile **ret, char **ret_error)
 {
 	_cleanup_ini_free_ IniFile *ini = calloc(1, sizeof(*ini));
 	int r;
@@ -503,7 +505,7 @@ int ini_parse_string(const char *name, const char *text, size_t len, const char 
 }
 
 int ini_parse_file(const char *path, const char *display_name, const char *const *defaults,
-		   IniFile **ret, char **ret_error)
+                   IniFile **ret, char **ret_error)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
@@ -514,7 +516,7 @@ int ini_parse_file(const char *path, const char *display_name, const char *const
 		return r;
 	}
 	return ini_parse_string(display_name ? display_name : path, text, len, defaults, ret,
-				ret_error);
+	                        ret_error);
 }
 
 const char *ini_file_name(const IniFile *ini)
@@ -660,15 +662,15 @@ static int out_add(Out *o, const char *s, size_t n)
 }
 
 static int interpolate(const IniFile *ini, const IniSection *s, const IniEntry *top,
-		       const char *rest, unsigned depth, Out *o, char **ret_error)
+                       const char *rest, unsigned depth, Out *o, char **ret_error)
 {
 	int r;
 
 	if (depth > INI_MAX_DEPTH) {
 		return set_error(ret_error, ini->name, top->line,
-				 "value of \"%s\" nests %%(name)s references more than %d deep "
-				 "(does it refer to itself?)",
-				 top->key, INI_MAX_DEPTH);
+		                 "value of \"%s\" nests %%(name)s references more than %d deep "
+		                 "(does it refer to itself?)",
+		                 top->key, INI_MAX_DEPTH);
 	}
 	while (*rest) {
 		const char *pct = strchr(rest, '%');
@@ -692,9 +694,9 @@ static int interpolate(const IniFile *ini, const IniSection *s, const IniEntry *
 
 			if (!close || close == pct + 2 || close[1] != 's') {
 				return set_error(ret_error, ini->name, top->line,
-						 "in value of \"%s\": bad reference \"%.20s\", "
-						 "expected \"%%(name)s\"",
-						 top->key, pct);
+				                 "in value of \"%s\": bad reference \"%.20s\", "
+				                 "expected \"%%(name)s\"",
+				                 top->key, pct);
 			}
 			_cleanup_free_ char *name = strndup(pct + 2, (size_t)(close - pct - 2));
 			if (!name) {
@@ -703,9 +705,9 @@ static int interpolate(const IniFile *ini, const IniSection *s, const IniEntry *
 			ref = lookup(ini, s, name);
 			if (!ref) {
 				return set_error(ret_error, ini->name, top->line,
-						 "in value of \"%s\": \"%%(%s)s\" refers to a key "
-						 "that is not set in this section or in [DEFAULT]",
-						 top->key, name);
+				                 "in value of \"%s\": \"%%(%s)s\" refers to a key "
+				                 "that is not set in this section or in [DEFAULT]",
+				                 top->key, name);
 			}
 			if (strchr(ref->value, '%')) {
 				r = interpolate(ini, s, top, ref->value, depth + 1, o, ret_error);
@@ -718,16 +720,16 @@ static int interpolate(const IniFile *ini, const IniSection *s, const IniEntry *
 			rest = close + 2;
 		} else {
 			return set_error(ret_error, ini->name, top->line,
-					 "in value of \"%s\": \"%%\" must be followed by \"%%\" or "
-					 "\"(name)s\", found \"%.20s\"",
-					 top->key, pct);
+			                 "in value of \"%s\": \"%%\" must be followed by \"%%\" or "
+			                 "\"(name)s\", found \"%.20s\"",
+			                 top->key, pct);
 		}
 	}
 	return 0;
 }
 
 int ini_get(const IniFile *ini, const char *section, const char *key, char **ret_value,
-	    char **ret_error)
+            char **ret_error)
 {
 	const IniSection *s = find_section(ini, section);
 	const IniEntry *e = s ? lookup(ini, s, key) : NULL;
@@ -750,7 +752,7 @@ int ini_get(const IniFile *ini, const char *section, const char *key, char **ret
 }
 
 int ini_get_bool(const IniFile *ini, const char *section, const char *key, bool *ret,
-		 char **ret_error)
+                 char **ret_error)
 {
 	_cleanup_free_ char *v = NULL;
 	int r = ini_get(ini, section, key, &v, ret_error);
@@ -760,9 +762,9 @@ int ini_get_bool(const IniFile *ini, const char *section, const char *key, bool 
 	}
 	if (parse_boolean(v, ret) < 0) {
 		return set_error(ret_error, ini->name, ini_key_line(ini, section, key),
-				 "\"%s\" must be a boolean (yes/no, true/false, on/off or 1/0), "
-				 "not \"%s\"",
-				 key, v);
+		                 "\"%s\" must be a boolean (yes/no, true/false, on/off or 1/0), "
+		                 "not \"%s\"",
+		                 key, v);
 	}
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* A reader for upstream's config files, compatible with Python's ConfigParser as upstream uses it. */
+/* A reader for upstream's config files, compatible with Python's ConfigParser as upstream uses it.
+ */
 #pragma once
 
 #include <stdbool.h>
@@ -42,11 +43,11 @@ typedef struct IniFile IniFile;
  * `display_name` names the file in messages (NULL: the path).
  */
 int ini_parse_file(const char *path, const char *display_name, const char *const *defaults,
-		   IniFile **ret, char **ret_error);
+                   IniFile **ret, char **ret_error);
 
 /* Parse text already in memory; `name` is used in messages. */
 int ini_parse_string(const char *name, const char *text, size_t len, const char *const *defaults,
-		     IniFile **ret, char **ret_error);
+                     IniFile **ret, char **ret_error);
 
 IniFile *ini_free(IniFile *ini);
 DEFINE_TRIVIAL_CLEANUP_FUNC(IniFile *, ini_free)
@@ -85,14 +86,14 @@ unsigned ini_key_line(const IniFile *ini, const char *section, const char *key);
  * *ret_error if not NULL; -ENOMEM.
  */
 int ini_get(const IniFile *ini, const char *section, const char *key, char **ret_value,
-	    char **ret_error);
+            char **ret_error);
 
 /*
  * An interpolated boolean (see parse_boolean()).  -ENOENT when absent; -EINVAL with a
  * message naming file, line and key for a value that is not a boolean.
  */
 int ini_get_bool(const IniFile *ini, const char *section, const char *key, bool *ret,
-		 char **ret_error);
+                 char **ret_error);
 
 /*
  * Format a message "FILE:LINE: ..." (or "FILE: ..." when line is 0) for a value the caller

@@ -47,8 +47,8 @@ static const struct {
 	const char *name;
 	int level;
 } level_names[] = {
-	{"CRITICAL", LOG_CRIT}, {"ERROR", LOG_ERR}, {"WARNING", LOG_WARNING},
-	{"INFO", LOG_INFO},     {"DEBUG", LOG_DEBUG},
+        {"CRITICAL", LOG_CRIT}, {"ERROR", LOG_ERR},   {"WARNING", LOG_WARNING},
+        {"INFO", LOG_INFO},     {"DEBUG", LOG_DEBUG},
 };
 
 int log_level_from_string(const char *s)
@@ -93,16 +93,16 @@ static void write_stderr_line(int level, const char *msg, size_t n)
 		localtime_r(&tv.tv_sec, &tm);
 		pos += strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S", &tm);
 		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, ",%03ld ",
-					(long)(tv.tv_usec / 1000));
+		                        (long)(tv.tv_usec / 1000));
 	}
 	pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%s", log_prefix);
 	if (log_stderr_flags & LOG_STDERR_PID) {
 		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, " [%ld]:", (long)getpid());
 	}
 	if (log_stderr_flags & LOG_STDERR_LEVEL) {
-		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%s%s: ",
-					(log_stderr_flags & LOG_STDERR_PID) ? " " : "",
-					log_level_to_string(level));
+		pos += (size_t)snprintf(line + pos, sizeof(line) - pos,
+		                        "%s%s: ", (log_stderr_flags & LOG_STDERR_PID) ? " " : "",
+		                        log_level_to_string(level));
 	}
 	if (pos > sizeof(line) - 2) {
 		pos = sizeof(line) - 2;

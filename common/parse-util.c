@@ -155,7 +155,7 @@ int base64_decode_secbuf(const char *text, size_t len, SecBuf *out)
 		return r;
 	}
 	if (sodium_base642bin(out->data + out->len, out->cap - out->len, text, len, " \t\r\n\f\v",
-			      &decoded, &end, sodium_base64_VARIANT_ORIGINAL) != 0) {
+	                      &decoded, &end, sodium_base64_VARIANT_ORIGINAL) != 0) {
 		sodium_memzero(out->data + old_len, out->cap - old_len);
 		return -EINVAL;
 	}

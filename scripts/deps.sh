@@ -10,6 +10,8 @@ libsodium-dev libgnutls28-dev gnutls-bin libgpgme-dev gnupg gpg-agent
 libavahi-core-dev libavahi-client-dev libavahi-common-dev avahi-daemon avahi-utils
 libsystemd-dev libnl-route-3-dev libnl-3-dev
 dbus iproute2 tmux python3 fping openssl
+linux-image-amd64 qemu-system-x86 busybox-static cryptsetup-bin cryptsetup-initramfs
+e2fsprogs initramfs-tools dracut-core dracut-network cpio
 mandos mandos-client
 "
 

@@ -38,7 +38,7 @@ int keyid_from_der(const void *der, size_t len, char ret[KEYID_STRING_SIZE])
 }
 
 static int pubkey_from_private(const gnutls_datum_t *d, gnutls_x509_crt_fmt_t fmt,
-			       gnutls_pubkey_t pub)
+                               gnutls_pubkey_t pub)
 {
 	_cleanup_(gnutls_x509_privkey_deinitp) gnutls_x509_privkey_t x = NULL;
 	_cleanup_(gnutls_privkey_deinitp) gnutls_privkey_t priv = NULL;

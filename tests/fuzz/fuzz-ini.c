@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const defaults[] = {"checker", "fping -q -- %%(host)s", "timeout",
-					       "PT5M", NULL};
+	                                       "PT5M", NULL};
 	IniFile *ini = NULL;
 	char *err = NULL;
 

@@ -89,14 +89,12 @@ s.bind(("::1", 0))
 print(s.getsockname()[1])'
 }
 
-# wait_for TIMEOUT_SECONDS CMD...: retry CMD every 0.1 s until it succeeds.
+# wait_for TIMEOUT_SECONDS CMD...: retry CMD every 0.1 s until it succeeds or the time is up.
 wait_for() {
-	_limit=$1
+	_deadline=$(($(date +%s) + $1))
 	shift
-	_i=0
 	while ! "$@" >/dev/null 2>&1; do
-		_i=$((_i + 1))
-		[ "$_i" -lt $((_limit * 10)) ] || return 1
+		[ "$(date +%s)" -lt "$_deadline" ] || return 1
 		sleep 0.1
 	done
 }

@@ -6,7 +6,7 @@
 
 #include "duration.h"
 
-#define S(n) ((uint64_t)(n) * MSEC_PER_SEC)
+#define S(n) ((uint64_t)(n)*MSEC_PER_SEC)
 
 static void check_rfc(const char *s, int want_r, uint64_t want)
 {
@@ -15,8 +15,8 @@ static void check_rfc(const char *s, int want_r, uint64_t want)
 
 	ck_assert_msg(r == want_r, "\"%s\": got %d, want %d", s, r, want_r);
 	if (want_r == 0) {
-		ck_assert_msg(v == want, "\"%s\": got %llu ms, want %llu", s,
-			      (unsigned long long)v, (unsigned long long)want);
+		ck_assert_msg(v == want, "\"%s\": got %llu ms, want %llu", s, (unsigned long long)v,
+		              (unsigned long long)want);
 	} else {
 		ck_assert_msg(v == 12345, "\"%s\": output touched on failure", s);
 	}
@@ -35,7 +35,7 @@ START_TEST(rfc3339_examples)
 	check_rfc("P3D", 0, S(3 * 86400));
 	check_rfc("P2W", 0, S(14 * 86400));
 	check_rfc("P1Y2M3DT4H5M6S", 0,
-		  S(364 * 86400 + 2 * 28 * 86400 + 3 * 86400 + 4 * 3600 + 5 * 60 + 6));
+	          S(364 * 86400 + 2 * 28 * 86400 + 3 * 86400 + 4 * 3600 + 5 * 60 + 6));
 	check_rfc("PT1H30M", 0, S(5400));
 	check_rfc("PT1M30S", 0, S(90));
 	check_rfc("PT0S", 0, 0);
@@ -90,8 +90,8 @@ static void check_legacy(const char *s, int want_r, uint64_t want)
 
 	ck_assert_msg(r == want_r, "\"%s\": got %d, want %d", s, r, want_r);
 	if (want_r == 0) {
-		ck_assert_msg(v == want, "\"%s\": got %llu ms, want %llu", s,
-			      (unsigned long long)v, (unsigned long long)want);
+		ck_assert_msg(v == want, "\"%s\": got %llu ms, want %llu", s, (unsigned long long)v,
+		              (unsigned long long)want);
 	}
 }
 
@@ -152,9 +152,8 @@ START_TEST(format_python)
 	ck_assert_str_eq(duration_format_python(S(300), buf, sizeof(buf)), "0:05:00");
 	ck_assert_str_eq(duration_format_python(0, buf, sizeof(buf)), "0:00:00");
 	ck_assert_str_eq(duration_format_python(S(86400 + 7384), buf, sizeof(buf)),
-			 "1 day, 2:03:04");
-	ck_assert_str_eq(duration_format_python(S(3 * 86400), buf, sizeof(buf)),
-			 "3 days, 0:00:00");
+	                 "1 day, 2:03:04");
+	ck_assert_str_eq(duration_format_python(S(3 * 86400), buf, sizeof(buf)), "3 days, 0:00:00");
 	ck_assert_str_eq(duration_format_python(250, buf, sizeof(buf)), "0:00:00.250000");
 	ck_assert_str_eq(duration_format_python(S(36000), buf, sizeof(buf)), "10:00:00");
 }
@@ -173,9 +172,10 @@ END_TEST
 
 START_TEST(format_rfc3339_round_trip)
 {
-	static const uint64_t values[] = {0, S(1), S(59), S(60), S(61), S(3600), S(3601), S(3660),
-					  S(86400), S(86401), S(7 * 86400), S(8 * 86400),
-					  S(14 * 86400 + 1), S(300), S(900), S(120)};
+	static const uint64_t values[] = {
+	        0,       S(1),     S(59),    S(60),        S(61),        S(3600),           S(3601),
+	        S(3660), S(86400), S(86401), S(7 * 86400), S(8 * 86400), S(14 * 86400 + 1), S(300),
+	        S(900),  S(120)};
 	char buf[DURATION_STRING_MAX];
 
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
@@ -184,7 +184,7 @@ START_TEST(format_rfc3339_round_trip)
 		duration_format_rfc3339(values[i], buf, sizeof(buf));
 		ck_assert_msg(duration_parse_rfc3339(buf, &back) == 0, "cannot read back %s", buf);
 		ck_assert_msg(back == values[i], "%s read back as %llu", buf,
-			      (unsigned long long)back);
+		              (unsigned long long)back);
 	}
 	ck_assert_str_eq(duration_format_rfc3339(S(300), buf, sizeof(buf)), "PT5M");
 	ck_assert_str_eq(duration_format_rfc3339(S(3605), buf, sizeof(buf)), "PT1H0M5S");

@@ -45,15 +45,15 @@ static void expect(IniFile *ini, const char *section, const char *key, const cha
 START_TEST(sections_and_defaults)
 {
 	IniFile *ini = parse_ok("[DEFAULT]\n"
-				"timeout = PT5M\n"
-				"interval: PT2M\n"
-				"\n"
-				"[foo]\n"
-				"host = foo.example\n"
-				"Timeout = PT1M\n"
-				"[bar]\n"
-				"HOST:bar\n",
-				NULL);
+	                        "timeout = PT5M\n"
+	                        "interval: PT2M\n"
+	                        "\n"
+	                        "[foo]\n"
+	                        "host = foo.example\n"
+	                        "Timeout = PT1M\n"
+	                        "[bar]\n"
+	                        "HOST:bar\n",
+	                        NULL);
 
 	ck_assert_uint_eq(ini_section_count(ini), 2);
 	ck_assert_str_eq(ini_section_name(ini, 0), "foo");
@@ -85,15 +85,15 @@ END_TEST
 START_TEST(values_and_whitespace)
 {
 	IniFile *ini = parse_ok("[DEFAULT]\n"
-				"  a   =   spaced value   \n"
-				"b=\n"
-				"c = x = y : z\n"
-				"d : x = y\n"
-				"e = value # not a comment\n"
-				"f=;also not\n"
-				"[s p a c e ]\n"
-				"k = v\n",
-				NULL);
+	                        "  a   =   spaced value   \n"
+	                        "b=\n"
+	                        "c = x = y : z\n"
+	                        "d : x = y\n"
+	                        "e = value # not a comment\n"
+	                        "f=;also not\n"
+	                        "[s p a c e ]\n"
+	                        "k = v\n",
+	                        NULL);
 
 	expect(ini, "DEFAULT", "a", "spaced value");
 	expect(ini, "DEFAULT", "b", "");
@@ -109,14 +109,14 @@ END_TEST
 START_TEST(comments)
 {
 	IniFile *ini = parse_ok("# leading comment\n"
-				"; another\n"
-				"[DEFAULT]\n"
-				"   # indented comment\n"
-				"a = 1\n"
-				"# comment inside a value\n"
-				"    continued\n"
-				";x = y\n",
-				NULL);
+	                        "; another\n"
+	                        "[DEFAULT]\n"
+	                        "   # indented comment\n"
+	                        "a = 1\n"
+	                        "# comment inside a value\n"
+	                        "    continued\n"
+	                        ";x = y\n",
+	                        NULL);
 
 	expect(ini, "DEFAULT", "a", "1\ncontinued");
 	ck_assert_ptr_null(ini_get_raw(ini, "DEFAULT", "x"));
@@ -128,18 +128,18 @@ START_TEST(continuation_lines)
 {
 	/* A multi-line base64 secret as mandos-keygen writes it. */
 	IniFile *ini = parse_ok("[client]\n"
-				"secret =\n"
-				"    hQIMAxxxxx\n"
-				"    yyyyyyyyyy\n"
-				"\n"
-				"    zzzz==\n"
-				"\n"
-				"\n"
-				"host = h\n"
-				"checker = fping\n"
-				"\t-q\n"
-				" key = not a key\n",
-				NULL);
+	                        "secret =\n"
+	                        "    hQIMAxxxxx\n"
+	                        "    yyyyyyyyyy\n"
+	                        "\n"
+	                        "    zzzz==\n"
+	                        "\n"
+	                        "\n"
+	                        "host = h\n"
+	                        "checker = fping\n"
+	                        "\t-q\n"
+	                        " key = not a key\n",
+	                        NULL);
 
 	/* As in Python: the empty first piece still gets joined, so the value starts with "\n". */
 	expect(ini, "client", "secret", "\nhQIMAxxxxx\nyyyyyyyyyy\n\nzzzz==");
@@ -160,20 +160,20 @@ START_TEST(interpolation)
 {
 	/* Spec 2.5: %(name)s from the section or [DEFAULT], %% is %, runtime %%(x)s. */
 	IniFile *ini = parse_ok("[DEFAULT]\n"
-				"h = x\n"
-				"checker = fping -q -- %%(host)s\n"
-				"greeting = hello %(who)s\n"
-				"[c1]\n"
-				"host = %(h)s.example\n"
-				"who = c1\n"
-				"pct = 100%%\n"
-				"chain = %(host)s/%(pct)s\n"
-				"upper = %(HOST)s\n"
-				"[c2]\n"
-				"h = y\n"
-				"host = %(h)s.example\n"
-				"who = %(missing)s\n",
-				NULL);
+	                        "h = x\n"
+	                        "checker = fping -q -- %%(host)s\n"
+	                        "greeting = hello %(who)s\n"
+	                        "[c1]\n"
+	                        "host = %(h)s.example\n"
+	                        "who = c1\n"
+	                        "pct = 100%%\n"
+	                        "chain = %(host)s/%(pct)s\n"
+	                        "upper = %(HOST)s\n"
+	                        "[c2]\n"
+	                        "h = y\n"
+	                        "host = %(h)s.example\n"
+	                        "who = %(missing)s\n",
+	                        NULL);
 
 	expect(ini, "c1", "host", "x.example");
 	expect(ini, "c1", "checker", "fping -q -- %(host)s");
@@ -206,14 +206,14 @@ START_TEST(interpolation_errors)
 	static const struct {
 		const char *text, *error;
 	} cases[] = {
-		{"[a]\nk = 50% off\n", "test.conf:2: in value of \"k\": \"%\" must be followed"},
-		{"[a]\nk = %(x)\n", "test.conf:2: in value of \"k\": bad reference"},
-		{"[a]\nk = %()s\n", "bad reference"},
-		{"[a]\nk = %(x)d\nx = 1\n", "bad reference"},
-		{"[a]\nk = %\n", "must be followed"},
-		{"[a]\nk = %(k)s\n", "test.conf:2: value of \"k\" nests"},
-		{"[a]\nk = %(j)s\nj = %(k)s\n", "nests"},
-		{"[a]\nk = %(undefined)s\n", "\"%(undefined)s\" refers to a key"},
+	        {"[a]\nk = 50% off\n", "test.conf:2: in value of \"k\": \"%\" must be followed"},
+	        {"[a]\nk = %(x)\n", "test.conf:2: in value of \"k\": bad reference"},
+	        {"[a]\nk = %()s\n", "bad reference"},
+	        {"[a]\nk = %(x)d\nx = 1\n", "bad reference"},
+	        {"[a]\nk = %\n", "must be followed"},
+	        {"[a]\nk = %(k)s\n", "test.conf:2: value of \"k\" nests"},
+	        {"[a]\nk = %(j)s\nj = %(k)s\n", "nests"},
+	        {"[a]\nk = %(undefined)s\n", "\"%(undefined)s\" refers to a key"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -223,7 +223,7 @@ START_TEST(interpolation_errors)
 		ck_assert_int_eq(ini_get(ini, "a", "k", &v, &err), -EINVAL);
 		ck_assert_ptr_null(v);
 		ck_assert_msg(err && strstr(err, cases[i].error), "case %zu: \"%s\"", i,
-			      err ? err : "(null)");
+		              err ? err : "(null)");
 		free(err);
 		ini_free(ini);
 	}
@@ -233,7 +233,7 @@ END_TEST
 START_TEST(builtin_defaults)
 {
 	static const char *const defaults[] = {
-		"timeout", "PT5M", "checker", "fping -q -- %%(host)s", "enabled", "True", NULL,
+	        "timeout", "PT5M", "checker", "fping -q -- %%(host)s", "enabled", "True", NULL,
 	};
 	IniFile *ini = parse_ok("[DEFAULT]\ntimeout = PT1M\n[c]\nhost = h\n", defaults);
 
@@ -253,14 +253,14 @@ START_TEST(booleans)
 {
 	/* Spec 2.2: 1/yes/true/on, 0/no/false/off, any case; anything else is an error. */
 	IniFile *ini = parse_ok("[DEFAULT]\n"
-				"a = yes\nb = No\nc = TRUE\nd = off\ne = 1\nf = 0\ng = On\n"
-				"h = False\ni = maybe\nj = 2\nk =\n",
-				NULL);
+	                        "a = yes\nb = No\nc = TRUE\nd = off\ne = 1\nf = 0\ng = On\n"
+	                        "h = False\ni = maybe\nj = 2\nk =\n",
+	                        NULL);
 	static const struct {
 		const char *key;
 		bool want;
-	} ok[] = {{"a", true}, {"b", false}, {"c", true},  {"d", false},
-		  {"e", true}, {"f", false}, {"g", true}, {"h", false}};
+	} ok[] = {{"a", true}, {"b", false}, {"c", true}, {"d", false},
+	          {"e", true}, {"f", false}, {"g", true}, {"h", false}};
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		bool v = !ok[i].want;
@@ -275,7 +275,7 @@ START_TEST(booleans)
 
 		ck_assert_int_eq(ini_get_bool(ini, "DEFAULT", bad[i], &v, &err), -EINVAL);
 		ck_assert_msg(strstr(err, "test.conf:") && strstr(err, "must be a boolean"), "%s",
-			      err);
+		              err);
 		free(err);
 	}
 	ini_free(ini);
@@ -287,10 +287,12 @@ START_TEST(syntax_errors)
 	/* Spec 2.2/2.3: each error names the file and line, in one line. */
 	parse_fails("timeout = 1\n", "test.conf:1: expected a section header");
 	parse_fails("\n# c\n\nk = v\n[DEFAULT]\n", "test.conf:4: expected a section header");
-	parse_fails("[a]\nk = 1\n[b]\n[a]\n", "test.conf:4: section [a] is already defined at line 1");
-	parse_fails("[a]\nk = 1\nK = 2\n", "test.conf:3: key \"k\" is already set in [a] at line 2");
+	parse_fails("[a]\nk = 1\n[b]\n[a]\n",
+	            "test.conf:4: section [a] is already defined at line 1");
+	parse_fails("[a]\nk = 1\nK = 2\n",
+	            "test.conf:3: key \"k\" is already set in [a] at line 2");
 	parse_fails("[DEFAULT]\nk = 1\n[x]\n[DEFAULT]\nk = 2\n",
-		    "test.conf:5: key \"k\" is already set in [DEFAULT] at line 2");
+	            "test.conf:5: key \"k\" is already set in [DEFAULT] at line 2");
 	parse_fails("[a]\njust words\n", "test.conf:2: expected \"key = value\"");
 	parse_fails("[a]\n= value\n", "test.conf:2: expected a key name before \"=\"");
 	parse_fails("[a]\n  : value\n", "test.conf:2: expected a key name");
@@ -303,8 +305,8 @@ START_TEST(odd_but_valid)
 {
 	/* Two [DEFAULT] blocks are fine as long as keys differ; [a] x ] is section "a] x ". */
 	IniFile *ini = parse_ok("[DEFAULT]\nk = 1\n[x]\n[DEFAULT]\nj = 2\n[a] x ]\nz = 3\n"
-				"[b]trailing\ny = 4\n",
-				NULL);
+	                        "[b]trailing\ny = 4\n",
+	                        NULL);
 
 	expect(ini, "x", "k", "1");
 	expect(ini, "x", "j", "2");
@@ -342,7 +344,7 @@ START_TEST(limits)
 	char *err = NULL;
 	static const char nul[] = "[a]\nk = v\0x\n";
 	ck_assert_int_eq(ini_parse_string("test.conf", nul, sizeof(nul) - 1, NULL, &ini, &err),
-			 -EINVAL);
+	                 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "test.conf:2: NUL"));
 	free(err);
 }
@@ -374,7 +376,7 @@ START_TEST(missing_file)
 	char *err = NULL;
 
 	ck_assert_int_eq(ini_parse_file("/nonexistent/mandos.conf", NULL, NULL, &ini, &err),
-			 -ENOENT);
+	                 -ENOENT);
 	ck_assert_ptr_null(err);
 }
 END_TEST

@@ -10,18 +10,17 @@
 #include "priority.h"
 
 static const char pub_pem[] = "-----BEGIN PUBLIC KEY-----\n"
-			      "MCowBQYDK2VwAyEA436VNHt9mglTeipGzZAhyj5JzBhU8i7wc772ULnVfWk=\n"
-			      "-----END PUBLIC KEY-----\n";
+                              "MCowBQYDK2VwAyEA436VNHt9mglTeipGzZAhyj5JzBhU8i7wc772ULnVfWk=\n"
+                              "-----END PUBLIC KEY-----\n";
 static const unsigned char pub_der[] = {
-	0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-	0xe3, 0x7e, 0x95, 0x34, 0x7b, 0x7d, 0x9a, 0x09, 0x53, 0x7a, 0x2a, 0x46,
-	0xcd, 0x90, 0x21, 0xca, 0x3e, 0x49, 0xcc, 0x18, 0x54, 0xf2, 0x2e, 0xf0,
-	0x73, 0xbe, 0xf6, 0x50, 0xb9, 0xd5, 0x7d, 0x69};
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00, 0xe3, 0x7e, 0x95,
+        0x34, 0x7b, 0x7d, 0x9a, 0x09, 0x53, 0x7a, 0x2a, 0x46, 0xcd, 0x90, 0x21, 0xca, 0x3e, 0x49,
+        0xcc, 0x18, 0x54, 0xf2, 0x2e, 0xf0, 0x73, 0xbe, 0xf6, 0x50, 0xb9, 0xd5, 0x7d, 0x69};
 #define PUB_ID "AFEB0CB173A18F494B4373A9936F50F4E8214550236587DE1FF7025AB7E5C1AA"
 
 static const char priv_pem[] = "-----BEGIN PRIVATE KEY-----\n"
-			       "MC4CAQAwBQYDK2VwBCIEIP3p7/kuiIryrgS2OqkX9Y18YQkafvMyzroHnr0+SSV7\n"
-			       "-----END PRIVATE KEY-----\n";
+                               "MC4CAQAwBQYDK2VwBCIEIP3p7/kuiIryrgS2OqkX9Y18YQkafvMyzroHnr0+SSV7\n"
+                               "-----END PRIVATE KEY-----\n";
 #define PRIV_ID "14884387FE87CA2F386D1DE71CA232F641EA1264AF0FE46AEB04F81DF1F298A6"
 
 START_TEST(from_der)
@@ -49,8 +48,7 @@ START_TEST(from_key_data)
 	ck_assert_int_eq(keyid_from_key_data(priv_pem, strlen(priv_pem), id), 0);
 	ck_assert_str_eq(id, PRIV_ID);
 	ck_assert_int_eq(keyid_from_key_data("garbage", 7, id), -EBADMSG);
-	ck_assert_int_eq(keyid_from_key_data("-----BEGIN PUBLIC KEY-----\nxx\n", 30, id),
-			 -EBADMSG);
+	ck_assert_int_eq(keyid_from_key_data("-----BEGIN PUBLIC KEY-----\nxx\n", 30, id), -EBADMSG);
 }
 END_TEST
 
@@ -74,22 +72,25 @@ START_TEST(normalize)
 {
 	char id[KEYID_STRING_SIZE];
 
-	ck_assert_int_eq(keyid_normalize("afeb0cb173a18f494b4373a9936f50f4e8214550236587de1ff7025ab7e5c1aa",
-					 id),
-			 0);
+	ck_assert_int_eq(
+	        keyid_normalize("afeb0cb173a18f494b4373a9936f50f4e8214550236587de1ff7025ab7e5c1aa",
+	                        id),
+	        0);
 	ck_assert_str_eq(id, PUB_ID);
-	ck_assert_int_eq(keyid_normalize("AFEB 0CB1 73A1 8F49 4B43 73A9 936F 50F4 E821 4550 2365 87DE "
-					 "1FF7 025A B7E5 C1aa",
-					 id),
-			 0);
+	ck_assert_int_eq(
+	        keyid_normalize("AFEB 0CB1 73A1 8F49 4B43 73A9 936F 50F4 E821 4550 2365 87DE "
+	                        "1FF7 025A B7E5 C1aa",
+	                        id),
+	        0);
 	ck_assert_str_eq(id, PUB_ID);
 	strcpy(id, "untouched");
 	ck_assert_int_eq(keyid_normalize("AFEB", id), -EINVAL);
 	ck_assert_int_eq(keyid_normalize(PUB_ID "00", id), -EINVAL);
 	ck_assert_int_eq(keyid_normalize("G" PUB_ID, id), -EINVAL);
-	ck_assert_int_eq(keyid_normalize("AFEB0CB173A18F494B4373A9936F50F4E8214550236587DE1FF7025AB7E5C1A\t",
-					 id),
-			 -EINVAL);
+	ck_assert_int_eq(
+	        keyid_normalize("AFEB0CB173A18F494B4373A9936F50F4E8214550236587DE1FF7025AB7E5C1A\t",
+	                        id),
+	        -EINVAL);
 	ck_assert_str_eq(id, "untouched");
 }
 END_TEST

@@ -40,8 +40,9 @@ static void log_plain(void)
 
 START_TEST(prefix_and_levels)
 {
-	ck_assert_str_eq(capture(log_plain), "Mandos plugin test: hello 42\n"
-					     "Mandos plugin test: open x: No such file or directory\n");
+	ck_assert_str_eq(capture(log_plain),
+	                 "Mandos plugin test: hello 42\n"
+	                 "Mandos plugin test: open x: No such file or directory\n");
 }
 END_TEST
 
@@ -59,8 +60,8 @@ START_TEST(server_format_and_multiline)
 	long pid = (long)getpid();
 
 	snprintf(want, sizeof(want),
-		 "mandos [%ld]: DEBUG: a\nmandos [%ld]: DEBUG: b\nmandos [%ld]: WARNING: w\n", pid,
-		 pid, pid);
+	         "mandos [%ld]: DEBUG: a\nmandos [%ld]: DEBUG: b\nmandos [%ld]: WARNING: w\n", pid,
+	         pid, pid);
 	ck_assert_str_eq(capture(log_server_style), want);
 }
 END_TEST

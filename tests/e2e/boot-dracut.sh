@@ -1,0 +1,69 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Boot a QEMU guest with an initramfs built by dracut (with systemd inside) and our 90mandos
+# module: password-agent runs our mandos-client, which fetches the LUKS passphrase from our
+# server on the host; the guest reaches its marker with no human input (spec 8.4, 8.5).
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/boot-lib.sh"
+boot_requirements
+require_cmd dracut
+
+MANDOS=$BUILD/server/mandos
+KEYGEN=$BUILD/helpers/mandos-keygen/mandos-keygen
+[ -x "$MANDOS" ] || fail "server not built: $MANDOS"
+[ -x "$KEYGEN" ] || fail "mandos-keygen not built: $KEYGEN"
+
+stage_install
+moddir=$(find "$T/inst" -type d -path '*/dracut/modules.d/90mandos' | head -n 1)
+[ -n "$moddir" ] || fail "our dracut module is not installed"
+[ -d /usr/lib/dracut/modules.d ] || fail "dracut has no module directory"
+
+printf 'dracut disk passphrase' > "$T/pw"
+make_root_image "$T/root.img" "$T/pw"
+uuid=$(cryptsetup luksUUID "$T/root.img")
+
+mkdir -p "$T/keys" "$T/etc-mandos/plugins.d" "$T/etc-mandos/plugin-helpers" \
+	"$T/etc-mandos/network-hooks.d" "$T/conf" "$T/state" "$T/dropin" "$T/modules.d"
+: > "$T/etc-mandos/plugin-runner.conf"
+"$KEYGEN" --dir "$T/keys" --force > /dev/null 2>&1
+"$KEYGEN" --dir "$T/keys" --passfile "$T/pw" --no-ssh --name guest > "$T/section"
+port=$(random_port)
+printf '[Service]\nEnvironment=MANDOS_CLIENT_OPTIONS=--connect=10.0.2.2:%s\n' "$port" \
+	> "$T/dropin/connect.conf"
+
+# dracut's module directory with ours in place of any 90mandos already there.
+cp -a /usr/lib/dracut/modules.d/. "$T/modules.d/"
+rm -rf "$T/modules.d/90mandos"
+cp -a "$moddir" "$T/modules.d/90mandos"
+script=$T/dracut-in-ns.sh
+{
+	echo 'set -e'
+	our_initramfs_binds | grep -v initramfs-tools | while IFS=: read -r src dest; do
+		printf "mount --bind '%s' '%s'\n" "$src" "$dest"
+	done
+	printf "mount --bind '%s' /usr/lib/dracut/modules.d\n" "$T/modules.d"
+	printf "dracut --quiet --force --hostonly --no-hostonly-cmdline"
+	printf " --add 'crypt mandos systemd-networkd'"
+	printf " --add-drivers 'virtio_blk virtio_net virtio_pci dm_crypt ext4'"
+	printf " --include '%s' /etc/systemd/system/ask-password-mandos.service.d" "$T/dropin"
+	printf " '%s' '%s'\n" "$T/initrd.img" "$KVER"
+} > "$script"
+unshare -m --propagation private sh "$script" > "$T/dracut.log" 2>&1 ||
+	{ tail -n 30 "$T/dracut.log" >&2; fail "dracut failed"; }
+
+printf '[DEFAULT]\n' > "$T/conf/mandos.conf"
+{
+	cat "$T/section"
+	echo "checker = true"
+} > "$T/conf/clients.conf"
+$VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-dbus --no-zeroconf \
+	--no-ipv6 --address 127.0.0.1 --port "$port" --foreground --debug > "$T/server.log" 2>&1 &
+on_exit "kill $!"
+wait_for_port "$port"
+
+boot_guest "$T/root.img" "$T/initrd.img" "$T/boot.log" 200 \
+	"rd.luks.uuid=$uuid root=/dev/mapper/luks-$uuid rd.neednet=1 ip=dhcp rd.shell=0"
+wait_boot || true
+assert_contains "$T/boot.log" "$MARKER" "guest console (dracut)"
+assert_contains "$T/server.log" "Sending secret to guest" "server log"
+echo "dracut + password-agent boot: ok"

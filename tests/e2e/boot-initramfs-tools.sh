@@ -1,0 +1,108 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Boot a QEMU guest whose LUKS2 root is unlocked by our initramfs-tools integration, fetching
+# the password from our server on the host (spec 8.1-8.3, issue 7's boot cases):
+#  1. the guest boots to its marker with no human input;
+#  2. with the client disabled on the server it does not unlock by itself; a passphrase typed
+#     on the serial console unlocks it; once re-enabled, the next boot is unattended again;
+#  3. the image's Mandos files have upstream's modes and owners.
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/boot-lib.sh"
+boot_requirements
+
+MANDOS=$BUILD/server/mandos
+KEYGEN=$BUILD/helpers/mandos-keygen/mandos-keygen
+[ -x "$MANDOS" ] || fail "server not built: $MANDOS"
+[ -x "$KEYGEN" ] || fail "mandos-keygen not built: $KEYGEN"
+
+stage_install
+printf 'correct horse battery staple' > "$T/pw"
+make_root_image "$T/root.img" "$T/pw"
+
+mkdir -p "$T/keys" "$T/etc-mandos/plugins.d" "$T/etc-mandos/plugin-helpers" \
+	"$T/etc-mandos/network-hooks.d" "$T/conf" "$T/state"
+cp "$SRC/plugin-runner/plugin-runner.conf" "$T/etc-mandos/" 2>/dev/null ||
+	: > "$T/etc-mandos/plugin-runner.conf"
+"$KEYGEN" --dir "$T/keys" --force > /dev/null 2>&1
+"$KEYGEN" --dir "$T/keys" --passfile "$T/pw" --no-ssh --name guest > "$T/section"
+
+build_initramfs "$T/initrd.img" $(our_initramfs_binds)
+
+# 3. Modes and owners as upstream's hook makes them.
+lsinitramfs -l "$T/initrd.img" > "$T/listing"
+mandos_user=$(getent passwd _mandos > /dev/null && echo _mandos || echo nobody)
+check_entry() { # MODE OWNER PATH
+	grep -Eq "^$1 +[0-9]+ +$2 +$2 .* $3\$" "$T/listing" ||
+		fail "image: expected $3 with mode $1 owned by $2; have: $(grep " $3\$" "$T/listing")"
+}
+check_entry 'drwx------' "$mandos_user" 'usr/lib/mandos/plugins.d'
+check_entry 'drwx------' "$mandos_user" 'usr/lib/mandos/plugin-helpers'
+check_entry 'drwxr-xr-x' root 'usr/lib/mandos/network-hooks.d'
+check_entry '-rwxr-xr-x' root 'usr/lib/mandos/plugin-runner'
+check_entry '-rwsr-xr-x' root 'usr/lib/mandos/plugins.d/mandos-client'
+check_entry '-rwsr-xr-x' root 'usr/lib/mandos/plugins.d/askpass-fifo'
+check_entry '-rwxr-xr-x' root 'usr/lib/mandos/plugins.d/password-prompt'
+check_entry '-rw-------' "$mandos_user" 'conf/conf.d/mandos/seckey.txt'
+check_entry '-rw-------' "$mandos_user" 'conf/conf.d/mandos/tls-privkey.pem'
+[ "$(stat -c %a "$T/initrd.img")" = 640 ] || fail "initrd.img is not mode 640 (UMASK=0027)"
+
+# Our server on the host's IPv4 loopback, which QEMU's user network shows as 10.0.2.2.
+printf '[DEFAULT]\n' > "$T/conf/mandos.conf"
+{
+	cat "$T/section"
+	echo "checker = true"
+	echo "interval = PT1S"
+} > "$T/conf/clients.conf"
+port=$(random_port)
+$VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-dbus --no-zeroconf \
+	--no-ipv6 --address 127.0.0.1 --port "$port" --foreground --debug > "$T/server.log" 2>&1 &
+server=$!
+on_exit "kill $server"
+wait_for_port "$port"
+append="root=/dev/mapper/cryptroot cryptopts=target=cryptroot,source=/dev/vda,luks ip=dhcp"
+append="$append mandos=connect:10.0.2.2:$port"
+
+# 1. Unattended.
+boot_guest "$T/root.img" "$T/initrd.img" "$T/boot1.log" 150 $append
+wait_boot || true
+assert_contains "$T/boot1.log" "$MARKER" "guest console (unattended boot)"
+assert_contains "$T/server.log" "Sending secret to guest" "server log"
+echo "unattended boot: ok"
+
+# 2. Disabled client: no unlock by itself; a typed passphrase works.
+kill "$server"
+wait "$server" 2>/dev/null || true
+sed -i 's/^checker = true$/checker = true\nenabled = no/' "$T/conf/clients.conf"
+$VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-restore --no-dbus \
+	--no-zeroconf --no-ipv6 --address 127.0.0.1 --port "$port" --foreground --debug \
+	> "$T/server2.log" 2>&1 &
+server=$!
+on_exit "kill $server"
+wait_for_port "$port"
+boot_guest "$T/root.img" "$T/initrd.img" "$T/boot2.log" 150 $append
+wait_for_log "$T/boot2.log" "Please unlock disk" 120 || fail "no passphrase prompt"
+# Give the network client time to be refused a few times: it must not unlock.
+wait_for 60 grep -q "is disabled" "$T/server2.log" || fail "the guest never asked the server"
+sleep 5
+assert_not_contains "$T/boot2.log" "$MARKER" "guest console before typing"
+console_type "$(cat "$T/pw")"
+wait_boot || true
+assert_contains "$T/boot2.log" "$MARKER" "guest console after typing the passphrase"
+assert_not_contains "$T/server2.log" "Sending secret" "server log of the disabled client"
+echo "disabled client, typed passphrase: ok"
+
+# Re-enabled: unattended again.
+kill "$server"
+wait "$server" 2>/dev/null || true
+sed -i '/^enabled = no$/d' "$T/conf/clients.conf"
+$VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-restore --no-dbus \
+	--no-zeroconf --no-ipv6 --address 127.0.0.1 --port "$port" --foreground --debug \
+	> "$T/server3.log" 2>&1 &
+server=$!
+on_exit "kill $server"
+wait_for_port "$port"
+boot_guest "$T/root.img" "$T/initrd.img" "$T/boot3.log" 150 $append
+wait_boot || true
+assert_contains "$T/boot3.log" "$MARKER" "guest console (re-enabled)"
+assert_contains "$T/server3.log" "Sending secret to guest" "server log (re-enabled)"
+echo "re-enabled client, unattended again: ok"

@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Helpers for the QEMU boot tests: a LUKS2 root image made without device-mapper, an
+# initramfs built with a chosen set of Mandos files bind-mounted over Debian's paths in a
+# private mount namespace (the host is unchanged), and a TCG guest on a serial console.
+# Source after tests/integration/lib.sh.
+
+KVER=${KVER:-$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|.*/vmlinuz-||' | sort -V | tail -n 1)}
+MARKER=MANDOS-BOOT-TEST-REACHED-ROOT
+
+boot_requirements() {
+	require_root
+	require_cmd qemu-system-x86_64 mkinitramfs cryptsetup mke2fs busybox unshare
+	[ -n "$KVER" ] && [ -r "/boot/vmlinuz-$KVER" ] || skip "no kernel in /boot"
+	[ -x /usr/bin/cryptroot-unlock ] || [ -e /usr/share/initramfs-tools/hooks/cryptroot ] ||
+		skip "cryptsetup-initramfs is not installed"
+}
+
+# make_root_image IMG PASSFILE: a LUKS2 image whose filesystem's init prints $MARKER and
+# powers off.
+make_root_image() {
+	img=$1 pw=$2
+	rootdir=$T/rootfs
+	mkdir -p "$rootdir/bin" "$rootdir/sbin" "$rootdir/dev" "$rootdir/proc" "$rootdir/sys" \
+		"$rootdir/run" "$rootdir/etc" "$rootdir/tmp"
+	cp "$(command -v busybox)" "$rootdir/bin/busybox"
+	cat > "$rootdir/sbin/init" <<-INIT
+	#!/bin/busybox sh
+	/bin/busybox echo "$MARKER"
+	/bin/busybox sync
+	/bin/busybox poweroff -f
+	INIT
+	chmod 755 "$rootdir/sbin/init"
+	printf 'ID=mandos-test\nNAME="Mandos test root"\n' > "$rootdir/etc/os-release"
+	truncate -s 48M "$img"
+	mke2fs -q -t ext4 -d "$rootdir" "$img" 32M
+	cryptsetup reencrypt --encrypt --type luks2 --reduce-device-size 16M --pbkdf pbkdf2 \
+		--pbkdf-force-iterations 1000 --batch-mode "$img" --key-file "$pw" >/dev/null
+}
+
+# build_initramfs OUT BINDS...: run mkinitramfs in a private mount namespace where each
+# "SRC:DEST" in BINDS is bind-mounted over DEST first.  DEST must exist (a file or a dir).
+build_initramfs() {
+	out=$1
+	shift
+	script=$T/mkinitramfs-in-ns.sh
+	{
+		echo 'set -e'
+		for b in "$@"; do
+			src=${b%%:*} dest=${b#*:}
+			printf 'mount --bind %s %s\n' "'$src'" "'$dest'"
+		done
+		# Include cryptsetup without a crypttab entry, as RECIPES.md says.
+		printf 'mkdir -p %s; printf "CRYPTSETUP=y\\n" > %s\n' "$T/cryptsetup-conf" \
+			"$T/cryptsetup-conf/conf-hook"
+		printf 'mount --bind %s /etc/cryptsetup-initramfs\n' "'$T/cryptsetup-conf'"
+		printf 'mkinitramfs -o %s %s\n' "'$out'" "'$KVER'"
+	} > "$script"
+	unshare -m --propagation private sh "$script" > "$T/mkinitramfs.log" 2>&1 || {
+		tail -n 30 "$T/mkinitramfs.log" >&2
+		fail "mkinitramfs failed"
+	}
+}
+
+# boot_guest IMG INITRD LOG TIMEOUT APPEND...: boot to completion or timeout; the serial
+# console goes to LOG.  Input for the console is read from $T/console.in (a FIFO kept open)
+# so tests can type on it with console_type.
+boot_guest() {
+	img=$1 initrd=$2 log=$3 timeout=$4
+	shift 4
+	rm -f "$T/console.in"
+	mkfifo "$T/console.in"
+	# Keep a writer open so QEMU never sees end of file on its console.
+	sleep "$((timeout + 30))" > "$T/console.in" &
+	_keeper=$!
+	on_exit "kill $_keeper"
+	timeout "$timeout" qemu-system-x86_64 -m 1024 -smp 2 -nographic -no-reboot \
+		-kernel "/boot/vmlinuz-$KVER" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 $*" \
+		-drive "file=$img,format=raw,if=virtio,snapshot=on" \
+		-netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
+		< "$T/console.in" > "$log" 2>&1 &
+	_qemu=$!
+	on_exit "kill $_qemu"
+}
+
+# wait_boot: wait for the guest started by boot_guest to end; returns its status.
+wait_boot() {
+	_rc=0
+	wait "$_qemu" || _rc=$?
+	kill "$_keeper" 2>/dev/null || true
+	return "$_rc"
+}
+
+# console_type TEXT: type TEXT and Enter on the guest's serial console.
+console_type() {
+	printf '%s\r' "$1" > "$T/console.in"
+}
+
+# wait_for_log FILE STRING TIMEOUT
+wait_for_log() {
+	wait_for "$3" grep -qF -- "$2" "$1"
+}
+
+# stage_install: "meson install" the build into $T/inst and set $PREFIX, $INST_LIBDIR (our
+# mandos lib dir inside $T/inst) and $ITOOLS, a copy of /usr/share/initramfs-tools with
+# Debian's Mandos files replaced by ours.
+stage_install() {
+	DESTDIR=$T/inst meson install -C "$BUILD" --no-rebuild --quiet > "$T/install.log" 2>&1 ||
+		{ tail -n 20 "$T/install.log" >&2; fail "meson install failed"; }
+	PREFIX=$(meson introspect "$BUILD" --buildoptions |
+		python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"][0])')
+	LIBDIR=$(meson introspect "$BUILD" --buildoptions |
+		python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="libdir"][0])')
+	case "$LIBDIR" in /*) ;; *) LIBDIR=$PREFIX/$LIBDIR ;; esac
+	INST_LIBDIR=$T/inst$LIBDIR/mandos
+	[ -x "$INST_LIBDIR/plugin-runner" ] || fail "plugin-runner is not installed in $INST_LIBDIR"
+	ITOOLS=$T/initramfs-tools
+	cp -a /usr/share/initramfs-tools "$ITOOLS"
+	rm -f "$ITOOLS/hooks/mandos" "$ITOOLS/scripts/init-premount/mandos" \
+		"$ITOOLS/scripts/local-premount/mandos" "$ITOOLS/conf.d/mandos-conf" \
+		"$ITOOLS/conf-hooks.d/zz-mandos"
+	cp -a "$T/inst$PREFIX/share/initramfs-tools/." "$ITOOLS/"
+}
+
+# our_initramfs_binds: the bind mounts that make mkinitramfs use our installed files, our
+# /etc/mandos ($T/etc-mandos) and keys ($T/keys).
+our_initramfs_binds() {
+	echo "$ITOOLS:/usr/share/initramfs-tools"
+	if [ "$PREFIX" = /usr/local ]; then
+		echo "$T/inst$PREFIX:$PREFIX"
+	else
+		# Only our lib dir: binding the whole prefix would hide the system.
+		echo "$INST_LIBDIR:$LIBDIR/mandos"
+	fi
+	echo "$T/etc-mandos:/etc/mandos"
+	echo "$T/keys:/etc/keys/mandos"
+}

@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Two test "hosts" in network namespaces joined by a veth pair, each with its own private
+# system bus and, on demand, its own avahi-daemon.  Source after lib.sh.
+#   netns_pair           makes $NS_A and $NS_B with interfaces $IF_A and $IF_B, up, IPv6 on
+#   netns_bus NS         starts a private system bus for NS; prints its address
+#   netns_avahi NS IF BUS  starts avahi-daemon in NS on IF with bus BUS; sets $AVAHI_PID
+# Everything is removed at exit.
+
+netns_pair() {
+	require_root
+	require_cmd ip
+	NS_A=mtA$$ NS_B=mtB$$ IF_A=vA$$ IF_B=vB$$
+	ip netns add "$NS_A"
+	on_exit "ip netns del $NS_A"
+	on_exit "ip netns pids $NS_A | xargs -r kill"
+	ip netns add "$NS_B"
+	on_exit "ip netns del $NS_B"
+	on_exit "ip netns pids $NS_B | xargs -r kill"
+	ip link add "$IF_A" type veth peer name "$IF_B"
+	ip link set "$IF_A" netns "$NS_A"
+	ip link set "$IF_B" netns "$NS_B"
+	for ns in "$NS_A" "$NS_B"; do
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$NS_A" link set "$IF_A" up
+	ip -n "$NS_B" link set "$IF_B" up
+	# IPv6 link-local addresses appear after duplicate address detection.
+	wait_for 10 sh -c "ip -n $NS_A -6 addr show dev $IF_A scope link | grep -qv tentative" ||
+		fail "no IPv6 link-local address on $IF_A"
+	wait_for 10 sh -c "ip -n $NS_B -6 addr show dev $IF_B scope link | grep -qv tentative" ||
+		fail "no IPv6 link-local address on $IF_B"
+}
+
+netns_bus() {
+	ns=$1
+	dir=$T/bus-$ns
+	mkdir -p "$dir"
+	cat > "$dir/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>system</type><listen>unix:path=$dir/bus.sock</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow user="*"/><allow own="*"/><allow send_type="method_call"/>
+<allow send_destination="*"/><allow receive_sender="*"/></policy></busconfig>
+CONF
+	ip netns exec "$ns" dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile \
+		> "$dir/log" 2>&1 &
+	on_exit "kill $!"
+	wait_for 10 test -S "$dir/bus.sock" || fail "private bus for $ns did not start"
+	echo "unix:path=$dir/bus.sock"
+}
+
+netns_avahi() {
+	ns=$1 ifname=$2 bus=$3
+	dir=$T/avahi-$ns
+	mkdir -p "$dir/run"
+	cat > "$dir/avahi.conf" <<CONF
+[server]
+host-name=host-$ns
+use-ipv4=yes
+use-ipv6=yes
+allow-interfaces=$ifname
+enable-dbus=yes
+ratelimit-interval-usec=1000000
+ratelimit-burst=1000
+[wide-area]
+enable-wide-area=no
+[publish]
+publish-hinfo=no
+publish-workstation=no
+CONF
+	# avahi-daemon's pid file path is fixed: give it a private /run/avahi-daemon.
+	ip netns exec "$ns" unshare -m --propagation private sh -c "
+		mkdir -p /run/avahi-daemon 2>/dev/null || mount -t tmpfs tmpfs /run
+		mkdir -p /run/avahi-daemon
+		mount --bind '$dir/run' /run/avahi-daemon
+		DBUS_SYSTEM_BUS_ADDRESS='$bus' exec avahi-daemon --no-chroot --no-drop-root \
+			--no-rlimits -f '$dir/avahi.conf'" >> "$dir/log" 2>&1 &
+	AVAHI_PID=$!
+	on_exit "kill $AVAHI_PID"
+	wait_for 10 grep -q "Server startup complete" "$dir/log" ||
+		{ cat "$dir/log" >&2; fail "avahi-daemon in $ns did not start"; }
+}
+
+# browse NS BUS: one resolved, parsable avahi-browse of _mandos._tcp through NS's daemon.
+browse() {
+	ip netns exec "$1" env DBUS_SYSTEM_BUS_ADDRESS="$2" \
+		avahi-browse --resolve --parsable --terminate _mandos._tcp 2>/dev/null || true
+}
