@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* mandos-loadgen: many Mandos protocol 1 clients at once; reports unlocks per second and latency. */
+/* mandos-loadgen: many Mandos protocol 1 clients at once; reports unlocks per second and latency.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,9 @@
  * to that close.  One thread, epoll, non-blocking GnuTLS.
  */
 
+/* How long connections may run on after the measured period before they count as failed. */
+#define GRACE_USEC (5 * 1000000ULL)
+
 typedef enum { ST_CONNECT, ST_VERSION, ST_HANDSHAKE, ST_READ, ST_BYE } State;
 
 typedef struct Conn {
@@ -48,7 +52,7 @@ static struct {
 	gnutls_certificate_credentials_t cred;
 	gnutls_priority_t priority;
 	int epfd;
-	uint64_t deadline;   /* stop starting new connections after this */
+	uint64_t deadline;    /* stop starting new connections after this */
 	uint64_t max_unlocks; /* or after this many (0: no limit) */
 	uint64_t started, unlocks, failures, empty;
 	uint64_t *latencies; /* usec, one per unlock */
@@ -155,7 +159,8 @@ static void step(Conn *c)
 		__attribute__((fallthrough));
 	}
 	case ST_VERSION: {
-		ssize_t n = send(c->fd, "1\r\n" + c->version_sent, 3 - c->version_sent, MSG_NOSIGNAL);
+		ssize_t n =
+		        send(c->fd, "1\r\n" + c->version_sent, 3 - c->version_sent, MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EAGAIN) {
@@ -172,7 +177,7 @@ static void step(Conn *c)
 			return;
 		}
 		gnutls_init(&c->session, GNUTLS_SERVER | GNUTLS_NO_TICKETS | GNUTLS_ENABLE_RAWPK |
-						 GNUTLS_NONBLOCK);
+		                                 GNUTLS_NONBLOCK);
 		gnutls_priority_set(c->session, g.priority);
 		gnutls_credentials_set(c->session, GNUTLS_CRD_CERTIFICATE, g.cred);
 		gnutls_certificate_server_set_request(c->session, GNUTLS_CERT_IGNORE);
@@ -276,25 +281,25 @@ static int parse_target(const char *s)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: mandos-loadgen --connect=HOST:PORT --tls-pubkey=PEM --tls-privkey=PEM\n"
-		"                      [--concurrency=N] [--seconds=S] [--count=N]\n"
-		"                      [--priority=STRING] [--label=TEXT] [--processes=N]\n");
+	        "usage: mandos-loadgen --connect=HOST:PORT --tls-pubkey=PEM --tls-privkey=PEM\n"
+	        "                      [--concurrency=N] [--seconds=S] [--count=N]\n"
+	        "                      [--priority=STRING] [--label=TEXT] [--processes=N]\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"connect", required_argument, NULL, 'c'},
-		{"tls-pubkey", required_argument, NULL, 'p'},
-		{"tls-privkey", required_argument, NULL, 'k'},
-		{"concurrency", required_argument, NULL, 'n'},
-		{"seconds", required_argument, NULL, 's'},
-		{"count", required_argument, NULL, 'N'},
-		{"priority", required_argument, NULL, 'P'},
-		{"label", required_argument, NULL, 'l'},
-		{"processes", required_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	        {"connect", required_argument, NULL, 'c'},
+	        {"tls-pubkey", required_argument, NULL, 'p'},
+	        {"tls-privkey", required_argument, NULL, 'k'},
+	        {"concurrency", required_argument, NULL, 'n'},
+	        {"seconds", required_argument, NULL, 's'},
+	        {"count", required_argument, NULL, 'N'},
+	        {"priority", required_argument, NULL, 'P'},
+	        {"label", required_argument, NULL, 'l'},
+	        {"processes", required_argument, NULL, 'j'},
+	        {"help", no_argument, NULL, 'h'},
+	        {0},
 	};
 	const char *pub = NULL, *priv = NULL, *prio = MANDOS_DEFAULT_PRIORITY, *label = "server";
 	unsigned concurrency = 64, processes = 1, my_concurrency;
@@ -359,7 +364,7 @@ int main(int argc, char **argv)
 	gnutls_global_init();
 	gnutls_certificate_allocate_credentials(&g.cred);
 	r = gnutls_certificate_set_rawpk_key_file(g.cred, pub, priv, GNUTLS_X509_FMT_PEM, NULL, 0,
-						  NULL, 0, 0, 0);
+	                                          NULL, 0, 0, 0);
 	if (r < 0) {
 		fprintf(stderr, "cannot load the key: %s\n", gnutls_strerror(r));
 		return 66;
@@ -406,9 +411,9 @@ int main(int argc, char **argv)
 				g.failures += hdr[1];
 				g.empty += hdr[2];
 				g.latencies = realloc(g.latencies,
-						      (g.n_lat + hdr[3] + 1) * sizeof(uint64_t));
-				if (!g.latencies ||
-				    fread(g.latencies + g.n_lat, sizeof(uint64_t), hdr[3], f) != hdr[3]) {
+				                      (g.n_lat + hdr[3] + 1) * sizeof(uint64_t));
+				if (!g.latencies || fread(g.latencies + g.n_lat, sizeof(uint64_t),
+				                          hdr[3], f) != hdr[3]) {
 					return 71;
 				}
 				g.n_lat += hdr[3];
@@ -425,8 +430,8 @@ int main(int argc, char **argv)
 	g.deadline = t0 + (uint64_t)(seconds * 1e6);
 	for (;;) {
 		struct epoll_event evs[256];
-		bool more = now_usec() < g.deadline &&
-			    (!g.max_unlocks || g.unlocks < g.max_unlocks);
+		bool more =
+		        now_usec() < g.deadline && (!g.max_unlocks || g.unlocks < g.max_unlocks);
 		int n;
 
 		while (more && g.active < concurrency) {
@@ -436,6 +441,11 @@ int main(int argc, char **argv)
 			start_one();
 		}
 		if (g.active == 0 && (!more || (g.max_unlocks && g.unlocks >= g.max_unlocks))) {
+			break;
+		}
+		if (now_usec() > g.deadline + GRACE_USEC) {
+			/* Connections still unfinished this long after the end count as failed. */
+			g.failures += g.active;
 			break;
 		}
 		n = epoll_wait(g.epfd, evs, 256, 100);

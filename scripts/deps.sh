@@ -12,6 +12,7 @@ libsystemd-dev libnl-route-3-dev libnl-3-dev
 dbus iproute2 tmux python3 fping openssl
 linux-image-amd64 qemu-system-x86 busybox-static cryptsetup-bin cryptsetup-initramfs
 e2fsprogs initramfs-tools dracut-core dracut-network cpio
+systemd procps
 mandos mandos-client
 "
 

@@ -36,7 +36,7 @@ static int out_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n
 }
 
 int checker_expand(const char *command, checker_lookup_t lookup, void *userdata, char **ret,
-		   char **ret_bad_name)
+                   char **ret_bad_name)
 {
 	_cleanup_free_ char *out = NULL;
 	size_t len = 0, cap = 0;
@@ -157,7 +157,7 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata)
 }
 
 int checker_spawn(sd_event *e, const char *command, bool output_to_null, checker_done_t done,
-		  void *userdata, Checker **ret)
+                  void *userdata, Checker **ret)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -181,7 +181,7 @@ int checker_spawn(sd_event *e, const char *command, bool output_to_null, checker
 	sigfillset(&all);
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF);
+	                                        POSIX_SPAWN_SETSIGDEF);
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
@@ -235,8 +235,8 @@ void checker_stop(Checker *ch)
 	(void)kill(-ch->pid, SIGTERM);
 	(void)kill(-ch->pid, SIGCONT);
 	(void)sd_event_add_time_relative(sd_event_source_get_event(ch->child), &ch->kill_timer,
-					 CLOCK_MONOTONIC, CHECKER_KILL_DELAY_USEC, 0,
-					 on_kill_timer, ch);
+	                                 CLOCK_MONOTONIC, CHECKER_KILL_DELAY_USEC, 0, on_kill_timer,
+	                                 ch);
 }
 
 const char *checker_command(const Checker *ch)

@@ -23,7 +23,7 @@ typedef char *(*checker_lookup_t)(const char *name, void *userdata);
  * -ENOMEM.
  */
 int checker_expand(const char *command, checker_lookup_t lookup, void *userdata, char **ret,
-		   char **ret_bad_name);
+                   char **ret_bad_name);
 
 typedef struct Checker Checker;
 
@@ -32,7 +32,7 @@ typedef struct Checker Checker;
  * was killed; waitstatus as the kernel reports it.  The Checker is freed after the call.
  */
 typedef void (*checker_done_t)(Checker *ch, int exitcode, int signal, int64_t waitstatus,
-			       void *userdata);
+                               void *userdata);
 
 /*
  * Run `/bin/sh -c command` in its own process group, in "/", stdin from /dev/null, stdout
@@ -41,7 +41,7 @@ typedef void (*checker_done_t)(Checker *ch, int exitcode, int signal, int64_t wa
  * sources).  Returns 0 and *ret, or -errno.
  */
 int checker_spawn(sd_event *e, const char *command, bool output_to_null, checker_done_t done,
-		  void *userdata, Checker **ret);
+                  void *userdata, Checker **ret);
 
 /*
  * Stop a checker: SIGTERM to its whole process group (so a hung grandchild dies too), and

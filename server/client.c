@@ -16,23 +16,23 @@
 #define USEC_PER_MSEC_U 1000ULL
 
 static const char *const property_names[_CLIENT_PROP_MAX] = {
-	[CLIENT_PROP_APPROVAL_DELAY] = "ApprovalDelay",
-	[CLIENT_PROP_APPROVAL_DURATION] = "ApprovalDuration",
-	[CLIENT_PROP_APPROVAL_PENDING] = "ApprovalPending",
-	[CLIENT_PROP_APPROVED_BY_DEFAULT] = "ApprovedByDefault",
-	[CLIENT_PROP_CHECKER] = "Checker",
-	[CLIENT_PROP_CHECKER_RUNNING] = "CheckerRunning",
-	[CLIENT_PROP_ENABLED] = "Enabled",
-	[CLIENT_PROP_EXPIRES] = "Expires",
-	[CLIENT_PROP_EXTENDED_TIMEOUT] = "ExtendedTimeout",
-	[CLIENT_PROP_HOST] = "Host",
-	[CLIENT_PROP_INTERVAL] = "Interval",
-	[CLIENT_PROP_LAST_APPROVAL_REQUEST] = "LastApprovalRequest",
-	[CLIENT_PROP_LAST_CHECKED_OK] = "LastCheckedOK",
-	[CLIENT_PROP_LAST_CHECKER_STATUS] = "LastCheckerStatus",
-	[CLIENT_PROP_LAST_ENABLED] = "LastEnabled",
-	[CLIENT_PROP_SECRET] = "Secret",
-	[CLIENT_PROP_TIMEOUT] = "Timeout",
+        [CLIENT_PROP_APPROVAL_DELAY] = "ApprovalDelay",
+        [CLIENT_PROP_APPROVAL_DURATION] = "ApprovalDuration",
+        [CLIENT_PROP_APPROVAL_PENDING] = "ApprovalPending",
+        [CLIENT_PROP_APPROVED_BY_DEFAULT] = "ApprovedByDefault",
+        [CLIENT_PROP_CHECKER] = "Checker",
+        [CLIENT_PROP_CHECKER_RUNNING] = "CheckerRunning",
+        [CLIENT_PROP_ENABLED] = "Enabled",
+        [CLIENT_PROP_EXPIRES] = "Expires",
+        [CLIENT_PROP_EXTENDED_TIMEOUT] = "ExtendedTimeout",
+        [CLIENT_PROP_HOST] = "Host",
+        [CLIENT_PROP_INTERVAL] = "Interval",
+        [CLIENT_PROP_LAST_APPROVAL_REQUEST] = "LastApprovalRequest",
+        [CLIENT_PROP_LAST_CHECKED_OK] = "LastCheckedOK",
+        [CLIENT_PROP_LAST_CHECKER_STATUS] = "LastCheckerStatus",
+        [CLIENT_PROP_LAST_ENABLED] = "LastEnabled",
+        [CLIENT_PROP_SECRET] = "Secret",
+        [CLIENT_PROP_TIMEOUT] = "Timeout",
 };
 
 const char *client_property_name(ClientProperty p)
@@ -85,7 +85,7 @@ static int arm_timer(Client *c, sd_event_source **s, uint64_t msec, sd_event_tim
 		}
 	} else {
 		r = sd_event_add_time_relative(c->ctx->event, s, CLOCK_MONOTONIC, usec,
-					       TIMER_ACCURACY_USEC, cb, c);
+		                               TIMER_ACCURACY_USEC, cb, c);
 	}
 	if (r < 0) {
 		log_error_errno(r, "Cannot arm a timer for client %s: %m", c->name);
@@ -231,7 +231,7 @@ void client_bump_timeout(Client *c, uint64_t msec)
 	if (c->s.enabled) {
 		arm_timer(c, &c->disable_timer, msec, on_disable_timer);
 		set_time(c, &c->expires, now_realtime() + msec * USEC_PER_MSEC_U,
-			 CLIENT_PROP_EXPIRES);
+		         CLIENT_PROP_EXPIRES);
 	}
 }
 
@@ -259,14 +259,14 @@ static void on_checker_done(Checker *ch, int exitcode, int sig, int64_t waitstat
 			set_status(c, exitcode);
 		}
 		CLIENT_NOTIFY(c->ctx, checker_completed, c, exitcode, (int64_t)exitcode << 8,
-			      checker_command(ch));
+		              checker_command(ch));
 	} else {
 		c->last_checker_signal = sig;
 		log_warning("Checker for %s crashed?", c->name);
 		set_status(c, -1);
 		/* Upstream's quirk: (-1 << 8) | signal. */
 		CLIENT_NOTIFY(c->ctx, checker_completed, c, -1, (int64_t)(-1 * 256) | sig,
-			      checker_command(ch));
+		              checker_command(ch));
 	}
 	(void)waitstatus;
 }
@@ -295,8 +295,8 @@ static void start_checker(Client *c)
 	}
 	repr = py_repr(command);
 	log_info("Starting checker %s for %s", repr ? repr : command, c->name);
-	r = checker_spawn(c->ctx->event, command, c->ctx->checker_output_to_null, on_checker_done, c,
-			  &c->checker);
+	r = checker_spawn(c->ctx->event, command, c->ctx->checker_output_to_null, on_checker_done,
+	                  c, &c->checker);
 	if (r < 0) {
 		log_error_errno(r, "Cannot start checker for %s: %m", c->name);
 		return;
@@ -338,7 +338,7 @@ static void init_checker(Client *c, bool randomize)
 	c->checker_timer_randomized = randomize;
 	arm_timer(c, &c->checker_timer, delay, on_checker_timer);
 	set_time(c, &c->expires, now_realtime() + (delay + c->s.interval) * USEC_PER_MSEC_U,
-		 CLIENT_PROP_EXPIRES);
+	         CLIENT_PROP_EXPIRES);
 	arm_timer(c, &c->disable_timer, delay + c->s.interval, on_disable_timer);
 }
 
@@ -404,14 +404,15 @@ void client_set_timeout(Client *c, uint64_t msec)
 	now = now_realtime();
 	expires = (int64_t)c->expires + ((int64_t)msec - (int64_t)old) * (int64_t)USEC_PER_MSEC_U;
 	if (expires <= (int64_t)now) {
-		set_time(c, &c->expires, expires > 0 ? (realtime_t)expires : 1, CLIENT_PROP_EXPIRES);
+		set_time(c, &c->expires, expires > 0 ? (realtime_t)expires : 1,
+		         CLIENT_PROP_EXPIRES);
 		client_disable(c, false);
 		return;
 	}
 	set_time(c, &c->expires, (realtime_t)expires, CLIENT_PROP_EXPIRES);
 	if (timer_armed(c->disable_timer)) {
 		arm_timer(c, &c->disable_timer, ((realtime_t)expires - now) / USEC_PER_MSEC_U,
-			  on_disable_timer);
+		          on_disable_timer);
 	}
 }
 
@@ -624,6 +625,9 @@ char *client_expansion_value(const Client *c, const char *name)
 	}
 	if (strcmp(name, "timeout") == 0) {
 		return dup_duration(c->s.timeout);
+	}
+	if (c->ctx && c->ctx->expansion_hook) {
+		return c->ctx->expansion_hook(c, name, c->ctx->expansion_userdata);
 	}
 	errno = ENOENT;
 	return NULL;

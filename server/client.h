@@ -67,10 +67,10 @@ typedef struct ClientObserver {
 	void (*checker_started)(Client *c, const char *command, void *userdata);
 	/* exitcode 0..255 or -1 when killed; waitstatus as upstream (code << 8, or the signal) */
 	void (*checker_completed)(Client *c, int exitcode, int64_t waitstatus, const char *command,
-				  void *userdata);
+	                          void *userdata);
 	void (*got_secret)(Client *c, void *userdata);
 	void (*need_approval)(Client *c, uint64_t delay_msec, bool approved_by_default,
-			      void *userdata);
+	                      void *userdata);
 	void (*rejected)(Client *c, const char *reason, void *userdata);
 	/* Server level: a client appeared (start, reload) or is about to go away. */
 	void (*client_added)(Client *c, void *userdata);
@@ -91,6 +91,12 @@ struct ClientContext {
 		void *userdata;
 	} observers[CLIENT_OBSERVERS_MAX];
 	size_t n_observers;
+	/*
+	 * Optional: the value of a runtime expansion name the client itself does not know
+	 * (D-Bus adds "dbus_object_path"), malloc()ed, or NULL with errno ENOENT.
+	 */
+	char *(*expansion_hook)(const Client *c, const char *name, void *userdata);
+	void *expansion_userdata;
 };
 
 /* Register an observer.  Returns 0 or -ENOSPC. */
@@ -102,7 +108,7 @@ int client_context_add_observer(ClientContext *ctx, const ClientObserver *ops, v
 		for (size_t _i = 0; _i < (ctx)->n_observers; _i++) {                               \
 			if ((ctx)->observers[_i].ops->member) {                                    \
 				(ctx)->observers[_i].ops->member(__VA_ARGS__,                      \
-								 (ctx)->observers[_i].userdata);   \
+				                                 (ctx)->observers[_i].userdata);   \
 			}                                                                          \
 		}                                                                                  \
 	} while (0)
@@ -144,7 +150,7 @@ struct Client {
 	bool removed; /* no longer in clients.conf; connections must let go */
 
 	Checker *checker;
-	sd_event_source *checker_timer;  /* next checker start */
+	sd_event_source *checker_timer; /* next checker start */
 	bool checker_timer_randomized;
 	sd_event_source *disable_timer;  /* at `expires` */
 	sd_event_source *approval_timer; /* end of an Approve() decision */

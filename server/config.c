@@ -33,6 +33,7 @@ void server_settings_done(ServerSettings *s)
 	*s = (ServerSettings){0};
 }
 
+/* clang-format off */
 static const char *const server_defaults[] = {
 	"interface", "",
 	"address", "",
@@ -54,11 +55,12 @@ static const char *const server_defaults[] = {
 	"state_save_interval", "PT1M",
 	NULL,
 };
+/* clang-format on */
 
 /* Command-line values; NULL or -1 when not given. */
 typedef struct CmdLine {
 	const char *interface, *address, *port, *debuglevel, *priority, *servicename, *configdir,
-		*statedir, *socket, *pidfile;
+	        *statedir, *socket, *pidfile;
 	int debug, use_dbus, use_ipv6, restore, foreground, zeroconf;
 	bool check;
 } CmdLine;
@@ -66,11 +68,12 @@ typedef struct CmdLine {
 static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
-		"usage: %s [-h] [-v] [-i IF] [-a ADDRESS] [-p PORT] [--check] [--debug]\n"
-		"       [--debuglevel LEVEL] [--priority PRIORITY] [--servicename NAME]\n"
-		"       [--configdir DIR] [--no-dbus] [--no-ipv6] [--no-restore] [--socket SOCKET]\n"
-		"       [--statedir DIR] [--foreground] [--no-zeroconf] [--pidfile FILE]\n",
-		prog);
+	        "usage: %s [-h] [-v] [-i IF] [-a ADDRESS] [-p PORT] [--check] [--debug]\n"
+	        "       [--debuglevel LEVEL] [--priority PRIORITY] [--servicename NAME]\n"
+	        "       [--configdir DIR] [--no-dbus] [--no-ipv6] [--no-restore] [--socket "
+	        "SOCKET]\n"
+	        "       [--statedir DIR] [--foreground] [--no-zeroconf] [--pidfile FILE]\n",
+	        prog);
 }
 
 static void help(const char *prog)
@@ -133,32 +136,36 @@ enum {
 static int parse_cmdline(int argc, char **argv, CmdLine *c)
 {
 	static const struct option options[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'v'},
-		{"interface", required_argument, NULL, 'i'},
-		{"address", required_argument, NULL, 'a'},
-		{"port", required_argument, NULL, 'p'},
-		{"check", no_argument, NULL, OPT_CHECK},
-		{"debug", no_argument, NULL, OPT_DEBUG},
-		{"debuglevel", required_argument, NULL, OPT_DEBUGLEVEL},
-		{"priority", required_argument, NULL, OPT_PRIORITY},
-		{"servicename", required_argument, NULL, OPT_SERVICENAME},
-		{"configdir", required_argument, NULL, OPT_CONFIGDIR},
-		{"no-dbus", no_argument, NULL, OPT_NO_DBUS},
-		{"no-ipv6", no_argument, NULL, OPT_NO_IPV6},
-		{"no-restore", no_argument, NULL, OPT_NO_RESTORE},
-		{"socket", required_argument, NULL, OPT_SOCKET},
-		{"statedir", required_argument, NULL, OPT_STATEDIR},
-		{"foreground", no_argument, NULL, OPT_FOREGROUND},
-		{"no-zeroconf", no_argument, NULL, OPT_NO_ZEROCONF},
-		{"pidfile", required_argument, NULL, OPT_PIDFILE},
-		{0},
+	        {"help", no_argument, NULL, 'h'},
+	        {"version", no_argument, NULL, 'v'},
+	        {"interface", required_argument, NULL, 'i'},
+	        {"address", required_argument, NULL, 'a'},
+	        {"port", required_argument, NULL, 'p'},
+	        {"check", no_argument, NULL, OPT_CHECK},
+	        {"debug", no_argument, NULL, OPT_DEBUG},
+	        {"debuglevel", required_argument, NULL, OPT_DEBUGLEVEL},
+	        {"priority", required_argument, NULL, OPT_PRIORITY},
+	        {"servicename", required_argument, NULL, OPT_SERVICENAME},
+	        {"configdir", required_argument, NULL, OPT_CONFIGDIR},
+	        {"no-dbus", no_argument, NULL, OPT_NO_DBUS},
+	        {"no-ipv6", no_argument, NULL, OPT_NO_IPV6},
+	        {"no-restore", no_argument, NULL, OPT_NO_RESTORE},
+	        {"socket", required_argument, NULL, OPT_SOCKET},
+	        {"statedir", required_argument, NULL, OPT_STATEDIR},
+	        {"foreground", no_argument, NULL, OPT_FOREGROUND},
+	        {"no-zeroconf", no_argument, NULL, OPT_NO_ZEROCONF},
+	        {"pidfile", required_argument, NULL, OPT_PIDFILE},
+	        {0},
 	};
 	const char *prog = "mandos";
 	int o;
 
-	*c = (CmdLine){.debug = -1, .use_dbus = -1, .use_ipv6 = -1, .restore = -1,
-		       .foreground = -1, .zeroconf = -1};
+	*c = (CmdLine){.debug = -1,
+	               .use_dbus = -1,
+	               .use_ipv6 = -1,
+	               .restore = -1,
+	               .foreground = -1,
+	               .zeroconf = -1};
 	opterr = 0;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, ":hvi:a:p:", options, NULL)) >= 0) {
@@ -222,7 +229,7 @@ static int parse_cmdline(int argc, char **argv, CmdLine *c)
 			break;
 		case ':':
 			return usage_error(prog, "argument %s: expected one argument",
-					   argv[optind - 1]);
+			                   argv[optind - 1]);
 		default:
 			return usage_error(prog, "unrecognized arguments: %s", argv[optind - 1]);
 		}
@@ -276,7 +283,7 @@ static const char *skip_space(const char *s, char **end_trimmed)
 
 /* An integer as Python's int() reads a config value: surrounding blanks allowed. */
 static int conf_int(IniFile *ini, const char *key, const char *given, int64_t min, int64_t max,
-		    int *ret)
+                    int *ret)
 {
 	_cleanup_free_ char *v = NULL;
 	char *e;
@@ -301,7 +308,7 @@ static int conf_int(IniFile *ini, const char *key, const char *given, int64_t mi
 			return -EINVAL;
 		}
 		_cleanup_free_ char *m = ini_error_message(ini, ini_key_line(ini, "DEFAULT", key),
-							   "%s: invalid value '%s'", key, v);
+		                                           "%s: invalid value '%s'", key, v);
 		log_error("%s", m ? m : "invalid value in mandos.conf");
 		return -EBADMSG;
 	}
@@ -320,7 +327,7 @@ static int conf_duration(IniFile *ini, const char *key, uint64_t *ret)
 	}
 	if (duration_parse(v, ret) < 0) {
 		_cleanup_free_ char *m = ini_error_message(ini, ini_key_line(ini, "DEFAULT", key),
-							   "%s: invalid duration '%s'", key, v);
+		                                           "%s: invalid duration '%s'", key, v);
 		log_error("%s", m ? m : "invalid duration in mandos.conf");
 		return -EBADMSG;
 	}
@@ -390,7 +397,7 @@ int server_settings_parse(int argc, char **argv, ServerSettings *ret)
 		if (r == -EINVAL) {
 			server_settings_done(&s);
 			return usage_error("mandos", "argument --socket: invalid int value: '%s'",
-					   c.socket);
+			                   c.socket);
 		}
 	}
 	if (r >= 0) {
@@ -628,6 +635,7 @@ char *path_expand(const char *s)
 	return TAKE_PTR(vars);
 }
 
+/* clang-format off */
 static const char *const client_defaults[] = {
 	"timeout", "PT5M",
 	"extended_timeout", "PT15M",
@@ -640,6 +648,7 @@ static const char *const client_defaults[] = {
 	"enabled", "True",
 	NULL,
 };
+/* clang-format on */
 
 /* Context for reading one client: the file and a scratch buffer for secrets. */
 typedef struct Loader {
@@ -650,7 +659,7 @@ typedef struct Loader {
 } Loader;
 
 static _printf_(4, 5) int client_error(Loader *l, const char *section, const char *key,
-				       const char *fmt, ...)
+                                       const char *fmt, ...)
 {
 	_cleanup_free_ char *msg = NULL;
 	va_list ap;
@@ -720,7 +729,7 @@ static int load_secret(Loader *l, const char *section, ClientConfig *cc)
 		secmem_wipe(secret, strlen(secret));
 		if (r == -EINVAL) {
 			return client_error(l, section, "secret", "%s: invalid base64 secret",
-					    section);
+			                    section);
 		}
 		if (r < 0) {
 			return client_error(l, section, "secret", "%s: secret too large", section);
@@ -735,7 +744,7 @@ static int load_secret(Loader *l, const char *section, ClientConfig *cc)
 		}
 		if (!secfile) {
 			return client_error(l, section, NULL, "client %s has no secret or secfile",
-					    section);
+			                    section);
 		}
 		path = path_expand(secfile);
 		if (!path) {
@@ -754,7 +763,7 @@ static int load_secret(Loader *l, const char *section, ClientConfig *cc)
 		r = secbuf_read_all(l->scratch, fd);
 		if (r < 0) {
 			return client_error(l, section, "secfile", "cannot read secfile '%s'",
-					    path);
+			                    path);
 		}
 	}
 	r = secret_store_put(l->store, l->scratch->data, l->scratch->len, &cc->secret);
@@ -767,7 +776,7 @@ static int load_secret(Loader *l, const char *section, ClientConfig *cc)
 		unsigned char key[STATE_KEY_SIZE];
 
 		crypto_generichash(key, sizeof(key), l->scratch->data, l->scratch->len, context,
-				   sizeof(context));
+		                   sizeof(context));
 		r = secret_store_put(l->store, key, sizeof(key), &cc->state_key);
 		secmem_wipe(key, sizeof(key));
 		if (r < 0) {
@@ -817,7 +826,7 @@ static int load_client(Loader *l, const char *section, unsigned line, ClientConf
 	if (key_id && *key_id) {
 		if (keyid_normalize(key_id, s->key_id) < 0) {
 			return client_error(l, section, "key_id",
-					    "key_id '%s' is not 64 hexadecimal digits", key_id);
+			                    "key_id '%s' is not 64 hexadecimal digits", key_id);
 		}
 	}
 	s->fingerprint = normalize_fingerprint(fingerprint ? fingerprint : "");
@@ -838,7 +847,7 @@ static int load_client(Loader *l, const char *section, unsigned line, ClientConf
 	}
 	if (s->interval == 0) {
 		return client_error(l, section, "interval", "%s: interval must not be zero",
-				    section);
+		                    section);
 	}
 	r = load_secret(l, section, cc);
 	if (r < 0) {
@@ -865,8 +874,7 @@ void clients_config_done(ClientsConfig *c, SecretStore *store)
 	*c = (ClientsConfig){0};
 }
 
-int clients_config_load(const char *path, SecretStore *store, ClientsConfig *ret,
-			char **ret_error)
+int clients_config_load(const char *path, SecretStore *store, ClientsConfig *ret, char **ret_error)
 {
 	_cleanup_ini_free_ IniFile *ini = NULL;
 	_cleanup_secbuf_ SecBuf *scratch = NULL;

@@ -18,24 +18,24 @@
 #define STATE_SAVE_INTERVAL_DEFAULT_MSEC (60 * 1000)
 
 typedef struct ServerSettings {
-	char *interface;   /* "" for all */
-	char *address;     /* "" for any */
-	int port;          /* -1 when not set */
+	char *interface; /* "" for all */
+	char *address;   /* "" for any */
+	int port;        /* -1 when not set */
 	bool debug;
-	char *debuglevel;  /* "" for the default (WARNING) */
+	char *debuglevel; /* "" for the default (WARNING) */
 	char *priority;
 	char *servicename;
 	bool use_dbus;
 	bool use_ipv6;
 	bool restore;
 	char *statedir;
-	int socket_fd;     /* -1 when not set */
+	int socket_fd; /* -1 when not set */
 	bool foreground;
 	bool zeroconf;
 	char *configdir;
 	bool check;
 	/* Our extensions. */
-	char *pidfile;     /* "" for upstream's choice (/run/mandos.pid) */
+	char *pidfile; /* "" for upstream's choice (/run/mandos.pid) */
 	uint64_t connection_timeout_msec;
 	unsigned max_connections;
 	uint64_t state_save_interval_msec;
@@ -57,7 +57,7 @@ int server_settings_parse(int argc, char **argv, ServerSettings *ret);
 /* Per-client settings that take part in upstream's state merge (spec 2.8). */
 typedef struct ClientSettings {
 	char *host;
-	char *checker; /* after start-time %(x)s expansion */
+	char *checker;                  /* after start-time %(x)s expansion */
 	char key_id[KEYID_STRING_SIZE]; /* normalised; "" when not given */
 	char *fingerprint;              /* uppercase, no spaces; "" when not given */
 	uint64_t timeout;               /* all durations in milliseconds */
@@ -100,7 +100,7 @@ typedef struct ClientConfig {
 	char *name;
 	unsigned line; /* of the section header */
 	ClientSettings settings;
-	Secret secret; /* in the store given to clients_config_load() */
+	Secret secret;    /* in the store given to clients_config_load() */
 	Secret state_key; /* key for the secret in the state file, derived from `secret` */
 	unsigned char secret_id[SECRET_ID_SIZE];
 } ClientConfig;
@@ -116,8 +116,7 @@ typedef struct ClientsConfig {
  * 1.8.17).  Returns 0, or -errno with a one-line "FILE:LINE: reason" in *ret_error (when the
  * file is malformed); -ENOENT when the file does not exist.
  */
-int clients_config_load(const char *path, SecretStore *store, ClientsConfig *ret,
-			char **ret_error);
+int clients_config_load(const char *path, SecretStore *store, ClientsConfig *ret, char **ret_error);
 void clients_config_done(ClientsConfig *c, SecretStore *store);
 
 /* Size of the key that encrypts a secret in the state file. */

@@ -35,10 +35,10 @@ char *timestamp_format_python(realtime_t t, char *buf, size_t size)
 	}
 	if (usec) {
 		snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d.%06u", tm.tm_year + 1900,
-			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+		         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
 	} else {
 		snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900,
-			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	}
 	return buf;
 }
@@ -53,7 +53,7 @@ char *timestamp_format_iso(realtime_t t, char *buf, size_t size)
 		return buf;
 	}
 	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06u", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
 	return buf;
 }
 

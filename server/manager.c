@@ -66,7 +66,7 @@ static void on_property_changed(Client *c, ClientProperty p, void *userdata)
 }
 
 static const ClientObserver state_observer = {
-	.property_changed = on_property_changed,
+        .property_changed = on_property_changed,
 };
 
 int manager_save_state(Manager *m)
@@ -154,8 +154,7 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
 		cfd = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
 				log_warning_errno(errno, "accept() failed: %m");
 			}
 			break;
@@ -166,7 +165,8 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 			continue;
 		}
 		(void)setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (connection_new(&m->conn_server, cfd, (struct sockaddr *)&peer, len, &conn) < 0) {
+		if (connection_new(&m->conn_server, cfd, (struct sockaddr *)&peer, len, &conn) <
+		    0) {
 			continue;
 		}
 		connection_link(conn, &m->conn_head, &m->conn_tail);
@@ -207,7 +207,7 @@ int manager_new(const ServerSettings *settings, Manager **ret)
 	r = gnutls_priority_init(&m->priority, settings->priority, &err);
 	if (r < 0) {
 		log_error("Bad GnuTLS priority string '%s': %s at '%s'", settings->priority,
-			  gnutls_strerror(r), err ? err : "?");
+		          gnutls_strerror(r), err ? err : "?");
 		return -EINVAL;
 	}
 	r = gnutls_certificate_allocate_credentials(&m->credentials);
@@ -216,13 +216,13 @@ int manager_new(const ServerSettings *settings, Manager **ret)
 		return -ENOMEM;
 	}
 	m->conn_server = (ConnServer){
-		.ctx = &m->ctx,
-		.priority = m->priority,
-		.credentials = m->credentials,
-		.timeout_usec = settings->connection_timeout_msec * 1000,
-		.lookup = conn_lookup,
-		.closed = conn_closed,
-		.userdata = m,
+	        .ctx = &m->ctx,
+	        .priority = m->priority,
+	        .credentials = m->credentials,
+	        .timeout_usec = settings->connection_timeout_msec * 1000,
+	        .lookup = conn_lookup,
+	        .closed = conn_closed,
+	        .userdata = m,
 	};
 	if (asprintf(&m->clients_conf, "%s/clients.conf", settings->configdir) < 0) {
 		return log_oom();
@@ -252,7 +252,7 @@ int manager_setup_loop(Manager *m)
 	    (r = sd_event_add_signal(m->event, &m->sig_int, SIGINT, on_terminate, m)) < 0 ||
 	    (r = sd_event_add_signal(m->event, &m->sig_hup, SIGHUP, on_hangup, m)) < 0 ||
 	    (r = sd_event_add_time_relative(m->event, &m->save_soon, CLOCK_MONOTONIC,
-					    SAVE_SOON_USEC, 10000, on_save_soon, m)) < 0) {
+	                                    SAVE_SOON_USEC, 10000, on_save_soon, m)) < 0) {
 		return log_error_errno(r, "Cannot set up the event loop: %m");
 	}
 	(void)sd_event_source_set_enabled(m->save_soon, SD_EVENT_OFF);
@@ -316,9 +316,7 @@ static int rebuild_index(Manager *m)
 	StrMap *keys = strmap_new(m->n_clients), *names = strmap_new(m->n_clients);
 
 	if (!keys || !names) {
-		strmap_free(keys);
-		strmap_free(names);
-		return log_oom();
+		goto oom;
 	}
 	for (size_t i = 0; i < m->n_clients; i++) {
 		Client *c = m->clients[i];
@@ -334,8 +332,8 @@ static int rebuild_index(Manager *m)
 			}
 			if (r == 0) {
 				log_warning("Client %s has the same key_id as an earlier client; "
-					    "the earlier one is used",
-					    c->name);
+				            "the earlier one is used",
+				            c->name);
 			}
 		}
 	}
@@ -345,9 +343,32 @@ static int rebuild_index(Manager *m)
 	m->by_name = names;
 	return 0;
 oom:
+	/* No index at all rather than one pointing at clients that may go away. */
 	strmap_free(keys);
 	strmap_free(names);
+	m->by_key_id = strmap_free(m->by_key_id);
+	m->by_name = strmap_free(m->by_name);
 	return log_oom();
+}
+
+int manager_remove_client(Manager *m, Client *c)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_clients && m->clients[i] != c; i++) {
+	}
+	if (i == m->n_clients) {
+		return -ENOENT;
+	}
+	memmove(&m->clients[i], &m->clients[i + 1], (m->n_clients - i - 1) * sizeof(Client *));
+	m->n_clients--;
+	log_info("Removing client %s", c->name);
+	CLIENT_NOTIFY(&m->ctx, client_removed, c);
+	client_mark_removed(c);
+	(void)rebuild_index(m);
+	client_unref(c);
+	save_soon(m);
+	return 0;
 }
 
 Client *manager_find_client(Manager *m, const char *key_id)
@@ -361,10 +382,10 @@ Client *manager_find_client_by_name(Manager *m, const char *name)
 }
 
 /* Upstream's merge of saved state into a client made from the new clients.conf (spec 2.8). */
-static void restore_client(Manager *m, Client *c, const SavedClient *sc, realtime_t now)
+static void restore_client(Manager *m, Client *c, const SavedClient *sc, realtime_t now,
+                           SecBuf *secret)
 {
 	unsigned changed = client_settings_diff(&c->config, &sc->config);
-	_cleanup_secbuf_ SecBuf *secret = NULL;
 
 	(void)client_settings_assign(&c->s, &sc->s, CS_ALL & ~changed);
 	if (sc->created) {
@@ -386,13 +407,13 @@ static void restore_client(Manager *m, Client *c, const SavedClient *sc, realtim
 		if (now >= c->expires) {
 			if (!c->last_checked_ok) {
 				log_warning("disabling client %s - Client never performed a "
-					    "successful checker",
-					    c->name);
+				            "successful checker",
+				            c->name);
 				c->s.enabled = false;
 			} else if (c->last_checker_status != 0) {
 				log_warning("disabling client %s - Client last checker failed "
-					    "with error code %d",
-					    c->name, c->last_checker_status);
+				            "with error code %d",
+				            c->name, c->last_checker_status);
 				c->s.enabled = false;
 			} else {
 				c->expires = now + c->s.timeout * 1000;
@@ -404,13 +425,14 @@ static void restore_client(Manager *m, Client *c, const SavedClient *sc, realtim
 			}
 		}
 	}
-	if (state_decrypt_secret(sc, &c->state_key, &secret) >= 0) {
+	if (state_decrypt_secret(sc, &c->state_key, secret) >= 0) {
 		Secret n;
 
 		if (secret_store_put(m->store, secret->data, secret->len, &n) >= 0) {
 			secret_store_drop(m->store, &c->secret);
 			c->secret = n;
 		}
+		secbuf_clear(secret);
 	} else {
 		log_debug("Failed to decrypt %s old secret", c->name);
 	}
@@ -473,6 +495,7 @@ typedef struct RestoreCtx {
 	Manager *m;
 	realtime_t now;
 	size_t restored;
+	SecBuf *scratch; /* decrypted secrets pass through here */
 } RestoreCtx;
 
 static int restore_one(SavedClient *sc, void *userdata)
@@ -481,7 +504,7 @@ static int restore_one(SavedClient *sc, void *userdata)
 	Client *c = manager_find_client_by_name(rc->m, sc->name);
 
 	if (c) {
-		restore_client(rc->m, c, sc, rc->now);
+		restore_client(rc->m, c, sc, rc->now, rc->scratch);
 		rc->restored++;
 	}
 	return 0;
@@ -499,7 +522,12 @@ int manager_restore_state(Manager *m)
 	if (asprintf(&state_path, "%s/%s", m->settings->statedir, STATE_FILE_NAME) < 0) {
 		return log_oom();
 	}
+	rc.scratch = secbuf_new(4096, SECRET_MAX);
+	if (!rc.scratch) {
+		return log_oom();
+	}
 	r = state_read(state_path, restore_one, &rc);
+	secbuf_free(rc.scratch);
 	malloc_trim(0);
 	if (r == -ENOENT || r == -EBADMSG) {
 		log_warning_errno(r, "Could not load persistent state: %m");
@@ -604,8 +632,8 @@ int manager_reload(Manager *m)
 	m->n_clients = n;
 	clients_config_done(&cfg, m->store);
 	r = rebuild_index(m);
-	log_info("Reloaded %s: %zu clients, %zu added, %zu removed, %zu changed",
-		 m->clients_conf, m->n_clients, added, removed, updated);
+	log_info("Reloaded %s: %zu clients, %zu added, %zu removed, %zu changed", m->clients_conf,
+	         m->n_clients, added, removed, updated);
 	if (m->n_clients == 0) {
 		log_warning("No clients defined");
 	}
@@ -619,11 +647,13 @@ int manager_reload(Manager *m)
 static int bind_address(Manager *m, int fd)
 {
 	const ServerSettings *s = m->settings;
-	struct addrinfo hints = {
-		.ai_family = s->use_ipv6 ? AF_INET6 : AF_INET,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
-	}, *ai = NULL;
+	struct addrinfo hints =
+	                        {
+	                                .ai_family = s->use_ipv6 ? AF_INET6 : AF_INET,
+	                                .ai_socktype = SOCK_STREAM,
+	                                .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	                        },
+	                *ai = NULL;
 	char port[16];
 	int one = 1, r;
 
@@ -676,18 +706,18 @@ int manager_open_listener(Manager *m)
 	(void)fd_set_cloexec(fd, true);
 	if (*s->interface) {
 		if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, s->interface,
-			       (socklen_t)strlen(s->interface) + 1) < 0) {
+		               (socklen_t)strlen(s->interface) + 1) < 0) {
 			if (errno == EPERM) {
 				log_error("No permission to bind to interface %s", s->interface);
 			} else if (errno == ENOPROTOOPT) {
 				log_error("SO_BINDTODEVICE not available; cannot bind to interface "
-					  "%s",
-					  s->interface);
+				          "%s",
+				          s->interface);
 			} else if (errno == ENODEV) {
 				log_error("Interface %s does not exist, cannot bind", s->interface);
 			} else {
 				return log_error_errno(errno, "Cannot bind to interface %s: %m",
-						       s->interface);
+				                       s->interface);
 			}
 		}
 	}
@@ -715,15 +745,15 @@ int manager_open_listener(Manager *m)
 
 				inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
 				log_info("Now listening on address '%s', port %u, flowinfo %u, "
-					 "scope_id %u",
-					 ip, ntohs(s6->sin6_port), ntohl(s6->sin6_flowinfo),
-					 s6->sin6_scope_id);
+				         "scope_id %u",
+				         ip, ntohs(s6->sin6_port), ntohl(s6->sin6_flowinfo),
+				         s6->sin6_scope_id);
 			} else if (ss.ss_family == AF_INET) {
 				struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 
 				inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
 				log_info("Now listening on address '%s', port %u", ip,
-					 ntohs(s4->sin_port));
+				         ntohs(s4->sin_port));
 			}
 		}
 	}
@@ -744,14 +774,14 @@ int manager_start(Manager *m)
 		return log_error_errno(r, "Cannot watch the listening socket: %m");
 	}
 	r = sd_event_add_time_relative(m->event, &m->save_periodic, CLOCK_MONOTONIC,
-				       m->settings->state_save_interval_msec * 1000, 1000000,
-				       on_save_periodic, m);
+	                               m->settings->state_save_interval_msec * 1000, 1000000,
+	                               on_save_periodic, m);
 	if (r < 0) {
 		return log_error_errno(r, "Cannot set up the state timer: %m");
 	}
 	(void)sd_event_source_set_enabled(m->save_periodic, SD_EVENT_ON);
-	/* Save now: the state on disk then matches this run's configuration. */
-	(void)manager_save_state(m);
+	/* Save soon (not before readiness): the state on disk then matches this configuration. */
+	save_soon(m);
 	(void)sd_notifyf(0, "READY=1\nSTATUS=Serving %zu clients", m->n_clients);
 	return 0;
 }

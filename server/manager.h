@@ -81,6 +81,12 @@ int manager_reload(Manager *m);
 /* Save the state file now.  Returns 0 or -errno (logged as upstream's warning). */
 int manager_save_state(Manager *m);
 
+/*
+ * Remove a client at run time (D-Bus RemoveClient): observers get client_removed, the client
+ * is disabled quietly, connections using it let go.  Returns 0 or -ENOENT.
+ */
+int manager_remove_client(Manager *m, Client *c);
+
 /* The client for an acceptable key ID, or NULL. */
 Client *manager_find_client(Manager *m, const char *key_id);
 Client *manager_find_client_by_name(Manager *m, const char *name);

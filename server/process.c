@@ -85,9 +85,9 @@ void daemon_report(int fd, int code)
 RunUser run_user_find(void)
 {
 	static const char *const pairs[][2] = {
-		{"_mandos", "_mandos"},
-		{"mandos", "mandos"},
-		{"nobody", "nogroup"},
+	        {"_mandos", "_mandos"},
+	        {"mandos", "mandos"},
+	        {"nobody", "nogroup"},
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(pairs); i++) {
@@ -109,7 +109,7 @@ int run_user_drop(RunUser u)
 	if (setgid(u.gid) < 0 || setuid(u.uid) < 0) {
 		if (errno != EPERM) {
 			return log_error_errno(errno, "Failed to setuid/setgid to %u:%u: %m", u.uid,
-					       u.gid);
+			                       u.gid);
 		}
 		log_warning("Failed to setuid/setgid to %u:%u: %s", u.uid, u.gid, strerror(EPERM));
 		return 0;
@@ -145,7 +145,7 @@ int pidfile_open(const char *path, char **ret_path)
 
 	if (!p || !*p) {
 		p = (stat("/run/.", &st) == 0 && S_ISDIR(st.st_mode)) ? "/run/mandos.pid"
-								       : "/var/run/mandos.pid";
+		                                                      : "/var/run/mandos.pid";
 	}
 	*ret_path = strdup(p);
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);

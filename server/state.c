@@ -19,6 +19,8 @@
 #include "secmem.h"
 
 #define STATE_MAGIC "mandos-c-state 1"
+/* Longest line accepted: a secret of SECRET_MAX bytes in base64 and then some. */
+#define STATE_LINE_MAX (SECRET_MAX * 2)
 
 static void saved_client_done(SavedClient *sc);
 
@@ -86,8 +88,8 @@ static int put_secret(FILE *f, const Client *c)
 	}
 	randombytes_buf(box, crypto_secretbox_NONCEBYTES);
 	crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES,
-			      len ? secret_data(&c->secret) : (const unsigned char *)"", len, box,
-			      key);
+	                      len ? secret_data(&c->secret) : (const unsigned char *)"", len, box,
+	                      key);
 	sodium_bin2base64(b64, b64_len, box, box_len, sodium_base64_VARIANT_ORIGINAL);
 	fprintf(f, "secret %s\n", b64);
 	return 0;
@@ -294,7 +296,7 @@ static int get_line(Reader *rd, SavedClient *sc, const char *key, const char *v)
 			return -ENOMEM;
 		}
 		if (sodium_base642bin(box, len + 1, v, len, NULL, &out_len, NULL,
-				      sodium_base64_VARIANT_ORIGINAL) < 0) {
+		                      sodium_base64_VARIANT_ORIGINAL) < 0) {
 			free(box);
 			return bad(rd, "bad secret");
 		}
@@ -308,11 +310,11 @@ static int get_line(Reader *rd, SavedClient *sc, const char *key, const char *v)
 			const char *name;
 			size_t off;
 		} times[] = {
-			{"created", offsetof(SavedClient, created)},
-			{"last_enabled", offsetof(SavedClient, last_enabled)},
-			{"expires", offsetof(SavedClient, expires)},
-			{"last_checked_ok", offsetof(SavedClient, last_checked_ok)},
-			{"last_approval_request", offsetof(SavedClient, last_approval_request)},
+		        {"created", offsetof(SavedClient, created)},
+		        {"last_enabled", offsetof(SavedClient, last_enabled)},
+		        {"expires", offsetof(SavedClient, expires)},
+		        {"last_checked_ok", offsetof(SavedClient, last_checked_ok)},
+		        {"last_approval_request", offsetof(SavedClient, last_approval_request)},
 		};
 		for (size_t i = 0; i < ELEMENTSOF(times); i++) {
 			if (strcmp(key, times[i].name) == 0) {
@@ -356,6 +358,10 @@ int state_read(const char *path, state_client_cb_t cb, void *userdata)
 		char *sp;
 
 		rd.line++;
+		if ((size_t)n > STATE_LINE_MAX) {
+			r = bad(&rd, "line too long");
+			break;
+		}
 		if (n > 0 && line[n - 1] == '\n') {
 			line[--n] = '\0';
 		}
@@ -454,12 +460,13 @@ int state_load(const char *path, SavedState *ret)
 	return 0;
 }
 
-int state_decrypt_secret(const SavedClient *sc, const Secret *state_key, SecBuf **ret)
+int state_decrypt_secret(const SavedClient *sc, const Secret *state_key, SecBuf *out)
 {
 	const unsigned char *key = secret_data(state_key);
 	size_t len;
-	SecBuf *b;
+	int r;
 
+	secbuf_clear(out);
 	if (!sc->secret_box || !key || state_key->len != STATE_KEY_SIZE ||
 	    sc->secret_box_len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
 		return -EBADMSG;
@@ -468,18 +475,17 @@ int state_decrypt_secret(const SavedClient *sc, const Secret *state_key, SecBuf 
 	if (len > SECRET_MAX) {
 		return -EBADMSG;
 	}
-	b = secbuf_new(len, len);
-	if (!b) {
-		return -ENOMEM;
+	r = secbuf_reserve(out, len);
+	if (r < 0) {
+		return r;
 	}
-	if (crypto_secretbox_open_easy(b->data, sc->secret_box + crypto_secretbox_NONCEBYTES,
-				       sc->secret_box_len - crypto_secretbox_NONCEBYTES,
-				       sc->secret_box, key) != 0) {
-		secbuf_free(b);
+	if (crypto_secretbox_open_easy(out->data, sc->secret_box + crypto_secretbox_NONCEBYTES,
+	                               sc->secret_box_len - crypto_secretbox_NONCEBYTES,
+	                               sc->secret_box, key) != 0) {
+		secbuf_clear(out);
 		return -EBADMSG;
 	}
-	b->len = len;
-	b->data[len] = '\0';
-	*ret = b;
+	out->len = len;
+	out->data[len] = '\0';
 	return 0;
 }

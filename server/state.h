@@ -70,7 +70,8 @@ void saved_state_done(SavedState *s);
 int state_save(const char *dir, Client *const *clients, size_t n, SecretStore *store);
 
 /*
- * Decrypt a saved secret with a client's state key.  Returns 0 and the plaintext in a new
- * SecBuf *ret, -EBADMSG when it does not decrypt (clients.conf's secret changed), -ENOMEM.
+ * Decrypt a saved secret with a client's state key into `out` (cleared first; its max must be
+ * at least SECRET_MAX).  Returns 0, -EBADMSG when it does not decrypt (clients.conf's secret
+ * changed), or a SecBuf error.
  */
-int state_decrypt_secret(const SavedClient *sc, const Secret *state_key, SecBuf **ret);
+int state_decrypt_secret(const SavedClient *sc, const Secret *state_key, SecBuf *out);

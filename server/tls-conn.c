@@ -248,8 +248,8 @@ static void approval_step(Connection *conn)
 	conn->waiting = true;
 	if (!conn->approval_timer) {
 		if (sd_event_add_time_relative(conn->srv->event, &conn->approval_timer,
-					       CLOCK_MONOTONIC, remaining, 1000, on_approval_timer,
-					       conn) < 0) {
+		                               CLOCK_MONOTONIC, remaining, 1000, on_approval_timer,
+		                               conn) < 0) {
 			connection_free(conn);
 			return;
 		}
@@ -312,8 +312,8 @@ static int peer_key_id(Connection *conn, char key_id[KEYID_STRING_SIZE])
 
 	if (gnutls_certificate_type_get2(conn->session, GNUTLS_CTYPE_PEERS) != GNUTLS_CRT_RAWPK) {
 		log_info("Cert type %d not in {%d}",
-			 (int)gnutls_certificate_type_get2(conn->session, GNUTLS_CTYPE_PEERS),
-			 (int)GNUTLS_CRT_RAWPK);
+		         (int)gnutls_certificate_type_get2(conn->session, GNUTLS_CTYPE_PEERS),
+		         (int)GNUTLS_CRT_RAWPK);
 		log_warning("Bad certificate: not a raw public key");
 		return -EBADMSG;
 	}
@@ -402,7 +402,7 @@ static bool version_acceptable(const char *line, size_t n)
 	uint64_t v = 0;
 
 	while (i < n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n' ||
-			 line[i] == '\v' || line[i] == '\f')) {
+	                 line[i] == '\v' || line[i] == '\f')) {
 		i++;
 	}
 	if (i < n && (line[i] == '+' || line[i] == '-')) {
@@ -420,7 +420,7 @@ static bool version_acceptable(const char *line, size_t n)
 		return false;
 	}
 	if (i < n && !(line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n' ||
-		       line[i] == '\v' || line[i] == '\f')) {
+	               line[i] == '\v' || line[i] == '\f')) {
 		return false;
 	}
 	return neg || v <= 1;
@@ -430,14 +430,14 @@ static void start_handshake(Connection *conn)
 {
 	int r;
 
-	r = gnutls_init(&conn->session, GNUTLS_CLIENT | GNUTLS_NO_TICKETS | GNUTLS_ENABLE_RAWPK |
-						GNUTLS_NONBLOCK);
+	r = gnutls_init(&conn->session,
+	                GNUTLS_CLIENT | GNUTLS_NO_TICKETS | GNUTLS_ENABLE_RAWPK | GNUTLS_NONBLOCK);
 	if (r >= 0) {
 		r = gnutls_priority_set(conn->session, conn->srv->priority);
 	}
 	if (r >= 0) {
 		r = gnutls_credentials_set(conn->session, GNUTLS_CRD_CERTIFICATE,
-					   conn->srv->credentials);
+		                           conn->srv->credentials);
 	}
 	if (r < 0) {
 		log_error("Cannot set up a TLS session: %s", gnutls_strerror(r));
@@ -503,7 +503,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	case CONN_APPROVAL:
 		if (revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
 			log_info("Client %s disconnected while waiting for approval",
-				 conn->client->name);
+			         conn->client->name);
 			connection_free(conn);
 		}
 		break;
@@ -521,11 +521,11 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 }
 
 static const char *const state_names[_CONN_STATE_MAX] = {
-	[CONN_VERSION] = "waiting for the protocol version",
-	[CONN_HANDSHAKE] = "in the TLS handshake",
-	[CONN_APPROVAL] = "waiting for approval",
-	[CONN_SEND] = "sending the secret",
-	[CONN_BYE] = "closing",
+        [CONN_VERSION] = "waiting for the protocol version",
+        [CONN_HANDSHAKE] = "in the TLS handshake",
+        [CONN_APPROVAL] = "waiting for approval",
+        [CONN_SEND] = "sending the secret",
+        [CONN_BYE] = "closing",
 };
 
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
@@ -544,13 +544,13 @@ static void format_peer(Connection *conn, const struct sockaddr *sa)
 
 		inet_ntop(AF_INET6, &s6->sin6_addr, conn->ip, sizeof(conn->ip));
 		snprintf(conn->address, sizeof(conn->address), "('%s', %u, %u, %u)", conn->ip,
-			 ntohs(s6->sin6_port), ntohl(s6->sin6_flowinfo), s6->sin6_scope_id);
+		         ntohs(s6->sin6_port), ntohl(s6->sin6_flowinfo), s6->sin6_scope_id);
 	} else if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
 
 		inet_ntop(AF_INET, &s4->sin_addr, conn->ip, sizeof(conn->ip));
 		snprintf(conn->address, sizeof(conn->address), "('%s', %u)", conn->ip,
-			 ntohs(s4->sin_port));
+		         ntohs(s4->sin_port));
 	} else {
 		snprintf(conn->ip, sizeof(conn->ip), "?");
 		snprintf(conn->address, sizeof(conn->address), "('?', 0)");
@@ -558,7 +558,7 @@ static void format_peer(Connection *conn, const struct sockaddr *sa)
 }
 
 int connection_new(const ConnServer *srv, int fd, const struct sockaddr *peer, socklen_t len,
-		   Connection **ret)
+                   Connection **ret)
 {
 	Connection *conn = calloc(1, sizeof(*conn));
 	int r;
@@ -574,7 +574,7 @@ int connection_new(const ConnServer *srv, int fd, const struct sockaddr *peer, s
 	r = sd_event_add_io(srv->event, &conn->io, fd, EPOLLIN, on_io, conn);
 	if (r >= 0) {
 		r = sd_event_add_time_relative(srv->event, &conn->deadline, CLOCK_MONOTONIC,
-					       srv->timeout_usec, 1000, on_deadline, conn);
+		                               srv->timeout_usec, 1000, on_deadline, conn);
 	}
 	if (r < 0) {
 		sd_event_source_disable_unref(conn->io);

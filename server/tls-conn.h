@@ -48,7 +48,7 @@ typedef struct ConnServer {
 
 /* Take over an accepted socket (non-blocking, CLOEXEC).  Returns 0 or -errno (fd closed). */
 int connection_new(const ConnServer *srv, int fd, const struct sockaddr *peer, socklen_t len,
-		   Connection **ret);
+                   Connection **ret);
 
 /* Close at once (no bye), calling srv->closed.  For eviction and shutdown. */
 void connection_abort(Connection *conn, const char *why);

@@ -9,10 +9,10 @@ new_keys good
 new_keys bad
 tag=$$$(date +%N | cut -c1-4)
 {
-	printf '[DEFAULT]\ninterval = PT1S\ntimeout = PT3S\n\n'
+	printf '[DEFAULT]\ninterval = PT1S\ntimeout = PT%dS\n\n' $((3 * SLOW))
 	section good 'host = my host' \
 		"checker = printf '[%%%%s]' %%(host)s %%(name)s %%(timeout)s %%(enabled)s > $T/out/%%(name)s.args"
-	section bad 'checker = exit 3' 'timeout = PT2S'
+	section bad "checker = id -un > $T/out/user; exit 3" 'timeout = PT2S'
 	# Succeeds once (so its timeout is an hour away), then hangs in every later run.
 	printf '[slow]\nkey_id = %064d\nsecret = c2xvdw==\ntimeout = PT1H\n' 1
 	printf 'checker = echo run >> %s/out/slow.runs; [ -e %s/out/slow.ok ] || ' "$T" "$T"
@@ -23,8 +23,8 @@ tag=$$$(date +%N | cut -c1-4)
 
 start_server
 # Expansion: each value one shell word, upstream's str() forms.
-wait_for 5 test -s "$T/out/good.args" || fail "the good checker never ran"
-assert_eq "$(cat "$T/out/good.args")" "[my host][good][0:00:03][True]" \
+wait_for $((5 * SLOW)) test -s "$T/out/good.args" || fail "the good checker never ran"
+assert_eq "$(cat "$T/out/good.args")" "[my host][good][0:00:$(printf %02d $((3 * SLOW)))][True]" \
 	"expanded checker arguments"
 log_wait "Checker for good succeeded"
 
@@ -32,17 +32,21 @@ log_wait "Checker for good succeeded"
 log_wait "Starting checker 'sleep 7$tag & wait' for hung"
 wait_for 2 pgrep -f "^sleep 7$tag" || fail "the hung checker's grandchild did not start"
 log_wait "Disabling client hung"
-wait_for 8 sh -c "! pgrep -f '^sleep 7$tag'" ||
+wait_for $((8 * SLOW)) sh -c "! pgrep -f '^sleep 7$tag'" ||
 	fail "the checker's grandchild survived"
 
 # A failing checker: logged, and the timeout disables the client.
 log_wait "Checker for bad failed"
+# Checkers run as the server's unprivileged user.
+if [ "$(id -u)" -eq 0 ] && getent passwd _mandos >/dev/null; then
+	assert_eq "$(cat "$T/out/user")" _mandos "checker user"
+fi
 log_wait "Disabling client bad"
 assert_refused bad 3
 log_wait "Client bad is disabled"
 
 # Successful checkers keep bumping the 3 s timeout: good still unlocks well after it.
-sleep 3
+sleep $((3 * SLOW))
 assert_unlocks good
 assert_not_contains "$T/server.log" "Disabling client good"
 

@@ -31,4 +31,19 @@ assert_refused stranger 3
 log_wait "Client not found for key ID: $(key_id stranger | tr a-f A-F), address: ('::1'"
 assert_not_contains "$T/server.log" "Sending secret to stranger"
 stop_server
+
+# A sent secret extends the expiry once by extended_timeout (15 minutes here).
+now=$(date +%s)
+expires=$(awk '$1 == "client" { c = $2 } $1 == "expires" && c == "alpha" { print $2 }' \
+	"$T/state/clients.state")
+left=$((expires / 1000000 - now))
+[ "$left" -ge 880 ] && [ "$left" -le 905 ] || fail "alpha expires in $left s, not ~900 s"
+
+# IPv4 only, and a missing interface is an error but no obstacle.
+start_server --no-ipv6 --address 127.0.0.1 --interface nosuch0
+log_wait "Interface nosuch0 does not exist, cannot bind"
+log_wait "Now listening on address '127.0.0.1', port $PORT"
+CONNECT_ADDR=127.0.0.1 assert_unlocks alpha
+log_wait "TCP connection from: ('127.0.0.1', "
+stop_server
 echo "upstream mandos-client unlocked alpha and beta; the stranger got nothing"

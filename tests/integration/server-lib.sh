@@ -7,6 +7,9 @@ require_cmd mandos-keygen "$MANDOS_CLIENT"
 
 PORT=$(random_port)
 SERVER_PID=""
+# Everything takes several times longer under valgrind: scale the waits (never the checks).
+SLOW=1
+[ -z "$VALGRIND" ] || SLOW=4
 mkdir -p "$T/conf" "$T/hooks" "$T/out"
 # Checkers run as the server's unprivileged user: let them write here.
 chmod 777 "$T/out"
@@ -53,7 +56,7 @@ start_server() {
 		--address ::1 --port "$PORT" --debug "$@" >>"$T/server.log" 2>&1 &
 	SERVER_PID=$!
 	on_exit "kill -9 $SERVER_PID"
-	wait_for 30 _port_open "$PORT" || {
+	wait_for $((30 * SLOW)) _port_open "$PORT" || {
 		tail -n 20 "$T/server.log" >&2
 		fail "the server does not listen on $PORT"
 	}
@@ -74,7 +77,7 @@ stop_server() {
 # stdout in $T/out-NAME.  Returns the client's status (124 when it is still trying).
 unlock() {
 	_d="$T/keys-$1"
-	timeout "${2:-15}" "$MANDOS_CLIENT" --connect="[::1]:$PORT" --interface=none \
+	timeout $((${2:-15} * SLOW)) "$MANDOS_CLIENT" --connect="${CONNECT_ADDR:-[::1]}:$PORT" --interface=none \
 		--network-hook-dir="$T/hooks" --retry=1 \
 		--pubkey="$_d/pubkey.txt" --seckey="$_d/seckey.txt" \
 		--tls-pubkey="$_d/tls-pubkey.pem" --tls-privkey="$_d/tls-privkey.pem" \
@@ -91,7 +94,7 @@ assert_unlocks() {
 	cmp -s "$T/out-$1" "$T/keys-$1/pw" || fail "client $1 got the wrong secret"
 }
 
-# assert_refused NAME [SECONDS]: the client gets nothing within SECONDS (default 4).
+# assert_refused NAME [SECONDS]: the client gets nothing within SECONDS (default 4, scaled).
 assert_refused() {
 	_rc=0
 	unlock "$1" "${2:-4}" || _rc=$?
@@ -101,7 +104,7 @@ assert_refused() {
 
 # log_wait STRING [SECONDS]: wait until the server log contains STRING.
 log_wait() {
-	wait_for "${2:-10}" grep -qF -- "$1" "$T/server.log" || {
+	wait_for $((${2:-10} * SLOW)) grep -qF -- "$1" "$T/server.log" || {
 		tail -n 30 "$T/server.log" >&2
 		fail "server log lacks '$1'"
 	}

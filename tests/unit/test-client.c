@@ -28,8 +28,8 @@ static void on_completed(Client *c, int code, int64_t status, const char *cmd, v
 }
 
 static const ClientObserver observer = {
-	.property_changed = on_prop,
-	.checker_completed = on_completed,
+        .property_changed = on_prop,
+        .checker_completed = on_completed,
 };
 
 static void setup(void)
@@ -63,7 +63,8 @@ static Client *make(const char *checker, bool enabled)
 	cc.settings.host = strdup("h");
 	cc.settings.checker = strdup(checker);
 	cc.settings.fingerprint = strdup("");
-	strcpy(cc.settings.key_id, "DD3677011AFDB724949F3FB96A511E42494FD2B7059AADE2C9AE7BECA78B91B8");
+	strcpy(cc.settings.key_id,
+	       "DD3677011AFDB724949F3FB96A511E42494FD2B7059AADE2C9AE7BECA78B91B8");
 	cc.settings.timeout = 300000;
 	cc.settings.extended_timeout = 900000;
 	cc.settings.interval = 120000;
@@ -71,9 +72,8 @@ static Client *make(const char *checker, bool enabled)
 	cc.settings.approved_by_default = true;
 	cc.settings.enabled = enabled;
 	ck_assert_int_eq(secret_store_put(store, "s3cret", 6, &cc.secret), 0);
-	ck_assert_int_eq(secret_store_put(store, "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", 32,
-					  &cc.state_key),
-			 0);
+	ck_assert_int_eq(
+	        secret_store_put(store, "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", 32, &cc.state_key), 0);
 	ck_assert_int_eq(client_new(&ctx, &cc, &c), 0);
 	free(cc.name);
 	client_settings_done(&cc.settings);
@@ -236,17 +236,18 @@ START_TEST(state_roundtrip)
 	ck_assert(st.clients[0].s.enabled);
 	ck_assert_uint_eq(client_settings_diff(&st.clients[0].config, &c->config), 0);
 	/* The secret decrypts with the key from the config secret, and only with it. */
-	ck_assert_int_eq(state_decrypt_secret(&st.clients[0], &c->state_key, &secret), 0);
+	secret = secbuf_new(16, SECRET_MAX);
+	ck_assert_int_eq(state_decrypt_secret(&st.clients[0], &c->state_key, secret), 0);
 	ck_assert_uint_eq(secret->len, 14);
 	ck_assert_mem_eq(secret->data, "runtime secret", 14);
-	secbuf_free(secret);
 	{
 		Secret other;
-		ck_assert_int_eq(secret_store_put(store, "llllllllllllllllllllllllllllllll", 32,
-						  &other),
-				 0);
-		ck_assert_int_eq(state_decrypt_secret(&st.clients[0], &other, &secret), -EBADMSG);
+		ck_assert_int_eq(
+		        secret_store_put(store, "llllllllllllllllllllllllllllllll", 32, &other), 0);
+		ck_assert_int_eq(state_decrypt_secret(&st.clients[0], &other, secret), -EBADMSG);
+		ck_assert_uint_eq(secret->len, 0);
 		secret_store_drop(store, &other);
+		secbuf_free(secret);
 	}
 	saved_state_done(&st);
 	/* Truncated and foreign files are rejected. */

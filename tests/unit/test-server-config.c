@@ -44,33 +44,34 @@ START_TEST(clients)
 	char *err;
 
 	ck_assert_int_eq(load("[DEFAULT]\n"
-			      "timeout = 1d\n"
-			      "h = example.org\n"
-			      "\n"
-			      "[foo]\n"
-			      "key_id = DD36 7701 1afd b724949f3fb96a511e42494fd2b7059aade2c9ae7beca78b91b8\n"
-			      "fingerprint = 7788 2722 5ba7\n"
-			      "secret =\n"
-			      "    aGVsbG8g\n"
-			      "    d29ybGQ=\n"
-			      "host = foo.%(h)s\n"
-			      "interval = 5m 30s\n"
-			      "approval_delay = PT10S\n"
-			      "approved_by_default = no\n"
-			      "\n"
-			      "[nokey]\n"
-			      "secret = YQ==\n"
-			      "\n"
-			      "[bar]\n"
-			      "key_id = " KEY1 "\n"
-			      "secfile = $TEST_SECDIR/sec\n"
-			      "enabled = off\n",
-			      st, &c, &err),
-			 0);
+	                      "timeout = 1d\n"
+	                      "h = example.org\n"
+	                      "\n"
+	                      "[foo]\n"
+	                      "key_id = DD36 7701 1afd "
+	                      "b724949f3fb96a511e42494fd2b7059aade2c9ae7beca78b91b8\n"
+	                      "fingerprint = 7788 2722 5ba7\n"
+	                      "secret =\n"
+	                      "    aGVsbG8g\n"
+	                      "    d29ybGQ=\n"
+	                      "host = foo.%(h)s\n"
+	                      "interval = 5m 30s\n"
+	                      "approval_delay = PT10S\n"
+	                      "approved_by_default = no\n"
+	                      "\n"
+	                      "[nokey]\n"
+	                      "secret = YQ==\n"
+	                      "\n"
+	                      "[bar]\n"
+	                      "key_id = " KEY1 "\n"
+	                      "secfile = $TEST_SECDIR/sec\n"
+	                      "enabled = off\n",
+	                      st, &c, &err),
+	                 0);
 	ck_assert_uint_eq(c.n, 2);
 	ck_assert_str_eq(c.clients[0].name, "foo");
 	ck_assert_str_eq(c.clients[0].settings.key_id,
-			 "DD3677011AFDB724949F3FB96A511E42494FD2B7059AADE2C9AE7BECA78B91B8");
+	                 "DD3677011AFDB724949F3FB96A511E42494FD2B7059AADE2C9AE7BECA78B91B8");
 	ck_assert_str_eq(c.clients[0].settings.fingerprint, "778827225BA7");
 	ck_assert_str_eq(c.clients[0].settings.host, "foo.example.org");
 	ck_assert_str_eq(c.clients[0].settings.checker, "fping -q -- %(host)s");
@@ -103,7 +104,7 @@ static void expect_error(const char *text, const char *where)
 
 	ck_assert_int_lt(load(text, st, &c, &err), 0);
 	ck_assert_msg(err && strstr(err, where), "error \"%s\" lacks \"%s\"", err ? err : "(none)",
-		      where);
+	              where);
 	free(err);
 	secret_store_free(st);
 }
@@ -115,8 +116,9 @@ START_TEST(client_errors)
 	expect_error("[a]\nkey_id = " KEY1 "\nsecret = Y!==\n", "clients.conf:3: ");
 	expect_error("[a]\nkey_id = 1234\nsecret = YQ==\n", "clients.conf:2: ");
 	expect_error("[a]\nkey_id = " KEY1 "\nsecret = YQ==\nenabled = perhaps\n",
-		     "clients.conf:4: ");
-	expect_error("[a]\nkey_id = " KEY1 "\nsecret = YQ==\ninterval = PT0S\n", "clients.conf:4: ");
+	             "clients.conf:4: ");
+	expect_error("[a]\nkey_id = " KEY1 "\nsecret = YQ==\ninterval = PT0S\n",
+	             "clients.conf:4: ");
 	expect_error("[a]\nkey_id = " KEY1 "\nsecfile = /nonexistent/x\n", "clients.conf:3: ");
 }
 END_TEST
@@ -131,22 +133,23 @@ START_TEST(settings)
 	char *argv3[] = {a0, c1, NULL};
 
 	write_file("mandos.conf", "[DEFAULT]\n"
-				  "port = 999\n"
-				  "use_ipv6 = no\n"
-				  "restore = False\n"
-				  "servicename = Other\n"
-				  "statedir = /x/%(servicename)s\n");
+	                          "port = 999\n"
+	                          "use_ipv6 = no\n"
+	                          "restore = False\n"
+	                          "servicename = Other\n"
+	                          "statedir = /x/%(servicename)s\n");
 	ck_assert_int_eq(server_settings_parse(6, argv, &s), 0);
-	ck_assert_int_eq(s.port, 1234);            /* command line wins */
-	ck_assert(!s.use_ipv6);                    /* from the file */
+	ck_assert_int_eq(s.port, 1234); /* command line wins */
+	ck_assert(!s.use_ipv6);         /* from the file */
 	ck_assert(!s.restore);
 	ck_assert(!s.use_dbus);
-	ck_assert(s.debug && s.foreground);        /* --debug implies --foreground */
+	ck_assert(s.debug && s.foreground); /* --debug implies --foreground */
 	ck_assert(s.zeroconf);
 	ck_assert_str_eq(s.servicename, "Other");
 	ck_assert_str_eq(s.statedir, "/x/%(servicename)s"); /* raw, as upstream's defaults() */
-	ck_assert_str_eq(s.priority,
-			 "SECURE128:!CTYPE-X.509:+CTYPE-RAWPK:!RSA:!VERS-ALL:+VERS-TLS1.3:%PROFILE_ULTRA");
+	ck_assert_str_eq(
+	        s.priority,
+	        "SECURE128:!CTYPE-X.509:+CTYPE-RAWPK:!RSA:!VERS-ALL:+VERS-TLS1.3:%PROFILE_ULTRA");
 	ck_assert_int_eq(s.socket_fd, -1);
 	ck_assert_uint_eq(s.connection_timeout_msec, 10000);
 	server_settings_done(&s);

@@ -16,13 +16,13 @@ START_TEST(timestamps)
 
 	/* 2024-01-02 03:04:05.123456 UTC */
 	ck_assert_str_eq(timestamp_format_python(1704164645123456ULL, buf, sizeof(buf)),
-			 "2024-01-02 03:04:05.123456");
+	                 "2024-01-02 03:04:05.123456");
 	ck_assert_str_eq(timestamp_format_python(1704164645000000ULL, buf, sizeof(buf)),
-			 "2024-01-02 03:04:05");
+	                 "2024-01-02 03:04:05");
 	ck_assert_str_eq(timestamp_format_python(0, buf, sizeof(buf)), "None");
 	/* D-Bus form: always microseconds, "" for never. */
 	ck_assert_str_eq(timestamp_format_iso(1704164645000000ULL, buf, sizeof(buf)),
-			 "2024-01-02T03:04:05.000000");
+	                 "2024-01-02T03:04:05.000000");
 	ck_assert_str_eq(timestamp_format_iso(0, buf, sizeof(buf)), "");
 }
 END_TEST

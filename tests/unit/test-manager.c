@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The manager: key ID lookup (hash, case-insensitive config, the empty key's ID never matches),
+ * reload keeping runtime state, run-time removal, and the state file across a restart. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "keyid.h"
+#include "log.h"
+#include "manager.h"
+
+static char dir[] = "/tmp/test-manager-XXXXXX";
+
+#define K1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define K2 "2222222222222222222222222222222222222222222222222222222222222222"
+
+static void write_clients(const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/clients.conf", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static ServerSettings settings(void)
+{
+	ServerSettings s = {0};
+	char statedir[300];
+
+	snprintf(statedir, sizeof(statedir), "%s/state", dir);
+	s.interface = strdup("");
+	s.address = strdup("");
+	s.port = -1;
+	s.socket_fd = -1;
+	s.debuglevel = strdup("");
+	s.priority = strdup("SECURE128:!CTYPE-X.509:+CTYPE-RAWPK:!RSA:!VERS-ALL:+VERS-TLS1.3");
+	s.servicename = strdup("Mandos");
+	s.statedir = strdup(statedir);
+	s.configdir = strdup(dir);
+	s.pidfile = strdup("");
+	s.restore = true;
+	s.foreground = true;
+	s.connection_timeout_msec = 10000;
+	s.max_connections = 16;
+	s.state_save_interval_msec = 60000;
+	return s;
+}
+
+START_TEST(lookup)
+{
+	ServerSettings s = settings();
+	Manager *m = NULL;
+	Client *c;
+
+	write_clients("[a]\nkey_id = " K1 "\nsecret = YQ==\n\n"
+		      "[empty]\nkey_id = " KEYID_EMPTY "\nsecret = YQ==\n\n"
+		      "[b]\nkey_id = 2222 2222 2222 2222 2222 2222 2222 2222 2222 2222 2222 2222"
+		      " 2222 2222 2222 2222\nsecret = Yg==\n\n"
+		      "[dup]\nkey_id = " K1 "\nsecret = YQ==\n");
+	ck_assert_int_eq(manager_new(&s, &m), 0);
+	ck_assert_int_eq(manager_setup_loop(m), 0);
+	ck_assert_int_eq(manager_load_config(m), 0);
+	ck_assert_uint_eq(m->n_clients, 4);
+	c = manager_find_client(m, K1);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->name, "a"); /* the first of two with the same key */
+	c = manager_find_client(m, K2);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->name, "b");
+	ck_assert_ptr_null(manager_find_client(m, KEYID_EMPTY));
+	ck_assert_ptr_null(manager_find_client(m, "3333"));
+	manager_free(m);
+	server_settings_done(&s);
+}
+END_TEST
+
+START_TEST(reload_and_remove)
+{
+	ServerSettings s = settings();
+	Manager *m = NULL;
+	Client *a, *b;
+
+	write_clients("[a]\nkey_id = " K1 "\nsecret = YQ==\ntimeout = PT1H\n\n"
+		      "[b]\nkey_id = " K2 "\nsecret = Yg==\n");
+	ck_assert_int_eq(manager_new(&s, &m), 0);
+	ck_assert_int_eq(manager_setup_loop(m), 0);
+	ck_assert_int_eq(manager_load_config(m), 0);
+	a = manager_find_client_by_name(m, "a");
+	ck_assert_ptr_nonnull(a);
+	client_disable(a, true); /* runtime state the reload must keep */
+	client_set_extended_timeout(a, 1234);
+
+	/* b removed, c added, a's timeout edited; a stays disabled and keeps its runtime value. */
+	write_clients("[a]\nkey_id = " K1 "\nsecret = YQ==\ntimeout = PT2H\n\n"
+		      "[c]\nkey_id = 3333333333333333333333333333333333333333333333333333333333333333\n"
+		      "secret = Yw==\n");
+	ck_assert_int_eq(manager_reload(m), 0);
+	ck_assert_uint_eq(m->n_clients, 2);
+	ck_assert_ptr_eq(manager_find_client_by_name(m, "a"), a);
+	ck_assert(!a->s.enabled);
+	ck_assert_uint_eq(a->s.timeout, 7200000);
+	ck_assert_uint_eq(a->s.extended_timeout, 1234);
+	ck_assert_ptr_null(manager_find_client(m, K2));
+	ck_assert_ptr_nonnull(manager_find_client_by_name(m, "c"));
+
+	/* A broken file changes nothing. */
+	write_clients("[a]\nkey_id = " K1 "\nsecret = YQ==\ntimeout = never\n");
+	ck_assert_int_lt(manager_reload(m), 0);
+	ck_assert_uint_eq(m->n_clients, 2);
+
+	b = manager_find_client_by_name(m, "c");
+	client_ref(b);
+	ck_assert_int_eq(manager_remove_client(m, b), 0);
+	ck_assert(b->removed);
+	ck_assert_ptr_null(manager_find_client_by_name(m, "c"));
+	ck_assert_int_eq(manager_remove_client(m, b), -ENOENT);
+	client_unref(b);
+	manager_free(m);
+	server_settings_done(&s);
+}
+END_TEST
+
+START_TEST(restart)
+{
+	ServerSettings s = settings();
+	Manager *m = NULL;
+	Client *a;
+	realtime_t created;
+
+	mkdir(s.statedir, 0700);
+	write_clients("[a]\nkey_id = " K1 "\nsecret = YQ==\n");
+	ck_assert_int_eq(manager_new(&s, &m), 0);
+	ck_assert_int_eq(manager_setup_loop(m), 0);
+	ck_assert_int_eq(manager_load_config(m), 0);
+	ck_assert_int_eq(manager_restore_state(m), 0);
+	a = manager_find_client_by_name(m, "a");
+	client_checked_ok(a);
+	ck_assert_int_eq(client_set_secret(a, "changed", 7), 0);
+	client_set_timeout(a, 99000);
+	created = a->created;
+	ck_assert_int_eq(manager_save_state(m), 0);
+	manager_free(m);
+
+	m = NULL;
+	ck_assert_int_eq(manager_new(&s, &m), 0);
+	ck_assert_int_eq(manager_setup_loop(m), 0);
+	ck_assert_int_eq(manager_load_config(m), 0);
+	ck_assert_int_eq(manager_restore_state(m), 0);
+	a = manager_find_client_by_name(m, "a");
+	ck_assert_uint_eq(a->created, created);
+	ck_assert_uint_eq(a->s.timeout, 99000); /* runtime value, config unchanged */
+	ck_assert_int_eq(a->last_checker_status, 0);
+	ck_assert_uint_eq(a->secret.len, 7);     /* the runtime secret, decrypted */
+	ck_assert_mem_eq(secret_data(&a->secret), "changed", 7);
+	manager_free(m);
+
+	/* A new config secret wins over the saved one. */
+	write_clients("[a]\nkey_id = " K1 "\nsecret = Yg==\n");
+	m = NULL;
+	ck_assert_int_eq(manager_new(&s, &m), 0);
+	ck_assert_int_eq(manager_setup_loop(m), 0);
+	ck_assert_int_eq(manager_load_config(m), 0);
+	ck_assert_int_eq(manager_restore_state(m), 0);
+	a = manager_find_client_by_name(m, "a");
+	ck_assert_uint_eq(a->secret.len, 1);
+	ck_assert_mem_eq(secret_data(&a->secret), "b", 1);
+	manager_free(m);
+	server_settings_done(&s);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("manager");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	log_set_max_level(LOG_CRIT);
+	if (!mkdtemp(dir)) {
+		return 99;
+	}
+	tcase_add_test(tc, lookup);
+	tcase_add_test(tc, reload_and_remove);
+	tcase_add_test(tc, restart);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	{
+		char cmd[400];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		(void)!system(cmd);
+	}
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
