@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dbus.h"
 #include "log.h"
 #include "manager.h"
 #include "process.h"
@@ -45,6 +46,7 @@ static void setup_logging(const ServerSettings *s, bool started)
 static int run(int argc, char **argv)
 {
 	_cleanup_(manager_freep) Manager *m = NULL;
+	MandosDbus *dbus = NULL;
 	_cleanup_free_ char *pidfile_path = NULL;
 	ServerSettings settings = {0};
 	int report_fd = -1, pid_fd = -1, r, code = EXIT_FAILURE;
@@ -113,6 +115,9 @@ static int run(int argc, char **argv)
 	if (r < 0) {
 		goto out;
 	}
+	if (settings.use_dbus) {
+		(void)mandos_dbus_new(m, &dbus); /* failure: logged, go on without */
+	}
 	r = manager_restore_state(m);
 	if (r < 0) {
 		goto out;
@@ -137,7 +142,9 @@ out:
 		close(pid_fd);
 	}
 	daemon_report(report_fd, code);
+	mandos_dbus_shutdown(dbus);
 	m = manager_free(m);
+	dbus = mandos_dbus_free(dbus);
 	server_settings_done(&settings);
 	return code;
 }
