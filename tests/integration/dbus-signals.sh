@@ -1,0 +1,112 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Our server's D-Bus signals (issue 6), seen with dbus-monitor on a private system bus while
+# upstream's mandos-client connects: ClientNotFound for an unknown key, CheckerStarted and
+# CheckerCompleted, NeedApproval, Rejected "Denied" / "Approval timed out" / "Disabled",
+# GotSecret, and PropertiesChanged carrying Secret only as invalidated.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/server-lib.sh"
+. "$(dirname "$0")/dbus-lib.sh"
+require_cmd dbus-monitor
+
+new_keys c1
+new_keys c2
+new_keys stranger
+{
+	printf '[DEFAULT]\ninterval = PT1H\n\n'
+	section c1 "checker = exit 3"
+	section c2 "checker = true" "approval_delay = PT3S" "approved_by_default = False"
+} > "$T/conf/clients.conf"
+mkdir -p "$T/state"
+chmod 777 "$T/state"
+
+BUS=$(start_bus ours)
+export DBUS_SYSTEM_BUS_ADDRESS="$BUS"
+dbus-monitor --address "$BUS" "type='signal',interface='se.recompile.Mandos'" \
+	"type='signal',interface='se.recompile.Mandos.Client'" \
+	"type='signal',interface='se.bsnet.fukt.Mandos.Client'" \
+	"type='signal',interface='org.freedesktop.DBus.Properties'" > "$T/monitor" 2>&1 &
+on_exit "kill $!"
+$VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-zeroconf --address ::1 \
+	--port "$PORT" --foreground --debug > "$T/server.log" 2>&1 &
+SERVER_PID=$!
+on_exit "kill -9 $SERVER_PID"
+wait_for $((30 * SLOW)) bus_name_owned "$BUS" se.recompile.Mandos || fail "not on the bus"
+
+# signal_seen MEMBER PATTERN: a signal MEMBER whose following lines match PATTERN.
+signal_seen() {
+	grep -A4 "interface=se.recompile.Mandos[.A-Za-z]*; member=$1\$" "$T/monitor" |
+		grep -q -- "$2"
+}
+expect() {
+	wait_for $((15 * SLOW)) signal_seen "$1" "$2" || {
+		tail -n 40 "$T/monitor" >&2
+		tail -n 20 "$T/server.log" >&2
+		fail "no $1 signal with $2"
+	}
+}
+
+# An unknown key.
+unlock stranger 3 || true
+expect ClientNotFound "string \"$(key_id stranger | tr a-f A-F)\""
+echo "ClientNotFound with the key ID"
+
+# A checker run on demand.
+mandos-ctl --start-checker c1
+expect CheckerStarted 'string "exit 3"'
+expect CheckerCompleted 'int64 768'
+grep -A1 'member=CheckerCompleted$' "$T/monitor" | grep -q 'int16 3' || fail "exit code not 3"
+grep -q 'interface=se.bsnet.fukt.Mandos.Client; member=CheckerStarted$' "$T/monitor" ||
+	fail "no CheckerStarted on the deprecated interface"
+echo "CheckerStarted and CheckerCompleted (3, 768), on both interfaces"
+
+# Approval denied by an administrator.
+unlock c2 20 &
+UNLOCK=$!
+expect NeedApproval 'uint64 3000'
+mandos-ctl --deny c2
+expect Rejected 'string "Denied"'
+kill "$UNLOCK" 2>/dev/null || true
+wait "$UNLOCK" 2>/dev/null || true
+[ ! -s "$T/out-c2" ] || fail "c2 got a secret though denied"
+echo "NeedApproval (3000 ms) then Rejected \"Denied\""
+
+# Nobody answers: the delay passes.
+sleep 3 # let the denial of the previous round lapse
+unlock c2 8 || true
+expect Rejected 'string "Approval timed out"'
+echo "Rejected \"Approval timed out\""
+
+# Approved: the secret goes out.
+unlock c2 20 &
+UNLOCK=$!
+wait_for $((15 * SLOW)) sh -c "[ \$(grep -c 'member=NeedApproval\$' '$T/monitor') -ge 6 ]" ||
+	fail "no third NeedApproval"
+mandos-ctl --approve c2
+wait "$UNLOCK" || fail "c2 did not unlock after approval"
+cmp -s "$T/out-c2" "$T/keys-c2/pw" || fail "c2 got the wrong secret"
+expect GotSecret ''
+echo "approved: GotSecret"
+
+# Disabled.
+mandos-ctl --disable c1
+unlock c1 3 || true
+expect Rejected 'string "Disabled"'
+[ ! -s "$T/out-c1" ] || fail "disabled c1 got a secret"
+echo "Rejected \"Disabled\""
+
+# A new secret: PropertiesChanged with Secret only as invalidated, and it is served.
+# (the Secret property is the OpenPGP message itself, as in a secfile)
+printf 'brand new secret' > "$T/newpw"
+mandos-keygen --dir "$T/keys-c1" --passfile "$T/newpw" --no-ssh --name c1 |
+	awk '/^secret =/ { on = 1; sub(/^secret =/, ""); print; next }
+		on && /^[ \t]/ { print; next } { on = 0 }' | tr -d ' \t\n' | base64 -d > "$T/newsecret"
+mandos-ctl --enable c1
+mandos-ctl --secret "$T/newsecret" c1
+wait_for 10 grep -q 'string "Secret"' "$T/monitor" || fail "no Secret invalidation"
+grep -B8 'string "Secret"' "$T/monitor" | grep -q 'member=PropertiesChanged' ||
+	fail "Secret not in PropertiesChanged"
+grep -q 'member=PropertyChanged$' "$T/monitor" || fail "no deprecated PropertyChanged"
+unlock c1 || fail "c1 did not unlock"
+cmp -s "$T/newpw" "$T/out-c1" || fail "c1 did not get the new secret"
+echo "Secret: invalidated in PropertiesChanged, new value served"
