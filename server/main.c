@@ -7,6 +7,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "announce.h"
 #include "config.h"
 #include "dbus.h"
 #include "log.h"
@@ -47,6 +48,7 @@ static int run(int argc, char **argv)
 {
 	_cleanup_(manager_freep) Manager *m = NULL;
 	MandosDbus *dbus = NULL;
+	Zeroconf *zc = NULL;
 	_cleanup_free_ char *pidfile_path = NULL;
 	ServerSettings settings = {0};
 	int report_fd = -1, pid_fd = -1, r, code = EXIT_FAILURE;
@@ -133,6 +135,10 @@ static int run(int argc, char **argv)
 	daemon_report(report_fd, 0);
 	report_fd = -1;
 	setup_logging(&settings, true);
+	if (server_announce_start(m, &zc) < 0) {
+		code = 1;
+		goto out;
+	}
 	code = manager_run(m);
 	if (pidfile_path) {
 		(void)unlink(pidfile_path); /* works only where the server user may */
@@ -142,6 +148,7 @@ out:
 		close(pid_fd);
 	}
 	daemon_report(report_fd, code);
+	zc = zeroconf_free(zc);
 	mandos_dbus_shutdown(dbus);
 	m = manager_free(m);
 	dbus = mandos_dbus_free(dbus);
