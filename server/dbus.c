@@ -1117,6 +1117,19 @@ static int on_clients_message(sd_bus_message *msg, void *userdata, sd_bus_error 
 	return client_method(d, dc, msg, member, error);
 }
 
+/* The runtime expansion "%%(dbus_object_path)s" in checker commands (spec 2.5). */
+static char *expand_object_path(const Client *c, const char *name, void *userdata)
+{
+	MandosDbus *d = userdata;
+	DbusClient *dc;
+
+	if (strcmp(name, "dbus_object_path") != 0 || !(dc = dbus_client_of(d, c))) {
+		errno = ENOENT;
+		return NULL;
+	}
+	return strdup(dc->path);
+}
+
 /* Set-up and tear-down. */
 
 int mandos_dbus_new(Manager *m, MandosDbus **ret)
@@ -1161,6 +1174,8 @@ int mandos_dbus_new(Manager *m, MandosDbus **ret)
 	if (r < 0) {
 		return log_error_errno(r, "Disabling D-Bus: too many client observers: %m");
 	}
+	m->ctx.expansion_hook = expand_object_path;
+	m->ctx.expansion_userdata = d;
 	log_debug("D-Bus: serving %s on the system bus", BUS_NAME);
 	*ret = TAKE_PTR(d);
 	return 0;
@@ -1180,6 +1195,10 @@ void mandos_dbus_shutdown(MandosDbus *d)
 	}
 	(void)rebuild_maps(d);
 	d->quiet = true;
+	if (d->m->ctx.expansion_userdata == d) {
+		d->m->ctx.expansion_hook = NULL;
+		d->m->ctx.expansion_userdata = NULL;
+	}
 	(void)sd_bus_flush(d->bus);
 }
 

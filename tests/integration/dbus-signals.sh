@@ -16,6 +16,8 @@ new_keys stranger
 	printf '[DEFAULT]\ninterval = PT1H\n\n'
 	section c1 "checker = exit 3"
 	section c2 "checker = true" "approval_delay = PT3S" "approved_by_default = False"
+	printf '[odd name.1-a]\nkey_id = %064d\nfingerprint = %040d\nsecret = YQ==\n' 1 1
+	printf 'checker = echo %%%%(dbus_object_path)s > %s/out/objpath\n\n' "$T"
 } > "$T/conf/clients.conf"
 mkdir -p "$T/state"
 chmod 777 "$T/state"
@@ -25,7 +27,8 @@ export DBUS_SYSTEM_BUS_ADDRESS="$BUS"
 dbus-monitor --address "$BUS" "type='signal',interface='se.recompile.Mandos'" \
 	"type='signal',interface='se.recompile.Mandos.Client'" \
 	"type='signal',interface='se.bsnet.fukt.Mandos.Client'" \
-	"type='signal',interface='org.freedesktop.DBus.Properties'" > "$T/monitor" 2>&1 &
+	"type='signal',interface='org.freedesktop.DBus.Properties'" \
+	"type='signal',interface='org.freedesktop.DBus.ObjectManager'" > "$T/monitor" 2>&1 &
 on_exit "kill $!"
 $VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-zeroconf --address ::1 \
 	--port "$PORT" --foreground --debug > "$T/server.log" 2>&1 &
@@ -110,3 +113,25 @@ grep -q 'member=PropertyChanged$' "$T/monitor" || fail "no deprecated PropertyCh
 unlock c1 || fail "c1 did not unlock"
 cmp -s "$T/newpw" "$T/out-c1" || fail "c1 did not get the new secret"
 echo "Secret: invalidated in PropertiesChanged, new value served"
+
+# Any name makes a valid object path, and checkers may expand %(dbus_object_path)s.
+mandos-ctl --start-checker "odd name.1-a"
+wait_for 10 test -s "$T/out/objpath" || fail "the checker did not run"
+assert_eq "$(cat "$T/out/objpath")" /clients/odd_20name_1_a "expanded dbus_object_path"
+busctl --address="$BUS" tree se.recompile.Mandos > "$T/tree"
+assert_contains "$T/tree" "/clients/odd_20name_1_a" "busctl tree"
+echo "'odd name.1-a' is /clients/odd_20name_1_a, also in %(dbus_object_path)s"
+
+# A reload adds and removes client objects.
+printf '[late]\nkey_id = %064d\nfingerprint = %040d\nsecret = YQ==\n' 7 7 >> "$T/conf/clients.conf"
+kill -HUP "$SERVER_PID"
+expect ClientAdded 'object path "/clients/late"'
+grep -A1 'member=InterfacesAdded$' "$T/monitor" | grep -q 'object path "/clients/late"' ||
+	fail "no InterfacesAdded for late"
+mandos-ctl -r late
+expect ClientRemoved 'string "late"'
+grep -A1 'member=InterfacesRemoved$' "$T/monitor" | grep -q 'object path "/clients/late"' ||
+	fail "no InterfacesRemoved for late"
+mandos-ctl late > "$T/late" 2>&1 || true
+assert_contains "$T/late" "Client not found on server" "mandos-ctl late after removal"
+echo "reload: ClientAdded/InterfacesAdded; RemoveClient: ClientRemoved/InterfacesRemoved"
