@@ -46,6 +46,7 @@ struct MandosDbus {
 	Manager *m;
 	sd_bus *bus;
 	sd_bus_slot *root_slot, *clients_slot;
+	sd_event_source *exit_source;
 	DbusClient **list; /* export order */
 	size_t n_list, n_alloc;
 	StrMap *by_path, *by_name; /* -> DbusClient */
@@ -1132,6 +1133,13 @@ static char *expand_object_path(const Client *c, const char *name, void *userdat
 
 /* Set-up and tear-down. */
 
+/* The loop is ending: say goodbye before sd-bus's own exit handler closes the connection. */
+static int on_loop_exit(sd_event_source *s, void *userdata)
+{
+	mandos_dbus_shutdown(userdata);
+	return 0;
+}
+
 int mandos_dbus_new(Manager *m, MandosDbus **ret)
 {
 	_cleanup_(mandos_dbus_freep) MandosDbus *d = NULL;
@@ -1166,6 +1174,12 @@ int mandos_dbus_new(Manager *m, MandosDbus **ret)
 	}
 	if (r >= 0) {
 		r = sd_bus_attach_event(d->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+	}
+	if (r >= 0) {
+		r = sd_event_add_exit(m->event, &d->exit_source, on_loop_exit, d);
+	}
+	if (r >= 0) {
+		r = sd_event_source_set_priority(d->exit_source, SD_EVENT_PRIORITY_IMPORTANT);
 	}
 	if (r < 0) {
 		return log_error_errno(r, "Disabling D-Bus: %m");
@@ -1213,6 +1227,7 @@ MandosDbus *mandos_dbus_free(MandosDbus *d)
 	free(d->list);
 	strmap_free(d->by_path);
 	strmap_free(d->by_name);
+	sd_event_source_disable_unref(d->exit_source);
 	sd_bus_slot_unref(d->root_slot);
 	sd_bus_slot_unref(d->clients_slot);
 	if (d->bus) {

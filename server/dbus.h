@@ -23,8 +23,9 @@ int mandos_dbus_new(Manager *m, MandosDbus **ret);
 
 /*
  * Withdraw every client object (InterfacesRemoved and ClientRemoved, as upstream does at
- * exit) and flush the bus.  After this the observer ignores every change.  Call after
- * manager_run() while the loop still exists.  Accepts NULL.
+ * exit) and flush the bus.  After this the observer ignores every change.  This runs by
+ * itself when the event loop exits (before sd-bus closes the connection); call it also on
+ * paths where the loop never ran, before manager_free().  Accepts NULL; idempotent.
  */
 void mandos_dbus_shutdown(MandosDbus *d);
 

@@ -47,7 +47,8 @@ chmod 644 "$T/conf/clients.conf"
 DBUS_SYSTEM_BUS_ADDRESS=$BUS_OURS $VALGRIND "$MANDOS" --configdir "$T/conf" \
 	--statedir "$T/state-ours" --no-zeroconf --address ::1 --port "$PORT" --foreground \
 	--debug > "$T/ours.log" 2>&1 &
-on_exit "kill -9 $!"
+OURS_PID=$!
+on_exit "kill -9 $OURS_PID"
 DBUS_SYSTEM_BUS_ADDRESS=$BUS_UP /usr/sbin/mandos --configdir "$T/conf" \
 	--statedir "$T/state-up" --no-zeroconf --address ::1 --port "$PORT_UP" --foreground \
 	--debug > "$T/upstream.log" 2>&1 &
@@ -164,6 +165,11 @@ cmp -s "$T/objects-ours" "$T/objects-up" || {
 }
 assert_not_contains "$T/objects-ours" '"Secret"' "GetManagedObjects"
 echo "busctl introspect and GetManagedObjects identical to upstream's"
+
+kill -TERM "$OURS_PID"
+rc=0
+wait "$OURS_PID" || rc=$?
+assert_eq "$rc" 0 "our server's exit status"
 
 # --no-dbus: the server stays off the bus.
 PORT2=$(random_port)

@@ -135,3 +135,13 @@ grep -A1 'member=InterfacesRemoved$' "$T/monitor" | grep -q 'object path "/clien
 mandos-ctl late > "$T/late" 2>&1 || true
 assert_contains "$T/late" "Client not found on server" "mandos-ctl late after removal"
 echo "reload: ClientAdded/InterfacesAdded; RemoveClient: ClientRemoved/InterfacesRemoved"
+
+# A clean exit withdraws every object (and, under valgrind, finds no memory errors).
+kill -TERM "$SERVER_PID"
+rc=0
+wait "$SERVER_PID" || rc=$?
+assert_eq "$rc" 0 "server exit status"
+expect ClientRemoved 'string "c1"'
+grep -A1 'member=InterfacesRemoved$' "$T/monitor" | grep -q 'object path "/clients/c2"' ||
+	fail "no InterfacesRemoved for c2 at exit"
+echo "exit: ClientRemoved and InterfacesRemoved for every client; exit status 0"
