@@ -32,6 +32,7 @@ server() {
 }
 PORT_A=$(random_port)
 server "$NS_A" "$BUS_A" state-a "$PORT_A" --interface "$IF_A"
+SERVER_A=$!
 seen_a() { browse "$NS_B" "$BUS_B" | grep -q "^=;$IF_B;IPv6;Mandos;_mandos._tcp;local;host-$NS_A.local;fe80:.*;$PORT_A;\$"; }
 wait_for 30 seen_a || { browse "$NS_B" "$BUS_B" >&2; tail -n 20 "$T/state-a.log" >&2; fail "host B does not see our server"; }
 browse "$NS_B" "$BUS_B" > "$T/browse1"
@@ -64,3 +65,12 @@ sleep 3
 browse "$NS_B" "$BUS_B" > "$T/browse2"
 assert_not_contains "$T/browse2" ";silent;" "browse output"
 echo "--no-zeroconf: not announced"
+
+# A clean exit withdraws the service (and, under valgrind or ASan, finds no memory errors).
+kill -TERM "$SERVER_A"
+rc=0
+wait "$SERVER_A" || rc=$?
+assert_eq "$rc" 0 "server exit status"
+gone_a() { ! browse "$NS_B" "$BUS_B" | grep -q ";Mandos;_mandos._tcp;local;.*;$PORT_A;\$"; }
+wait_for 20 gone_a || fail "the service is still announced after the server exited"
+echo "exit: service withdrawn, exit status 0"
