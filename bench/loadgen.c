@@ -54,7 +54,8 @@ static struct {
 	int epfd;
 	uint64_t deadline;    /* stop starting new connections after this */
 	uint64_t max_unlocks; /* or after this many (0: no limit) */
-	uint64_t started, unlocks, failures, empty;
+	uint64_t started, unlocks, failures, empty, unfinished;
+	bool seconds_mode; /* stop at the deadline (rather than after --count unlocks) */
 	uint64_t *latencies; /* usec, one per unlock */
 	size_t n_lat, cap_lat;
 	unsigned active;
@@ -401,7 +402,7 @@ int main(int argc, char **argv)
 		if (i == processes) {
 			/* The parent: merge what the workers report. */
 			for (i = 0; i < processes; i++) {
-				uint64_t hdr[4];
+				uint64_t hdr[5];
 				FILE *f = fdopen(pipes[i], "r");
 
 				if (!f || fread(hdr, sizeof(hdr), 1, f) != 1) {
@@ -410,6 +411,7 @@ int main(int argc, char **argv)
 				g.unlocks += hdr[0];
 				g.failures += hdr[1];
 				g.empty += hdr[2];
+				g.unfinished += hdr[4];
 				g.latencies = realloc(g.latencies,
 				                      (g.n_lat + hdr[3] + 1) * sizeof(uint64_t));
 				if (!g.latencies || fread(g.latencies + g.n_lat, sizeof(uint64_t),
@@ -428,6 +430,7 @@ int main(int argc, char **argv)
 	concurrency = my_concurrency;
 	g.epfd = epoll_create1(EPOLL_CLOEXEC);
 	g.deadline = t0 + (uint64_t)(seconds * 1e6);
+	g.seconds_mode = g.max_unlocks == 0;
 	for (;;) {
 		struct epoll_event evs[256];
 		bool more =
@@ -443,6 +446,11 @@ int main(int argc, char **argv)
 		if (g.active == 0 && (!more || (g.max_unlocks && g.unlocks >= g.max_unlocks))) {
 			break;
 		}
+		if (g.seconds_mode && now_usec() >= g.deadline) {
+			/* A fixed measuring window: what is still running is left unfinished. */
+			g.unfinished = g.active;
+			break;
+		}
 		if (now_usec() > g.deadline + GRACE_USEC) {
 			/* Connections still unfinished this long after the end count as failed. */
 			g.failures += g.active;
@@ -455,7 +463,7 @@ int main(int argc, char **argv)
 	}
 	if (results[1] >= 0) {
 		/* A worker: one record, written atomically enough for a pipe we alone write. */
-		uint64_t hdr[4] = {g.unlocks, g.failures, g.empty, g.n_lat};
+		uint64_t hdr[5] = {g.unlocks, g.failures, g.empty, g.n_lat, g.unfinished};
 
 		if (write(results[1], hdr, sizeof(hdr)) < 0 ||
 		    write(results[1], g.latencies, g.n_lat * sizeof(uint64_t)) < 0) {
@@ -470,11 +478,13 @@ report:
 	{
 		double secs = (double)(t1 - t0) / 1e6;
 
-		printf("%s: %llu unlocks in %.2f s = %.1f unlocks/s; %llu failed, %llu empty; "
-		       "latency ms p50 %.2f p90 %.2f p99 %.2f max %.2f (concurrency %u)\n",
+		printf("%s: %llu unlocks in %.2f s = %.1f unlocks/s; %llu failed, %llu empty, "
+		       "%llu unfinished; latency ms p50 %.2f p90 %.2f p99 %.2f max %.2f "
+		       "(concurrency %u)\n",
 		       label, (unsigned long long)g.unlocks, secs, (double)g.unlocks / secs,
-		       (unsigned long long)g.failures, (unsigned long long)g.empty, pct(50),
-		       pct(90), pct(99), pct(100), concurrency);
+		       (unsigned long long)g.failures, (unsigned long long)g.empty,
+		       (unsigned long long)g.unfinished, pct(50), pct(90), pct(99), pct(100),
+		       concurrency);
 	}
 	free(g.latencies);
 	gnutls_priority_deinit(g.priority);

@@ -411,6 +411,9 @@ int server_settings_parse(int argc, char **argv, ServerSettings *ret)
 	if (s.connection_timeout_msec == 0) {
 		s.connection_timeout_msec = CONNECTION_TIMEOUT_DEFAULT_MSEC;
 	}
+	if (s.state_save_interval_msec < 1000) {
+		s.state_save_interval_msec = 1000; /* PT0S would mean a save in every loop turn */
+	}
 	if (s.debug) {
 		s.foreground = true;
 	}

@@ -34,6 +34,20 @@ PY
 # 1. A silent connection is closed at the deadline.
 printf '[DEFAULT]\nconnection_timeout = PT2S\n' > "$T/conf/mandos.conf"
 start_server
+
+# A version above 1 is refused before any TLS; "1" gets a ClientHello (TLS handshake record).
+cat > "$T/version.py" <<'PY'
+import socket, sys
+s = socket.create_connection(("::1", int(sys.argv[1])))
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode())
+s.settimeout(5)
+data = s.recv(5)
+print("tls" if data[:1] == b"\x16" else ("closed" if data == b"" else "other"))
+PY
+assert_eq "$(python3 "$T/version.py" "$PORT" '2\r\n')" closed "reply to version 2"
+log_wait "Unknown protocol version: 2"
+assert_eq "$(python3 "$T/version.py" "$PORT" '1\r\n')" tls "reply to version 1"
+assert_eq "$(python3 "$T/version.py" "$PORT" '0 extra\n')" tls "reply to version 0"
 assert_eq "$(python3 "$T/idle.py" 1 "$PORT" $((3 * SLOW)).5)" 1 "silent connections closed after 2 s"
 log_wait "timed out waiting for the protocol version"
 stop_server
