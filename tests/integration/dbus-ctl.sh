@@ -181,4 +181,17 @@ on_exit "kill -9 $!"
 wait_for_port "$PORT2" $((30 * SLOW))
 sleep 1
 bus_name_owned "$BUS_NONE" se.recompile.Mandos && fail "--no-dbus server took the bus name"
-echo "--no-dbus: not on the bus"
+# "use_dbus = no" in mandos.conf does the same.
+mkdir -p "$T/conf-nodbus"
+printf '[DEFAULT]\nuse_dbus = no\n' > "$T/conf-nodbus/mandos.conf"
+cp "$T/conf/clients.conf" "$T/conf-nodbus/"
+chmod -R a+rX "$T/conf-nodbus"
+PORT3=$(random_port)
+DBUS_SYSTEM_BUS_ADDRESS=$BUS_NONE $VALGRIND "$MANDOS" --configdir "$T/conf-nodbus" \
+	--statedir "$T/state-ours" --no-zeroconf --address ::1 --port "$PORT3" \
+	--foreground --debug > "$T/nodbus2.log" 2>&1 &
+on_exit "kill -9 $!"
+wait_for_port "$PORT3" $((30 * SLOW))
+sleep 1
+bus_name_owned "$BUS_NONE" se.recompile.Mandos && fail "use_dbus = no server took the bus name"
+echo "--no-dbus and use_dbus = no: not on the bus"
