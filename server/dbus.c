@@ -3,6 +3,7 @@
 #include "dbus.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -994,6 +995,12 @@ static int property_set(MandosDbus *d, DbusClient *dc, sd_bus_message *msg, sd_b
 			                        "Secret must be a byte array");
 		}
 		r = client_set_secret(c, data, len);
+		/* Our copy is in the secret store; leave none in the message buffer. */
+		explicit_bzero((void *)(uintptr_t)data, len);
+		if (r == -EFBIG) {
+			return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+			                         "A secret may have at most %zu bytes", SECRET_MAX);
+		}
 		if (r < 0) {
 			return r;
 		}

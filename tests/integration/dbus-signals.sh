@@ -136,6 +136,14 @@ mandos-ctl late > "$T/late" 2>&1 || true
 assert_contains "$T/late" "Client not found on server" "mandos-ctl late after removal"
 echo "reload: ClientAdded/InterfacesAdded; RemoveClient: ClientRemoved/InterfacesRemoved"
 
+# A secret above the server's 1 MiB limit is refused; the old one stays.
+head -c 1100000 /dev/zero > "$T/bigsecret"
+mandos-ctl --secret "$T/bigsecret" c1 > "$T/big.out" 2>&1 && fail "a 1.1 MB secret was accepted"
+assert_contains "$T/big.out" "at most 1048576 bytes" "mandos-ctl --secret with a big file"
+unlock c1 || fail "c1 did not unlock after the refused secret"
+cmp -s "$T/newpw" "$T/out-c1" || fail "c1 lost its secret"
+echo "a secret over 1 MiB is refused with LimitsExceeded"
+
 # A clean exit withdraws every object (and, under valgrind, finds no memory errors).
 kill -TERM "$SERVER_PID"
 rc=0
