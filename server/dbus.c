@@ -3,6 +3,7 @@
 #include "dbus.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@ static const char *const client_interfaces[] = {
 typedef struct DbusClient {
 	Client *client; /* referenced */
 	char *path;
+	bool pending; /* exported, but InterfacesAdded/ClientAdded not sent yet */
 } DbusClient;
 
 struct MandosDbus {
@@ -48,7 +50,9 @@ struct MandosDbus {
 	sd_bus *bus;
 	sd_bus_slot *root_slot, *clients_slot;
 	sd_event_source *exit_source;
-	DbusClient **list; /* export order */
+	sd_event_source *trim_source;     /* give memory back after big messages went out */
+	sd_event_source *announce_source; /* sends the pending InterfacesAdded in one go */
+	DbusClient **list;                /* export order */
 	size_t n_list, n_alloc;
 	StrMap *by_path, *by_name; /* -> DbusClient */
 	bool quiet;
@@ -277,6 +281,26 @@ static int append_interfaces(sd_bus_message *msg, const DbusClient *dc)
 	return sd_bus_message_close_container(msg);
 }
 
+/* Replies and signals about thousands of clients take megabytes that glibc keeps. */
+#define TRIM_AFTER_CLIENTS 500
+#define TRIM_DELAY_USEC (2 * 1000 * 1000ULL)
+
+static int on_trim(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)malloc_trim(0);
+	return 0;
+}
+
+/* Trim a little later, when the bus has taken the queued messages. */
+static void schedule_trim(MandosDbus *d)
+{
+	if (d->n_list < TRIM_AFTER_CLIENTS || !d->trim_source) {
+		return;
+	}
+	(void)sd_event_source_set_time_relative(d->trim_source, TRIM_DELAY_USEC);
+	(void)sd_event_source_set_enabled(d->trim_source, SD_EVENT_ONESHOT);
+}
+
 /* Signals. */
 
 static void log_signal_error(int r, const char *member)
@@ -361,7 +385,7 @@ static void on_property_changed(Client *c, ClientProperty cp, void *userdata)
 	const char *name = client_property_name(cp);
 	const PropInfo *p = name ? prop_find(name) : NULL;
 
-	if (!dc || !p) {
+	if (!dc || !p || dc->pending) {
 		return;
 	}
 	log_signal_error(emit_property_changed(d, dc, p), "PropertiesChanged");
@@ -532,7 +556,32 @@ static void on_client_added(Client *c, void *userdata)
 	if (strmap_add(d->by_path, dc->path, dc) < 0 || strmap_add(d->by_name, c->name, dc) < 0) {
 		log_oom();
 	}
-	emit_added(d, dc);
+	/*
+	 * The signals go out together from the next loop iteration: at start-up that keeps
+	 * thousands of signal messages apart from the clients' own small allocations, so their
+	 * memory can go back to the system once sent.
+	 */
+	dc->pending = true;
+	if (d->announce_source) {
+		(void)sd_event_source_set_enabled(d->announce_source, SD_EVENT_ONESHOT);
+	} else {
+		dc->pending = false;
+		emit_added(d, dc);
+	}
+}
+
+static int on_announce(sd_event_source *s, void *userdata)
+{
+	MandosDbus *d = userdata;
+
+	for (size_t i = 0; i < d->n_list; i++) {
+		if (d->list[i]->pending) {
+			d->list[i]->pending = false;
+			emit_added(d, d->list[i]);
+		}
+	}
+	schedule_trim(d);
+	return 0;
 }
 
 static void unexport(MandosDbus *d, DbusClient *dc)
@@ -558,6 +607,10 @@ static void on_client_removed(Client *c, void *userdata)
 
 	if (!dc) {
 		return;
+	}
+	if (dc->pending) {
+		dc->pending = false;
+		emit_added(d, dc);
 	}
 	emit_removed(d, dc);
 	unexport(d, dc);
@@ -762,6 +815,7 @@ static int reply_managed_objects(MandosDbus *d, sd_bus_message *msg, bool with_i
 	if ((r = sd_bus_message_close_container(reply)) < 0) {
 		return r;
 	}
+	schedule_trim(d);
 	return sd_bus_send(NULL, reply, NULL);
 }
 
@@ -1188,6 +1242,22 @@ int mandos_dbus_new(Manager *m, MandosDbus **ret)
 	if (r >= 0) {
 		r = sd_event_source_set_priority(d->exit_source, SD_EVENT_PRIORITY_IMPORTANT);
 	}
+	if (r >= 0) {
+		r = sd_event_add_time_relative(m->event, &d->trim_source, CLOCK_MONOTONIC,
+		                               TRIM_DELAY_USEC, 100 * 1000, on_trim, d);
+	}
+	if (r >= 0) {
+		r = sd_event_source_set_enabled(d->trim_source, SD_EVENT_OFF);
+	}
+	if (r >= 0) {
+		r = sd_event_add_defer(m->event, &d->announce_source, on_announce, d);
+	}
+	if (r >= 0) {
+		r = sd_event_source_set_priority(d->announce_source, SD_EVENT_PRIORITY_IMPORTANT);
+	}
+	if (r >= 0) {
+		r = sd_event_source_set_enabled(d->announce_source, SD_EVENT_OFF);
+	}
 	if (r < 0) {
 		return log_error_errno(r, "Disabling D-Bus: %m");
 	}
@@ -1210,7 +1280,9 @@ void mandos_dbus_shutdown(MandosDbus *d)
 	while (d->n_list > 0) {
 		DbusClient *dc = d->list[d->n_list - 1];
 
-		emit_removed(d, dc);
+		if (!dc->pending) {
+			emit_removed(d, dc);
+		}
 		d->n_list--;
 		dbus_client_free(dc);
 	}
@@ -1235,6 +1307,8 @@ MandosDbus *mandos_dbus_free(MandosDbus *d)
 	strmap_free(d->by_path);
 	strmap_free(d->by_name);
 	sd_event_source_disable_unref(d->exit_source);
+	sd_event_source_disable_unref(d->trim_source);
+	sd_event_source_disable_unref(d->announce_source);
 	sd_bus_slot_unref(d->root_slot);
 	sd_bus_slot_unref(d->clients_slot);
 	if (d->bus) {
