@@ -17,10 +17,11 @@ W=$(mktemp -d /tmp/mandos-bench.XXXXXX)
 chmod 755 "$W"
 pids=""
 cleanup() {
-	for p in $pids; do kill -KILL -- "$p" 2>/dev/null || true; done
+	for p in $pids; do /bin/kill -KILL -- "$p" 2>/dev/null || true; done
 	rm -rf "$W"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 free_port() {
 	python3 -c 'import socket
@@ -108,10 +109,10 @@ wait_port "$port"
 ucpu0=$(cpu_ms "$up")
 up_line=$(run_load upstream "$port")
 ucpu1=$(cpu_ms "$up")
-kill -TERM -- "-$up" 2>/dev/null || true
+/bin/kill -TERM -- "-$up" 2>/dev/null || true
 i=0
 while kill -0 "$up" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-kill -KILL -- "-$up" 2>/dev/null || true
+/bin/kill -KILL -- "-$up" 2>/dev/null || true
 wait "$up" || true
 echo "$up_line"
 

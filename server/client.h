@@ -27,6 +27,14 @@
  *
  * Every change is reported to the observers (ClientObserver), which is how the state file and
  * (later) D-Bus learn about it.  Setters below are what D-Bus property writes map to.
+ *
+ * For a D-Bus front end: register a ClientObserver on the manager's ClientContext before
+ * manager_start() (it then gets client_added for every client, and the same later on reload),
+ * map property writes and methods to the setters here (Enabled -> client_set_enabled,
+ * Approve -> client_approve, CheckedOK/LastCheckedOK -> client_checked_ok, Secret ->
+ * client_set_secret, CheckerRunning -> client_set_checker_running, ...), RemoveClient to
+ * manager_remove_client(), and set ctx->expansion_hook for %%(dbus_object_path)s.  Read
+ * values straight from the struct; timestamps for D-Bus with timestamp_format_iso().
  */
 
 typedef struct Client Client;

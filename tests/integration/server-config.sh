@@ -39,6 +39,12 @@ printf '[a]\nkey_id = %064d\nsecret = YQ==\n[a]\n' 1 > "$T/conf/clients.conf"
 expect_config_error 4 "duplicate section"
 printf '[a]\nkey_id = %064d\nsecret = YQ==\nhost = %%(nothere)s\n' 1 > "$T/conf/clients.conf"
 expect_config_error 4 "undefined interpolation"
+# In daemon mode too, the error reaches the terminal and the exit status of the start.
+rc=0
+$VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-zeroconf --no-dbus \
+	--port "$PORT" --pidfile "$T/never.pid" 2>"$T/err" || rc=$?
+assert_eq "$rc" 78 "exit status of a daemon start with a bad clients.conf"
+assert_contains "$T/err" "$T/conf/clients.conf:4: "
 
 new_keys sock
 {
