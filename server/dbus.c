@@ -540,11 +540,17 @@ static void on_client_added(Client *c, void *userdata)
 		free(path);
 		path = p2;
 	}
+	if (d->n_list == d->n_alloc) {
+		size_t n = d->n_alloc * 2 + 16;
+		DbusClient **l = reallocarray(d->list, n, sizeof(*l));
+
+		if (l) {
+			d->list = l;
+			d->n_alloc = n;
+		}
+	}
 	dc = calloc(1, sizeof(*dc));
-	if (!path || !dc ||
-	    (d->n_list == d->n_alloc &&
-	     !(d->n_alloc = d->n_alloc * 2 + 16,
-	       d->list = reallocarray(d->list, d->n_alloc, sizeof(*d->list))))) {
+	if (!path || !dc || d->n_list == d->n_alloc) {
 		free(path);
 		free(dc);
 		log_oom();

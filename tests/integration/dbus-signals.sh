@@ -18,6 +18,8 @@ new_keys stranger
 	section c2 "checker = true" "approval_delay = PT3S" "approved_by_default = False"
 	printf '[odd name.1-a]\nkey_id = %064d\nfingerprint = %040d\nsecret = YQ==\n' 1 1
 	printf 'checker = echo %%%%(dbus_object_path)s > %s/out/objpath\n\n' "$T"
+	printf '[x.y]\nkey_id = %064d\nfingerprint = %040d\nsecret = YQ==\n\n' 8 8
+	printf '[x-y]\nkey_id = %064d\nfingerprint = %040d\nsecret = YQ==\n\n' 9 9
 } > "$T/conf/clients.conf"
 mkdir -p "$T/state"
 chmod 777 "$T/state"
@@ -120,7 +122,12 @@ wait_for 10 test -s "$T/out/objpath" || fail "the checker did not run"
 assert_eq "$(cat "$T/out/objpath")" /clients/odd_20name_1_a "expanded dbus_object_path"
 busctl --address="$BUS" tree se.recompile.Mandos > "$T/tree"
 assert_contains "$T/tree" "/clients/odd_20name_1_a" "busctl tree"
-echo "'odd name.1-a' is /clients/odd_20name_1_a, also in %(dbus_object_path)s"
+busctl --address="$BUS" get-property se.recompile.Mandos /clients/x_y se.recompile.Mandos.Client \
+	Name > "$T/xy1"
+busctl --address="$BUS" get-property se.recompile.Mandos /clients/x_y_2 se.recompile.Mandos.Client \
+	Name > "$T/xy2"
+assert_eq "$(cat "$T/xy1")/$(cat "$T/xy2")" 's "x.y"/s "x-y"' "clients of colliding paths"
+echo "'odd name.1-a' is /clients/odd_20name_1_a, also in %(dbus_object_path)s; x.y and x-y are x_y and x_y_2"
 
 # A reload adds and removes client objects.
 printf '[late]\nkey_id = %064d\nfingerprint = %040d\nsecret = YQ==\n' 7 7 >> "$T/conf/clients.conf"
