@@ -7,7 +7,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "announce.h"
 #include "config.h"
+#include "dbus.h"
 #include "log.h"
 #include "manager.h"
 #include "process.h"
@@ -45,6 +47,8 @@ static void setup_logging(const ServerSettings *s, bool started)
 static int run(int argc, char **argv)
 {
 	_cleanup_(manager_freep) Manager *m = NULL;
+	MandosDbus *dbus = NULL;
+	Zeroconf *zc = NULL;
 	_cleanup_free_ char *pidfile_path = NULL;
 	ServerSettings settings = {0};
 	int report_fd = -1, pid_fd = -1, r, code = EXIT_FAILURE;
@@ -113,6 +117,9 @@ static int run(int argc, char **argv)
 	if (r < 0) {
 		goto out;
 	}
+	if (settings.use_dbus) {
+		(void)mandos_dbus_new(m, &dbus); /* failure: logged, go on without */
+	}
 	r = manager_restore_state(m);
 	if (r < 0) {
 		goto out;
@@ -128,6 +135,10 @@ static int run(int argc, char **argv)
 	daemon_report(report_fd, 0);
 	report_fd = -1;
 	setup_logging(&settings, true);
+	if (server_announce_start(m, &zc) < 0) {
+		code = 1;
+		goto out;
+	}
 	code = manager_run(m);
 	if (pidfile_path) {
 		(void)unlink(pidfile_path); /* works only where the server user may */
@@ -137,7 +148,10 @@ out:
 		close(pid_fd);
 	}
 	daemon_report(report_fd, code);
+	zc = zeroconf_free(zc);
+	mandos_dbus_shutdown(dbus);
 	m = manager_free(m);
+	dbus = mandos_dbus_free(dbus);
 	server_settings_done(&settings);
 	return code;
 }
