@@ -36,9 +36,10 @@ printf '[DEFAULT]\n' > "$T/conf/mandos.conf"
 	echo "checker = true"
 } > "$T/conf/clients.conf"
 port=$(random_port)
-mandos --configdir "$T/conf" --statedir "$T/state" --no-dbus --no-zeroconf --no-ipv6 \
+# In a process group of its own: its per-connection children outlive a killed parent.
+setsid mandos --configdir "$T/conf" --statedir "$T/state" --no-dbus --no-zeroconf --no-ipv6 \
 	--address 127.0.0.1 --port "$port" --foreground --debug > "$T/server.log" 2>&1 &
-on_exit "kill $!"
+on_exit "kill -9 -$!"
 wait_for_port "$port"
 
 boot_guest "$T/root.img" "$T/initrd.img" "$T/boot.log" 150 \

@@ -49,10 +49,12 @@ DBUS_SYSTEM_BUS_ADDRESS=$BUS_OURS $VALGRIND "$MANDOS" --configdir "$T/conf" \
 	--debug > "$T/ours.log" 2>&1 &
 OURS_PID=$!
 on_exit "kill -9 $OURS_PID"
-DBUS_SYSTEM_BUS_ADDRESS=$BUS_UP /usr/sbin/mandos --configdir "$T/conf" \
+# Upstream's server forks a child per connection, which outlives a killed parent: give it a
+# process group of its own and kill the whole group.
+DBUS_SYSTEM_BUS_ADDRESS=$BUS_UP setsid /usr/sbin/mandos --configdir "$T/conf" \
 	--statedir "$T/state-up" --no-zeroconf --address ::1 --port "$PORT_UP" --foreground \
 	--debug > "$T/upstream.log" 2>&1 &
-on_exit "kill -9 $!"
+on_exit "kill -9 -$!"
 for bus in "$BUS_OURS" "$BUS_UP"; do
 	for name in se.recompile.Mandos se.bsnet.fukt.Mandos; do
 		wait_for $((30 * SLOW)) bus_name_owned "$bus" "$name" || {
