@@ -1,10 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Zeroconf: upstream's server announced by avahi-daemon in one namespace, our client in another.
+# Zeroconf: upstream's server (or $MANDOS_TEST_SERVER, such as ours) announced by avahi-daemon
+# in one namespace, our client in another.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/client-lib.sh"
 require_root
-require_cmd ip unshare avahi-daemon "$UPSTREAM_SERVER" mandos-keygen dbus-daemon gpg
+SERVER=${MANDOS_TEST_SERVER:-$UPSTREAM_SERVER}
+require_cmd ip unshare avahi-daemon "$SERVER" mandos-keygen dbus-daemon gpg
 [ -d /run/avahi-daemon ] || skip "needs /run/avahi-daemon to mount over"
 
 A=mczA$$
@@ -60,7 +62,7 @@ export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus/bus.sock
 export TMPDIR="$T"
 avahi-daemon --no-chroot --no-drop-root --no-rlimits -f "$T/avahi.conf" >"$T/avahi.log" 2>&1 &
 sleep 1
-exec "$UPSTREAM_SERVER" --configdir "$T/c" --statedir "$T/state" --no-dbus --port "$port" \
+exec "$SERVER" --configdir "$T/c" --statedir "$T/state" --no-dbus --port "$port" \
 	--foreground --debug >"$T/server.log" 2>&1
 EOS
 ip netns exec "$A" unshare -m --propagation private sh "$T/hostA.sh" &
