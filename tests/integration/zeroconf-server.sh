@@ -68,9 +68,10 @@ wait_for 30 grep -q "Changing Zeroconf service name to 'Mandos #2'" "$T/state-b.
 	{ tail -n 20 "$T/state-b.log" >&2; fail "the second server was not renamed"; }
 seen_b() { browse "$NS_A" "$BUS_A" | grep -F ';Mandos\032\0352;_mandos._tcp;local;' | grep -q ";$PORT_B;\$"; }
 wait_for 30 seen_b || { browse "$NS_A" "$BUS_A" >&2; fail "host A does not see 'Mandos #2'"; }
-wait_for 10 grep -q 'Mandos (Mandos #2)\[[0-9]*\]: ' "$T/syslog" ||
+# Upstream's syslog format: "<PRI>IDENT [PID]: LEVEL: message".
+wait_for 10 grep -q '^<[0-9]*>Mandos (Mandos #2) \[[0-9]*\]: [A-Z]*: ' "$T/syslog" ||
 	{ cat "$T/syslog" >&2; fail "syslog identity not 'Mandos (Mandos #2)' after the rename"; }
-grep -q '^<[0-9]*>.*Mandos\[[0-9]*\]: ' "$T/syslog" || fail "no syslog lines as 'Mandos' before the rename"
+grep -q '^<[0-9]*>Mandos \[[0-9]*\]: [A-Z]*: ' "$T/syslog" || fail "no syslog lines as 'Mandos' before the rename"
 echo "collision: the second server announces 'Mandos #2' and logs as 'Mandos (Mandos #2)'"
 
 # --no-ipv6: IPv4; --no-zeroconf: nothing.
