@@ -13,7 +13,9 @@ new_keys stranger
 beta_id=$(key_id beta | tr a-f A-F | sed 's/\(........\)/\1 /g')
 {
 	printf '# As upstream ships it: defaults, durations in both forms, runtime expansion.\n'
-	printf '[DEFAULT]\ntimeout = PT5M\ninterval = 2m 30s\nextended_timeout = PT15M\n'
+	# (A long interval, in the legacy form: the first checker runs at a random point in it, and a
+	# success right after the secret went out would rightly move "expires" to now + timeout.)
+	printf '[DEFAULT]\ntimeout = PT5M\ninterval = 1d 2h 30m\nextended_timeout = PT15M\n'
 	printf 'checker = test -n %%%%(host)s\napproved_by_default = True\n\n'
 	section alpha
 	sed "s/^key_id = .*/key_id = $beta_id/" "$T/keys-beta/section"
