@@ -49,7 +49,8 @@ assert_contains "$T/server.log" "Sending secret to good"
 
 # Never exit 0 without a password (upstream did when it could not make its GnuPG home).
 rc=0
-TMPDIR="$T/nonexistent" $VALGRIND "$MC" --connect="[::1]:$port" $common $(client_keys "$T/k") \
+# (Not under valgrind: valgrind keeps its own temporary files in $TMPDIR and fails first.)
+TMPDIR="$T/nonexistent" "$MC" --connect="[::1]:$port" $common $(client_keys "$T/k") \
 	>"$T/out" 2>"$T/err" || rc=$?
 assert_eq "$rc" 71 "no place for the GnuPG home"
 [ ! -s "$T/out" ] || fail "printed something without a GnuPG home"
