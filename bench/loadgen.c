@@ -161,7 +161,7 @@ static void step(Conn *c)
 	}
 	case ST_VERSION: {
 		ssize_t n =
-		        send(c->fd, "1\r\n" + c->version_sent, 3 - c->version_sent, MSG_NOSIGNAL);
+		        send(c->fd, &"1\r\n"[c->version_sent], 3 - c->version_sent, MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EAGAIN) {
