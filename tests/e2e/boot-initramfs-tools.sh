@@ -54,11 +54,21 @@ printf '[DEFAULT]\n' > "$T/conf/mandos.conf"
 	echo "interval = PT1S"
 } > "$T/conf/clients.conf"
 port=$(random_port)
-$VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-dbus --no-zeroconf \
-	--no-ipv6 --address 127.0.0.1 --port "$port" --foreground --debug > "$T/server.log" 2>&1 &
-server=$!
-on_exit "kill $server"
-wait_for_port "$port"
+# start_server LOG [OPTIONS...]: our server on $port, its pid in $server.
+start_server() {
+	_log=$1
+	shift
+	$VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-dbus --no-zeroconf \
+		--no-ipv6 --address 127.0.0.1 --port "$port" --foreground --debug "$@" > "$_log" 2>&1 &
+	server=$!
+	on_exit "kill $server"
+	wait_for_port "$port"
+}
+stop_server() {
+	kill "$server"
+	wait "$server" 2>/dev/null || true
+}
+start_server "$T/server.log"
 append="root=/dev/mapper/cryptroot cryptopts=target=cryptroot,source=/dev/vda,luks ip=dhcp"
 append="$append mandos=connect:10.0.2.2:$port"
 
@@ -70,15 +80,9 @@ assert_contains "$T/server.log" "Sending secret to guest" "server log"
 echo "unattended boot: ok"
 
 # 2. Disabled client: no unlock by itself; a typed passphrase works.
-kill "$server"
-wait "$server" 2>/dev/null || true
+stop_server
 sed -i 's/^checker = true$/checker = true\nenabled = no/' "$T/conf/clients.conf"
-$VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-restore --no-dbus \
-	--no-zeroconf --no-ipv6 --address 127.0.0.1 --port "$port" --foreground --debug \
-	> "$T/server2.log" 2>&1 &
-server=$!
-on_exit "kill $server"
-wait_for_port "$port"
+start_server "$T/server2.log" --no-restore
 boot_guest "$T/root.img" "$T/initrd.img" "$T/boot2.log" 150 $append
 wait_for_log "$T/boot2.log" "Please unlock disk" 120 || fail "no passphrase prompt"
 # Give the network client time to be refused a few times: it must not unlock.
@@ -92,15 +96,9 @@ assert_not_contains "$T/server2.log" "Sending secret" "server log of the disable
 echo "disabled client, typed passphrase: ok"
 
 # Re-enabled: unattended again.
-kill "$server"
-wait "$server" 2>/dev/null || true
+stop_server
 sed -i '/^enabled = no$/d' "$T/conf/clients.conf"
-$VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-restore --no-dbus \
-	--no-zeroconf --no-ipv6 --address 127.0.0.1 --port "$port" --foreground --debug \
-	> "$T/server3.log" 2>&1 &
-server=$!
-on_exit "kill $server"
-wait_for_port "$port"
+start_server "$T/server3.log" --no-restore
 boot_guest "$T/root.img" "$T/initrd.img" "$T/boot3.log" 150 $append
 wait_boot || true
 assert_contains "$T/boot3.log" "$MARKER" "guest console (re-enabled)"
