@@ -18,6 +18,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "cli-util.h"
 #include "io-util.h"
 #include "log.h"
 #include "macro.h"
@@ -128,7 +129,7 @@ static int parse_argv(int argc, char **argv)
 			       program_invocation_short_name);
 			return 0;
 		case 'V':
-			printf("%s %s\n", program_invocation_short_name, PACKAGE_VERSION);
+			cli_print_version();
 			return 0;
 		case '?':
 			if (optind > 0 && strcmp(argv[optind - 1], "-?") == 0) {
@@ -137,13 +138,10 @@ static int parse_argv(int argc, char **argv)
 			}
 			__attribute__((fallthrough));
 		default:
-			fprintf(stderr, "Try `%s --help' or `%s --usage' for more information.\n",
-			        program_invocation_short_name, program_invocation_short_name);
-			return -EINVAL;
+			return cli_usage_error();
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "%s: Too many arguments\n", program_invocation_short_name);
+	if (cli_no_arguments(argc, optind) < 0) {
 		return -EINVAL;
 	}
 	return 1;
