@@ -21,6 +21,7 @@
 
 #include "io-util.h"
 #include "log.h"
+#include "priority.h"
 #include "state.h"
 
 #define SAVE_SOON_USEC (100 * 1000ULL)
@@ -204,7 +205,7 @@ int manager_new(const ServerSettings *settings, Manager **ret)
 	m->ctx.checker_output_to_null = settings->foreground && !settings->debug;
 	client_context_add_observer(&m->ctx, &state_observer, m);
 
-	r = gnutls_priority_init(&m->priority, settings->priority, &err);
+	r = priority_init(&m->priority, settings->priority, &err);
 	if (r < 0) {
 		log_error("Bad GnuTLS priority string '%s': %s at '%s'", settings->priority,
 		          gnutls_strerror(r), err ? err : "?");

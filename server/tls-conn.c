@@ -431,7 +431,7 @@ static void start_handshake(Connection *conn)
 	int r;
 
 	r = gnutls_init(&conn->session,
-	                GNUTLS_CLIENT | GNUTLS_NO_TICKETS | GNUTLS_ENABLE_RAWPK | GNUTLS_NONBLOCK);
+	                GNUTLS_CLIENT | GNUTLS_NO_TICKETS | GNUTLS_ENABLE_RAWPK | GNUTLS_NONBLOCK | GNUTLS_KEY_SHARE_TOP);
 	if (r >= 0) {
 		r = gnutls_priority_set(conn->session, conn->srv->priority);
 	}

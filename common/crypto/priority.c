@@ -3,6 +3,7 @@
 #include "priority.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include <gnutls/gnutls.h>
 
@@ -19,4 +20,19 @@ int priority_check(const char *priority, const char **ret_error_pos)
 	}
 	gnutls_priority_deinit(p);
 	return 0;
+}
+
+int priority_init(gnutls_priority_t *ret, const char *priority, const char **ret_error_pos)
+{
+	static const char ordered[] = MANDOS_DEFAULT_PRIORITY MANDOS_GROUP_ORDER;
+	int r;
+
+	if (strcmp(priority, MANDOS_DEFAULT_PRIORITY) != 0) {
+		return gnutls_priority_init(ret, priority, ret_error_pos);
+	}
+	r = gnutls_priority_init(ret, ordered, ret_error_pos);
+	if (r < 0 && ret_error_pos) {
+		*ret_error_pos = priority; /* our own suffix never fails alone; blame the whole */
+	}
+	return r;
 }

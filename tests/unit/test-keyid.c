@@ -107,6 +107,60 @@ START_TEST(priorities)
 }
 END_TEST
 
+static int cmp_uint(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The groups of a priority, in order, and sorted. */
+static unsigned groups_of(gnutls_priority_t p, unsigned list[32], unsigned sorted[32])
+{
+	const unsigned *l = NULL;
+	int n = gnutls_priority_group_list(p, &l);
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_le(n, 32);
+	memcpy(list, l, (size_t)n * sizeof(unsigned));
+	memcpy(sorted, l, (size_t)n * sizeof(unsigned));
+	qsort(sorted, (size_t)n, sizeof(unsigned), cmp_uint);
+	return (unsigned)n;
+}
+
+/* The default string gets X25519 first and nothing else changes; other strings are untouched. */
+START_TEST(priority_group_order)
+{
+	gnutls_priority_t plain, ours;
+	unsigned a[32], as[32], b[32], bs[32], na, nb;
+	const char *pos = NULL;
+
+	ck_assert_int_eq(gnutls_priority_init(&plain, MANDOS_DEFAULT_PRIORITY, NULL), 0);
+	ck_assert_int_eq(priority_init(&ours, MANDOS_DEFAULT_PRIORITY, &pos), 0);
+	na = groups_of(plain, a, as);
+	nb = groups_of(ours, b, bs);
+	ck_assert_uint_eq(na, nb);
+	ck_assert_mem_eq(as, bs, na * sizeof(unsigned));
+	ck_assert_uint_ne(a[0], GNUTLS_GROUP_X25519);
+	ck_assert_uint_eq(b[0], GNUTLS_GROUP_X25519);
+	ck_assert_uint_eq(b[1], GNUTLS_GROUP_SECP256R1);
+	gnutls_priority_deinit(ours);
+	gnutls_priority_deinit(plain);
+
+	ck_assert_int_eq(gnutls_priority_init(&plain, "NORMAL", NULL), 0);
+	ck_assert_int_eq(priority_init(&ours, "NORMAL", NULL), 0);
+	na = groups_of(plain, a, as);
+	nb = groups_of(ours, b, bs);
+	ck_assert_uint_eq(na, nb);
+	ck_assert_mem_eq(a, b, na * sizeof(unsigned));
+	gnutls_priority_deinit(ours);
+	gnutls_priority_deinit(plain);
+
+	ck_assert_int_lt(priority_init(&ours, "NORMAL:+BOGUS-THING", &pos), 0);
+	ck_assert_ptr_nonnull(strstr(pos, "BOGUS"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("keyid");
@@ -119,6 +173,7 @@ int main(void)
 	tcase_add_test(tc, from_file);
 	tcase_add_test(tc, normalize);
 	tcase_add_test(tc, priorities);
+	tcase_add_test(tc, priority_group_order);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
