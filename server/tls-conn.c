@@ -4,19 +4,24 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "keyid.h"
 #include "log.h"
+#include "macro.h"
 
 /* Longest protocol version line we read ("1\r\n" is 3 bytes). */
 #define VERSION_LINE_MAX 64
+/* One recv() takes this much; a client's whole handshake flight is well under it. */
+#define READ_BUFFER_SIZE 4096
 
 struct Connection {
 	const ConnServer *srv;
@@ -35,6 +40,19 @@ struct Connection {
 	bool waiting;
 	uint64_t approval_deadline; /* CLOCK_MONOTONIC usec */
 	Connection *prev, *next;
+	/*
+	 * Our own socket buffering.  GnuTLS reads a record in two pieces (header, then body) and
+	 * writes each record or flight on its own; we read what the socket has with one recv(),
+	 * and send what GnuTLS queued with one send() just before we wait.  This halves the
+	 * system calls and TCP segments of an unlock: the change cipher spec, Finished, the
+	 * secret and close_notify leave together.
+	 */
+	uint8_t *wbuf;
+	size_t wlen, wcap;
+	int write_errno; /* a failed send: later pushes fail with it */
+	bool bye_done;   /* close_notify exchanged; only the flush remains */
+	size_t rpos, rlen;
+	uint8_t rbuf[READ_BUFFER_SIZE];
 };
 
 static uint64_t now_mono(void)
@@ -105,6 +123,11 @@ static void connection_free(Connection *conn)
 	if (conn->session) {
 		gnutls_deinit(conn->session);
 	}
+	if (conn->wlen > 0 && conn->write_errno == 0) {
+		/* Best effort, as a write GnuTLS made itself would have been (an alert, say). */
+		(void)send(conn->fd, conn->wbuf, conn->wlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	free(conn->wbuf);
 	safe_close(conn->fd);
 	srv->closed(conn, srv->userdata);
 	free(conn);
@@ -129,10 +152,117 @@ static void set_deadline(Connection *conn, uint64_t usec_from_now)
 	(void)sd_event_source_set_enabled(conn->deadline, SD_EVENT_ONESHOT);
 }
 
-/* Wait for the direction GnuTLS needs. */
+static ssize_t conn_pull(gnutls_transport_ptr_t p, void *data, size_t size)
+{
+	Connection *conn = p;
+	size_t n;
+
+	if (conn->rpos == conn->rlen) {
+		ssize_t r;
+
+		conn->rpos = conn->rlen = 0;
+		if (size >= sizeof(conn->rbuf)) {
+			r = RETRY_EINTR(recv(conn->fd, data, size, 0));
+		} else {
+			r = RETRY_EINTR(recv(conn->fd, conn->rbuf, sizeof(conn->rbuf), 0));
+		}
+		if (r < 0) {
+			gnutls_transport_set_errno(conn->session, errno);
+			return -1;
+		}
+		if (r == 0 || size >= sizeof(conn->rbuf)) {
+			return r;
+		}
+		conn->rlen = (size_t)r;
+	}
+	n = MIN(size, conn->rlen - conn->rpos);
+	memcpy(data, conn->rbuf + conn->rpos, n);
+	conn->rpos += n;
+	return (ssize_t)n;
+}
+
+/* Not called for non-blocking stream sessions, but GnuTLS's own would poll past our buffer. */
+static int conn_pull_timeout(gnutls_transport_ptr_t p, unsigned ms)
+{
+	Connection *conn = p;
+	struct pollfd pfd = {.fd = conn->fd, .events = POLLIN};
+	int r;
+
+	if (conn->rpos < conn->rlen) {
+		return 1;
+	}
+	r = RETRY_EINTR(poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)MIN(ms, INT_MAX)));
+	if (r < 0) {
+		gnutls_transport_set_errno(conn->session, errno);
+		return -1;
+	}
+	return r;
+}
+
+static ssize_t conn_push(gnutls_transport_ptr_t p, const giovec_t *iov, int iovcnt)
+{
+	Connection *conn = p;
+	size_t total = 0;
+
+	if (conn->write_errno) {
+		gnutls_transport_set_errno(conn->session, conn->write_errno);
+		return -1;
+	}
+	for (int i = 0; i < iovcnt; i++) {
+		total += iov[i].iov_len;
+	}
+	if (total > conn->wcap - conn->wlen) {
+		size_t cap = MAX(MAX(conn->wcap * 2, (size_t)4096), conn->wlen + total);
+		uint8_t *b = realloc(conn->wbuf, cap);
+
+		if (!b) {
+			gnutls_transport_set_errno(conn->session, ENOMEM);
+			return -1;
+		}
+		conn->wbuf = b;
+		conn->wcap = cap;
+	}
+	for (int i = 0; i < iovcnt; i++) {
+		memcpy(conn->wbuf + conn->wlen, iov[i].iov_base, iov[i].iov_len);
+		conn->wlen += iov[i].iov_len;
+	}
+	return (ssize_t)total;
+}
+
+/*
+ * Send what GnuTLS queued.  True when nothing is left (or the socket failed: the next GnuTLS
+ * call then fails with the error); false when the socket is full, and we now wait to write.
+ */
+static bool flush_output(Connection *conn)
+{
+	size_t done = 0;
+
+	while (done < conn->wlen) {
+		ssize_t n = RETRY_EINTR(
+		        send(conn->fd, conn->wbuf + done, conn->wlen - done, MSG_NOSIGNAL));
+
+		if (n < 0) {
+			if (errno == EAGAIN) {
+				memmove(conn->wbuf, conn->wbuf + done, conn->wlen - done);
+				conn->wlen -= done;
+				set_events(conn, EPOLLOUT);
+				return false;
+			}
+			conn->write_errno = errno;
+			break;
+		}
+		done += (size_t)n;
+	}
+	conn->wlen = 0;
+	return true;
+}
+
+/* Wait for the direction GnuTLS needs, once what it wrote is on its way. */
 static void wait_gnutls(Connection *conn)
 {
-	set_events(conn, gnutls_record_get_direction(conn->session) ? EPOLLOUT : EPOLLIN);
+	if (flush_output(conn)) {
+		set_events(conn, gnutls_record_get_direction(conn->session) ? EPOLLOUT : EPOLLIN);
+	}
 }
 
 static void do_bye(Connection *conn);
@@ -154,8 +284,13 @@ static void do_bye(Connection *conn)
 	}
 	if (r < 0) {
 		log_warning("GnuTLS bye failed: %s", gnutls_strerror(r));
+		connection_free(conn);
+		return;
 	}
-	connection_free(conn);
+	conn->bye_done = true;
+	if (flush_output(conn)) {
+		connection_free(conn);
+	}
 }
 
 static void start_send(Connection *conn)
@@ -259,7 +394,9 @@ static void approval_step(Connection *conn)
 	}
 	set_deadline(conn, remaining + conn->srv->timeout_usec);
 	/* Only a hang-up interests us now: the peer is silent until it gets the secret. */
-	set_events(conn, EPOLLRDHUP);
+	if (flush_output(conn)) {
+		set_events(conn, EPOLLRDHUP);
+	}
 }
 
 static int on_approval_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -430,8 +567,9 @@ static void start_handshake(Connection *conn)
 {
 	int r;
 
-	r = gnutls_init(&conn->session,
-	                GNUTLS_CLIENT | GNUTLS_NO_TICKETS | GNUTLS_ENABLE_RAWPK | GNUTLS_NONBLOCK | GNUTLS_KEY_SHARE_TOP);
+	/* One key share: X25519 with the default priority (see priority_init()). */
+	r = gnutls_init(&conn->session, GNUTLS_CLIENT | GNUTLS_NO_TICKETS | GNUTLS_ENABLE_RAWPK |
+	                                        GNUTLS_NONBLOCK | GNUTLS_KEY_SHARE_TOP);
 	if (r >= 0) {
 		r = gnutls_priority_set(conn->session, conn->srv->priority);
 	}
@@ -444,19 +582,26 @@ static void start_handshake(Connection *conn)
 		connection_free(conn);
 		return;
 	}
-	gnutls_transport_set_int(conn->session, conn->fd);
+	gnutls_transport_set_ptr(conn->session, conn);
+	gnutls_transport_set_pull_function(conn->session, conn_pull);
+	gnutls_transport_set_pull_timeout_function(conn->session, conn_pull_timeout);
+	gnutls_transport_set_vec_push_function(conn->session, conn_push);
 	conn->state = CONN_HANDSHAKE;
 	do_handshake(conn);
 }
 
 static void read_version(Connection *conn)
 {
-	char buf[VERSION_LINE_MAX];
-	ssize_t n;
-	char *nl;
+	char *buf = (char *)conn->rbuf, *nl;
+	ssize_t r;
+	size_t n;
 
-	n = RETRY_EINTR(recv(conn->fd, buf, sizeof(buf), MSG_PEEK));
-	if (n < 0) {
+	/*
+	 * Into the read buffer: whatever follows the line is the start of the TLS stream (a
+	 * peer sends nothing more before our ClientHello, but if it does, GnuTLS gets it).
+	 */
+	r = RETRY_EINTR(recv(conn->fd, conn->rbuf + conn->rlen, sizeof(conn->rbuf) - conn->rlen, 0));
+	if (r < 0) {
 		if (errno == EAGAIN) {
 			return;
 		}
@@ -464,23 +609,18 @@ static void read_version(Connection *conn)
 		connection_free(conn);
 		return;
 	}
-	nl = memchr(buf, '\n', (size_t)n);
-	if (!nl && n > 0 && (size_t)n < sizeof(buf)) {
+	conn->rlen += (size_t)r;
+	nl = memchr(buf, '\n', MIN(conn->rlen, (size_t)VERSION_LINE_MAX));
+	if (!nl && r > 0 && conn->rlen < VERSION_LINE_MAX) {
 		return; /* wait for the rest of the line */
 	}
-	if (nl) {
-		n = nl - buf + 1;
-	}
-	/* Consume exactly the line: the TLS ClientHello is not ours to read. */
-	if (n > 0 && RETRY_EINTR(recv(conn->fd, buf, (size_t)n, 0)) != n) {
-		connection_free(conn);
-		return;
-	}
-	log_version_line(buf, (size_t)n);
-	if (!nl || !version_acceptable(buf, (size_t)n)) {
+	n = nl ? (size_t)(nl - buf + 1) : MIN(conn->rlen, (size_t)VERSION_LINE_MAX);
+	conn->rpos = n;
+	log_version_line(buf, n);
+	if (!nl || !version_acceptable(buf, n)) {
 		char shown[VERSION_LINE_MAX + 1];
 
-		memcpy(shown, buf, (size_t)n);
+		memcpy(shown, buf, n);
 		shown[n] = '\0';
 		log_error("Unknown protocol version: %s", n ? shown : "(empty)");
 		connection_free(conn);
@@ -493,6 +633,18 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	Connection *conn = userdata;
 
+	if (conn->wlen > 0) {
+		if (!flush_output(conn)) {
+			return 0;
+		}
+		if (conn->state == CONN_APPROVAL) {
+			set_events(conn, EPOLLRDHUP);
+		}
+	}
+	if (conn->bye_done) {
+		connection_free(conn);
+		return 0;
+	}
 	switch (conn->state) {
 	case CONN_VERSION:
 		read_version(conn);
