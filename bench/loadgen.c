@@ -40,10 +40,15 @@ typedef enum { ST_CONNECT, ST_VERSION, ST_HANDSHAKE, ST_READ, ST_BYE } State;
 typedef struct Conn {
 	int fd;
 	State state;
+	uint32_t events; /* what epoll waits for now */
 	gnutls_session_t session;
 	uint64_t started;
 	size_t received;
 	size_t version_sent;
+	/* One recv() per readable socket and one send() per wait, as the server does. */
+	size_t rpos, rlen, wlen;
+	uint8_t rbuf[4096];
+	uint8_t wbuf[8192];
 } Conn;
 
 static struct {
@@ -104,7 +109,56 @@ static void want(Conn *c, uint32_t events)
 {
 	struct epoll_event ev = {.events = events, .data.ptr = c};
 
-	epoll_ctl(g.epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	if (events != c->events) {
+		epoll_ctl(g.epfd, EPOLL_CTL_MOD, c->fd, &ev);
+		c->events = events;
+	}
+}
+
+static ssize_t pull(gnutls_transport_ptr_t p, void *data, size_t size)
+{
+	Conn *c = p;
+	size_t n;
+
+	if (c->rpos == c->rlen) {
+		ssize_t r = recv(c->fd, c->rbuf, sizeof(c->rbuf), 0);
+
+		if (r <= 0) {
+			gnutls_transport_set_errno(c->session, r < 0 ? errno : 0);
+			return r;
+		}
+		c->rpos = 0;
+		c->rlen = (size_t)r;
+	}
+	n = MIN(size, c->rlen - c->rpos);
+	memcpy(data, c->rbuf + c->rpos, n);
+	c->rpos += n;
+	return (ssize_t)n;
+}
+
+static ssize_t push(gnutls_transport_ptr_t p, const void *data, size_t size)
+{
+	Conn *c = p;
+
+	if (size > sizeof(c->wbuf) - c->wlen) {
+		gnutls_transport_set_errno(c->session, ENOBUFS);
+		return -1;
+	}
+	memcpy(c->wbuf + c->wlen, data, size);
+	c->wlen += size;
+	return (ssize_t)size;
+}
+
+/* Send what GnuTLS queued (a few hundred bytes: the socket takes it at once). */
+static bool flush(Conn *c)
+{
+	ssize_t n = c->wlen ? send(c->fd, c->wbuf, c->wlen, MSG_NOSIGNAL) : 0;
+
+	if (n < 0 || (size_t)n != c->wlen) {
+		return false;
+	}
+	c->wlen = 0;
+	return true;
 }
 
 static void want_gnutls(Conn *c)
@@ -131,6 +185,7 @@ static bool start_one(void)
 	c->state = ST_CONNECT;
 	g.active++;
 	g.started++;
+	c->events = EPOLLOUT;
 	ev = (struct epoll_event){.events = EPOLLOUT, .data.ptr = c};
 	epoll_ctl(g.epfd, EPOLL_CTL_ADD, c->fd, &ev);
 	if (connect(c->fd, (struct sockaddr *)&g.addr, g.addr_len) < 0 && errno != EINPROGRESS) {
@@ -182,12 +237,17 @@ static void step(Conn *c)
 		gnutls_priority_set(c->session, g.priority);
 		gnutls_credentials_set(c->session, GNUTLS_CRD_CERTIFICATE, g.cred);
 		gnutls_certificate_server_set_request(c->session, GNUTLS_CERT_IGNORE);
-		gnutls_transport_set_int(c->session, c->fd);
+		gnutls_transport_set_ptr(c->session, c);
+		gnutls_transport_set_pull_function(c->session, pull);
+		gnutls_transport_set_push_function(c->session, push);
 		c->state = ST_HANDSHAKE;
 		__attribute__((fallthrough));
 	}
 	case ST_HANDSHAKE:
 		r = gnutls_handshake(c->session);
+		if (!flush(c)) {
+			r = GNUTLS_E_PUSH_ERROR;
+		}
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
 			want_gnutls(c);
 			return;
@@ -223,6 +283,7 @@ static void step(Conn *c)
 		__attribute__((fallthrough));
 	case ST_BYE:
 		r = gnutls_bye(c->session, GNUTLS_SHUT_WR);
+		flush(c);
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
 			want_gnutls(c);
 			return;
