@@ -3,6 +3,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 
 #define LOG_LINE_MAX 4096
 
+/* The server logs from its handshake threads too (GnuTLS's debug log): one line at a time. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char log_prefix[128];
 static char log_ident[64];
 static int log_targets = LOG_TARGET_STDERR;
@@ -191,6 +194,7 @@ int log_internal(int level, int error, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 
+	pthread_mutex_lock(&log_lock);
 	for (line = buf;; line = end + 1) {
 		end = strchr(line, '\n');
 		size_t n = end ? (size_t)(end - line) : strlen(line);
@@ -205,6 +209,7 @@ int log_internal(int level, int error, const char *fmt, ...)
 			break;
 		}
 	}
+	pthread_mutex_unlock(&log_lock);
 	errno = saved_errno;
 	return -error;
 }

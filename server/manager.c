@@ -20,6 +20,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "io-util.h"
+#include "hs-pool.h"
 #include "log.h"
 #include "priority.h"
 #include "state.h"
@@ -290,6 +291,7 @@ Manager *manager_free(Manager *m)
 	while (m->conn_head) {
 		connection_abort(m->conn_head, NULL);
 	}
+	m->conn_server.pool = hs_pool_free(m->conn_server.pool);
 	drop_clients(m, false);
 	checker_forget_stopped();
 	sd_event_source_disable_unref(m->listen_source);
@@ -789,8 +791,19 @@ int manager_start(Manager *m)
 
 int manager_run(Manager *m)
 {
+	unsigned n;
 	int r;
 
+	/* Threads only now: after the daemon's forks and the privilege drop. */
+	n = hs_pool_default_workers();
+	if (n > 0) {
+		r = hs_pool_new(m->event, n, &m->conn_server.pool);
+		if (r < 0) {
+			log_warning_errno(r, "Cannot start handshake threads; handshakes run in the main loop: %m");
+		} else {
+			log_debug("Handshakes run on %u threads", n);
+		}
+	}
 	log_debug("Starting main loop");
 	r = sd_event_loop(m->event);
 	if (r < 0) {
@@ -800,6 +813,7 @@ int manager_run(Manager *m)
 	while (m->conn_head) {
 		connection_abort(m->conn_head, NULL);
 	}
+	m->conn_server.pool = hs_pool_free(m->conn_server.pool);
 	(void)manager_save_state(m);
 	return r < 0 ? 1 : 0;
 }

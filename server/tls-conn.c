@@ -51,6 +51,12 @@ struct Connection {
 	size_t wlen, wcap;
 	int write_errno; /* a failed send: later pushes fail with it */
 	bool bye_done;   /* close_notify exchanged; only the flush remains */
+	/* The handshake on a worker thread (see hs-pool.h): while pooled, only the worker and
+	 * the step's fields below are in use; the main thread reads state, address and links. */
+	HsJob job;
+	int hs_result;  /* gnutls_handshake()'s last return */
+	bool pooled;    /* lent to the pool */
+	bool orphaned;  /* aborted while lent: srv->closed was called; free it when it is back */
 	size_t rpos, rlen;
 	uint8_t rbuf[READ_BUFFER_SIZE];
 };
@@ -105,9 +111,9 @@ void connection_unlink(Connection *conn, Connection **head, Connection **tail)
 	conn->prev = conn->next = NULL;
 }
 
-static void connection_free(Connection *conn)
+/* Everything but srv->closed (see connection_free()). */
+static void connection_destroy(Connection *conn)
 {
-	const ConnServer *srv = conn->srv;
 
 	if (conn->client) {
 		client_remove_waiter(conn->client, &conn->waiter);
@@ -129,14 +135,28 @@ static void connection_free(Connection *conn)
 	}
 	free(conn->wbuf);
 	safe_close(conn->fd);
-	srv->closed(conn, srv->userdata);
 	free(conn);
+}
+
+static void connection_free(Connection *conn)
+{
+	conn->srv->closed(conn, conn->srv->userdata);
+	connection_destroy(conn);
 }
 
 void connection_abort(Connection *conn, const char *why)
 {
 	if (why) {
 		log_info("Closing connection from %s: %s", conn->address, why);
+	}
+	if (conn->pooled) {
+		/* Gone for the server now; the memory and the socket when the worker lets go. */
+		if (!conn->orphaned) {
+			conn->orphaned = true;
+			conn->srv->closed(conn, conn->srv->userdata);
+			hs_pool_cancel(conn->srv->pool, &conn->job);
+		}
+		return;
 	}
 	connection_free(conn);
 }
@@ -233,7 +253,7 @@ static ssize_t conn_push(gnutls_transport_ptr_t p, const giovec_t *iov, int iovc
  * Send what GnuTLS queued.  True when nothing is left (or the socket failed: the next GnuTLS
  * call then fails with the error); false when the socket is full, and we now wait to write.
  */
-static bool flush_output(Connection *conn)
+static bool flush_pending(Connection *conn)
 {
 	size_t done = 0;
 
@@ -245,7 +265,6 @@ static bool flush_output(Connection *conn)
 			if (errno == EAGAIN) {
 				memmove(conn->wbuf, conn->wbuf + done, conn->wlen - done);
 				conn->wlen -= done;
-				set_events(conn, EPOLLOUT);
 				return false;
 			}
 			conn->write_errno = errno;
@@ -254,6 +273,16 @@ static bool flush_output(Connection *conn)
 		done += (size_t)n;
 	}
 	conn->wlen = 0;
+	return true;
+}
+
+/* flush_pending(), on the main thread: when the socket is full, wait until it is not. */
+static bool flush_output(Connection *conn)
+{
+	if (!flush_pending(conn)) {
+		set_events(conn, EPOLLOUT);
+		return false;
+	}
 	return true;
 }
 
@@ -496,20 +525,77 @@ static void after_handshake(Connection *conn)
 	approval_step(conn);
 }
 
-static void do_handshake(Connection *conn)
+/* One step of the handshake, on a worker or on the main thread: no logging, no sd-event. */
+static HsStep handshake_step(Connection *conn)
 {
-	int r = gnutls_handshake(conn->session);
+	int r;
 
-	if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
-		wait_gnutls(conn);
-		return;
+	if (conn->wlen > 0 && !flush_pending(conn)) {
+		return HS_WAIT_WRITE;
 	}
-	if (r < 0) {
-		log_warning("Handshake failed: %s", gnutls_strerror(r));
+	r = conn->hs_result = gnutls_handshake(conn->session);
+	if (r != GNUTLS_E_AGAIN && r != GNUTLS_E_INTERRUPTED) {
+		return HS_DONE; /* what we wrote last (our Finished) leaves with the secret */
+	}
+	if (!flush_pending(conn)) {
+		return HS_WAIT_WRITE;
+	}
+	return gnutls_record_get_direction(conn->session) ? HS_WAIT_WRITE : HS_WAIT_READ;
+}
+
+static void handshake_finished(Connection *conn)
+{
+	if (conn->hs_result < 0) {
+		log_warning("Handshake failed: %s", gnutls_strerror(conn->hs_result));
 		connection_free(conn);
 		return;
 	}
 	after_handshake(conn);
+}
+
+static void do_handshake(Connection *conn)
+{
+	switch (handshake_step(conn)) {
+	case HS_WAIT_READ:
+		set_events(conn, EPOLLIN);
+		break;
+	case HS_WAIT_WRITE:
+		set_events(conn, EPOLLOUT);
+		break;
+	case HS_DONE:
+		handshake_finished(conn);
+		break;
+	}
+}
+
+static HsStep job_step(HsJob *job)
+{
+	return handshake_step((Connection *)((char *)job - offsetof(Connection, job)));
+}
+
+/* The worker is done with the connection: on the main thread again. */
+static void job_done(HsJob *job, bool cancelled)
+{
+	Connection *conn = (Connection *)((char *)job - offsetof(Connection, job));
+
+	conn->pooled = false;
+	if (conn->orphaned) {
+		connection_destroy(conn);
+		return;
+	}
+	if (cancelled) {
+		/* Only the deadline cancels without orphaning. */
+		log_warning("Connection from %s timed out in the TLS handshake", conn->address);
+		connection_free(conn);
+		return;
+	}
+	if (job->error < 0) {
+		log_warning("Handshake failed: cannot wait for the socket: %s", strerror(-job->error));
+		connection_free(conn);
+		return;
+	}
+	(void)sd_event_source_set_enabled(conn->io, SD_EVENT_ON);
+	handshake_finished(conn);
 }
 
 static void log_version_line(const char *buf, size_t n)
@@ -587,6 +673,13 @@ static void start_handshake(Connection *conn)
 	gnutls_transport_set_pull_timeout_function(conn->session, conn_pull_timeout);
 	gnutls_transport_set_vec_push_function(conn->session, conn_push);
 	conn->state = CONN_HANDSHAKE;
+	if (conn->srv->pool) {
+		/* The public-key work goes to a worker; the main loop keeps serving. */
+		(void)sd_event_source_set_enabled(conn->io, SD_EVENT_OFF);
+		conn->pooled = true;
+		hs_pool_submit(conn->srv->pool, &conn->job);
+		return;
+	}
 	do_handshake(conn);
 }
 
@@ -684,6 +777,12 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Connection *conn = userdata;
 
+	if (conn->pooled) {
+		if (!conn->orphaned) {
+			hs_pool_cancel(conn->srv->pool, &conn->job); /* job_done() logs and frees */
+		}
+		return 0;
+	}
 	log_warning("Connection from %s timed out %s", conn->address, state_names[conn->state]);
 	connection_free(conn);
 	return 0;
@@ -721,6 +820,9 @@ int connection_new(const ConnServer *srv, int fd, const struct sockaddr *peer, s
 	}
 	conn->srv = srv;
 	conn->fd = fd;
+	conn->job.fd = fd;
+	conn->job.step = job_step;
+	conn->job.done = job_done;
 	conn->state = CONN_VERSION;
 	format_peer(conn, peer);
 	r = sd_event_add_io(srv->event, &conn->io, fd, EPOLLIN, on_io, conn);

@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "client.h"
+#include "hs-pool.h"
 
 /*
  * States, each under a deadline (connection_timeout; while awaiting approval, the remaining
@@ -39,6 +40,8 @@ typedef struct ConnServer {
 	gnutls_priority_t priority;
 	gnutls_certificate_credentials_t credentials;
 	uint64_t timeout_usec;
+	/* Handshakes run here when set (several CPUs), else on the main loop. */
+	HsPool *pool;
 	/* The client with this (normalised, acceptable) key ID, or NULL. */
 	Client *(*lookup)(void *userdata, const char *key_id);
 	/* The connection is over; it is freed right after this returns. */

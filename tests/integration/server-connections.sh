@@ -12,18 +12,25 @@ new_keys real
 	section real
 } > "$T/conf/clients.conf"
 
-# idle N SECONDS: open N connections that send nothing; print how many the server closed.
+# idle N PORT SECONDS [LINE]: as above, but each sends LINE first (e.g. the version, so that
+# the server sends its ClientHello and waits in the TLS handshake).
 cat > "$T/idle.py" <<'PY'
 import socket, sys, time
 n, port, wait = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+line = sys.argv[4].encode().decode("unicode_escape").encode() if len(sys.argv) > 4 else b""
 socks = [socket.create_connection(("::1", port)) for _ in range(n)]
+for s in socks:
+    s.sendall(line)
 time.sleep(wait)
 closed = 0
 for s in socks:
     s.setblocking(False)
     try:
-        if s.recv(1) == b"":
-            closed += 1
+        while True:
+            data = s.recv(65536)
+            if data == b"":
+                closed += 1
+                break
     except BlockingIOError:
         pass
     except OSError:
@@ -50,6 +57,10 @@ assert_eq "$(python3 "$T/version.py" "$PORT" '1\r\n')" tls "reply to version 1"
 assert_eq "$(python3 "$T/version.py" "$PORT" '0 extra\n')" tls "reply to version 0"
 assert_eq "$(python3 "$T/idle.py" 1 "$PORT" $((3 * SLOW)).5)" 1 "silent connections closed after 2 s"
 log_wait "timed out waiting for the protocol version"
+# Silent after the version: closed at the deadline in the TLS handshake.
+assert_eq "$(python3 "$T/idle.py" 1 "$PORT" $((3 * SLOW)).5 '1\r\n')" 1 \
+	"connections silent in the handshake closed after 2 s"
+log_wait "timed out in the TLS handshake"
 stop_server
 
 # 2. 60 idle connections against a cap of 20, with a long deadline: the real client still
@@ -70,4 +81,30 @@ closed=$(cat "$T/flood.out")
 [ "$closed" -ge 40 ] || fail "only $closed idle connections were closed"
 log_wait "too many connections"
 stop_server
-echo "deadlines close silent connections; idle floods are evicted, real clients served"
+
+# 3. The same with connections that wait in the TLS handshake (on the handshake threads when
+# there are several CPUs), and again with the server on one CPU (handshakes in its main loop).
+for cpus in all one; do
+	: > "$T/server.log"
+	if [ $cpus = one ]; then
+		taskset -p -c 0 $$ >/dev/null
+	fi
+	start_server
+	taskset -p -c "0-$(($(nproc --all) - 1))" $$ >/dev/null
+	python3 "$T/idle.py" 60 "$PORT" $((6 * SLOW)) '1\r\n' > "$T/flood.out" &
+	flood=$!
+	sleep 1
+	assert_unlocks real
+	wait "$flood"
+	closed=$(cat "$T/flood.out")
+	[ "$closed" -ge 40 ] || fail "$cpus CPUs: only $closed connections in the handshake were closed"
+	log_wait "too many connections"
+	if [ $cpus = one ]; then
+		! grep -q "Handshakes run on" "$T/server.log" || fail "threads on one CPU"
+	elif [ "$(nproc)" -gt 1 ]; then
+		grep -q "Handshakes run on $(nproc) threads" "$T/server.log" ||
+			fail "no handshake threads with $(nproc) CPUs"
+	fi
+	stop_server
+done
+echo "deadlines close silent connections; idle floods are evicted, real clients served, with and without handshake threads"
