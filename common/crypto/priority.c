@@ -24,7 +24,7 @@ int priority_check(const char *priority, const char **ret_error_pos)
 
 int priority_init(gnutls_priority_t *ret, const char *priority, const char **ret_error_pos)
 {
-	static const char ordered[] = MANDOS_DEFAULT_PRIORITY MANDOS_GROUP_ORDER;
+	static const char ordered[] = MANDOS_DEFAULT_PRIORITY MANDOS_PREFERENCE_ORDER;
 	int r;
 
 	if (strcmp(priority, MANDOS_DEFAULT_PRIORITY) != 0) {

@@ -28,6 +28,12 @@ assert_unlocks beta
 log_wait "Sending secret to alpha"
 log_wait "Protocol version: '1\\n'"
 log_wait "Key ID: $(key_id alpha | tr a-f A-F)"
+# With the default priority: one key share, X25519, and upstream's client follows our order.
+log_wait "sending key share for X25519"
+[ "$(grep -c "sending key share for" "$T/server.log")" -eq \
+	"$(grep -c "Handshake succeeded" "$T/server.log")" ] ||
+	fail "more than one key share per handshake"
+log_wait "Selected cipher suite: GNUTLS_CHACHA20_POLY1305_SHA256"
 
 assert_refused stranger 3
 log_wait "Client not found for key ID: $(key_id stranger | tr a-f A-F), address: ('::1'"

@@ -128,7 +128,24 @@ static unsigned groups_of(gnutls_priority_t p, unsigned list[32], unsigned sorte
 	return (unsigned)n;
 }
 
-/* The default string gets X25519 first and nothing else changes; other strings are untouched. */
+/* The ciphers of a priority, in order, and sorted. */
+static unsigned ciphers_of(gnutls_priority_t p, unsigned list[32], unsigned sorted[32])
+{
+	const unsigned *l = NULL;
+	int n = gnutls_priority_cipher_list(p, &l);
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_le(n, 32);
+	memcpy(list, l, (size_t)n * sizeof(unsigned));
+	memcpy(sorted, l, (size_t)n * sizeof(unsigned));
+	qsort(sorted, (size_t)n, sizeof(unsigned), cmp_uint);
+	return (unsigned)n;
+}
+
+/*
+ * The default string gets X25519 and ChaCha20-Poly1305 first and nothing else changes;
+ * other strings are untouched.
+ */
 START_TEST(priority_group_order)
 {
 	gnutls_priority_t plain, ours;
@@ -144,6 +161,13 @@ START_TEST(priority_group_order)
 	ck_assert_uint_ne(a[0], GNUTLS_GROUP_X25519);
 	ck_assert_uint_eq(b[0], GNUTLS_GROUP_X25519);
 	ck_assert_uint_eq(b[1], GNUTLS_GROUP_SECP256R1);
+	na = ciphers_of(plain, a, as);
+	nb = ciphers_of(ours, b, bs);
+	ck_assert_uint_eq(na, nb);
+	ck_assert_mem_eq(as, bs, na * sizeof(unsigned));
+	ck_assert_uint_eq(a[0], GNUTLS_CIPHER_AES_256_GCM);
+	ck_assert_uint_eq(b[0], GNUTLS_CIPHER_CHACHA20_POLY1305);
+	ck_assert_uint_eq(b[1], GNUTLS_CIPHER_AES_256_GCM);
 	gnutls_priority_deinit(ours);
 	gnutls_priority_deinit(plain);
 
