@@ -202,8 +202,8 @@ Load generator on the same machine: $concurrency concurrent clients in 2 process
 | ours (\`build/server/mandos\`) | $ours_rate | $(field "$ours_line" p50) | $(field "$ours_line" p99) | $(field "$ours_line" failed) | $ours_cpu | $((ours_rss / 1024)) MiB |
 | upstream (\`/usr/sbin/mandos\` 1.8.16) | $up_rate | $(field "$up_line" p50) | $(field "$up_line" p99) | $(field "$up_line" failed) | $up_cpu | - |
 
-Ours / upstream: **${ratio}x** the measured rate (ours is bounded by the load generator
-sharing the machine, see above); **${cpu_ratio}x** less server CPU per unlock (upstream's
+Ours / upstream: **${ratio}x** the measured rate (ours and the load generator together
+fill both CPUs, see above); **${cpu_ratio}x** less server CPU per unlock (upstream's
 figure counts only its reaped per-connection processes, so it is a lower bound).  At
 $ours_cpu ms per unlock one core of ours serves about $capacity unlocks per second.
 
