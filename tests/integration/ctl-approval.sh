@@ -48,7 +48,7 @@ sleep 2
 run_client "$T/got2"
 wait_for 60 pending || fail "no second approval request pending"
 $VALGRIND "$OUR_CTL" --deny kg || fail "--deny failed"
-wait_for 10 sh -c "! $OUR_CTL --dump-json kg | grep -q '\"ApprovalPending\": true'" ||
+wait_for 30 sh -c "! $OUR_CTL --dump-json kg | grep -q '\"ApprovalPending\": true'" ||
 	fail "request still pending after --deny"
 kill "$client_pid" 2>/dev/null || true
 wait "$client_pid" 2>/dev/null || true

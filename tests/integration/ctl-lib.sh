@@ -65,6 +65,9 @@ start_server() {
 		tail -n 20 "$_d/server.log" >&2
 		fail "server on bus $1 did not come up"
 	}
+	# Upstream's server takes its bus name before it listens: a client that came in between
+	# would be refused and wait out its --retry.
+	wait_for 30 _port_open "$_port" || fail "server on bus $1 does not listen on $_port"
 }
 
 # stop_server NAME: SIGTERM to the server's process group; SIGKILL what is left after 5 s
