@@ -57,10 +57,9 @@ unsigned hs_pool_default_workers(void)
 	return n <= 1 ? 0 : (unsigned)MIN(n, MAX_WORKERS);
 }
 
-/* On a worker: give the job back to the main thread. */
-static void worker_finish(HsPool *p, HsJob *job)
+/* From any thread: queue the job for the main thread, and wake it. */
+static void give_back(HsPool *p, HsJob *job)
 {
-	(void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, job->fd, NULL);
 	job->done_next = NULL;
 	pthread_mutex_lock(&p->lock);
 	if (p->done_tail) {
@@ -71,6 +70,13 @@ static void worker_finish(HsPool *p, HsJob *job)
 	p->done_tail = job;
 	pthread_mutex_unlock(&p->lock);
 	poke(p->donefd);
+}
+
+/* On a worker: give the job back to the main thread. */
+static void worker_finish(HsPool *p, HsJob *job)
+{
+	(void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, job->fd, NULL);
+	give_back(p, job);
 }
 
 /* On a worker: one step, then wait for what it needs, or give the job back. */
@@ -222,16 +228,7 @@ void hs_pool_submit(HsPool *p, HsJob *job)
 	atomic_fetch_add_explicit(&job->handoff, 1, memory_order_release);
 	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, job->fd, &ev) < 0) {
 		job->error = -errno;
-		pthread_mutex_lock(&p->lock);
-		job->done_next = NULL;
-		if (p->done_tail) {
-			p->done_tail->done_next = job;
-		} else {
-			p->done_head = job;
-		}
-		p->done_tail = job;
-		pthread_mutex_unlock(&p->lock);
-		poke(p->donefd);
+		give_back(p, job);
 	}
 }
 

@@ -114,11 +114,12 @@ static int cmp_uint(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The groups of a priority, in order, and sorted. */
-static unsigned groups_of(gnutls_priority_t p, unsigned list[32], unsigned sorted[32])
+/* A priority's groups or ciphers (as lister gives them), in order, and sorted. */
+static unsigned list_of(int (*lister)(gnutls_priority_t, const unsigned **), gnutls_priority_t p,
+                        unsigned list[32], unsigned sorted[32])
 {
 	const unsigned *l = NULL;
-	int n = gnutls_priority_group_list(p, &l);
+	int n = lister(p, &l);
 
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_le(n, 32);
@@ -127,20 +128,8 @@ static unsigned groups_of(gnutls_priority_t p, unsigned list[32], unsigned sorte
 	qsort(sorted, (size_t)n, sizeof(unsigned), cmp_uint);
 	return (unsigned)n;
 }
-
-/* The ciphers of a priority, in order, and sorted. */
-static unsigned ciphers_of(gnutls_priority_t p, unsigned list[32], unsigned sorted[32])
-{
-	const unsigned *l = NULL;
-	int n = gnutls_priority_cipher_list(p, &l);
-
-	ck_assert_int_gt(n, 0);
-	ck_assert_int_le(n, 32);
-	memcpy(list, l, (size_t)n * sizeof(unsigned));
-	memcpy(sorted, l, (size_t)n * sizeof(unsigned));
-	qsort(sorted, (size_t)n, sizeof(unsigned), cmp_uint);
-	return (unsigned)n;
-}
+#define groups_of(p, list, sorted) list_of(gnutls_priority_group_list, p, list, sorted)
+#define ciphers_of(p, list, sorted) list_of(gnutls_priority_cipher_list, p, list, sorted)
 
 /*
  * The default string gets X25519 and ChaCha20-Poly1305 first and nothing else changes;
