@@ -206,82 +206,72 @@ static int read_value(sd_bus_message *m, Value *v)
 		return r;
 	}
 	switch (contents[0]) {
-	case SD_BUS_TYPE_BOOLEAN: {
-		int b;
-
-		r = sd_bus_message_read_basic(m, 'b', &b);
-		*v = (Value){.type = VAL_BOOL, .b = b != 0};
-		break;
-	}
-	case SD_BUS_TYPE_BYTE: {
-		uint8_t x;
-
-		r = sd_bus_message_read_basic(m, 'y', &x);
-		*v = (Value){.type = VAL_UINT, .u = x};
-		break;
-	}
-	case SD_BUS_TYPE_INT16: {
-		int16_t x;
-
-		r = sd_bus_message_read_basic(m, 'n', &x);
-		*v = (Value){.type = VAL_INT, .i = x};
-		break;
-	}
-	case SD_BUS_TYPE_UINT16: {
-		uint16_t x;
-
-		r = sd_bus_message_read_basic(m, 'q', &x);
-		*v = (Value){.type = VAL_UINT, .u = x};
-		break;
-	}
-	case SD_BUS_TYPE_INT32: {
-		int32_t x;
-
-		r = sd_bus_message_read_basic(m, 'i', &x);
-		*v = (Value){.type = VAL_INT, .i = x};
-		break;
-	}
-	case SD_BUS_TYPE_UINT32: {
-		uint32_t x;
-
-		r = sd_bus_message_read_basic(m, 'u', &x);
-		*v = (Value){.type = VAL_UINT, .u = x};
-		break;
-	}
-	case SD_BUS_TYPE_INT64: {
-		int64_t x;
-
-		r = sd_bus_message_read_basic(m, 'x', &x);
-		*v = (Value){.type = VAL_INT, .i = x};
-		break;
-	}
-	case SD_BUS_TYPE_UINT64: {
-		uint64_t x;
-
-		r = sd_bus_message_read_basic(m, 't', &x);
-		*v = (Value){.type = VAL_UINT, .u = x};
-		break;
-	}
-	case SD_BUS_TYPE_DOUBLE: {
-		double x;
-
-		r = sd_bus_message_read_basic(m, 'd', &x);
-		*v = (Value){.type = VAL_DOUBLE, .d = x};
-		break;
-	}
+	case SD_BUS_TYPE_BOOLEAN:
+	case SD_BUS_TYPE_BYTE:
+	case SD_BUS_TYPE_INT16:
+	case SD_BUS_TYPE_UINT16:
+	case SD_BUS_TYPE_INT32:
+	case SD_BUS_TYPE_UINT32:
+	case SD_BUS_TYPE_INT64:
+	case SD_BUS_TYPE_UINT64:
+	case SD_BUS_TYPE_DOUBLE:
 	case SD_BUS_TYPE_STRING:
 	case SD_BUS_TYPE_OBJECT_PATH:
 	case SD_BUS_TYPE_SIGNATURE: {
-		const char *s;
+		/* sd-bus stores each basic type in its own C type. */
+		union {
+			int b;
+			uint8_t y;
+			int16_t n;
+			uint16_t q;
+			int32_t i;
+			uint32_t u;
+			int64_t x;
+			uint64_t t;
+			double d;
+			const char *s;
+		} x;
 
-		r = sd_bus_message_read_basic(m, contents[0], &s);
-		if (r >= 0) {
-			char *copy = strdup(s);
+		r = sd_bus_message_read_basic(m, contents[0], &x);
+		if (r < 0) {
+			break;
+		}
+		switch (contents[0]) {
+		case SD_BUS_TYPE_BOOLEAN:
+			*v = (Value){.type = VAL_BOOL, .b = x.b != 0};
+			break;
+		case SD_BUS_TYPE_BYTE:
+			*v = (Value){.type = VAL_UINT, .u = x.y};
+			break;
+		case SD_BUS_TYPE_INT16:
+			*v = (Value){.type = VAL_INT, .i = x.n};
+			break;
+		case SD_BUS_TYPE_UINT16:
+			*v = (Value){.type = VAL_UINT, .u = x.q};
+			break;
+		case SD_BUS_TYPE_INT32:
+			*v = (Value){.type = VAL_INT, .i = x.i};
+			break;
+		case SD_BUS_TYPE_UINT32:
+			*v = (Value){.type = VAL_UINT, .u = x.u};
+			break;
+		case SD_BUS_TYPE_INT64:
+			*v = (Value){.type = VAL_INT, .i = x.x};
+			break;
+		case SD_BUS_TYPE_UINT64:
+			*v = (Value){.type = VAL_UINT, .u = x.t};
+			break;
+		case SD_BUS_TYPE_DOUBLE:
+			*v = (Value){.type = VAL_DOUBLE, .d = x.d};
+			break;
+		default: {
+			char *copy = strdup(x.s);
 
 			if (!copy) {
 				return -ENOMEM;
 			}
 			*v = (Value){.type = VAL_STRING, .s = copy};
+		}
 		}
 		break;
 	}

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "macro.h"
 #include "secmem.h"
+#include "signal-util.h"
 
 /* Read the configuration file's words and parse them.  Returns 0 or an exit code. */
 static int read_config(RunnerConfig *c, const char *path)
@@ -94,18 +95,6 @@ static int write_password(const SecBuf *b)
 		return EX_IOERR;
 	}
 	return 0;
-}
-
-_noreturn_ static void die_by_signal(int sig)
-{
-	sigset_t mask;
-
-	(void)signal(sig, SIG_DFL);
-	sigemptyset(&mask);
-	sigaddset(&mask, sig);
-	(void)sigprocmask(SIG_UNBLOCK, &mask, NULL);
-	(void)raise(sig);
-	_exit(128 + sig);
 }
 
 /* Ask on the console.  Returns the exit code. */

@@ -17,24 +17,6 @@ extern char **environ;
 
 #define CHECKER_KILL_DELAY_USEC (5 * 1000000ULL)
 
-static int out_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		size_t c = MAX(*cap * 2, *len + n + 64);
-		char *b = realloc(*buf, c);
-
-		if (!b) {
-			return -ENOMEM;
-		}
-		*buf = b;
-		*cap = c;
-	}
-	memcpy(*buf + *len, s, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-	return 0;
-}
-
 int checker_expand(const char *command, checker_lookup_t lookup, void *userdata, char **ret,
                    char **ret_bad_name)
 {
@@ -43,20 +25,20 @@ int checker_expand(const char *command, checker_lookup_t lookup, void *userdata,
 	const char *p = command;
 	int r;
 
-	r = out_add(&out, &len, &cap, "", 0);
+	r = strbuf_add(&out, &len, &cap, "", 0);
 	while (r >= 0 && *p) {
 		const char *pct = strchr(p, '%');
 
 		if (!pct) {
-			r = out_add(&out, &len, &cap, p, strlen(p));
+			r = strbuf_add(&out, &len, &cap, p, strlen(p));
 			break;
 		}
-		r = out_add(&out, &len, &cap, p, (size_t)(pct - p));
+		r = strbuf_add(&out, &len, &cap, p, (size_t)(pct - p));
 		if (r < 0) {
 			break;
 		}
 		if (pct[1] == '%') {
-			r = out_add(&out, &len, &cap, "%", 1);
+			r = strbuf_add(&out, &len, &cap, "%", 1);
 			p = pct + 2;
 			continue;
 		}
@@ -89,7 +71,7 @@ int checker_expand(const char *command, checker_lookup_t lookup, void *userdata,
 			if (!quoted) {
 				return -ENOMEM;
 			}
-			r = out_add(&out, &len, &cap, quoted, strlen(quoted));
+			r = strbuf_add(&out, &len, &cap, quoted, strlen(quoted));
 			p = close + 2;
 		}
 	}

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "duration.h"
+#include "format.h"
 #include "ini.h"
 #include "log.h"
 #include "parse-util.h"
@@ -530,24 +531,6 @@ void secret_id_compute(const void *data, size_t len, unsigned char ret[SECRET_ID
 	static const unsigned char context[16] = "mandos-secret-id";
 
 	crypto_generichash(ret, SECRET_ID_SIZE, data, len, context, sizeof(context));
-}
-
-static int strbuf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		size_t c = MAX(*cap * 2, *len + n + 64);
-		char *b = realloc(*buf, c);
-
-		if (!b) {
-			return -ENOMEM;
-		}
-		*buf = b;
-		*cap = c;
-	}
-	memcpy(*buf + *len, s, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-	return 0;
 }
 
 static bool var_char(char c)

@@ -893,13 +893,19 @@ static int on_root_message(sd_bus_message *msg, void *userdata, sd_bus_error *er
 	return 0;
 }
 
-static int property_get(MandosDbus *d, DbusClient *dc, sd_bus_message *msg)
+/*
+ * The property a Get or Set call names (its interface and name come first).  When there is
+ * none, or it is only `denied` (ACC_WRITE for Get, ACC_READ for Set), *ret is NULL and the
+ * error has been replied.  Returns what reading or replying returned.
+ */
+static int call_property(DbusClient *dc, sd_bus_message *msg, Access denied,
+                         const PropInfo **ret)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	const char *iface, *name;
 	const PropInfo *p;
 	int r = sd_bus_message_read(msg, "ss", &iface, &name);
 
+	*ret = NULL;
 	if (r < 0) {
 		return r;
 	}
@@ -908,8 +914,21 @@ static int property_get(MandosDbus *d, DbusClient *dc, sd_bus_message *msg)
 		return sd_bus_reply_method_errorf(msg, ERROR_NOT_FOUND, "%s:%s.%s", dc->path, iface,
 		                                  name);
 	}
-	if (p->access == ACC_WRITE) {
+	if (p->access == denied) {
 		return sd_bus_reply_method_errorf(msg, ERROR_ACCESS, "%s", name);
+	}
+	*ret = p;
+	return 0;
+}
+
+static int property_get(MandosDbus *d, DbusClient *dc, sd_bus_message *msg)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	const PropInfo *p;
+	int r = call_property(dc, msg, ACC_WRITE, &p);
+
+	if (!p) {
+		return r;
 	}
 	if ((r = sd_bus_message_new_method_return(msg, &reply)) < 0 ||
 	    (r = append_variant(reply, dc, p)) < 0) {
@@ -1030,21 +1049,14 @@ static int read_string(sd_bus_message *msg, const char **ret)
 static int property_set(MandosDbus *d, DbusClient *dc, sd_bus_message *msg, sd_bus_error *error)
 {
 	Client *c = dc->client;
-	const char *iface, *name;
 	const PropInfo *p;
-	int r = sd_bus_message_read(msg, "ss", &iface, &name);
+	const char *name;
+	int r = call_property(dc, msg, ACC_READ, &p);
 
-	if (r < 0) {
+	if (!p) {
 		return r;
 	}
-	p = prop_find(name);
-	if (!p || (strcmp(iface, IFACE_CLIENT) != 0 && strcmp(iface, IFACE_CLIENT_OLD) != 0)) {
-		return sd_bus_reply_method_errorf(msg, ERROR_NOT_FOUND, "%s:%s.%s", dc->path, iface,
-		                                  name);
-	}
-	if (p->access == ACC_READ) {
-		return sd_bus_reply_method_errorf(msg, ERROR_ACCESS, "%s", name);
-	}
+	name = p->name;
 	if (strcmp(p->sig, "ay") == 0) {
 		const void *data;
 		size_t len;

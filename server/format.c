@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "macro.h"
+
 realtime_t now_realtime(void)
 {
 	struct timespec ts;
@@ -223,4 +225,22 @@ char *py_repr(const char *s)
 	*p++ = q;
 	*p = '\0';
 	return r;
+}
+
+int strbuf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t c = MAX(*cap * 2, *len + n + 64);
+		char *b = realloc(*buf, c);
+
+		if (!b) {
+			return -ENOMEM;
+		}
+		*buf = b;
+		*cap = c;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
 }

@@ -44,6 +44,12 @@ char *state_escape(const char *s, size_t len);
 int state_unescape(const char *s, char **ret, size_t *ret_len);
 
 /*
+ * Append n bytes of s to the malloc()ed string *buf (*len bytes used, *cap allocated), growing
+ * it as needed, and keep it NUL-terminated.  Returns 0 or -ENOMEM (then *buf is unchanged).
+ */
+int strbuf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n);
+
+/*
  * As Python's repr() of a str, for log lines that upstream writes with %r: 'text' (or "text"
  * when it holds ' but no "), backslash, the quote and control characters escaped.
  * Returns a malloc()ed string or NULL.

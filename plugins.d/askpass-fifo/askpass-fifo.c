@@ -20,6 +20,7 @@
 #include "log.h"
 #include "macro.h"
 #include "secmem.h"
+#include "signal-util.h"
 
 #define DEFAULT_FIFO "/lib/cryptsetup/passfifo"
 /* What the FIFO may carry: cryptsetup's own limit for a key file. */
@@ -114,18 +115,6 @@ static int exit_code_for(int err)
 	default:
 		return EX_OSERR;
 	}
-}
-
-_noreturn_ static void die_by_signal(int sig)
-{
-	sigset_t mask;
-
-	(void)signal(sig, SIG_DFL);
-	sigemptyset(&mask);
-	sigaddset(&mask, sig);
-	(void)sigprocmask(SIG_UNBLOCK, &mask, NULL);
-	(void)raise(sig);
-	_exit(EXIT_FAILURE);
 }
 
 /* Become the invoking user again (the plugin is installed setuid root). */

@@ -23,11 +23,11 @@ static int ifreq_for(const char *name, struct ifreq *ifr)
 	return 0;
 }
 
-int netif_get_flags(const char *name, unsigned *ret)
+/* Read name's flags into *ifr; returns the socket used (for SIOCSIFFLAGS) or -errno. */
+static int read_flags(const char *name, struct ifreq *ifr)
 {
 	_cleanup_close_ int fd = -EBADF;
-	struct ifreq ifr;
-	int r = ifreq_for(name, &ifr);
+	int r = ifreq_for(name, ifr);
 
 	if (r < 0) {
 		return r;
@@ -36,8 +36,19 @@ int netif_get_flags(const char *name, unsigned *ret)
 	if (fd < 0) {
 		return negative_errno();
 	}
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+	if (ioctl(fd, SIOCGIFFLAGS, ifr) < 0) {
 		return negative_errno();
+	}
+	return TAKE_FD(fd);
+}
+
+int netif_get_flags(const char *name, unsigned *ret)
+{
+	struct ifreq ifr;
+	_cleanup_close_ int fd = read_flags(name, &ifr);
+
+	if (fd < 0) {
+		return fd;
 	}
 	*ret = (unsigned short)ifr.ifr_flags;
 	return 0;
@@ -102,19 +113,11 @@ int netif_autodetect(bool allow_point_to_point, char ***ret)
 
 int netif_set_up(const char *name, bool up)
 {
-	_cleanup_close_ int fd = -EBADF;
 	struct ifreq ifr;
-	int r = ifreq_for(name, &ifr);
+	_cleanup_close_ int fd = read_flags(name, &ifr);
 
-	if (r < 0) {
-		return r;
-	}
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		return negative_errno();
-	}
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
-		return negative_errno();
+		return fd;
 	}
 	if (up) {
 		ifr.ifr_flags |= IFF_UP;

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "macro.h"
 #include "secmem.h"
+#include "signal-util.h"
 
 #define PLYMOUTH_PID_FILE "/run/plymouth/pid"
 /* A typed passphrase longer than this is refused. */
@@ -190,18 +191,6 @@ static char *make_prompt(void)
 		             name ? ")" : "");
 	}
 	return r < 0 ? NULL : p;
-}
-
-_noreturn_ static void die_by_signal(int sig)
-{
-	sigset_t mask;
-
-	(void)signal(sig, SIG_DFL);
-	sigemptyset(&mask);
-	sigaddset(&mask, sig);
-	(void)sigprocmask(SIG_UNBLOCK, &mask, NULL);
-	(void)raise(sig);
-	_exit(EXIT_FAILURE);
 }
 
 /*
