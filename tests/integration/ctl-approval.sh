@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # mandos-ctl --approve and --deny decide a real client's pending request: approved, the
 # client gets its secret at once; denied, it gets nothing.  Also --is-enabled and --disable
-# as the client sees them.
+# as the client sees them.  The server is $MANDOS_TEST_SERVER (meson runs it with ours: see
+# tests/integration/meson.build for why not upstream's).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ctl-lib.sh"
 
