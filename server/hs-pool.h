@@ -12,7 +12,8 @@
  * The main thread (the sd-event loop) owns everything; it lends a job to the pool, and touches
  * nothing the job's step uses until the job is handed back through its done callback, on the
  * main thread again.  A worker runs a job's step whenever its socket is ready, never two steps
- * of one job at once.  Steps must not log or touch sd-event: they run beside the main loop.
+ * of one job at once.  Steps must not touch sd-event or anything else of the main thread's:
+ * they run beside the main loop.
  */
 typedef enum HsStep {
 	HS_WAIT_READ,  /* call the step again when the socket is readable */

@@ -6,10 +6,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
@@ -525,7 +525,11 @@ static void after_handshake(Connection *conn)
 	approval_step(conn);
 }
 
-/* One step of the handshake, on a worker or on the main thread: no logging, no sd-event. */
+/*
+ * One step of the handshake, on a worker or on the main thread: it touches only the session
+ * and the connection's buffers, never sd-event or the client list (GnuTLS's own debug log
+ * is safe: log lines are written under a lock).
+ */
 static HsStep handshake_step(Connection *conn)
 {
 	int r;
@@ -568,15 +572,20 @@ static void do_handshake(Connection *conn)
 	}
 }
 
+static Connection *conn_of_job(HsJob *job)
+{
+	return (Connection *)((char *)job - offsetof(Connection, job));
+}
+
 static HsStep job_step(HsJob *job)
 {
-	return handshake_step((Connection *)((char *)job - offsetof(Connection, job)));
+	return handshake_step(conn_of_job(job));
 }
 
 /* The worker is done with the connection: on the main thread again. */
 static void job_done(HsJob *job, bool cancelled)
 {
-	Connection *conn = (Connection *)((char *)job - offsetof(Connection, job));
+	Connection *conn = conn_of_job(job);
 
 	conn->pooled = false;
 	if (conn->orphaned) {
