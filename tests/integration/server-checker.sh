@@ -12,7 +12,9 @@ tag=$$$(date +%N | cut -c1-4)
 	printf '[DEFAULT]\ninterval = PT1S\ntimeout = PT%dS\n\n' $((3 * SLOW))
 	section good 'host = my host' \
 		"checker = printf '[%%%%s]' %%(host)s %%(name)s %%(timeout)s %%(enabled)s > $T/out/%%(name)s.args"
-	section bad "checker = id -un > $T/out/user; exit 3" 'timeout = PT2S'
+	# (Renamed into place: a run stopped by the disable must not leave the file empty.)
+	section bad "checker = id -un > $T/out/user.new && mv $T/out/user.new $T/out/user; exit 3" \
+		'timeout = PT2S'
 	# Succeeds once (so its timeout is an hour away), then hangs in every later run.
 	printf '[slow]\nkey_id = %064d\nsecret = c2xvdw==\ntimeout = PT1H\n' 1
 	printf 'checker = echo run >> %s/out/slow.runs; [ -e %s/out/slow.ok ] || ' "$T" "$T"
@@ -39,7 +41,6 @@ wait_for $((8 * SLOW)) sh -c "! pgrep -f '^sleep 7$tag'" ||
 log_wait "Checker for bad failed"
 # Checkers run as the server's unprivileged user.
 if [ "$(id -u)" -eq 0 ] && getent passwd _mandos >/dev/null; then
-	# (The next run of the checker may be truncating the file right now: wait for a full line.)
 	wait_for 10 grep -qx _mandos "$T/out/user" ||
 		fail "checker user: got '$(cat "$T/out/user")', expected '_mandos'"
 fi
