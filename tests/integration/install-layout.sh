@@ -49,9 +49,17 @@ expect 644 "$unitdir/mandos.service"
 expect 644 "$sysusersdir/mandos.conf"
 expect 644 "$tmpfilesdir/mandos.conf"
 expect 644 "$P/share/dbus-1/system.d/mandos.conf"
+expect 644 "$P/share/doc/mandos/examples/mandos.conf"
+expect 644 "$P/share/doc/mandos/examples/clients.conf"
+expect 644 "$P/share/doc/mandos/examples/default-mandos"
 # The client side (Debian package "mandos-client").
 expect 755 "$S/mandos-keygen"
 expect 644 "$E/mandos/plugin-runner.conf"
+expect 644 "$P/share/doc/mandos-client/examples/plugin-runner.conf"
+for hook in bridge openvpn wireless; do
+	expect 755 "$P/share/doc/mandos-client/examples/network-hooks.d/$hook"
+	expect 644 "$P/share/doc/mandos-client/examples/network-hooks.d/$hook.conf"
+done
 expect 755 "$L/plugin-runner"
 expect 755 "$L/mandos-to-cryptroot-unlock"
 expect "$setuid" "$L/plugins.d/mandos-client"
