@@ -14,6 +14,7 @@ linux-image-amd64 qemu-system-x86 busybox-static cryptsetup-bin cryptsetup-initr
 e2fsprogs initramfs-tools dracut-core dracut-network cpio
 systemd procps
 mandos mandos-client
+debhelper dpkg-dev fakeroot lintian mmdebstrap
 "
 
 missing=""

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Install dependencies, build with warnings as errors, and run every test suite:
-# the normal build, the unit tests under valgrind, an ASan+UBSan build, and the fuzzers.
+# the normal build, the unit tests under valgrind, an ASan+UBSan build, the fuzzers, and the
+# Debian packages (lintian, and the upgrade from upstream's packages).
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -16,12 +17,12 @@ meson setup build-test -Dwerror=true
 meson compile -C build-test
 
 step "all suites but the boot tests"
-meson test -C build-test --no-suite boot --print-errorlogs --num-processes 2
+meson test -C build-test --no-suite boot --no-suite package --print-errorlogs --num-processes 2
 
 step "under valgrind: unit tests, and our programs in the shell tests"
 meson test -C build-test --setup=valgrind --suite unit --print-errorlogs
 VALGRIND="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite" \
-	meson test -C build-test --no-suite unit --no-suite boot --print-errorlogs \
+	meson test -C build-test --no-suite unit --no-suite boot --no-suite package --print-errorlogs \
 	--num-processes 2 --timeout-multiplier 5
 
 step "ASan + UBSan build"
@@ -30,7 +31,7 @@ meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=f
 	-Dbuildtype=debug
 meson compile -C build-asan
 ASAN_OPTIONS=handle_segv=0:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	meson test -C build-asan --no-suite boot --print-errorlogs --num-processes 2
+	meson test -C build-asan --no-suite boot --no-suite package --print-errorlogs --num-processes 2
 
 if command -v clang >/dev/null 2>&1; then
 	step "fuzzers (clang, libFuzzer)"
@@ -46,5 +47,10 @@ fi
 
 step "boot tests in QEMU"
 meson test -C build-test --suite boot --print-errorlogs
+
+step "Debian packages: build, lintian, and the upgrade from upstream's in a throwaway root"
+rm -rf build-debs
+scripts/build-debs.sh build-debs
+MANDOS_TEST_DEBS="$top/build-debs" meson test -C build-test --suite package --print-errorlogs
 
 step "all test suites passed"
