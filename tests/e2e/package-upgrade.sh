@@ -228,4 +228,36 @@ same_files "going back to upstream's packages"
 start_server "$T/upstream-server-2.log"
 dump_check "upstream again"
 stop_server
-echo "upstream's packages upgraded in place and back"
+kill_in_root_named dbus-daemon
+
+# 7. A first install of ours on a machine without Mandos: the maintainer scripts make the user,
+# the state directory and the client's keys (printing the new key_id); installing again
+# replaces no key; a purge removes them.
+apt_in_root purge mandos mandos-client >"$T/purge.log" 2>&1 ||
+	{ tail -n 40 "$T/purge.log" >&2; fail "purging upstream's packages failed"; }
+[ ! -e "$R/etc/keys/mandos/seckey.txt" ] || fail "upstream's purge left the keys"
+# shellcheck disable=SC2046
+apt_in_root install $(cd "$R" && ls tmp/mandos_*.deb tmp/mandos-client_*.deb | sed 's|^|/|') \
+	>"$T/fresh.log" 2>&1 || { tail -n 40 "$T/fresh.log" >&2; fail "a first install of ours failed"; }
+for f in pubkey.txt seckey.txt tls-pubkey.pem tls-privkey.pem; do
+	assert_eq "$(stat -c %a "$R/etc/keys/mandos/$f" 2>/dev/null)" 600 "mode of /etc/keys/mandos/$f"
+done
+key_id=$(in_root certtool --key-id --hash=sha256 --infile=/etc/keys/mandos/tls-pubkey.pem |
+	tr a-f A-F)
+assert_contains "$T/fresh.log" "key_id = $key_id" "the first install's output"
+assert_eq "$(in_root stat -c '%a %U' /var/lib/mandos)" "700 _mandos" "/var/lib/mandos (first install)"
+assert_eq "$(stat -c %a "$R/etc/mandos/clients.conf")" 600 "mode of /etc/mandos/clients.conf"
+(cd "$R" && sha256sum etc/keys/mandos/*) >"$T/keys"
+# shellcheck disable=SC2046
+apt_in_root install --reinstall $(cd "$R" && ls tmp/mandos_*.deb tmp/mandos-client_*.deb |
+	sed 's|^|/|') >"$T/again.log" 2>&1 ||
+	{ tail -n 40 "$T/again.log" >&2; fail "installing ours again failed"; }
+(cd "$R" && sha256sum etc/keys/mandos/*) | cmp -s - "$T/keys" || fail "a reinstall replaced keys"
+assert_not_contains "$T/again.log" "key_id =" "the reinstall's output"
+apt_in_root purge mandos mandos-client >"$T/purge.log" 2>&1 ||
+	{ tail -n 40 "$T/purge.log" >&2; fail "purging our packages failed"; }
+[ -z "$(ls -A "$R/etc/keys/mandos" 2>/dev/null)" ] || fail "our purge left keys behind"
+# (Upstream's clients.pickle is not ours to remove: upstream's purge leaves it too.)
+[ -z "$(ls -A "$R/var/lib/mandos" 2>/dev/null | grep -vx clients.pickle)" ] ||
+	fail "our purge left files in /var/lib/mandos: $(ls -A "$R/var/lib/mandos")"
+echo "upstream's packages upgraded in place and back; ours install and purge cleanly"
