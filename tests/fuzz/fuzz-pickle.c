@@ -2,10 +2,9 @@
 /* libFuzzer target: read arbitrary bytes as upstream's clients.pickle, then import them. */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
+#include "fuzz-file.h"
 #include "log.h"
 #include "pickle.h"
 #include "upstream-state.h"
@@ -20,20 +19,11 @@ static int count(SavedClient *sc, void *userdata)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char path[] = "/tmp/fuzz-pickle-XXXXXX";
-	static int fd = -1;
 	PickleValue *v = NULL;
 	char *err = NULL;
 	size_t n = 0;
 
-	if (fd < 0) {
-		log_set_max_level(LOG_CRIT);
-		fd = mkstemp(path);
-		if (fd < 0) {
-			abort();
-		}
-		unlink(path);
-	}
+	log_set_max_level(LOG_CRIT);
 	/* The reader alone, from memory. */
 	if (pickle_parse(data, size, NULL, &v, &err) == 0) {
 		pickle_value_unref(v);
@@ -41,15 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(err);
 	err = NULL;
 	/* The import, from a file, as the server does it. */
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size) {
-		abort();
-	}
-	{
-		char proc[64];
-
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-		(void)upstream_state_read(proc, count, &n, &err);
-		free(err);
-	}
+	(void)upstream_state_read(fuzz_input_file(data, size), count, &n, &err);
+	free(err);
 	return 0;
 }
