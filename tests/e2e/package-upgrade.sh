@@ -70,8 +70,8 @@ kill_in_root_named() {
 	return 0
 }
 apt_in_root() {
-	in_root apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-		--no-install-recommends "$@"
+	in_root apt-get -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef \
+		-o Dpkg::Options::=--force-confold "$@"
 }
 
 # 1. A minimal bookworm root with upstream's packages (the package source is the host's).
@@ -144,7 +144,8 @@ d = json.load(open(sys.argv[1]))
 ok = (d["alpha"]["Enabled"] is True and d["bravo"]["Enabled"] is False
       and d["alpha"]["Timeout"] == 7200000)
 if not ok:
-	print(sys.argv[2], {n: {k: d[n][k] for k in ("Enabled", "Timeout")} for n in d}, file=sys.stderr)
+	print(sys.argv[2], {n: {k: d[n][k] for k in ("Enabled", "Timeout")} for n in d},
+	      file=sys.stderr)
 sys.exit(0 if ok else 1)
 EOF
 }
@@ -189,6 +190,12 @@ same_files() { # LABEL
 }
 same_files "the upgrade"
 assert_eq "$(in_root stat -c '%a %U' /var/lib/mandos)" "700 _mandos" "/var/lib/mandos"
+# Upstream's SysV script (and its start links) and its copy of the D-Bus policy under /etc are
+# gone: ours is in /usr/share/dbus-1/system.d.
+[ ! -e "$R/etc/init.d/mandos" ] || fail "upstream's /etc/init.d/mandos is still there"
+[ -z "$(ls "$R"/etc/rc?.d/*mandos 2>/dev/null)" ] ||
+	fail "rc links to upstream's SysV script remain"
+[ ! -e "$R/etc/dbus-1/system.d/mandos.conf" ] || fail "upstream's D-Bus policy in /etc remains"
 
 # 5. Our server, started as our unit says, with upstream's state.
 start_server "$T/server.log"
@@ -199,9 +206,10 @@ mkdir -p "$R/root/nohooks"
 client() { # NAME KEYDIR [OPTIONS...]
 	n=$1 k=$2
 	shift 2
-	in_root timeout 300 "/$plugin" --connect="[::1]:$port" --interface=none --network-hook-dir=/root/nohooks \
-		--pubkey="$k/pubkey.txt" --seckey="$k/seckey.txt" --tls-pubkey="$k/tls-pubkey.pem" \
-		--tls-privkey="$k/tls-privkey.pem" "$@" >"$T/out-$n" 2>"$T/err-$n"
+	in_root timeout 300 "/$plugin" --connect="[::1]:$port" --interface=none \
+		--network-hook-dir=/root/nohooks --pubkey="$k/pubkey.txt" --seckey="$k/seckey.txt" \
+		--tls-pubkey="$k/tls-pubkey.pem" --tls-privkey="$k/tls-privkey.pem" "$@" \
+		>"$T/out-$n" 2>"$T/err-$n"
 }
 client alpha /etc/keys/mandos || { cat "$T/err-alpha" >&2; fail "alpha did not unlock"; }
 cmp -s "$T/out-alpha" "$R/root/alpha.pw" || fail "alpha got something else than its secret"
@@ -238,14 +246,17 @@ apt_in_root purge mandos mandos-client >"$T/purge.log" 2>&1 ||
 [ ! -e "$R/etc/keys/mandos/seckey.txt" ] || fail "upstream's purge left the keys"
 # shellcheck disable=SC2046
 apt_in_root install $(cd "$R" && ls tmp/mandos_*.deb tmp/mandos-client_*.deb | sed 's|^|/|') \
-	>"$T/fresh.log" 2>&1 || { tail -n 40 "$T/fresh.log" >&2; fail "a first install of ours failed"; }
+	>"$T/fresh.log" 2>&1 ||
+	{ tail -n 40 "$T/fresh.log" >&2; fail "a first install of ours failed"; }
 for f in pubkey.txt seckey.txt tls-pubkey.pem tls-privkey.pem; do
-	assert_eq "$(stat -c %a "$R/etc/keys/mandos/$f" 2>/dev/null)" 600 "mode of /etc/keys/mandos/$f"
+	assert_eq "$(stat -c %a "$R/etc/keys/mandos/$f" 2>/dev/null)" 600 \
+		"mode of /etc/keys/mandos/$f"
 done
 key_id=$(in_root certtool --key-id --hash=sha256 --infile=/etc/keys/mandos/tls-pubkey.pem |
 	tr a-f A-F)
 assert_contains "$T/fresh.log" "key_id = $key_id" "the first install's output"
-assert_eq "$(in_root stat -c '%a %U' /var/lib/mandos)" "700 _mandos" "/var/lib/mandos (first install)"
+assert_eq "$(in_root stat -c '%a %U' /var/lib/mandos)" "700 _mandos" \
+	"/var/lib/mandos (first install)"
 assert_eq "$(stat -c %a "$R/etc/mandos/clients.conf")" 600 "mode of /etc/mandos/clients.conf"
 (cd "$R" && sha256sum etc/keys/mandos/*) >"$T/keys"
 # shellcheck disable=SC2046
