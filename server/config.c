@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "cli-util.h"
 #include "duration.h"
 #include "format.h"
 #include "ini.h"
@@ -175,7 +176,7 @@ static int parse_cmdline(int argc, char **argv, CmdLine *c)
 			help(prog);
 			return 1;
 		case 'v':
-			printf("%s %s\n", prog, MANDOS_VERSION);
+			printf("%s" CLI_VERSION_TAIL "\n", prog);
 			return 1;
 		case 'i':
 			c->interface = optarg;

@@ -9,9 +9,6 @@
 #include "macro.h"
 #include "secret-store.h"
 
-/* Upstream's version line; we answer to the same name. */
-#define MANDOS_VERSION PACKAGE_VERSION
-
 /* Defaults of our own settings (mandos.conf extensions, see mandos.conf(5)). */
 #define CONNECTION_TIMEOUT_DEFAULT_MSEC (10 * 1000)
 #define MAX_CONNECTIONS_DEFAULT 1024U
