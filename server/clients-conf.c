@@ -220,7 +220,28 @@ static const char *const client_defaults[] = {
 	"enabled", "True",
 	NULL,
 };
+
+/* Every key a client section (or [DEFAULT]) may set: upstream's, also those we ignore. */
+static const char *const client_known_keys[] = {
+	"key_id", "fingerprint", "secret", "secfile", "host", "checker", "timeout",
+	"extended_timeout", "interval", "approval_delay", "approval_duration",
+	"approved_by_default", "enabled",
+	NULL,
+};
 /* clang-format on */
+
+int clients_config_check_keys(const IniFile *ini, IniWarnFunc warn, void *userdata)
+{
+	int r, n;
+
+	n = ini_check_unknown_keys(ini, "DEFAULT", client_known_keys, warn, userdata);
+	for (size_t i = 0; n >= 0 && i < ini_section_count(ini); i++) {
+		r = ini_check_unknown_keys(ini, ini_section_name(ini, i), client_known_keys, warn,
+		                           userdata);
+		n = r < 0 ? r : n + r;
+	}
+	return n;
+}
 
 /* Context for reading one client: the file and a scratch buffer for secrets. */
 typedef struct Loader {
@@ -446,12 +467,17 @@ void clients_config_done(ClientsConfig *c, SecretStore *store)
 	*c = (ClientsConfig){0};
 }
 
-int clients_config_load(const char *path, SecretStore *store, ClientsConfig *ret, char **ret_error)
+/*
+ * Read the file.  Normally the first error ends it (-errno, and its message in *ret_error).
+ * With `problems` (for --check-config), each error and each skipped section is logged and
+ * counted there, and reading goes on with the next section.
+ */
+static int load_file(const char *path, SecretStore *store, ClientsConfig *ret, char **ret_error,
+                     unsigned *problems)
 {
 	_cleanup_ini_free_ IniFile *ini = NULL;
 	_cleanup_secbuf_ SecBuf *scratch = NULL;
 	ClientsConfig c = {0};
-	char *error = NULL;
 	Loader l;
 	size_t n;
 	int r;
@@ -460,6 +486,11 @@ int clients_config_load(const char *path, SecretStore *store, ClientsConfig *ret
 	if (r < 0) {
 		return r;
 	}
+	r = clients_config_check_keys(ini, config_log_warning, NULL);
+	if (r < 0) {
+		return r;
+	}
+	c.n_warnings = (unsigned)r;
 	scratch = secbuf_new(4096, SECRET_MAX);
 	n = ini_section_count(ini);
 	c.clients = calloc(MAX(n, 1), sizeof(ClientConfig));
@@ -467,25 +498,61 @@ int clients_config_load(const char *path, SecretStore *store, ClientsConfig *ret
 		free(c.clients);
 		return -ENOMEM;
 	}
-	l = (Loader){.ini = ini, .store = store, .scratch = scratch, .error = &error};
 	for (size_t i = 0; i < n; i++) {
 		ClientConfig *cc = &c.clients[c.n];
+		_cleanup_free_ char *error = NULL;
 
+		l = (Loader){.ini = ini, .store = store, .scratch = scratch, .error = &error};
 		r = load_client(&l, ini_section_name(ini, i), ini_section_line(ini, i), cc);
+		if (r < 0 && problems && error) {
+			log_error("%s", error);
+			client_config_done(cc, store);
+			(*problems)++;
+			continue;
+		}
 		if (r < 0) {
 			client_config_done(cc, store);
 			clients_config_done(&c, store);
 			if (ret_error) {
-				*ret_error = error;
-			} else {
-				free(error);
+				*ret_error = TAKE_PTR(error);
 			}
 			return r;
 		}
 		if (r > 0) {
 			c.n++;
+		} else if (problems) {
+			(*problems)++; /* skipped, and logged */
 		}
 	}
 	*ret = c;
 	return 0;
+}
+
+int clients_config_load(const char *path, SecretStore *store, ClientsConfig *ret, char **ret_error)
+{
+	return load_file(path, store, ret, ret_error, NULL);
+}
+
+int clients_config_check(const char *path, SecretStore *store)
+{
+	_cleanup_free_ char *error = NULL;
+	ClientsConfig c = {0};
+	unsigned problems = 0;
+	int r;
+
+	r = load_file(path, store, &c, &error, &problems);
+	if (r < 0 && error) {
+		log_error("%s", error);
+		return 1;
+	}
+	if (r < 0) {
+		return r;
+	}
+	problems += c.n_warnings;
+	if (c.n == 0 && problems == 0) {
+		log_warning("%s: No clients defined", path);
+		problems++;
+	}
+	clients_config_done(&c, store);
+	return (int)problems;
 }

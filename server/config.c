@@ -51,14 +51,32 @@ static const char *const server_defaults[] = {
 	"state_save_interval", "PT1M",
 	NULL,
 };
+
+/* Every key mandos.conf may set: upstream's and ours (each of server_defaults). */
+static const char *const server_known_keys[] = {
+	"interface", "address", "port", "debug", "priority", "servicename", "use_dbus",
+	"use_ipv6", "debuglevel", "restore", "socket", "statedir", "foreground", "zeroconf",
+	"pidfile", "connection_timeout", "max_connections", "state_save_interval",
+	NULL,
+};
 /* clang-format on */
+
+int server_config_check_keys(const IniFile *ini, IniWarnFunc warn, void *userdata)
+{
+	return ini_check_unknown_keys(ini, "DEFAULT", server_known_keys, warn, userdata);
+}
+
+void config_log_warning(const char *message, void *userdata)
+{
+	log_warning("%s", message);
+}
 
 /* Command-line values; NULL or -1 when not given. */
 typedef struct CmdLine {
 	const char *interface, *address, *port, *debuglevel, *priority, *servicename, *configdir,
 	        *statedir, *socket, *pidfile;
 	int debug, use_dbus, use_ipv6, restore, foreground, zeroconf;
-	bool check;
+	bool check, check_config;
 } CmdLine;
 
 static void usage(FILE *f, const char *prog)
@@ -68,7 +86,8 @@ static void usage(FILE *f, const char *prog)
 	        "       [--debuglevel LEVEL] [--priority PRIORITY] [--servicename NAME]\n"
 	        "       [--configdir DIR] [--no-dbus] [--no-ipv6] [--no-restore] [--socket "
 	        "SOCKET]\n"
-	        "       [--statedir DIR] [--foreground] [--no-zeroconf] [--pidfile FILE]\n",
+	        "       [--statedir DIR] [--foreground] [--no-zeroconf] [--pidfile FILE]\n"
+	        "       [--check-config]\n",
 	        prog);
 }
 
@@ -96,7 +115,9 @@ static void help(const char *prog)
 	       "  --statedir DIR        Directory to save/restore state in\n"
 	       "  --foreground          Run in foreground\n"
 	       "  --no-zeroconf         Do not use Zeroconf\n"
-	       "  --pidfile FILE        Where to write the PID (default /run/mandos.pid)\n");
+	       "  --pidfile FILE        Where to write the PID (default /run/mandos.pid)\n"
+	       "  --check-config        Report every error and warning of mandos.conf and\n"
+	       "                        clients.conf, then exit (0: none, 78: some)\n");
 }
 
 static _printf_(2, 3) int usage_error(const char *prog, const char *fmt, ...)
@@ -127,6 +148,7 @@ enum {
 	OPT_FOREGROUND,
 	OPT_NO_ZEROCONF,
 	OPT_PIDFILE,
+	OPT_CHECK_CONFIG,
 };
 
 static int parse_cmdline(int argc, char **argv, CmdLine *c)
@@ -151,6 +173,7 @@ static int parse_cmdline(int argc, char **argv, CmdLine *c)
 	        {"foreground", no_argument, NULL, OPT_FOREGROUND},
 	        {"no-zeroconf", no_argument, NULL, OPT_NO_ZEROCONF},
 	        {"pidfile", required_argument, NULL, OPT_PIDFILE},
+	        {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
 	        {0},
 	};
 	const char *prog = "mandos";
@@ -222,6 +245,9 @@ static int parse_cmdline(int argc, char **argv, CmdLine *c)
 			break;
 		case OPT_PIDFILE:
 			c->pidfile = optarg;
+			break;
+		case OPT_CHECK_CONFIG:
+			c->check_config = true;
 			break;
 		case ':':
 			return usage_error(prog, "argument %s: expected one argument",
@@ -330,29 +356,29 @@ static int conf_duration(IniFile *ini, const char *key, uint64_t *ret)
 	return 0;
 }
 
-int server_settings_parse(int argc, char **argv, ServerSettings *ret)
+/*
+ * A bad value of mandos.conf has been logged (-EBADMSG).  Normally that stops the start; with
+ * --check-config it is counted, the setting keeps its default, and the next one is read.
+ */
+static int conf_result(ServerSettings *s, int r)
 {
-	_cleanup_ini_free_ IniFile *ini = NULL;
-	_cleanup_free_ char *path = NULL, *err = NULL;
-	ServerSettings s = {.port = -1, .socket_fd = -1};
-	CmdLine c;
-	int r, n;
+	if (r == -EBADMSG && s->check_config) {
+		s->config_problems++;
+		return 0;
+	}
+	return r;
+}
 
-	r = parse_cmdline(argc, argv, &c);
-	if (r != 0) {
-		return r;
-	}
-	s.check = c.check;
-	s.configdir = strdup(c.configdir ? c.configdir : "/etc/mandos");
-	if (!s.configdir || asprintf(&path, "%s/mandos.conf", s.configdir) < 0) {
-		server_settings_done(&s);
-		return -ENOMEM;
-	}
-	r = ini_parse_file(path, NULL, server_defaults, &ini, &err);
+static int read_mandos_conf(const char *path, ServerSettings *s, IniFile **ret)
+{
+	_cleanup_free_ char *err = NULL;
+	int r;
+
+	r = ini_parse_file(path, NULL, server_defaults, ret, &err);
 	if (r == -ENOENT) {
 		free(err);
 		err = NULL;
-		r = ini_parse_string(path, "", 0, server_defaults, &ini, &err);
+		r = ini_parse_string(path, "", 0, server_defaults, ret, &err);
 	}
 	if (r < 0) {
 		if (err) {
@@ -361,35 +387,79 @@ int server_settings_parse(int argc, char **argv, ServerSettings *ret)
 		} else {
 			log_error_errno(r, "Cannot read %s: %m", path);
 		}
+		r = conf_result(s, r);
+		if (r < 0) {
+			return r;
+		}
+		/* --check-config: go on with the defaults, to check the command line. */
+		return ini_parse_string(path, "", 0, server_defaults, ret, NULL);
+	}
+	r = server_config_check_keys(*ret, config_log_warning, NULL);
+	if (r < 0) {
+		return r;
+	}
+	s->config_problems += (unsigned)r;
+	return 0;
+}
+
+int server_settings_parse(int argc, char **argv, ServerSettings *ret)
+{
+	_cleanup_ini_free_ IniFile *ini = NULL;
+	_cleanup_free_ char *path = NULL;
+	/* The booleans start as their defaults, for --check-config past a bad value. */
+	ServerSettings s = {.port = -1,
+	                    .socket_fd = -1,
+	                    .use_dbus = true,
+	                    .use_ipv6 = true,
+	                    .restore = true,
+	                    .zeroconf = true};
+	CmdLine c;
+	int r, n = -1;
+
+	r = parse_cmdline(argc, argv, &c);
+	if (r != 0) {
+		return r;
+	}
+	s.check = c.check;
+	s.check_config = c.check_config;
+	s.configdir = strdup(c.configdir ? c.configdir : "/etc/mandos");
+	if (!s.configdir || asprintf(&path, "%s/mandos.conf", s.configdir) < 0) {
+		server_settings_done(&s);
+		return -ENOMEM;
+	}
+	r = read_mandos_conf(path, &s, &ini);
+	if (r < 0) {
 		server_settings_done(&s);
 		return r;
 	}
 
 	if ((r = conf_string(ini, "interface", c.interface, &s.interface)) < 0 ||
 	    (r = conf_string(ini, "address", c.address, &s.address)) < 0 ||
-	    (r = conf_bool(ini, "debug", c.debug, &s.debug)) < 0 ||
+	    (r = conf_result(&s, conf_bool(ini, "debug", c.debug, &s.debug))) < 0 ||
 	    (r = conf_string(ini, "debuglevel", c.debuglevel, &s.debuglevel)) < 0 ||
 	    (r = conf_string(ini, "priority", c.priority, &s.priority)) < 0 ||
 	    (r = conf_string(ini, "servicename", c.servicename, &s.servicename)) < 0 ||
-	    (r = conf_bool(ini, "use_dbus", c.use_dbus, &s.use_dbus)) < 0 ||
-	    (r = conf_bool(ini, "use_ipv6", c.use_ipv6, &s.use_ipv6)) < 0 ||
-	    (r = conf_bool(ini, "restore", c.restore, &s.restore)) < 0 ||
+	    (r = conf_result(&s, conf_bool(ini, "use_dbus", c.use_dbus, &s.use_dbus))) < 0 ||
+	    (r = conf_result(&s, conf_bool(ini, "use_ipv6", c.use_ipv6, &s.use_ipv6))) < 0 ||
+	    (r = conf_result(&s, conf_bool(ini, "restore", c.restore, &s.restore))) < 0 ||
 	    (r = conf_string(ini, "statedir", c.statedir, &s.statedir)) < 0 ||
-	    (r = conf_bool(ini, "foreground", c.foreground, &s.foreground)) < 0 ||
-	    (r = conf_bool(ini, "zeroconf", c.zeroconf, &s.zeroconf)) < 0 ||
+	    (r = conf_result(&s, conf_bool(ini, "foreground", c.foreground, &s.foreground))) < 0 ||
+	    (r = conf_result(&s, conf_bool(ini, "zeroconf", c.zeroconf, &s.zeroconf))) < 0 ||
 	    (r = conf_string(ini, "pidfile", c.pidfile, &s.pidfile)) < 0 ||
-	    (r = conf_duration(ini, "connection_timeout", &s.connection_timeout_msec)) < 0 ||
-	    (r = conf_duration(ini, "state_save_interval", &s.state_save_interval_msec)) < 0) {
+	    (r = conf_result(&s, conf_duration(ini, "connection_timeout",
+	                                       &s.connection_timeout_msec))) < 0 ||
+	    (r = conf_result(&s, conf_duration(ini, "state_save_interval",
+	                                       &s.state_save_interval_msec))) < 0) {
 		server_settings_done(&s);
 		return r;
 	}
-	r = conf_int(ini, "port", c.port, 0, 65535, &s.port);
+	r = conf_result(&s, conf_int(ini, "port", c.port, 0, 65535, &s.port));
 	if (r == -EINVAL) {
 		server_settings_done(&s);
 		return usage_error("mandos", "argument -p/--port: invalid int value: '%s'", c.port);
 	}
 	if (r >= 0) {
-		r = conf_int(ini, "socket", c.socket, 0, INT32_MAX, &s.socket_fd);
+		r = conf_result(&s, conf_int(ini, "socket", c.socket, 0, INT32_MAX, &s.socket_fd));
 		if (r == -EINVAL) {
 			server_settings_done(&s);
 			return usage_error("mandos", "argument --socket: invalid int value: '%s'",
@@ -397,7 +467,7 @@ int server_settings_parse(int argc, char **argv, ServerSettings *ret)
 		}
 	}
 	if (r >= 0) {
-		r = conf_int(ini, "max_connections", NULL, 1, 1000000, &n);
+		r = conf_result(&s, conf_int(ini, "max_connections", NULL, 1, 1000000, &n));
 		s.max_connections = n < 0 ? MAX_CONNECTIONS_DEFAULT : (unsigned)n;
 	}
 	if (r < 0) {
@@ -419,9 +489,15 @@ int server_settings_parse(int argc, char **argv, ServerSettings *ret)
 		return -EINVAL;
 	}
 	if (!s.zeroconf && s.port < 0 && s.socket_fd < 0 && !getenv("LISTEN_FDS")) {
-		usage_error("mandos", "%s", "Needs port or socket to work without Zeroconf");
-		server_settings_done(&s);
-		return -EINVAL;
+		if (s.check_config) {
+			/* Not a usage error here: the file would stop the start. */
+			log_error("%s: Needs port or socket to work without Zeroconf", path);
+			s.config_problems++;
+		} else {
+			usage_error("mandos", "%s", "Needs port or socket to work without Zeroconf");
+			server_settings_done(&s);
+			return -EINVAL;
+		}
 	}
 	*ret = s;
 	return 0;
