@@ -20,6 +20,7 @@ typedef struct IniEntry {
 	char *key;   /* lowercase */
 	char *value; /* joined, stripped */
 	unsigned line;
+	bool builtin; /* has a built-in default (the file may have set it since) */
 } IniEntry;
 
 typedef struct IniSection {
@@ -158,6 +159,7 @@ static int section_set(IniSection *s, const char *key, size_t keylen, const char
 		e->key = TAKE_PTR(k);
 		e->value = TAKE_PTR(v);
 		e->line = line;
+		e->builtin = line == 0;
 	}
 	if (ret) {
 		*ret = e;
@@ -828,6 +830,17 @@ static size_t edit_distance(const char *a, const char *b)
 	return d[la][lb];
 }
 
+/* Keep `name` as *best when it is closer to `key` than *best_d edits. */
+static void suggest(const char *key, const char *name, const char **best, size_t *best_d)
+{
+	size_t d = edit_distance(key, name);
+
+	if (d < *best_d) {
+		*best_d = d;
+		*best = name;
+	}
+}
+
 int ini_check_unknown_keys(const IniFile *ini, const char *section, const char *const *known,
                            IniWarnFunc warn, void *userdata)
 {
@@ -838,16 +851,13 @@ int ini_check_unknown_keys(const IniFile *ini, const char *section, const char *
 		return 0;
 	}
 	for (size_t i = 0; i < s->n_entries; i++) {
-		const IniEntry *e = &s->entries[i];
+		const IniEntry *e = &s->entries[i], *d = section_find(&ini->defaults, e->key);
 		const char *best = NULL;
 		size_t best_d = 3;
-		bool is_known = false, referenced;
+		bool is_known = d && d->builtin, referenced;
 		_cleanup_free_ char *m = NULL;
 
-		if (e->line == 0) {
-			continue; /* a built-in default */
-		}
-		for (const char *const *k = known; *k && !is_known; k++) {
+		for (const char *const *k = known; k && *k && !is_known; k++) {
 			is_known = strcmp(*k, e->key) == 0;
 		}
 		if (is_known) {
@@ -860,13 +870,15 @@ int ini_check_unknown_keys(const IniFile *ini, const char *section, const char *
 		if (referenced) {
 			continue;
 		}
-		for (const char *const *k = known; strlen(e->key) >= 3 && *k; k++) {
-			size_t d = edit_distance(e->key, *k);
+		for (size_t j = 0; strlen(e->key) >= 3 && j < ini->defaults.n_entries; j++) {
+			const IniEntry *b = &ini->defaults.entries[j];
 
-			if (d < best_d) {
-				best_d = d;
-				best = *k;
+			if (b->builtin) {
+				suggest(e->key, b->key, &best, &best_d);
 			}
+		}
+		for (const char *const *k = known; strlen(e->key) >= 3 && k && *k; k++) {
+			suggest(e->key, *k, &best, &best_d);
 		}
 		if (best) {
 			m = ini_error_message(ini, e->line,

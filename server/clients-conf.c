@@ -221,14 +221,17 @@ static const char *const client_defaults[] = {
 	NULL,
 };
 
-/* Every key a client section (or [DEFAULT]) may set: upstream's, also those we ignore. */
-static const char *const client_known_keys[] = {
-	"key_id", "fingerprint", "secret", "secfile", "host", "checker", "timeout",
-	"extended_timeout", "interval", "approval_delay", "approval_duration",
-	"approved_by_default", "enabled",
-	NULL,
-};
 /* clang-format on */
+
+/* The keys a client may set besides those of client_defaults (fingerprint is ignored). */
+static const char *const client_known_keys[] = {"key_id", "fingerprint", "secret", "secfile",
+                                                NULL};
+
+int clients_config_parse_string(const char *name, const char *text, size_t len, IniFile **ret,
+                                char **ret_error)
+{
+	return ini_parse_string(name, text, len, client_defaults, ret, ret_error);
+}
 
 int clients_config_check_keys(const IniFile *ini, IniWarnFunc warn, void *userdata)
 {

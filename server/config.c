@@ -51,19 +51,12 @@ static const char *const server_defaults[] = {
 	"state_save_interval", "PT1M",
 	NULL,
 };
-
-/* Every key mandos.conf may set: upstream's and ours (each of server_defaults). */
-static const char *const server_known_keys[] = {
-	"interface", "address", "port", "debug", "priority", "servicename", "use_dbus",
-	"use_ipv6", "debuglevel", "restore", "socket", "statedir", "foreground", "zeroconf",
-	"pidfile", "connection_timeout", "max_connections", "state_save_interval",
-	NULL,
-};
 /* clang-format on */
 
+/* Every key mandos.conf knows has a built-in default (server_defaults). */
 int server_config_check_keys(const IniFile *ini, IniWarnFunc warn, void *userdata)
 {
-	return ini_check_unknown_keys(ini, "DEFAULT", server_known_keys, warn, userdata);
+	return ini_check_unknown_keys(ini, "DEFAULT", NULL, warn, userdata);
 }
 
 void config_log_warning(const char *message, void *userdata)

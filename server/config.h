@@ -146,11 +146,16 @@ void clients_config_done(ClientsConfig *c, SecretStore *store);
 int clients_config_check(const char *path, SecretStore *store);
 
 /*
- * The unknown keys of a parsed clients.conf: in [DEFAULT] and in each client section, keys
- * that are no client setting upstream knows (also those we ignore, such as fingerprint) and
- * that no "%(name)s" uses.  See ini_check_unknown_keys(); returns how many, or -ENOMEM.
+ * The unknown keys of a clients.conf parsed by clients_config_parse_string() (or the loaders
+ * above), whose built-in defaults are known keys: in [DEFAULT] and in each client section,
+ * keys that are no client setting upstream knows (also those we ignore, such as fingerprint)
+ * and that no "%(name)s" uses.  See ini_check_unknown_keys(); returns how many, or -ENOMEM.
  */
 int clients_config_check_keys(const IniFile *ini, IniWarnFunc warn, void *userdata);
+
+/* Parse clients.conf text with its built-in defaults, as the loaders do; see ini_parse_string(). */
+int clients_config_parse_string(const char *name, const char *text, size_t len, IniFile **ret,
+                                char **ret_error);
 
 /* Size of the key that encrypts a secret in the state file. */
 #define STATE_KEY_SIZE 32

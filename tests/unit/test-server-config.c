@@ -183,7 +183,8 @@ static int client_key_warnings(const char *text)
 	int r;
 
 	warnings[0] = '\0';
-	ck_assert_int_eq(ini_parse_string("clients.conf", text, strlen(text), NULL, &ini, NULL), 0);
+	ck_assert_int_eq(clients_config_parse_string("clients.conf", text, strlen(text), &ini, NULL),
+	                 0);
 	r = clients_config_check_keys(ini, collect, &n);
 	ck_assert_int_eq(r, (int)n);
 	ini_free(ini);
