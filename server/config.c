@@ -26,6 +26,7 @@ void server_settings_done(ServerSettings *s)
 	free(s->statedir);
 	free(s->configdir);
 	free(s->pidfile);
+	free(s->config_warnings);
 	*s = (ServerSettings){0};
 }
 
@@ -362,6 +363,25 @@ static int conf_result(ServerSettings *s, int r)
 	return r;
 }
 
+/* Keep a warning for server_settings_parse()'s caller, who logs it where the server logs. */
+static void keep_warning(const char *message, void *userdata)
+{
+	ServerSettings *s = userdata;
+	char *joined;
+
+	if (s->check_config) {
+		log_warning("%s", message);
+		return;
+	}
+	if (asprintf(&joined, "%s%s%s", s->config_warnings ? s->config_warnings : "",
+	             s->config_warnings ? "\n" : "", message) < 0) {
+		log_warning("%s", message); /* out of memory: here, then */
+		return;
+	}
+	free(s->config_warnings);
+	s->config_warnings = joined;
+}
+
 static int read_mandos_conf(const char *path, ServerSettings *s, IniFile **ret)
 {
 	_cleanup_free_ char *err = NULL;
@@ -387,7 +407,7 @@ static int read_mandos_conf(const char *path, ServerSettings *s, IniFile **ret)
 		/* --check-config: go on with the defaults, to check the command line. */
 		return ini_parse_string(path, "", 0, server_defaults, ret, NULL);
 	}
-	r = server_config_check_keys(*ret, config_log_warning, NULL);
+	r = server_config_check_keys(*ret, keep_warning, s);
 	if (r < 0) {
 		return r;
 	}

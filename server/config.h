@@ -33,8 +33,11 @@ typedef struct ServerSettings {
 	char *configdir;
 	bool check;
 	bool check_config; /* --check-config: report every problem of the files, then exit */
-	/* Warnings found in mandos.conf (already logged), and with check_config its errors. */
+	/* Warnings found in mandos.conf, and with check_config its errors. */
 	unsigned config_problems;
+	/* mandos.conf's warnings, one per line, for the caller to log once logging is set up
+	 * (NULL when none; with check_config they are logged at once instead). */
+	char *config_warnings;
 	/* Our extensions. */
 	char *pidfile; /* "" for upstream's choice (/run/mandos.pid) */
 	uint64_t connection_timeout_msec;
@@ -52,8 +55,8 @@ void server_settings_done(ServerSettings *s);
  *  -EINVAL  usage error, already printed: exit 2;
  *  -EBADMSG  bad mandos.conf, already logged ("FILE:LINE: reason"): exit EX_CONFIG;
  *  other -errno.
- * Unknown keys of mandos.conf are logged as warnings ("FILE:LINE: unknown key ...") and
- * counted in config_problems.  With --check-config a bad value or a syntax error of
+ * Unknown keys of mandos.conf are warnings ("FILE:LINE: unknown key ..."), counted in
+ * config_problems and kept in config_warnings.  With --check-config a bad value or a syntax error of
  * mandos.conf is logged and counted too, and parsing goes on (0 is returned), so that every
  * problem is reported.
  */

@@ -103,6 +103,9 @@ static int run(int argc, char **argv)
 		goto out;
 	}
 	setup_logging(&settings, false);
+	if (settings.config_warnings) {
+		log_warning("%s", settings.config_warnings); /* one line each */
+	}
 	if (!settings.foreground) {
 		report_fd = daemon_start();
 		if (report_fd < 0) {

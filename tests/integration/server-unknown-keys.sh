@@ -75,8 +75,10 @@ line=$(grep -n '^chekcer' "$C/clients.conf" | cut -d: -f1)
 start_server
 log_wait "$C/mandos.conf:2: unknown key 'prot' in section [DEFAULT]"
 log_wait "$C/clients.conf:$line: unknown key 'chekcer' in section [c1]"
-grep -F "$C/clients.conf:$line: unknown key" "$T/server.log" | grep -q "WARNING: " ||
-	fail "not logged as a warning: $(grep -F "unknown key" "$T/server.log")"
+for f in "mandos.conf:2" "clients.conf:$line"; do
+	grep -F "$C/$f: unknown key" "$T/server.log" | grep -q "mandos \[[0-9]*\]: WARNING: " ||
+		fail "not logged as a warning: $(grep -F "unknown key" "$T/server.log")"
+done
 assert_unlocks c1
 
 echo "# SIGHUP: a key added since is reported too"

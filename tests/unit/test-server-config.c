@@ -261,6 +261,7 @@ START_TEST(unknown_server_keys)
 	char a0[] = "mandos", a1[] = "--configdir", a3[] = "--check-config";
 	char *argv[] = {a0, a1, dir, NULL};
 	char *argv_check[] = {a0, a1, dir, a3, NULL};
+	char want[400];
 
 	/* Only [DEFAULT] counts; a referenced key is not unknown; our own keys are known. */
 	write_file("mandos.conf", "[DEFAULT]\n"
@@ -273,6 +274,10 @@ START_TEST(unknown_server_keys)
 	                          "anything = 1\n");
 	ck_assert_int_eq(server_settings_parse(3, argv, &s), 0);
 	ck_assert_uint_eq(s.config_problems, 1);
+	snprintf(want, sizeof(want),
+	         "%s/mandos.conf:3: unknown key 'prot' in section [DEFAULT] (did you mean 'port'?)",
+	         dir);
+	ck_assert_str_eq(s.config_warnings, want);
 	ck_assert(!s.check_config);
 	server_settings_done(&s);
 	/* Without --check-config a bad value stops; with it, every problem is counted. */
@@ -285,6 +290,7 @@ START_TEST(unknown_server_keys)
 	ck_assert_int_eq(server_settings_parse(4, argv_check, &s), 0);
 	ck_assert(s.check_config);
 	ck_assert_uint_eq(s.config_problems, 3);
+	ck_assert_ptr_null(s.config_warnings); /* logged at once */
 	ck_assert(s.restore && s.use_dbus); /* the defaults */
 	server_settings_done(&s);
 	/* A syntax error: counted, and the defaults go on. */
