@@ -24,6 +24,7 @@
 #include "log.h"
 #include "priority.h"
 #include "state.h"
+#include "upstream-state.h"
 
 #define SAVE_SOON_USEC (100 * 1000ULL)
 #define ACCEPT_BATCH 64
@@ -428,7 +429,9 @@ static void restore_client(Manager *m, Client *c, const SavedClient *sc, realtim
 			}
 		}
 	}
-	if (state_decrypt_secret(sc, &c->state_key, secret) >= 0) {
+	if (!sc->secret_box) {
+		/* Imported from upstream: the clients.conf secret stays. */
+	} else if (state_decrypt_secret(sc, &c->state_key, secret) >= 0) {
 		Secret n;
 
 		if (secret_store_put(m->store, secret->data, secret->len, &n) >= 0) {
@@ -513,6 +516,46 @@ static int restore_one(SavedClient *sc, void *userdata)
 	return 0;
 }
 
+/*
+ * First start after upstream's server: its clients.pickle, read but left in place (our next
+ * save writes clients.state, which is used from then on).  Returns 1 when the pickle was
+ * there (imported, or a warning logged saying why not), -ENOENT when it is absent too, or
+ * -errno from restoring.
+ */
+static int import_upstream_state(Manager *m, RestoreCtx *rc)
+{
+	_cleanup_free_ char *path = NULL, *why = NULL;
+	int r;
+
+	if (asprintf(&path, "%s/%s", m->settings->statedir, UPSTREAM_STATE_FILE_NAME) < 0) {
+		return log_oom();
+	}
+	r = upstream_state_read(path, restore_one, rc, &why);
+	if (r == -ENOENT) {
+		return r;
+	}
+	if (r < 0) {
+		if (why) {
+			log_warning("Could not import upstream's state from %s: %s; starting from "
+			            "%s",
+			            path, why, m->clients_conf);
+		} else {
+			log_warning_errno(r,
+			                  "Could not import upstream's state from %s: %m; "
+			                  "starting from %s",
+			                  path, m->clients_conf);
+		}
+		return 1;
+	}
+	log_info("Imported upstream's state from %s: %d clients in it, %zu in %s; the file is "
+	         "left in place",
+	         path, r, rc->restored, m->clients_conf);
+	log_info("Secrets come from %s: a secret set over D-Bus on upstream's server is not "
+	         "carried over",
+	         m->clients_conf);
+	return 1;
+}
+
 int manager_restore_state(Manager *m)
 {
 	_cleanup_free_ char *state_path = NULL;
@@ -530,8 +573,14 @@ int manager_restore_state(Manager *m)
 		return log_oom();
 	}
 	r = state_read(state_path, restore_one, &rc);
+	if (r == -ENOENT) {
+		r = import_upstream_state(m, &rc);
+	}
 	secbuf_free(rc.scratch);
 	malloc_trim(0);
+	if (r == 1) {
+		return 0; /* upstream's state, or why not, was logged */
+	}
 	if (r == -ENOENT || r == -EBADMSG) {
 		log_warning_errno(r, "Could not load persistent state: %m");
 		return 0;

@@ -22,8 +22,6 @@
 /* Longest line accepted: a secret of SECRET_MAX bytes in base64 and then some. */
 #define STATE_LINE_MAX (SECRET_MAX * 2)
 
-static void saved_client_done(SavedClient *sc);
-
 void saved_state_done(SavedState *st)
 {
 	for (size_t i = 0; i < st->n; i++) {
@@ -330,7 +328,7 @@ static int get_line(Reader *rd, SavedClient *sc, const char *key, const char *v)
 	return 0;
 }
 
-static void saved_client_done(SavedClient *sc)
+void saved_client_done(SavedClient *sc)
 {
 	free(sc->name);
 	client_settings_done(&sc->s);

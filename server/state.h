@@ -61,6 +61,8 @@ int state_read(const char *path, state_client_cb_t cb, void *userdata);
 /* Read a whole state file into memory (for tests and tools).  Errors as state_read(). */
 int state_load(const char *path, SavedState *ret);
 void saved_state_done(SavedState *s);
+/* Free what a record holds and zero it. */
+void saved_client_done(SavedClient *sc);
 
 /*
  * Write the state of `clients` to dir/STATE_FILE_NAME: a temporary file in the same

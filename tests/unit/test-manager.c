@@ -9,9 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io-util.h"
 #include "keyid.h"
 #include "log.h"
 #include "manager.h"
+#include "upstream-state.h"
 
 static char dir[] = "/tmp/test-manager-XXXXXX";
 
@@ -177,6 +179,111 @@ START_TEST(restart)
 }
 END_TEST
 
+/* A manager started on clients.conf `conf` with upstream's `file` (tests/fuzz/corpus/pickle)
+ * as the only state. */
+static Manager *start_after_upstream(ServerSettings *s, const char *file, const char *conf)
+{
+	char src[512], dst[512], cmd[1200];
+	Manager *m = NULL;
+
+	snprintf(src, sizeof(src), "%s/%s", PICKLE_CORPUS, file);
+	snprintf(dst, sizeof(dst), "%s/%s", s->statedir, UPSTREAM_STATE_FILE_NAME);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir '%s' && cp '%s' '%s'", s->statedir,
+	         s->statedir, src, dst);
+	ck_assert_int_eq(system(cmd), 0);
+	write_clients(conf);
+	ck_assert_int_eq(manager_new(s, &m), 0);
+	ck_assert_int_eq(manager_setup_loop(m), 0);
+	ck_assert_int_eq(manager_load_config(m), 0);
+	ck_assert_int_eq(manager_restore_state(m), 0);
+	return m;
+}
+
+static int keep_created(SavedClient *sc, void *userdata)
+{
+	if (strcmp(sc->name, "a") == 0) {
+		*(realtime_t *)userdata = sc->created;
+	}
+	return 0;
+}
+
+START_TEST(import_upstream)
+{
+	ServerSettings s = settings();
+	char path[512], *before, *after;
+	size_t before_len, after_len;
+	realtime_t created = 0, now = now_realtime();
+	Manager *m;
+	Client *a, *b, *c;
+
+	/* Checkers ran: a's succeeded, b's failed, c's crashed; all expired since.  Only a,
+	 * whose last check succeeded, stays enabled (expires = now + timeout). */
+	m = start_after_upstream(&s, "checkers.pickle",
+	                         "[a]\nkey_id = " K1 "\nsecret = YQ==\nhost = a\n"
+	                         "checker = true\ninterval = PT1S\n\n"
+	                         "[b]\nkey_id = " K2 "\nsecret = Yg==\nhost = b\n"
+	                         "checker = exit 3\ninterval = PT1S\n\n"
+	                         "[c]\nkey_id = " K1 "\nsecret = Yw==\nhost = c\n"
+	                         "checker = kill -9 $$\ninterval = PT1S\n");
+	a = manager_find_client_by_name(m, "a");
+	b = manager_find_client_by_name(m, "b");
+	c = manager_find_client_by_name(m, "c");
+	ck_assert(a->s.enabled);
+	ck_assert_uint_ge(a->expires, now + 300 * 1000000ULL);
+	ck_assert_int_eq(a->last_checker_status, 0);
+	ck_assert_uint_gt(a->last_checked_ok, 0);
+	ck_assert(!b->s.enabled);
+	ck_assert_int_eq(b->last_checker_status, 3);
+	ck_assert(!c->s.enabled);
+	ck_assert_int_eq(c->last_checker_status, -1);
+	ck_assert_uint_eq(secret_data(&a->secret)[0], 'a'); /* clients.conf's secret */
+	snprintf(path, sizeof(path), "%s/%s", s.statedir, UPSTREAM_STATE_FILE_NAME);
+	ck_assert_int_eq(upstream_state_read(path, keep_created, &created, NULL), 3);
+	ck_assert_uint_eq(a->created, created);
+	manager_free(m);
+
+	/* The three-way merge: b's timeout was changed at run time (PT7M); kept while
+	 * clients.conf still says what it said then, replaced once clients.conf is edited. */
+	m = start_after_upstream(&s, "changed-settings.pickle",
+	                         "[a]\nkey_id = " K1 "\nsecret = YQ==\nhost = a\n\n"
+	                         "[b]\nkey_id = " K2 "\nsecret = Yg==\nhost = b\n");
+	b = manager_find_client_by_name(m, "b");
+	ck_assert_uint_eq(b->s.timeout, 7 * 60 * 1000);
+	ck_assert_str_eq(b->s.host, "b.example");
+	ck_assert(!b->s.approved_by_default);
+	ck_assert(!manager_find_client_by_name(m, "a")->s.enabled);
+	manager_free(m);
+	m = start_after_upstream(&s, "changed-settings.pickle",
+	                         "[a]\nkey_id = " K1 "\nsecret = YQ==\nhost = a\nenabled = yes\n\n"
+	                         "[b]\nkey_id = " K2 "\nsecret = Yg==\nhost = b\n"
+	                         "timeout = PT10M\n");
+	b = manager_find_client_by_name(m, "b");
+	ck_assert_uint_eq(b->s.timeout, 10 * 60 * 1000);
+	ck_assert_str_eq(b->s.host, "b.example");
+	ck_assert(!manager_find_client_by_name(m, "a")->s.enabled);
+
+	/* Read, not changed; our own file from the first save on. */
+	ck_assert_int_eq(manager_save_state(m), 0);
+	manager_free(m);
+	snprintf(path, sizeof(path), "%s/changed-settings.pickle", PICKLE_CORPUS);
+	ck_assert_int_eq(read_full_file(path, 1 << 20, &before, &before_len), 0);
+	snprintf(path, sizeof(path), "%s/%s", s.statedir, UPSTREAM_STATE_FILE_NAME);
+	ck_assert_int_eq(read_full_file(path, 1 << 20, &after, &after_len), 0);
+	ck_assert_uint_eq(before_len, after_len);
+	ck_assert_mem_eq(before, after, before_len);
+	free(before);
+	free(after);
+	snprintf(path, sizeof(path), "%s/%s", s.statedir, STATE_FILE_NAME);
+	ck_assert_int_eq(access(path, F_OK), 0);
+
+	/* A file that cannot be used leaves clients.conf's state. */
+	m = start_after_upstream(&s, "../state/one", "[b]\nkey_id = " K2 "\nsecret = Yg==\n");
+	ck_assert(manager_find_client_by_name(m, "b")->s.enabled);
+	manager_free(m);
+	server_settings_done(&s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("manager");
@@ -191,6 +298,7 @@ int main(void)
 	tcase_add_test(tc, lookup);
 	tcase_add_test(tc, reload_and_remove);
 	tcase_add_test(tc, restart);
+	tcase_add_test(tc, import_upstream);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
