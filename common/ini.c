@@ -863,7 +863,8 @@ int ini_check_unknown_keys(const IniFile *ini, const char *section, const char *
 		if (is_known) {
 			continue;
 		}
-		referenced = section_refers_to(s, e->key) || section_refers_to(&ini->defaults, e->key);
+		referenced =
+		        section_refers_to(s, e->key) || section_refers_to(&ini->defaults, e->key);
 		for (size_t j = 0; s == &ini->defaults && !referenced && j < ini->n_sections; j++) {
 			referenced = section_refers_to(&ini->sections[j], e->key);
 		}
@@ -881,12 +882,13 @@ int ini_check_unknown_keys(const IniFile *ini, const char *section, const char *
 			suggest(e->key, *k, &best, &best_d);
 		}
 		if (best) {
-			m = ini_error_message(ini, e->line,
-			                      "unknown key '%s' in section [%s] (did you mean '%s'?)",
-			                      e->key, s->name, best);
+			m = ini_error_message(
+			        ini, e->line,
+			        "unknown key '%s' in section [%s] (did you mean '%s'?)", e->key,
+			        s->name, best);
 		} else {
-			m = ini_error_message(ini, e->line, "unknown key '%s' in section [%s]", e->key,
-			                      s->name);
+			m = ini_error_message(ini, e->line, "unknown key '%s' in section [%s]",
+			                      e->key, s->name);
 		}
 		if (!m) {
 			return -ENOMEM;

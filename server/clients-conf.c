@@ -224,8 +224,7 @@ static const char *const client_defaults[] = {
 /* clang-format on */
 
 /* The keys a client may set besides those of client_defaults (fingerprint is ignored). */
-static const char *const client_known_keys[] = {"key_id", "fingerprint", "secret", "secfile",
-                                                NULL};
+static const char *const client_known_keys[] = {"key_id", "fingerprint", "secret", "secfile", NULL};
 
 int clients_config_parse_string(const char *name, const char *text, size_t len, IniFile **ret,
                                 char **ret_error)

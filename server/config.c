@@ -507,7 +507,8 @@ int server_settings_parse(int argc, char **argv, ServerSettings *ret)
 			log_error("%s: Needs port or socket to work without Zeroconf", path);
 			s.config_problems++;
 		} else {
-			usage_error("mandos", "%s", "Needs port or socket to work without Zeroconf");
+			usage_error("mandos", "%s",
+			            "Needs port or socket to work without Zeroconf");
 			server_settings_done(&s);
 			return -EINVAL;
 		}

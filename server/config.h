@@ -56,8 +56,8 @@ void server_settings_done(ServerSettings *s);
  *  -EBADMSG  bad mandos.conf, already logged ("FILE:LINE: reason"): exit EX_CONFIG;
  *  other -errno.
  * Unknown keys of mandos.conf are warnings ("FILE:LINE: unknown key ..."), counted in
- * config_problems and kept in config_warnings.  With --check-config a bad value or a syntax error of
- * mandos.conf is logged and counted too, and parsing goes on (0 is returned), so that every
+ * config_problems and kept in config_warnings.  With --check-config a bad value or a syntax error
+ * of mandos.conf is logged and counted too, and parsing goes on (0 is returned), so that every
  * problem is reported.
  */
 int server_settings_parse(int argc, char **argv, ServerSettings *ret);

@@ -183,8 +183,8 @@ static int client_key_warnings(const char *text)
 	int r;
 
 	warnings[0] = '\0';
-	ck_assert_int_eq(clients_config_parse_string("clients.conf", text, strlen(text), &ini, NULL),
-	                 0);
+	ck_assert_int_eq(
+	        clients_config_parse_string("clients.conf", text, strlen(text), &ini, NULL), 0);
 	r = clients_config_check_keys(ini, collect, &n);
 	ck_assert_int_eq(r, (int)n);
 	ini_free(ini);
@@ -291,7 +291,7 @@ START_TEST(unknown_server_keys)
 	ck_assert(s.check_config);
 	ck_assert_uint_eq(s.config_problems, 3);
 	ck_assert_ptr_null(s.config_warnings); /* logged at once */
-	ck_assert(s.restore && s.use_dbus); /* the defaults */
+	ck_assert(s.restore && s.use_dbus);    /* the defaults */
 	server_settings_done(&s);
 	/* A syntax error: counted, and the defaults go on. */
 	write_file("mandos.conf", "port = 1\n");
