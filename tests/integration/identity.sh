@@ -6,12 +6,14 @@
 
 [ -n "$PROJECT_VERSION" ] && [ -n "$PACKAGE_BUGREPORT" ] || fail "no version in meson.build"
 B=$BUILD
-# name, then the command (the script runs under sh, as the other tests run it)
+# name, then the command (mandos-keygen runs under sh, as the other tests run it)
 while read -r name cmd; do
-	out=$($VALGRIND $cmd --version 2>"$T/err" </dev/null) || fail "$name --version failed"
+	vg=$VALGRIND
+	[ "$name" != mandos-keygen ] || vg= # a shell script
+	out=$($vg $cmd --version 2>"$T/err" </dev/null) || fail "$name --version failed"
 	assert_eq "$out" "$(version_line "$name")" "$name --version"
 	rc=0
-	$VALGRIND $cmd --help >"$T/help" 2>&1 </dev/null || rc=$?
+	$vg $cmd --help >"$T/help" 2>&1 </dev/null || rc=$?
 	assert_eq "$rc" 0 "$name --help exit status"
 	assert_not_contains "$T/help" "recompile.se" "$name --help"
 	if grep -qi "report bugs" "$T/help"; then
