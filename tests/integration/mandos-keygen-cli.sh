@@ -123,6 +123,15 @@ tm_wait_rc
 assert_eq "$rc" 1 "Ctrl-D"
 assert_contains "$T/err" "No passphrase given"
 assert_eq "$(tm_echo_state)" "echo" "echo restored after Ctrl-D"
+echo "# Ctrl-C on a terminal: status 130, echo restored, no temporary files left"
+tm_run "$KG --dir $K -p -S -n kghost >$T/out 2>$T/err"
+tm_wait_text "Enter passphrase:"
+$TM send-keys -t "$tm" C-c
+tm_wait_rc
+assert_eq "$rc" 130 "Ctrl-C"
+assert_eq "$(tm_echo_state)" "echo" "echo restored after Ctrl-C"
+! ls -d "$T"/mandos-keygen.* >/dev/null 2>&1 ||
+	fail "temporary files left: $(ls -d "$T"/mandos-keygen.*)"
 
 echo "# --test FILE (with a space), --test=FILE, --test - and --test alone read the same"
 printf 'pw\npw\n' | $KG --dir "$K" -p -S -n kghost >"$T/sec" 2>/dev/null || fail "section"
