@@ -5,10 +5,15 @@
 #include <errno.h>
 #include <stdio.h>
 
-/* Print "PROGRAM VERSION" on stdout. */
+/* What follows a program's name on its --version line, GNU style: " (mandos-c) VERSION". */
+#define CLI_VERSION_TAIL " (" PACKAGE_NAME ") " PACKAGE_VERSION
+/* Where --help sends bug reports: this project's address, never upstream's. */
+#define CLI_BUG_ADDRESS "<" PACKAGE_BUGREPORT ">"
+
+/* Print "PROGRAM (mandos-c) VERSION" on stdout. */
 static inline void cli_print_version(void)
 {
-	printf("%s %s\n", program_invocation_short_name, PACKAGE_VERSION);
+	printf("%s" CLI_VERSION_TAIL "\n", program_invocation_short_name);
 }
 
 /* Point at --help and --usage on stderr, as argp does after a bad option; returns -EINVAL. */

@@ -20,6 +20,7 @@ typedef struct IniEntry {
 	char *key;   /* lowercase */
 	char *value; /* joined, stripped */
 	unsigned line;
+	bool builtin; /* has a built-in default (the file may have set it since) */
 } IniEntry;
 
 typedef struct IniSection {
@@ -158,6 +159,7 @@ static int section_set(IniSection *s, const char *key, size_t keylen, const char
 		e->key = TAKE_PTR(k);
 		e->value = TAKE_PTR(v);
 		e->line = line;
+		e->builtin = line == 0;
 	}
 	if (ret) {
 		*ret = e;
@@ -767,4 +769,132 @@ int ini_get_bool(const IniFile *ini, const char *section, const char *key, bool 
 		                 key, v);
 	}
 	return 0;
+}
+
+/* Whether `value` holds "%(key)s" ("%%" is a literal "%", so "%%(key)s" is not a reference). */
+static bool value_refers_to(const char *value, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = strchr(value, '%'); p; p = strchr(p, '%')) {
+		if (p[1] == '%') {
+			p += 2;
+			continue;
+		}
+		if (p[1] == '(' && strncasecmp(p + 2, key, n) == 0 && p[2 + n] == ')' &&
+		    p[3 + n] == 's') {
+			return true;
+		}
+		p++;
+	}
+	return false;
+}
+
+static bool section_refers_to(const IniSection *s, const char *key)
+{
+	for (size_t i = 0; i < s->n_entries; i++) {
+		if (value_refers_to(s->entries[i].value, key)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Optimal string alignment distance, or SIZE_MAX for names too long to bother with. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	enum { N = 64 };
+	size_t la = strlen(a), lb = strlen(b);
+	uint8_t d[N + 1][N + 1];
+
+	if (la > N || lb > N) {
+		return SIZE_MAX;
+	}
+	for (size_t i = 0; i <= la; i++) {
+		d[i][0] = (uint8_t)i;
+	}
+	for (size_t j = 0; j <= lb; j++) {
+		d[0][j] = (uint8_t)j;
+	}
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			int cost = a[i - 1] != b[j - 1];
+			int v = MIN(MIN(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+				v = MIN(v, d[i - 2][j - 2] + 1);
+			}
+			d[i][j] = (uint8_t)v;
+		}
+	}
+	return d[la][lb];
+}
+
+/* Keep `name` as *best when it is closer to `key` than *best_d edits. */
+static void suggest(const char *key, const char *name, const char **best, size_t *best_d)
+{
+	size_t d = edit_distance(key, name);
+
+	if (d < *best_d) {
+		*best_d = d;
+		*best = name;
+	}
+}
+
+int ini_check_unknown_keys(const IniFile *ini, const char *section, const char *const *known,
+                           IniWarnFunc warn, void *userdata)
+{
+	const IniSection *s = find_section(ini, section);
+	int found = 0;
+
+	if (!s) {
+		return 0;
+	}
+	for (size_t i = 0; i < s->n_entries; i++) {
+		const IniEntry *e = &s->entries[i], *d = section_find(&ini->defaults, e->key);
+		const char *best = NULL;
+		size_t best_d = 3;
+		bool is_known = d && d->builtin, referenced;
+		_cleanup_free_ char *m = NULL;
+
+		for (const char *const *k = known; k && *k && !is_known; k++) {
+			is_known = strcmp(*k, e->key) == 0;
+		}
+		if (is_known) {
+			continue;
+		}
+		referenced =
+		        section_refers_to(s, e->key) || section_refers_to(&ini->defaults, e->key);
+		for (size_t j = 0; s == &ini->defaults && !referenced && j < ini->n_sections; j++) {
+			referenced = section_refers_to(&ini->sections[j], e->key);
+		}
+		if (referenced) {
+			continue;
+		}
+		for (size_t j = 0; strlen(e->key) >= 3 && j < ini->defaults.n_entries; j++) {
+			const IniEntry *b = &ini->defaults.entries[j];
+
+			if (b->builtin) {
+				suggest(e->key, b->key, &best, &best_d);
+			}
+		}
+		for (const char *const *k = known; strlen(e->key) >= 3 && k && *k; k++) {
+			suggest(e->key, *k, &best, &best_d);
+		}
+		if (best) {
+			m = ini_error_message(
+			        ini, e->line,
+			        "unknown key '%s' in section [%s] (did you mean '%s'?)", e->key,
+			        s->name, best);
+		} else {
+			m = ini_error_message(ini, e->line, "unknown key '%s' in section [%s]",
+			                      e->key, s->name);
+		}
+		if (!m) {
+			return -ENOMEM;
+		}
+		warn(m, userdata);
+		found++;
+	}
+	return found;
 }

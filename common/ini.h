@@ -100,3 +100,20 @@ int ini_get_bool(const IniFile *ini, const char *section, const char *key, bool 
  * found wrong.  Returns a malloc()ed string or NULL.
  */
 char *ini_error_message(const IniFile *ini, unsigned line, const char *fmt, ...) _printf_(3, 4);
+
+/* Receives one warning, "FILE:LINE: ..." (the string is valid only during the call). */
+typedef void (*IniWarnFunc)(const char *message, void *userdata);
+
+/*
+ * Find the unknown keys of a section: those the file sets in it (for "DEFAULT", the ones the
+ * file sets, not the built-in defaults) that have no built-in default, are not in `known`
+ * (NULL or a NULL-terminated list of lowercase names), and that no "%(name)s" refers to.
+ * ConfigParser files carry text for interpolation in keys of their own (mandos-keygen writes
+ * "ssh_fingerprint" for its checker), so a key is not unknown when a value of the same section or
+ * of [DEFAULT] refers to it; for a [DEFAULT] key, a value of any section.  For each, in file order,
+ * warn() gets "FILE:LINE: unknown key 'KEY' in section [SECTION]", with " (did you mean 'K'?)" when
+ * a known key K (or one with a built-in default) is at most two edits away.  Returns how many were
+ * found, or -ENOMEM.
+ */
+int ini_check_unknown_keys(const IniFile *ini, const char *section, const char *const *known,
+                           IniWarnFunc warn, void *userdata);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli-util.h"
 #include "duration.h"
 #include "macro.h"
 #include "pyfmt.h"
@@ -432,7 +433,7 @@ static int write_version(FILE *f, const char *prog, size_t columns)
 	_cleanup_free_ char *text = NULL;
 	_cleanup_strv_free_ char **lines = NULL;
 
-	if (asprintf(&text, "%s %s", prog, PACKAGE_VERSION) < 0) {
+	if (asprintf(&text, "%s" CLI_VERSION_TAIL, prog) < 0) {
 		return -ENOMEM;
 	}
 	lines = py_textwrap(text, (size_t)MAX((long)columns - 2, 11));

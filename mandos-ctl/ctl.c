@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli-util.h"
 #include "duration.h"
 #include "macro.h"
 #include "pyfmt.h"
@@ -683,7 +684,7 @@ int ctl_selftest(FILE *f)
 
 		expect(&t,
 		       r == 1 && exit_code == 0 && out &&
-		               strcmp(out, "mandos-ctl " PACKAGE_VERSION "\n") == 0,
+		               strcmp(out, "mandos-ctl" CLI_VERSION_TAIL "\n") == 0,
 		       "--version");
 		ctl_options_done(&o);
 		free(out);

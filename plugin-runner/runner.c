@@ -17,6 +17,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cli-util.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -442,7 +443,7 @@ void runner_print_help(void)
 	       "\n"
 	       "Mandatory arguments to long options are also mandatory for the short ones.\n"
 	       "\n"
-	       "Report bugs to <mandos@recompile.se>.\n",
+	       "Report bugs to " CLI_BUG_ADDRESS ".\n",
 	       program_invocation_short_name);
 }
 
@@ -461,7 +462,7 @@ void runner_print_usage(void)
 
 void runner_print_version(void)
 {
-	printf("%s %s\n", program_invocation_short_name, PACKAGE_VERSION);
+	printf("%s" CLI_VERSION_TAIL "\n", program_invocation_short_name);
 }
 
 static void dump_opts(const PluginOpts *p, size_t extra_env)

@@ -1,25 +1,20 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The server's settings: command line, mandos.conf, and each client of clients.conf. */
+/* The server's own settings: the command line and mandos.conf, merged as upstream does. */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
+#include "cli-util.h"
 #include "duration.h"
-#include "format.h"
 #include "ini.h"
 #include "log.h"
 #include "parse-util.h"
 #include "priority.h"
-#include "secmem.h"
 
 void server_settings_done(ServerSettings *s)
 {
@@ -31,6 +26,7 @@ void server_settings_done(ServerSettings *s)
 	free(s->statedir);
 	free(s->configdir);
 	free(s->pidfile);
+	free(s->config_warnings);
 	*s = (ServerSettings){0};
 }
 
@@ -58,12 +54,23 @@ static const char *const server_defaults[] = {
 };
 /* clang-format on */
 
+/* Every key mandos.conf knows has a built-in default (server_defaults). */
+int server_config_check_keys(const IniFile *ini, IniWarnFunc warn, void *userdata)
+{
+	return ini_check_unknown_keys(ini, "DEFAULT", NULL, warn, userdata);
+}
+
+void config_log_warning(const char *message, void *userdata)
+{
+	log_warning("%s", message);
+}
+
 /* Command-line values; NULL or -1 when not given. */
 typedef struct CmdLine {
 	const char *interface, *address, *port, *debuglevel, *priority, *servicename, *configdir,
 	        *statedir, *socket, *pidfile;
 	int debug, use_dbus, use_ipv6, restore, foreground, zeroconf;
-	bool check;
+	bool check, check_config;
 } CmdLine;
 
 static void usage(FILE *f, const char *prog)
@@ -73,7 +80,8 @@ static void usage(FILE *f, const char *prog)
 	        "       [--debuglevel LEVEL] [--priority PRIORITY] [--servicename NAME]\n"
 	        "       [--configdir DIR] [--no-dbus] [--no-ipv6] [--no-restore] [--socket "
 	        "SOCKET]\n"
-	        "       [--statedir DIR] [--foreground] [--no-zeroconf] [--pidfile FILE]\n",
+	        "       [--statedir DIR] [--foreground] [--no-zeroconf] [--pidfile FILE]\n"
+	        "       [--check-config]\n",
 	        prog);
 }
 
@@ -101,7 +109,9 @@ static void help(const char *prog)
 	       "  --statedir DIR        Directory to save/restore state in\n"
 	       "  --foreground          Run in foreground\n"
 	       "  --no-zeroconf         Do not use Zeroconf\n"
-	       "  --pidfile FILE        Where to write the PID (default /run/mandos.pid)\n");
+	       "  --pidfile FILE        Where to write the PID (default /run/mandos.pid)\n"
+	       "  --check-config        Report every error and warning of mandos.conf and\n"
+	       "                        clients.conf, then exit (0: none, 78: some)\n");
 }
 
 static _printf_(2, 3) int usage_error(const char *prog, const char *fmt, ...)
@@ -132,6 +142,7 @@ enum {
 	OPT_FOREGROUND,
 	OPT_NO_ZEROCONF,
 	OPT_PIDFILE,
+	OPT_CHECK_CONFIG,
 };
 
 static int parse_cmdline(int argc, char **argv, CmdLine *c)
@@ -156,6 +167,7 @@ static int parse_cmdline(int argc, char **argv, CmdLine *c)
 	        {"foreground", no_argument, NULL, OPT_FOREGROUND},
 	        {"no-zeroconf", no_argument, NULL, OPT_NO_ZEROCONF},
 	        {"pidfile", required_argument, NULL, OPT_PIDFILE},
+	        {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
 	        {0},
 	};
 	const char *prog = "mandos";
@@ -175,7 +187,7 @@ static int parse_cmdline(int argc, char **argv, CmdLine *c)
 			help(prog);
 			return 1;
 		case 'v':
-			printf("%s %s\n", prog, MANDOS_VERSION);
+			printf("%s" CLI_VERSION_TAIL "\n", prog);
 			return 1;
 		case 'i':
 			c->interface = optarg;
@@ -227,6 +239,9 @@ static int parse_cmdline(int argc, char **argv, CmdLine *c)
 			break;
 		case OPT_PIDFILE:
 			c->pidfile = optarg;
+			break;
+		case OPT_CHECK_CONFIG:
+			c->check_config = true;
 			break;
 		case ':':
 			return usage_error(prog, "argument %s: expected one argument",
@@ -335,29 +350,48 @@ static int conf_duration(IniFile *ini, const char *key, uint64_t *ret)
 	return 0;
 }
 
-int server_settings_parse(int argc, char **argv, ServerSettings *ret)
+/*
+ * A bad value of mandos.conf has been logged (-EBADMSG).  Normally that stops the start; with
+ * --check-config it is counted, the setting keeps its default, and the next one is read.
+ */
+static int conf_result(ServerSettings *s, int r)
 {
-	_cleanup_ini_free_ IniFile *ini = NULL;
-	_cleanup_free_ char *path = NULL, *err = NULL;
-	ServerSettings s = {.port = -1, .socket_fd = -1};
-	CmdLine c;
-	int r, n;
+	if (r == -EBADMSG && s->check_config) {
+		s->config_problems++;
+		return 0;
+	}
+	return r;
+}
 
-	r = parse_cmdline(argc, argv, &c);
-	if (r != 0) {
-		return r;
+/* Keep a warning for server_settings_parse()'s caller, who logs it where the server logs. */
+static void keep_warning(const char *message, void *userdata)
+{
+	ServerSettings *s = userdata;
+	char *joined;
+
+	if (s->check_config) {
+		log_warning("%s", message);
+		return;
 	}
-	s.check = c.check;
-	s.configdir = strdup(c.configdir ? c.configdir : "/etc/mandos");
-	if (!s.configdir || asprintf(&path, "%s/mandos.conf", s.configdir) < 0) {
-		server_settings_done(&s);
-		return -ENOMEM;
+	if (asprintf(&joined, "%s%s%s", s->config_warnings ? s->config_warnings : "",
+	             s->config_warnings ? "\n" : "", message) < 0) {
+		log_warning("%s", message); /* out of memory: here, then */
+		return;
 	}
-	r = ini_parse_file(path, NULL, server_defaults, &ini, &err);
+	free(s->config_warnings);
+	s->config_warnings = joined;
+}
+
+static int read_mandos_conf(const char *path, ServerSettings *s, IniFile **ret)
+{
+	_cleanup_free_ char *err = NULL;
+	int r;
+
+	r = ini_parse_file(path, NULL, server_defaults, ret, &err);
 	if (r == -ENOENT) {
 		free(err);
 		err = NULL;
-		r = ini_parse_string(path, "", 0, server_defaults, &ini, &err);
+		r = ini_parse_string(path, "", 0, server_defaults, ret, &err);
 	}
 	if (r < 0) {
 		if (err) {
@@ -366,35 +400,79 @@ int server_settings_parse(int argc, char **argv, ServerSettings *ret)
 		} else {
 			log_error_errno(r, "Cannot read %s: %m", path);
 		}
+		r = conf_result(s, r);
+		if (r < 0) {
+			return r;
+		}
+		/* --check-config: go on with the defaults, to check the command line. */
+		return ini_parse_string(path, "", 0, server_defaults, ret, NULL);
+	}
+	r = server_config_check_keys(*ret, keep_warning, s);
+	if (r < 0) {
+		return r;
+	}
+	s->config_problems += (unsigned)r;
+	return 0;
+}
+
+int server_settings_parse(int argc, char **argv, ServerSettings *ret)
+{
+	_cleanup_ini_free_ IniFile *ini = NULL;
+	_cleanup_free_ char *path = NULL;
+	/* The booleans start as their defaults, for --check-config past a bad value. */
+	ServerSettings s = {.port = -1,
+	                    .socket_fd = -1,
+	                    .use_dbus = true,
+	                    .use_ipv6 = true,
+	                    .restore = true,
+	                    .zeroconf = true};
+	CmdLine c;
+	int r, n = -1;
+
+	r = parse_cmdline(argc, argv, &c);
+	if (r != 0) {
+		return r;
+	}
+	s.check = c.check;
+	s.check_config = c.check_config;
+	s.configdir = strdup(c.configdir ? c.configdir : "/etc/mandos");
+	if (!s.configdir || asprintf(&path, "%s/mandos.conf", s.configdir) < 0) {
+		server_settings_done(&s);
+		return -ENOMEM;
+	}
+	r = read_mandos_conf(path, &s, &ini);
+	if (r < 0) {
 		server_settings_done(&s);
 		return r;
 	}
 
 	if ((r = conf_string(ini, "interface", c.interface, &s.interface)) < 0 ||
 	    (r = conf_string(ini, "address", c.address, &s.address)) < 0 ||
-	    (r = conf_bool(ini, "debug", c.debug, &s.debug)) < 0 ||
+	    (r = conf_result(&s, conf_bool(ini, "debug", c.debug, &s.debug))) < 0 ||
 	    (r = conf_string(ini, "debuglevel", c.debuglevel, &s.debuglevel)) < 0 ||
 	    (r = conf_string(ini, "priority", c.priority, &s.priority)) < 0 ||
 	    (r = conf_string(ini, "servicename", c.servicename, &s.servicename)) < 0 ||
-	    (r = conf_bool(ini, "use_dbus", c.use_dbus, &s.use_dbus)) < 0 ||
-	    (r = conf_bool(ini, "use_ipv6", c.use_ipv6, &s.use_ipv6)) < 0 ||
-	    (r = conf_bool(ini, "restore", c.restore, &s.restore)) < 0 ||
+	    (r = conf_result(&s, conf_bool(ini, "use_dbus", c.use_dbus, &s.use_dbus))) < 0 ||
+	    (r = conf_result(&s, conf_bool(ini, "use_ipv6", c.use_ipv6, &s.use_ipv6))) < 0 ||
+	    (r = conf_result(&s, conf_bool(ini, "restore", c.restore, &s.restore))) < 0 ||
 	    (r = conf_string(ini, "statedir", c.statedir, &s.statedir)) < 0 ||
-	    (r = conf_bool(ini, "foreground", c.foreground, &s.foreground)) < 0 ||
-	    (r = conf_bool(ini, "zeroconf", c.zeroconf, &s.zeroconf)) < 0 ||
+	    (r = conf_result(&s, conf_bool(ini, "foreground", c.foreground, &s.foreground))) < 0 ||
+	    (r = conf_result(&s, conf_bool(ini, "zeroconf", c.zeroconf, &s.zeroconf))) < 0 ||
 	    (r = conf_string(ini, "pidfile", c.pidfile, &s.pidfile)) < 0 ||
-	    (r = conf_duration(ini, "connection_timeout", &s.connection_timeout_msec)) < 0 ||
-	    (r = conf_duration(ini, "state_save_interval", &s.state_save_interval_msec)) < 0) {
+	    (r = conf_result(&s, conf_duration(ini, "connection_timeout",
+	                                       &s.connection_timeout_msec))) < 0 ||
+	    (r = conf_result(&s, conf_duration(ini, "state_save_interval",
+	                                       &s.state_save_interval_msec))) < 0) {
 		server_settings_done(&s);
 		return r;
 	}
-	r = conf_int(ini, "port", c.port, 0, 65535, &s.port);
+	r = conf_result(&s, conf_int(ini, "port", c.port, 0, 65535, &s.port));
 	if (r == -EINVAL) {
 		server_settings_done(&s);
 		return usage_error("mandos", "argument -p/--port: invalid int value: '%s'", c.port);
 	}
 	if (r >= 0) {
-		r = conf_int(ini, "socket", c.socket, 0, INT32_MAX, &s.socket_fd);
+		r = conf_result(&s, conf_int(ini, "socket", c.socket, 0, INT32_MAX, &s.socket_fd));
 		if (r == -EINVAL) {
 			server_settings_done(&s);
 			return usage_error("mandos", "argument --socket: invalid int value: '%s'",
@@ -402,7 +480,7 @@ int server_settings_parse(int argc, char **argv, ServerSettings *ret)
 		}
 	}
 	if (r >= 0) {
-		r = conf_int(ini, "max_connections", NULL, 1, 1000000, &n);
+		r = conf_result(&s, conf_int(ini, "max_connections", NULL, 1, 1000000, &n));
 		s.max_connections = n < 0 ? MAX_CONNECTIONS_DEFAULT : (unsigned)n;
 	}
 	if (r < 0) {
@@ -424,482 +502,17 @@ int server_settings_parse(int argc, char **argv, ServerSettings *ret)
 		return -EINVAL;
 	}
 	if (!s.zeroconf && s.port < 0 && s.socket_fd < 0 && !getenv("LISTEN_FDS")) {
-		usage_error("mandos", "%s", "Needs port or socket to work without Zeroconf");
-		server_settings_done(&s);
-		return -EINVAL;
+		if (s.check_config) {
+			/* Not a usage error here: the file would stop the start. */
+			log_error("%s: Needs port or socket to work without Zeroconf", path);
+			s.config_problems++;
+		} else {
+			usage_error("mandos", "%s",
+			            "Needs port or socket to work without Zeroconf");
+			server_settings_done(&s);
+			return -EINVAL;
+		}
 	}
 	*ret = s;
-	return 0;
-}
-
-/* Clients. */
-
-void client_settings_done(ClientSettings *s)
-{
-	free(s->host);
-	free(s->checker);
-	free(s->fingerprint);
-	*s = (ClientSettings){0};
-}
-
-int client_settings_copy(const ClientSettings *src, ClientSettings *dst)
-{
-	ClientSettings d = *src;
-
-	d.host = strdup(src->host);
-	d.checker = strdup(src->checker);
-	d.fingerprint = strdup(src->fingerprint);
-	if (!d.host || !d.checker || !d.fingerprint) {
-		client_settings_done(&d);
-		*dst = (ClientSettings){0};
-		return -ENOMEM;
-	}
-	*dst = d;
-	return 0;
-}
-
-unsigned client_settings_diff(const ClientSettings *a, const ClientSettings *b)
-{
-	unsigned m = 0;
-
-	m |= strcmp(a->host, b->host) ? CS_HOST : 0;
-	m |= strcmp(a->checker, b->checker) ? CS_CHECKER : 0;
-	m |= strcmp(a->key_id, b->key_id) ? CS_KEY_ID : 0;
-	m |= strcmp(a->fingerprint, b->fingerprint) ? CS_FINGERPRINT : 0;
-	m |= a->timeout != b->timeout ? CS_TIMEOUT : 0;
-	m |= a->extended_timeout != b->extended_timeout ? CS_EXTENDED_TIMEOUT : 0;
-	m |= a->interval != b->interval ? CS_INTERVAL : 0;
-	m |= a->approval_delay != b->approval_delay ? CS_APPROVAL_DELAY : 0;
-	m |= a->approval_duration != b->approval_duration ? CS_APPROVAL_DURATION : 0;
-	m |= a->approved_by_default != b->approved_by_default ? CS_APPROVED_BY_DEFAULT : 0;
-	m |= a->enabled != b->enabled ? CS_ENABLED : 0;
-	return m;
-}
-
-static int replace_string(char **dst, const char *src)
-{
-	char *n = strdup(src);
-
-	if (!n) {
-		return -ENOMEM;
-	}
-	free(*dst);
-	*dst = n;
-	return 0;
-}
-
-int client_settings_assign(ClientSettings *dst, const ClientSettings *src, unsigned mask)
-{
-	if ((mask & CS_HOST) && replace_string(&dst->host, src->host) < 0) {
-		return -ENOMEM;
-	}
-	if ((mask & CS_CHECKER) && replace_string(&dst->checker, src->checker) < 0) {
-		return -ENOMEM;
-	}
-	if ((mask & CS_FINGERPRINT) && replace_string(&dst->fingerprint, src->fingerprint) < 0) {
-		return -ENOMEM;
-	}
-	if (mask & CS_KEY_ID) {
-		memcpy(dst->key_id, src->key_id, sizeof(dst->key_id));
-	}
-	if (mask & CS_TIMEOUT) {
-		dst->timeout = src->timeout;
-	}
-	if (mask & CS_EXTENDED_TIMEOUT) {
-		dst->extended_timeout = src->extended_timeout;
-	}
-	if (mask & CS_INTERVAL) {
-		dst->interval = src->interval;
-	}
-	if (mask & CS_APPROVAL_DELAY) {
-		dst->approval_delay = src->approval_delay;
-	}
-	if (mask & CS_APPROVAL_DURATION) {
-		dst->approval_duration = src->approval_duration;
-	}
-	if (mask & CS_APPROVED_BY_DEFAULT) {
-		dst->approved_by_default = src->approved_by_default;
-	}
-	if (mask & CS_ENABLED) {
-		dst->enabled = src->enabled;
-	}
-	return 0;
-}
-
-void secret_id_compute(const void *data, size_t len, unsigned char ret[SECRET_ID_SIZE])
-{
-	static const unsigned char context[16] = "mandos-secret-id";
-
-	crypto_generichash(ret, SECRET_ID_SIZE, data, len, context, sizeof(context));
-}
-
-static bool var_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_';
-}
-
-char *path_expand(const char *s)
-{
-	_cleanup_free_ char *vars = NULL;
-	char *out = NULL;
-	size_t len = 0, cap = 0;
-	const char *p = s;
-
-	/* expandvars */
-	while (*p) {
-		if (*p == '$') {
-			const char *name = p + 1, *end;
-			bool brace = *name == '{';
-			size_t n;
-
-			if (brace) {
-				name++;
-			}
-			for (end = name; var_char(*end); end++) {
-			}
-			n = (size_t)(end - name);
-			if (n > 0 && (!brace || *end == '}') && n < 256) {
-				char key[256];
-				const char *v;
-
-				memcpy(key, name, n);
-				key[n] = '\0';
-				v = getenv(key);
-				if (v) {
-					if (strbuf_add(&vars, &len, &cap, v, strlen(v)) < 0) {
-						return NULL;
-					}
-					p = end + (brace ? 1 : 0);
-					continue;
-				}
-			}
-		}
-		if (strbuf_add(&vars, &len, &cap, p, 1) < 0) {
-			return NULL;
-		}
-		p++;
-	}
-	if (!vars) {
-		return strdup("");
-	}
-	/* expanduser */
-	if (vars[0] == '~') {
-		const char *slash = strchr(vars, '/');
-		size_t n = slash ? (size_t)(slash - vars - 1) : strlen(vars) - 1;
-		const char *home = NULL;
-
-		if (n == 0) {
-			home = getenv("HOME");
-			if (!home) {
-				struct passwd *pw = getpwuid(getuid());
-				home = pw ? pw->pw_dir : NULL;
-			}
-		} else if (n < 256) {
-			char user[256];
-			struct passwd *pw;
-
-			memcpy(user, vars + 1, n);
-			user[n] = '\0';
-			pw = getpwnam(user);
-			home = pw ? pw->pw_dir : NULL;
-		}
-		if (home) {
-			const char *rest = vars + 1 + n;
-			size_t hl = strlen(home);
-
-			/* Python strips a trailing slash of the home directory. */
-			while (hl > 1 && home[hl - 1] == '/') {
-				hl--;
-			}
-			if (asprintf(&out, "%.*s%s", (int)hl, home, rest) < 0) {
-				return NULL;
-			}
-			return out;
-		}
-	}
-	return TAKE_PTR(vars);
-}
-
-/* clang-format off */
-static const char *const client_defaults[] = {
-	"timeout", "PT5M",
-	"extended_timeout", "PT15M",
-	"interval", "PT2M",
-	"checker", "fping -q -- %%(host)s",
-	"host", "",
-	"approval_delay", "PT0S",
-	"approval_duration", "PT1S",
-	"approved_by_default", "True",
-	"enabled", "True",
-	NULL,
-};
-/* clang-format on */
-
-/* Context for reading one client: the file and a scratch buffer for secrets. */
-typedef struct Loader {
-	IniFile *ini;
-	SecretStore *store;
-	SecBuf *scratch;
-	char **error;
-} Loader;
-
-static _printf_(4, 5) int client_error(Loader *l, const char *section, const char *key,
-                                       const char *fmt, ...)
-{
-	_cleanup_free_ char *msg = NULL;
-	va_list ap;
-	int n;
-	unsigned line = key ? ini_key_line(l->ini, section, key) : 0;
-	size_t i;
-
-	if (line == 0) {
-		for (i = 0; i < ini_section_count(l->ini); i++) {
-			if (strcmp(ini_section_name(l->ini, i), section) == 0) {
-				line = ini_section_line(l->ini, i);
-			}
-		}
-	}
-	va_start(ap, fmt);
-	n = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		return -ENOMEM;
-	}
-	*l->error = ini_error_message(l->ini, line, "%s", msg);
-	return *l->error ? -EINVAL : -ENOMEM;
-}
-
-static int get_value(Loader *l, const char *section, const char *key, char **ret)
-{
-	int r = ini_get(l->ini, section, key, ret, l->error);
-
-	if (r == -ENOENT) {
-		*ret = NULL;
-		return 0;
-	}
-	return r;
-}
-
-static int get_duration(Loader *l, const char *section, const char *key, uint64_t *ret)
-{
-	_cleanup_free_ char *v = NULL;
-	int r = get_value(l, section, key, &v);
-
-	if (r < 0) {
-		return r;
-	}
-	if (duration_parse(v, ret) < 0) {
-		return client_error(l, section, key, "invalid duration '%s'", v);
-	}
-	return 0;
-}
-
-static int get_bool(Loader *l, const char *section, const char *key, bool *ret)
-{
-	return ini_get_bool(l->ini, section, key, ret, l->error);
-}
-
-static int load_secret(Loader *l, const char *section, ClientConfig *cc)
-{
-	_cleanup_free_ char *secret = NULL, *secfile = NULL;
-	int r;
-
-	secbuf_clear(l->scratch);
-	r = get_value(l, section, "secret", &secret);
-	if (r < 0) {
-		return r;
-	}
-	if (secret) {
-		r = base64_decode_secbuf(secret, strlen(secret), l->scratch);
-		secmem_wipe(secret, strlen(secret));
-		if (r == -EINVAL) {
-			return client_error(l, section, "secret", "%s: invalid base64 secret",
-			                    section);
-		}
-		if (r < 0) {
-			return client_error(l, section, "secret", "%s: secret too large", section);
-		}
-	} else {
-		_cleanup_free_ char *path = NULL;
-		_cleanup_close_ int fd = -EBADF;
-
-		r = get_value(l, section, "secfile", &secfile);
-		if (r < 0) {
-			return r;
-		}
-		if (!secfile) {
-			return client_error(l, section, NULL, "client %s has no secret or secfile",
-			                    section);
-		}
-		path = path_expand(secfile);
-		if (!path) {
-			return -ENOMEM;
-		}
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0) {
-			_cleanup_free_ char *m = NULL;
-
-			r = negative_errno();
-			if (asprintf(&m, "cannot open secfile '%s': %s", path, strerror(-r)) < 0) {
-				return -ENOMEM;
-			}
-			return client_error(l, section, "secfile", "%s", m);
-		}
-		r = secbuf_read_all(l->scratch, fd);
-		if (r < 0) {
-			return client_error(l, section, "secfile", "cannot read secfile '%s'",
-			                    path);
-		}
-	}
-	r = secret_store_put(l->store, l->scratch->data, l->scratch->len, &cc->secret);
-	if (r < 0) {
-		return r;
-	}
-	secret_id_compute(l->scratch->data, l->scratch->len, cc->secret_id);
-	{
-		static const unsigned char context[16] = "mandos-state-key";
-		unsigned char key[STATE_KEY_SIZE];
-
-		crypto_generichash(key, sizeof(key), l->scratch->data, l->scratch->len, context,
-		                   sizeof(context));
-		r = secret_store_put(l->store, key, sizeof(key), &cc->state_key);
-		secmem_wipe(key, sizeof(key));
-		if (r < 0) {
-			return r;
-		}
-	}
-	secbuf_clear(l->scratch);
-	return 0;
-}
-
-static char *normalize_fingerprint(const char *s)
-{
-	char *r = malloc(strlen(s) + 1), *p = r;
-
-	if (!r) {
-		return NULL;
-	}
-	for (; *s; s++) {
-		if (*s != ' ') {
-			*p++ = (*s >= 'a' && *s <= 'z') ? (char)(*s - 'a' + 'A') : *s;
-		}
-	}
-	*p = '\0';
-	return r;
-}
-
-/* Returns 1 when the section was loaded, 0 when skipped, or -errno. */
-static int load_client(Loader *l, const char *section, unsigned line, ClientConfig *cc)
-{
-	_cleanup_free_ char *key_id = NULL, *fingerprint = NULL;
-	ClientSettings *s = &cc->settings;
-	int r;
-
-	*cc = (ClientConfig){.line = line};
-	r = get_value(l, section, "key_id", &key_id);
-	if (r < 0) {
-		return r;
-	}
-	r = get_value(l, section, "fingerprint", &fingerprint);
-	if (r < 0) {
-		return r;
-	}
-	if ((!key_id || !*key_id) && (!fingerprint || !*fingerprint)) {
-		log_error("Skipping client %s without key_id or fingerprint", section);
-		return 0;
-	}
-	if (key_id && *key_id) {
-		if (keyid_normalize(key_id, s->key_id) < 0) {
-			return client_error(l, section, "key_id",
-			                    "key_id '%s' is not 64 hexadecimal digits", key_id);
-		}
-	}
-	s->fingerprint = normalize_fingerprint(fingerprint ? fingerprint : "");
-	cc->name = strdup(section);
-	if (!s->fingerprint || !cc->name) {
-		return -ENOMEM;
-	}
-	if ((r = get_value(l, section, "host", &s->host)) < 0 ||
-	    (r = get_value(l, section, "checker", &s->checker)) < 0 ||
-	    (r = get_duration(l, section, "timeout", &s->timeout)) < 0 ||
-	    (r = get_duration(l, section, "extended_timeout", &s->extended_timeout)) < 0 ||
-	    (r = get_duration(l, section, "interval", &s->interval)) < 0 ||
-	    (r = get_duration(l, section, "approval_delay", &s->approval_delay)) < 0 ||
-	    (r = get_duration(l, section, "approval_duration", &s->approval_duration)) < 0 ||
-	    (r = get_bool(l, section, "approved_by_default", &s->approved_by_default)) < 0 ||
-	    (r = get_bool(l, section, "enabled", &s->enabled)) < 0) {
-		return r;
-	}
-	if (s->interval == 0) {
-		return client_error(l, section, "interval", "%s: interval must not be zero",
-		                    section);
-	}
-	r = load_secret(l, section, cc);
-	if (r < 0) {
-		return r;
-	}
-	return 1;
-}
-
-static void client_config_done(ClientConfig *cc, SecretStore *store)
-{
-	free(cc->name);
-	client_settings_done(&cc->settings);
-	secret_store_drop(store, &cc->secret);
-	secret_store_drop(store, &cc->state_key);
-	*cc = (ClientConfig){0};
-}
-
-void clients_config_done(ClientsConfig *c, SecretStore *store)
-{
-	for (size_t i = 0; i < c->n; i++) {
-		client_config_done(&c->clients[i], store);
-	}
-	free(c->clients);
-	*c = (ClientsConfig){0};
-}
-
-int clients_config_load(const char *path, SecretStore *store, ClientsConfig *ret, char **ret_error)
-{
-	_cleanup_ini_free_ IniFile *ini = NULL;
-	_cleanup_secbuf_ SecBuf *scratch = NULL;
-	ClientsConfig c = {0};
-	char *error = NULL;
-	Loader l;
-	size_t n;
-	int r;
-
-	r = ini_parse_file(path, NULL, client_defaults, &ini, ret_error);
-	if (r < 0) {
-		return r;
-	}
-	scratch = secbuf_new(4096, SECRET_MAX);
-	n = ini_section_count(ini);
-	c.clients = calloc(MAX(n, 1), sizeof(ClientConfig));
-	if (!scratch || !c.clients) {
-		free(c.clients);
-		return -ENOMEM;
-	}
-	l = (Loader){.ini = ini, .store = store, .scratch = scratch, .error = &error};
-	for (size_t i = 0; i < n; i++) {
-		ClientConfig *cc = &c.clients[c.n];
-
-		r = load_client(&l, ini_section_name(ini, i), ini_section_line(ini, i), cc);
-		if (r < 0) {
-			client_config_done(cc, store);
-			clients_config_done(&c, store);
-			if (ret_error) {
-				*ret_error = error;
-			} else {
-				free(error);
-			}
-			return r;
-		}
-		if (r > 0) {
-			c.n++;
-		}
-	}
-	*ret = c;
 	return 0;
 }

@@ -5,12 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ini.h"
 #include "keyid.h"
 #include "macro.h"
 #include "secret-store.h"
-
-/* Upstream's version line; we answer to the same name. */
-#define MANDOS_VERSION PACKAGE_VERSION
 
 /* Defaults of our own settings (mandos.conf extensions, see mandos.conf(5)). */
 #define CONNECTION_TIMEOUT_DEFAULT_MSEC (10 * 1000)
@@ -34,6 +32,12 @@ typedef struct ServerSettings {
 	bool zeroconf;
 	char *configdir;
 	bool check;
+	bool check_config; /* --check-config: report every problem of the files, then exit */
+	/* Warnings found in mandos.conf, and with check_config its errors. */
+	unsigned config_problems;
+	/* mandos.conf's warnings, one per line, for the caller to log once logging is set up
+	 * (NULL when none; with check_config they are logged at once instead). */
+	char *config_warnings;
 	/* Our extensions. */
 	char *pidfile; /* "" for upstream's choice (/run/mandos.pid) */
 	uint64_t connection_timeout_msec;
@@ -51,8 +55,21 @@ void server_settings_done(ServerSettings *s);
  *  -EINVAL  usage error, already printed: exit 2;
  *  -EBADMSG  bad mandos.conf, already logged ("FILE:LINE: reason"): exit EX_CONFIG;
  *  other -errno.
+ * Unknown keys of mandos.conf are warnings ("FILE:LINE: unknown key ..."), counted in
+ * config_problems and kept in config_warnings.  With --check-config a bad value or a syntax error
+ * of mandos.conf is logged and counted too, and parsing goes on (0 is returned), so that every
+ * problem is reported.
  */
 int server_settings_parse(int argc, char **argv, ServerSettings *ret);
+
+/*
+ * The unknown keys of a parsed mandos.conf: only [DEFAULT] counts, as upstream ignores the
+ * other sections.  See ini_check_unknown_keys(); returns how many, or -ENOMEM.
+ */
+int server_config_check_keys(const IniFile *ini, IniWarnFunc warn, void *userdata);
+
+/* An IniWarnFunc that logs the message as a warning (userdata unused). */
+void config_log_warning(const char *message, void *userdata);
 
 /* Per-client settings that take part in upstream's state merge (spec 2.8). */
 typedef struct ClientSettings {
@@ -108,16 +125,40 @@ typedef struct ClientConfig {
 typedef struct ClientsConfig {
 	ClientConfig *clients;
 	size_t n;
+	unsigned n_warnings; /* unknown keys, logged while loading */
 } ClientsConfig;
 
 /*
  * Read clients.conf.  Secrets (base64 `secret`, or the raw bytes of `secfile`) go into
  * `store`.  A section with neither key_id nor fingerprint is logged and skipped (as upstream
- * 1.8.17).  Returns 0, or -errno with a one-line "FILE:LINE: reason" in *ret_error (when the
- * file is malformed); -ENOENT when the file does not exist.
+ * 1.8.17).  Each unknown key is logged as a warning (see clients_config_check_keys()) and
+ * counted in n_warnings; the file is still used, as upstream uses it.  Returns 0, or -errno
+ * with a one-line "FILE:LINE: reason" in *ret_error (when the file is malformed); -ENOENT
+ * when the file does not exist.
  */
 int clients_config_load(const char *path, SecretStore *store, ClientsConfig *ret, char **ret_error);
 void clients_config_done(ClientsConfig *c, SecretStore *store);
+
+/*
+ * For --check-config: read clients.conf as clients_config_load() does, keeping nothing, and
+ * log every problem instead of stopping at the first: a syntax error, the first bad value
+ * of each client section, each section skipped for want of a key_id, each unknown key, and
+ * a file without clients.  Returns the number of problems (0: clean), or -errno when the
+ * file cannot be read (-ENOENT when it does not exist; not logged).
+ */
+int clients_config_check(const char *path, SecretStore *store);
+
+/*
+ * The unknown keys of a clients.conf parsed by clients_config_parse_string() (or the loaders
+ * above), whose built-in defaults are known keys: in [DEFAULT] and in each client section,
+ * keys that are no client setting upstream knows (also those we ignore, such as fingerprint)
+ * and that no "%(name)s" uses.  See ini_check_unknown_keys(); returns how many, or -ENOMEM.
+ */
+int clients_config_check_keys(const IniFile *ini, IniWarnFunc warn, void *userdata);
+
+/* Parse clients.conf text with its built-in defaults, as the loaders do; see ini_parse_string(). */
+int clients_config_parse_string(const char *name, const char *text, size_t len, IniFile **ret,
+                                char **ret_error);
 
 /* Size of the key that encrypts a secret in the state file. */
 #define STATE_KEY_SIZE 32

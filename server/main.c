@@ -41,6 +41,31 @@ static void setup_logging(const ServerSettings *s, bool started)
 }
 
 /*
+ * --check-config: mandos.conf's problems were logged and counted while it was read; now
+ * clients.conf's.  Returns the exit status: 0 when there was none, EX_CONFIG otherwise.
+ */
+static int check_config(const ServerSettings *s)
+{
+	_cleanup_(secret_store_freep) SecretStore *store = secret_store_new();
+	_cleanup_free_ char *path = NULL;
+	int n;
+
+	if (!store || asprintf(&path, "%s/clients.conf", s->configdir) < 0) {
+		log_oom();
+		return EXIT_FAILURE;
+	}
+	n = clients_config_check(path, store);
+	if (n == -ENOENT) {
+		log_warning("%s: No such file: No clients defined", path);
+		n = 1;
+	} else if (n < 0) {
+		log_error_errno(n, "Cannot read %s: %m", path);
+		n = 1;
+	}
+	return s->config_problems == 0 && n == 0 ? EXIT_SUCCESS : EX_CONFIG;
+}
+
+/*
  * The start-up order follows upstream (spec 2.9), except that clients.conf and secfiles are
  * read before the privilege drop and the daemon forks first (see daemon_start()).
  */
@@ -73,7 +98,14 @@ static int run(int argc, char **argv)
 		code = selfcheck_run();
 		goto out;
 	}
+	if (settings.check_config) {
+		code = check_config(&settings);
+		goto out;
+	}
 	setup_logging(&settings, false);
+	if (settings.config_warnings) {
+		log_warning("%s", settings.config_warnings); /* one line each */
+	}
 	if (!settings.foreground) {
 		report_fd = daemon_start();
 		if (report_fd < 0) {

@@ -6,9 +6,10 @@
 #include <errno.h>
 #include <sysexits.h>
 
+#include "cli-util.h"
 #include "parse-util.h"
 
-const char *argp_program_version = "password-agent " PACKAGE_VERSION;
+const char *argp_program_version = "password-agent" CLI_VERSION_TAIL;
 
 enum {
 	OPT_HELPER_DIRECTORY = 256,

@@ -13,6 +13,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/route.h>
 
+#include "cli-util.h"
 #include "log.h"
 #include "macro.h"
 
@@ -113,7 +114,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return EX_OK;
 		} else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
-			printf("mandos-client-iprouteadddel %s\n", PACKAGE_VERSION);
+			printf("mandos-client-iprouteadddel" CLI_VERSION_TAIL "\n");
 			return EX_OK;
 		} else if (strcmp(argv[i], "--") == 0) {
 			for (i++; i < argc; i++) {

@@ -12,13 +12,14 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "cli-util.h"
 #include "crypto/priority.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
 
-const char *argp_program_version = "mandos-client " PACKAGE_VERSION;
-const char *argp_program_bug_address = "<mandos@recompile.se>";
+const char *argp_program_version = "mandos-client" CLI_VERSION_TAIL;
+const char *argp_program_bug_address = CLI_BUG_ADDRESS;
 
 enum {
 	OPT_PRIORITY = 256,

@@ -55,7 +55,7 @@ static void help(void)
 	       "\n"
 	       "Mandatory arguments to long options are also mandatory for the short ones.\n"
 	       "\n"
-	       "Report bugs to <mandos@recompile.se>.\n",
+	       "Report bugs to " CLI_BUG_ADDRESS ".\n",
 	       program_invocation_short_name, program_invocation_short_name);
 }
 

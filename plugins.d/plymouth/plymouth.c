@@ -74,7 +74,7 @@ static void help(void)
 	       "      --usage                Print a short usage line and exit\n"
 	       "  -V, --version              Print the version and exit\n"
 	       "\n"
-	       "Report bugs to <mandos@recompile.se>.\n",
+	       "Report bugs to " CLI_BUG_ADDRESS ".\n",
 	       program_invocation_short_name, program_invocation_short_name, arg_plymouth,
 	       arg_plymouthd);
 }

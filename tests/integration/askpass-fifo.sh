@@ -85,7 +85,7 @@ for o in --help --version --usage; do
 done
 assert_contains "$T/out" "Usage: askpass-fifo"
 $VALGRIND "$AF" --version > "$T/out"
-assert_eq "$(cat "$T/out")" "askpass-fifo 1.8.18" "version"
+assert_eq "$(cat "$T/out")" "$(version_line askpass-fifo)" "version"
 rc=0
 $VALGRIND "$AF" --bogus > /dev/null 2>&1 || rc=$?
 assert_eq "$rc" 64 "unknown option"

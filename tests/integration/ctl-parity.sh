@@ -132,14 +132,14 @@ COLUMNS=40 same -h
 COLUMNS=40 same -a
 COLUMNS=200 same -h
 COLUMNS=12 same -h
-COLUMNS=12 same --version
+COLUMNS=12 same_version
 # Upstream reads its test options first with a parser of their own.
 same --check=1
 same --ch=x
 same --prefix
 same --pre -e
 same --prefix x foo
-same --version
+same_version
 
 # State changes: upstream's mandos-ctl drives server A, ours server B; after every step
 # both print the same and both servers hold the same state.

@@ -108,6 +108,14 @@ wait_for_port() {
 	wait_for "${2:-10}" _port_open "$1" || fail "nothing listens on port $1"
 }
 
+# This project's identity, as meson.build's project() and config.h give it to the programs.
+PROJECT_VERSION=$(sed -n "s/^[[:space:]]*version: '\(.*\)',\$/\1/p" "$SRC/meson.build" | head -n 1)
+PACKAGE_BUGREPORT=$(sed -n "s/^package_bugreport = '\(.*\)'\$/\1/p" "$SRC/meson.build")
+# version_line PROGRAM: what PROGRAM --version prints.
+version_line() {
+	echo "$1 (mandos-c) $PROJECT_VERSION"
+}
+
 # upstream paths
 UPSTREAM_PLUGIN_DIR=/usr/lib/x86_64-linux-gnu/mandos/plugins.d
 UPSTREAM_LIB_DIR=/usr/lib/x86_64-linux-gnu/mandos

@@ -6,7 +6,7 @@
 
 run_agent "$PA" --version
 assert_eq "$rc" 0 "--version status"
-[ "$($PA --version)" = "password-agent 1.8.18" ] || fail "--version output: $($PA --version)"
+[ "$($PA --version)" = "$(version_line password-agent)" ] || fail "--version output: $($PA --version)"
 
 $PA --help >"$T/help"
 for opt in --agent-directory= --helper-directory= --user= --group= --test --usage --version; do

@@ -87,7 +87,7 @@ for o in --help -? --usage --version -V; do
 	$VALGRIND "$R" $o > "$T/out" 2>&1 < /dev/null || rc=$?
 	assert_eq "$rc" 0 "$o exit code"
 done
-assert_eq "$(out)" "plugin-runner 1.8.18" "version"
+assert_eq "$(out)" "$(version_line plugin-runner)" "version"
 $VALGRIND "$R" --help > "$T/out"
 assert_contains "$T/out" "--options-for=PLUGIN:OPTION"
 pr --plugin-dir="$P" ""

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server-lib.sh"
 
-assert_eq "$($VALGRIND "$MANDOS" --version)" "mandos 1.8.18" "--version"
+assert_eq "$($VALGRIND "$MANDOS" --version)" "$(version_line mandos)" "--version"
 $VALGRIND "$MANDOS" --check 2>/dev/null || fail "--check failed"
 
 rc=0

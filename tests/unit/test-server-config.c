@@ -163,6 +163,171 @@ START_TEST(settings)
 }
 END_TEST
 
+/* Warnings collected by collect(), one per line. */
+static char warnings[4096];
+
+static void collect(const char *message, void *userdata)
+{
+	unsigned *n = userdata;
+
+	strncat(warnings, message, sizeof(warnings) - strlen(warnings) - 2);
+	strcat(warnings, "\n");
+	(*n)++;
+}
+
+/* The warnings clients_config_check_keys() gives for a clients.conf text. */
+static int client_key_warnings(const char *text)
+{
+	IniFile *ini = NULL;
+	unsigned n = 0;
+	int r;
+
+	warnings[0] = '\0';
+	ck_assert_int_eq(
+	        clients_config_parse_string("clients.conf", text, strlen(text), &ini, NULL), 0);
+	r = clients_config_check_keys(ini, collect, &n);
+	ck_assert_int_eq(r, (int)n);
+	ini_free(ini);
+	return r;
+}
+
+START_TEST(unknown_client_keys)
+{
+	SecretStore *st = secret_store_new();
+	ClientsConfig c;
+	char *err;
+
+	/* A typo: FILE:LINE, the section, and the key it probably meant. */
+	ck_assert_int_eq(client_key_warnings("[foo]\n"
+	                                     "key_id = " KEY1 "\n"
+	                                     "secret = YQ==\n"
+	                                     "chekcer = true\n"),
+	                 1);
+	ck_assert_str_eq(warnings, "clients.conf:4: unknown key 'chekcer' in section [foo] "
+	                           "(did you mean 'checker'?)\n");
+	/* Every key upstream knows, also those we ignore, in any case; no warning. */
+	ck_assert_int_eq(client_key_warnings("[DEFAULT]\nTimeout = PT1M\nenabled = yes\n"
+	                                     "[foo]\nkey_id = " KEY1 "\nfingerprint = AA\n"
+	                                     "secfile = /x\nsecret = YQ==\nhost = h\n"
+	                                     "checker = true\nextended_timeout = PT1M\n"
+	                                     "Interval = PT1M\napproval_delay = PT1S\n"
+	                                     "approval_duration = PT1S\n"
+	                                     "approved_by_default = no\nenabled = no\n"),
+	                 0);
+	/* mandos-keygen's ssh_fingerprint, used by its checker: not unknown. */
+	ck_assert_int_eq(client_key_warnings("[foo]\n"
+	                                     "checker = ssh-keyscan %%(host)s | grep "
+	                                     "%(ssh_fingerprint)s\n"
+	                                     "ssh_fingerprint = ssh-ed25519 AAAA\n"),
+	                 0);
+	/* The same key used by [DEFAULT]'s checker, and a [DEFAULT] key used by a section. */
+	ck_assert_int_eq(client_key_warnings("[DEFAULT]\n"
+	                                     "checker = grep %(ssh_fingerprint)s\n"
+	                                     "domain = example.org\n"
+	                                     "[foo]\n"
+	                                     "host = foo.%(DOMAIN)s\n"
+	                                     "ssh_fingerprint = ssh-ed25519 AAAA\n"),
+	                 0);
+	/* "%%(x)s" is a runtime expansion, not a reference; nor is a use in another section. */
+	ck_assert_int_eq(client_key_warnings("[DEFAULT]\n"
+	                                     "unused = 1\n"
+	                                     "[foo]\n"
+	                                     "checker = echo %%(x)s\n"
+	                                     "x = 1\n"
+	                                     "[bar]\n"
+	                                     "host = %(y)s\n"
+	                                     "[baz]\n"
+	                                     "y = 2\n"),
+	                 3);
+	ck_assert_str_eq(warnings, "clients.conf:2: unknown key 'unused' in section [DEFAULT]\n"
+	                           "clients.conf:5: unknown key 'x' in section [foo]\n"
+	                           "clients.conf:9: unknown key 'y' in section [baz]\n");
+	/* The loader uses the file all the same, and counts the warnings it logged. */
+	ck_assert_int_eq(load("[foo]\nkey_id = " KEY1 "\nsecret = YQ==\nchekcer = true\n"
+	                      "tiemout = PT1S\n",
+	                      st, &c, &err),
+	                 0);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_uint_eq(c.n_warnings, 2);
+	ck_assert_str_eq(c.clients[0].settings.checker, "fping -q -- %(host)s");
+	clients_config_done(&c, st);
+	secret_store_free(st);
+}
+END_TEST
+
+START_TEST(unknown_server_keys)
+{
+	ServerSettings s;
+	char a0[] = "mandos", a1[] = "--configdir", a3[] = "--check-config";
+	char *argv[] = {a0, a1, dir, NULL};
+	char *argv_check[] = {a0, a1, dir, a3, NULL};
+	char want[400];
+
+	/* Only [DEFAULT] counts; a referenced key is not unknown; our own keys are known. */
+	write_file("mandos.conf", "[DEFAULT]\n"
+	                          "port = 1234\n"
+	                          "prot = 1\n"
+	                          "base = /srv\n"
+	                          "statedir = %(base)s/state\n"
+	                          "max_connections = 10\n"
+	                          "[other]\n"
+	                          "anything = 1\n");
+	ck_assert_int_eq(server_settings_parse(3, argv, &s), 0);
+	ck_assert_uint_eq(s.config_problems, 1);
+	snprintf(want, sizeof(want),
+	         "%s/mandos.conf:3: unknown key 'prot' in section [DEFAULT] (did you mean 'port'?)",
+	         dir);
+	ck_assert_str_eq(s.config_warnings, want);
+	ck_assert(!s.check_config);
+	server_settings_done(&s);
+	/* Without --check-config a bad value stops; with it, every problem is counted. */
+	write_file("mandos.conf", "[DEFAULT]\n"
+	                          "port = 1234\n"
+	                          "restore = sometimes\n"
+	                          "use_dbus = maybe\n"
+	                          "zeroconff = no\n");
+	ck_assert_int_eq(server_settings_parse(3, argv, &s), -EBADMSG);
+	ck_assert_int_eq(server_settings_parse(4, argv_check, &s), 0);
+	ck_assert(s.check_config);
+	ck_assert_uint_eq(s.config_problems, 3);
+	ck_assert_ptr_null(s.config_warnings); /* logged at once */
+	ck_assert(s.restore && s.use_dbus);    /* the defaults */
+	server_settings_done(&s);
+	/* A syntax error: counted, and the defaults go on. */
+	write_file("mandos.conf", "port = 1\n");
+	ck_assert_int_eq(server_settings_parse(3, argv, &s), -EBADMSG);
+	ck_assert_int_eq(server_settings_parse(4, argv_check, &s), 0);
+	ck_assert_uint_eq(s.config_problems, 1);
+	server_settings_done(&s);
+	write_file("mandos.conf", "[DEFAULT]\n");
+}
+END_TEST
+
+START_TEST(check_clients_conf)
+{
+	SecretStore *st = secret_store_new();
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/clients.conf", dir);
+	/* An error in each of two sections, a skipped section, a warning: four problems. */
+	write_file("clients.conf", "[a]\nkey_id = " KEY1 "\nsecret = YQ==\ntimeout = 5\n"
+	                           "[b]\nkey_id = 12\nsecret = YQ==\n"
+	                           "[c]\nsecret = YQ==\n"
+	                           "[d]\nkey_id = " KEY1 "\nsecret = YQ==\nhots = x\n");
+	ck_assert_int_eq(clients_config_check(path, st), 4);
+	write_file("clients.conf", "[a]\nkey_id = " KEY1 "\nsecret = YQ==\n");
+	ck_assert_int_eq(clients_config_check(path, st), 0);
+	write_file("clients.conf", "[DEFAULT]\ntimeout = PT1M\n");
+	ck_assert_int_eq(clients_config_check(path, st), 1); /* no clients */
+	write_file("clients.conf", "[a]\nkey_id = " KEY1 "\nkey_id = " KEY1 "\n");
+	ck_assert_int_eq(clients_config_check(path, st), 1); /* a syntax error */
+	unlink(path);
+	ck_assert_int_eq(clients_config_check(path, st), -ENOENT);
+	ck_assert_uint_le(secret_store_chunks(st), 1);
+	secret_store_free(st);
+}
+END_TEST
+
 START_TEST(expand_paths)
 {
 	char *p;
@@ -231,6 +396,9 @@ int main(void)
 	tcase_add_test(tc, clients);
 	tcase_add_test(tc, client_errors);
 	tcase_add_test(tc, settings);
+	tcase_add_test(tc, unknown_client_keys);
+	tcase_add_test(tc, unknown_server_keys);
+	tcase_add_test(tc, check_clients_conf);
 	tcase_add_test(tc, expand_paths);
 	tcase_add_test(tc, settings_diff);
 	suite_add_tcase(s, tc);
