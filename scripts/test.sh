@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
 
-"$top/scripts/deps.sh"
+"$top/scripts/deps.sh" test
 
 step() { printf '\n=== %s\n' "$*"; }
 
