@@ -57,7 +57,7 @@ DBUS_SYSTEM_BUS_ADDRESS=$BUS_UP setsid /usr/sbin/mandos --configdir "$T/conf" \
 on_exit "kill -9 -$!"
 for bus in "$BUS_OURS" "$BUS_UP"; do
 	for name in se.recompile.Mandos se.bsnet.fukt.Mandos; do
-		wait_for $((30 * SLOW)) bus_name_owned "$bus" "$name" || {
+		wait_for 30 bus_name_owned "$bus" "$name" || {
 			tail "$T/ours.log" "$T/upstream.log" >&2
 			fail "$name is not on $bus"
 		}
@@ -180,7 +180,7 @@ DBUS_SYSTEM_BUS_ADDRESS=$BUS_NONE $VALGRIND "$MANDOS" --configdir "$T/conf" \
 	--statedir "$T/state-ours" --no-zeroconf --no-dbus --address ::1 --port "$PORT2" \
 	--foreground --debug > "$T/nodbus.log" 2>&1 &
 on_exit "kill -9 $!"
-wait_for_port "$PORT2" $((30 * SLOW))
+wait_for_port "$PORT2" 30
 sleep 1
 bus_name_owned "$BUS_NONE" se.recompile.Mandos && fail "--no-dbus server took the bus name"
 # "use_dbus = no" in mandos.conf does the same.
@@ -193,7 +193,7 @@ DBUS_SYSTEM_BUS_ADDRESS=$BUS_NONE $VALGRIND "$MANDOS" --configdir "$T/conf-nodbu
 	--statedir "$T/state-ours" --no-zeroconf --address ::1 --port "$PORT3" \
 	--foreground --debug > "$T/nodbus2.log" 2>&1 &
 on_exit "kill -9 $!"
-wait_for_port "$PORT3" $((30 * SLOW))
+wait_for_port "$PORT3" 30
 sleep 1
 bus_name_owned "$BUS_NONE" se.recompile.Mandos && fail "use_dbus = no server took the bus name"
 echo "--no-dbus and use_dbus = no: not on the bus"

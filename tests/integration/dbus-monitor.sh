@@ -22,7 +22,7 @@ export DBUS_SYSTEM_BUS_ADDRESS="$BUS"
 $VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-zeroconf --address ::1 \
 	--port "$PORT" --foreground --debug > "$T/server.log" 2>&1 &
 on_exit "kill -9 $!"
-wait_for $((30 * SLOW)) bus_name_owned "$BUS" se.recompile.Mandos || fail "not on the bus"
+wait_for 30 bus_name_owned "$BUS" se.recompile.Mandos || fail "not on the bus"
 
 TMUX_SESSION=mandos-monitor-$$
 tmux new-session -d -s "$TMUX_SESSION" -x 200 -y 50 \
@@ -31,7 +31,7 @@ on_exit "tmux kill-session -t $TMUX_SESSION"
 screen() { tmux capture-pane -p -t "$TMUX_SESSION"; }
 on_screen() { screen | grep -q -- "$1"; }
 wait_screen() {
-	wait_for $((15 * SLOW)) on_screen "$1" || {
+	wait_for 15 on_screen "$1" || {
 		screen >&2
 		fail "mandos-monitor does not show '$1'"
 	}
@@ -61,7 +61,7 @@ unlock waiter 60 &
 UNLOCK=$!
 wait_screen "^waiter: Denial in 0:00:[0-9][0-9]. (a)pprove?"
 mandos-ctl --deny waiter
-wait_for $((10 * SLOW)) on_screen "Client waiter was rejected" || true
+wait_for 10 on_screen "Client waiter was rejected" || true
 sleep 2
 kill "$UNLOCK" 2>/dev/null || true
 wait "$UNLOCK" 2>/dev/null || true

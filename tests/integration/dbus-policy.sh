@@ -51,11 +51,11 @@ start_server_dbus() {
 		--address ::1 --port "$PORT" --foreground --debug >> "$T/server.log" 2>&1 &
 	SERVER_PID=$!
 	on_exit "kill -9 $SERVER_PID"
-	wait_for $((30 * SLOW)) _port_open "$PORT" || fail "the server does not listen"
+	wait_for 30 _port_open "$PORT" || fail "the server does not listen"
 }
 start_server_dbus
-wait_for $((10 * SLOW)) bus_name_owned "$BUS" se.recompile.Mandos || fail "no name with the policy"
-wait_for $((10 * SLOW)) bus_name_owned "$BUS" se.bsnet.fukt.Mandos || fail "no deprecated name"
+wait_for 10 bus_name_owned "$BUS" se.recompile.Mandos || fail "no name with the policy"
+wait_for 10 bus_name_owned "$BUS" se.bsnet.fukt.Mandos || fail "no deprecated name"
 grep -q "Did setuid/setgid" "$T/server.log" || fail "the server did not drop privileges"
 mandos-ctl > "$T/ctl-root" || fail "root's mandos-ctl failed"
 assert_contains "$T/ctl-root" "c1 " "root's mandos-ctl output"
@@ -79,7 +79,7 @@ BUS2=$(strict_bus without)
 export DBUS_SYSTEM_BUS_ADDRESS="$BUS2"
 : > "$T/server.log"
 start_server_dbus
-wait_for $((10 * SLOW)) grep -q "ERROR: Disabling D-Bus:" "$T/server.log" ||
+wait_for 10 grep -q "ERROR: Disabling D-Bus:" "$T/server.log" ||
 	{ cat "$T/server.log" >&2; fail "no 'Disabling D-Bus:' error"; }
 kill -0 "$SERVER_PID" || fail "the server stopped"
 bus_name_owned "$BUS2" se.recompile.Mandos && fail "name owned without the policy"

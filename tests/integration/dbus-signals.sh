@@ -36,7 +36,7 @@ $VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-zeroconf --
 	--port "$PORT" --foreground --debug > "$T/server.log" 2>&1 &
 SERVER_PID=$!
 on_exit "kill -9 $SERVER_PID"
-wait_for $((30 * SLOW)) bus_name_owned "$BUS" se.recompile.Mandos || fail "not on the bus"
+wait_for 30 bus_name_owned "$BUS" se.recompile.Mandos || fail "not on the bus"
 
 # signal_seen MEMBER PATTERN: a signal MEMBER whose following lines match PATTERN.
 signal_seen() {
@@ -44,7 +44,7 @@ signal_seen() {
 		grep -q -- "$2"
 }
 expect() {
-	wait_for $((15 * SLOW)) signal_seen "$1" "$2" || {
+	wait_for 15 signal_seen "$1" "$2" || {
 		tail -n 40 "$T/monitor" >&2
 		tail -n 20 "$T/server.log" >&2
 		fail "no $1 signal with $2"
@@ -85,7 +85,7 @@ echo "Rejected \"Approval timed out\""
 # Approved: the secret goes out.
 unlock c2 20 &
 UNLOCK=$!
-wait_for $((15 * SLOW)) sh -c "[ \$(grep -c 'member=NeedApproval\$' '$T/monitor') -ge 6 ]" ||
+wait_for 15 sh -c "[ \$(grep -c 'member=NeedApproval\$' '$T/monitor') -ge 6 ]" ||
 	fail "no third NeedApproval"
 mandos-ctl --approve c2
 wait "$UNLOCK" || fail "c2 did not unlock after approval"

@@ -15,6 +15,16 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/mandos-test-$TEST_NAME.XXXXXX")
 # Upstream's server drops privileges; let it reach what a test makes.
 chmod 755 "$T"
 
+# SLOW: how many times longer than on an idle machine things may take here, measured at the
+# start: 4 under valgrind, times the run queue per CPU (the 1-minute load average over the
+# number of CPUs, rounded up, from 1 to 4).  wait_for scales its deadlines by it; tests scale
+# the other waits they must give a fixed time (a timeout in a configuration) by it.  Never a
+# check: a check waits for its event, then looks.
+_load=$(awk -v n="$(nproc)" '{ f = int($1 / n + 0.999); print (f < 1 ? 1 : (f > 4 ? 4 : f)) }' \
+	/proc/loadavg)
+SLOW=$_load
+[ -z "$VALGRIND" ] || SLOW=$((4 * _load))
+
 _on_exit_cmds=""
 # on_exit CMD: run CMD (a string) at exit, most recently added first.
 on_exit() {
@@ -89,9 +99,10 @@ s.bind(("::1", 0))
 print(s.getsockname()[1])'
 }
 
-# wait_for TIMEOUT_SECONDS CMD...: retry CMD every 0.1 s until it succeeds or the time is up.
+# wait_for TIMEOUT_SECONDS CMD...: retry CMD every 0.1 s until it succeeds or the time is up
+# (TIMEOUT_SECONDS times $SLOW: a deadline for an event, which on a slower machine comes later).
 wait_for() {
-	_deadline=$(($(date +%s) + $1))
+	_deadline=$(($(date +%s) + $1 * SLOW))
 	shift
 	while ! "$@" >/dev/null 2>&1; do
 		[ "$(date +%s)" -lt "$_deadline" ] || return 1
