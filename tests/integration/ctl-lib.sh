@@ -14,23 +14,10 @@ require_cmd dbus-daemon dbus-send setsid mandos-keygen "$UPSTREAM_CTL"
 # shellcheck disable=SC2086
 require_cmd $SERVER_CMD
 
-# start_bus NAME: start a private system bus in $T/NAME; prints nothing; sets BUS_<NAME>.
+# start_bus NAME: start a private system bus in $T/NAME; sets BUS_<NAME>.
 start_bus() {
-	_d=$T/$1
-	mkdir -p "$_d"
-	chmod 755 "$_d"
-	cat >"$_d/bus.conf" <<EOC
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>system</type><listen>unix:path=$_d/bus.sock</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow user="*"/><allow own="*"/><allow send_type="method_call"/>
-<allow send_destination="*"/><allow receive_sender="*"/></policy></busconfig>
-EOC
-	dbus-daemon --config-file="$_d/bus.conf" --nofork --nopidfile 2>"$_d/bus.log" &
-	echo $! >"$_d/bus.pid"
-	on_exit "kill $(cat "$_d/bus.pid")"
-	wait_for 10 test -S "$_d/bus.sock" || fail "private bus $1 did not start"
-	eval "BUS_$1=unix:path=$_d/bus.sock"
+	private_bus "$T/$1"
+	eval "BUS_$1=\$BUS"
 }
 
 _server_up() {

@@ -9,8 +9,10 @@
 . "$(dirname "$0")/dbus-lib.sh"
 require_cmd /usr/sbin/mandos python3
 
-BUS_OURS=$(start_bus ours)
-BUS_UP=$(start_bus upstream)
+start_bus ours
+BUS_OURS=$BUS
+start_bus upstream
+BUS_UP=$BUS
 PORT_UP=$(random_port)
 mkdir -p "$T/state-ours" "$T/state-up"
 chmod 777 "$T/state-ours" "$T/state-up"
@@ -175,7 +177,8 @@ assert_eq "$rc" 0 "our server's exit status"
 
 # --no-dbus: the server stays off the bus.
 PORT2=$(random_port)
-BUS_NONE=$(start_bus none)
+start_bus none
+BUS_NONE=$BUS
 DBUS_SYSTEM_BUS_ADDRESS=$BUS_NONE $VALGRIND "$MANDOS" --configdir "$T/conf" \
 	--statedir "$T/state-ours" --no-zeroconf --no-dbus --address ::1 --port "$PORT2" \
 	--foreground --debug > "$T/nodbus.log" 2>&1 &

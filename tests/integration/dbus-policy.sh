@@ -17,7 +17,7 @@ mkdir -p "$T/state" "$T/strict"
 chmod 777 "$T/state"
 chmod 755 "$T/strict"
 
-# strict_bus NAME [POLICY]: a bus that denies what the system bus denies, plus POLICY.
+# strict_bus NAME [POLICY]: a bus that denies what the system bus denies, plus POLICY; sets $BUS.
 strict_bus() {
 	_dir=$T/strict/$1
 	mkdir -p "$_dir"
@@ -37,14 +37,11 @@ CONF
 		[ -z "${2:-}" ] || printf '<include>%s</include>\n' "$2"
 		printf '</busconfig>\n'
 	} > "$_dir/bus.conf"
-	dbus-daemon --config-file="$_dir/bus.conf" --nofork --nopidfile > "$_dir/log" 2>&1 &
-	on_exit "kill $!"
-	wait_for 10 test -S "$_dir/bus.sock" || fail "bus $1 did not start"
+	private_bus "$_dir"
 	chmod 666 "$_dir/bus.sock"
-	echo "unix:path=$_dir/bus.sock"
 }
 
-BUS=$(strict_bus with "$SRC/server/dbus-policy.conf")
+strict_bus with "$SRC/server/dbus-policy.conf"
 export DBUS_SYSTEM_BUS_ADDRESS="$BUS"
 start_server_dbus() {
 	$VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-zeroconf \
@@ -75,7 +72,8 @@ setpriv --reuid=nobody --regid=nogroup --clear-groups busctl --address="$BUS" ca
 echo "policy: another user can neither call the server nor own its name"
 
 # No policy: the names are refused; D-Bus is disabled but the server serves.
-BUS2=$(strict_bus without)
+strict_bus without
+BUS2=$BUS
 export DBUS_SYSTEM_BUS_ADDRESS="$BUS2"
 : > "$T/server.log"
 start_server_dbus

@@ -24,7 +24,7 @@ new_keys stranger
 mkdir -p "$T/state"
 chmod 777 "$T/state"
 
-BUS=$(start_bus ours)
+start_bus ours
 export DBUS_SYSTEM_BUS_ADDRESS="$BUS"
 dbus-monitor --address "$BUS" "type='signal',interface='se.recompile.Mandos'" \
 	"type='signal',interface='se.recompile.Mandos.Client'" \

@@ -3,7 +3,8 @@
 #   . "$(dirname "$0")/lib.sh"
 # It gives: $T (a private temp dir, removed at exit), $BUILD (the build dir), $SRC (the source
 # dir), $VALGRIND (prefix for every program start; empty unless the valgrind setup is used),
-# skip, fail, assert_eq, assert_contains, random_port, wait_for_port, wait_for, on_exit.
+# skip, fail, assert_eq, assert_contains, random_port, wait_for_port, wait_for, on_exit, $SLOW,
+# private_bus.
 set -eu
 
 SRC=${MESON_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -117,6 +118,37 @@ _port_open() {
 # wait_for_port PORT [TIMEOUT]: wait until something listens on TCP PORT.
 wait_for_port() {
 	wait_for "${2:-10}" _port_open "$1" || fail "nothing listens on port $1"
+}
+
+# write_bus_conf DIR: a private "system" bus configuration in DIR/bus.conf, listening on
+# DIR/bus.sock and allowing everything.
+write_bus_conf() {
+	cat > "$1/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>system</type><listen>unix:path=$1/bus.sock</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow user="*"/><allow own="*"/><allow send_type="method_call"/>
+<allow send_destination="*"/><allow receive_sender="*"/></policy></busconfig>
+CONF
+}
+
+# private_bus DIR [PREFIX...]: start dbus-daemon with DIR/bus.conf (write_bus_conf's unless the
+# caller wrote one), run through PREFIX (e.g. ip netns exec NS) if given, its log in DIR/log;
+# stopped at exit.  Sets $BUS to its address.  Not in a $(...): the stop would be lost with the
+# subshell, and the daemon left running.
+private_bus() {
+	_bd=$1
+	shift
+	mkdir -p "$_bd"
+	chmod 755 "$_bd"
+	[ -e "$_bd/bus.conf" ] || write_bus_conf "$_bd"
+	"$@" dbus-daemon --config-file="$_bd/bus.conf" --nofork --nopidfile > "$_bd/log" 2>&1 &
+	on_exit "kill $!"
+	wait_for 10 test -S "$_bd/bus.sock" || {
+		cat "$_bd/log" >&2
+		fail "the private bus in $_bd did not start"
+	}
+	BUS=unix:path=$_bd/bus.sock
 }
 
 # upstream paths
