@@ -11,6 +11,9 @@ SRC=${MESON_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${MESON_BUILD_ROOT:-$SRC/build}
 VALGRIND=${VALGRIND:-}
 TEST_NAME=$(basename "$0" .sh)
+# Whatever the test starts inherits its name: scripts/leftover-processes.sh names the test that
+# left a process behind.
+export MANDOS_TEST_NAME="$TEST_NAME"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mandos-test-$TEST_NAME.XXXXXX")
 # Upstream's server drops privileges; let it reach what a test makes.
