@@ -68,11 +68,11 @@ echo "CheckerStarted and CheckerCompleted (3, 768), on both interfaces"
 # Approval denied by an administrator.
 unlock c2 20 &
 UNLOCK=$!
+on_exit "kill_job $UNLOCK"
 expect NeedApproval 'uint64 3000'
 mandos-ctl --deny c2
 expect Rejected 'string "Denied"'
-kill "$UNLOCK" 2>/dev/null || true
-wait "$UNLOCK" 2>/dev/null || true
+kill_job "$UNLOCK"
 [ ! -s "$T/out-c2" ] || fail "c2 got a secret though denied"
 echo "NeedApproval (3000 ms) then Rejected \"Denied\""
 
@@ -85,6 +85,7 @@ echo "Rejected \"Approval timed out\""
 # Approved: the secret goes out.
 unlock c2 20 &
 UNLOCK=$!
+on_exit "kill_job $UNLOCK"
 wait_for 15 sh -c "[ \$(grep -c 'member=NeedApproval\$' '$T/monitor') -ge 6 ]" ||
 	fail "no third NeedApproval"
 mandos-ctl --approve c2

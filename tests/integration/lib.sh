@@ -52,6 +52,14 @@ trap _cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# kill_job PID: stop the background job PID and the programs it runs.  A job "func ARGS &" is a
+# subshell, and killing only it leaves its children running.
+kill_job() {
+	pkill -TERM -P "$1" 2>/dev/null || true
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
 # skip REASON: exit 77, which meson reports as skipped.
 skip() {
 	echo "SKIP: $*" >&2
