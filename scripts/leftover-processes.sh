@@ -1,13 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # List the processes a test run left behind, and fail if there are any.
-#   leftover-processes.sh [--kill] MARKER [DIR...]
+#   leftover-processes.sh [--kill] MARKER [DIR | --exe-in=DIR]...
 # A process is the run's when its environment holds MANDOS_SUITE=MARKER (scripts/test.sh
 # exports it, and every process the tests start inherits it unless its environment is
 # replaced), or when its command line, working directory, executable or an open file names one
-# of the DIRs (the run's TMPDIR and build directories: this catches the ones with a clean
-# environment).  This script and its ancestors are not counted.  With --kill, the processes
-# found are also sent SIGKILL.  Exit 0 when none is found, 1 when some are (listed on stderr).
+# of the DIRs (the run's TMPDIR: this catches the ones with a clean environment), or when its
+# executable is under an --exe-in DIR (a build directory: someone reading a log there is not
+# the run's).  This script and its ancestors are not counted.  With --kill, the processes found
+# are also sent SIGKILL.  Exit 0 when none is found, 1 when some are (listed on stderr).
 set -eu
 
 kill_them=""
@@ -15,7 +16,7 @@ if [ "${1:-}" = --kill ]; then
 	kill_them=1
 	shift
 fi
-[ $# -ge 1 ] || { echo "usage: $0 [--kill] MARKER [DIR...]" >&2; exit 64; }
+[ $# -ge 1 ] || { echo "usage: $0 [--kill] MARKER [DIR | --exe-in=DIR]..." >&2; exit 64; }
 marker=$1
 shift
 
@@ -53,11 +54,21 @@ why() {
 		fi
 		return
 	done
+	for d in $exe_dirs; do
+		if readlink "/proc/$1/exe" 2>/dev/null | grep -qF -- "$d"; then
+			echo "executable in $d"
+			return
+		fi
+	done
 }
 
 dirs=""
+exe_dirs=""
 for d in "$@"; do
-	[ -z "$d" ] || dirs="$dirs $(realpath -m "$d")"
+	case $d in
+	--exe-in=*) exe_dirs="$exe_dirs $(realpath -m "${d#--exe-in=}")" ;;
+	?*) dirs="$dirs $(realpath -m "$d")" ;;
+	esac
 done
 
 found=""

@@ -48,4 +48,15 @@ sh "$CHECK" --kill "$marker" "$T/run" 2> "$T/other.err" || rc=$?
 assert_eq "$rc" 1 "exit status"
 assert_contains "$T/other.err" "command line names $T/run): "
 assert_contains "$T/other.err" "open file in $T/run): sleep 1003"
+
+echo "# a program of the build tree by its executable, with a clean environment elsewhere"
+mkdir "$T/bin"
+cp "$(command -v sleep)" "$T/bin/our-program"
+(cd / && env -i setsid "$T/bin/our-program" 1004 &)
+wait_for 10 pgrep -f "our-program 1004" || fail "the program did not start"
+on_exit "pkill -f 'our-program 1004'"
+rc=0
+sh "$CHECK" --kill "$marker" --exe-in="$T/bin" 2> "$T/exe.err" || rc=$?
+assert_eq "$rc" 1 "exit status"
+assert_contains "$T/exe.err" "executable in $T/bin): $T/bin/our-program 1004"
 echo "leftover-processes: ok"
