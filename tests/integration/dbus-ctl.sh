@@ -184,7 +184,9 @@ DBUS_SYSTEM_BUS_ADDRESS=$BUS_NONE $VALGRIND "$MANDOS" --configdir "$T/conf" \
 	--foreground --debug > "$T/nodbus.log" 2>&1 &
 on_exit "kill -9 $!"
 wait_for_port "$PORT2" 30
-sleep 1
+# It asks for its bus name (when it does) before its main loop starts.
+wait_for 30 grep -q "Starting main loop" "$T/nodbus.log" ||
+	fail "the --no-dbus server did not start"
 bus_name_owned "$BUS_NONE" se.recompile.Mandos && fail "--no-dbus server took the bus name"
 # "use_dbus = no" in mandos.conf does the same.
 mkdir -p "$T/conf-nodbus"
@@ -197,6 +199,7 @@ DBUS_SYSTEM_BUS_ADDRESS=$BUS_NONE $VALGRIND "$MANDOS" --configdir "$T/conf-nodbu
 	--foreground --debug > "$T/nodbus2.log" 2>&1 &
 on_exit "kill -9 $!"
 wait_for_port "$PORT3" 30
-sleep 1
+wait_for 30 grep -q "Starting main loop" "$T/nodbus2.log" ||
+	fail "the use_dbus = no server did not start"
 bus_name_owned "$BUS_NONE" se.recompile.Mandos && fail "use_dbus = no server took the bus name"
 echo "--no-dbus and use_dbus = no: not on the bus"

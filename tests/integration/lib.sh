@@ -60,6 +60,27 @@ kill_job() {
 	wait "$1" 2>/dev/null || true
 }
 
+# run_until N STRING FILE OUT ERR CMD...: run CMD in the background (stdout to OUT, stderr to
+# ERR) until FILE has N more lines containing STRING, then stop it with SIGTERM: it must still
+# have been running, and die by that signal (exit status 143).  For "it keeps retrying": wait
+# for the retries, then look, instead of counting them in a fixed time.
+run_until() {
+	_ru_n=$1 _ru_str=$2 _ru_file=$3 _ru_out=$4 _ru_err=$5
+	shift 5
+	_ru_before=$(grep -cF -- "$_ru_str" "$_ru_file" 2>/dev/null || true)
+	"$@" > "$_ru_out" 2> "$_ru_err" &
+	_ru_pid=$!
+	on_exit "kill $_ru_pid"
+	_ru_want=$((${_ru_before:-0} + _ru_n))
+	wait_for 30 sh -c "[ \$(grep -cF -- '$_ru_str' '$_ru_file') -ge $_ru_want ]" ||
+		fail "not $_ru_n more times '$_ru_str' in $_ru_file: $(tail -n 5 "$_ru_err")"
+	kill -0 "$_ru_pid" 2>/dev/null || fail "$1 stopped by itself: $(tail -n 5 "$_ru_err")"
+	kill -TERM "$_ru_pid"
+	_ru_rc=0
+	wait "$_ru_pid" || _ru_rc=$?
+	assert_eq "$_ru_rc" 143 "exit status of $1 (killed by SIGTERM)"
+}
+
 # skip REASON: exit 77, which meson reports as skipped.
 skip() {
 	echo "SKIP: $*" >&2

@@ -81,23 +81,13 @@ attempts_at() {
 	grep -F "$1" "$T/server.log" | awk '{ split($2, t, /[:,]/)
 		printf "%.3f\n", t[1] * 3600 + t[2] * 60 + t[3] + t[4] / 1000 }'
 }
-# run_until N STRING FILE NAME ARGS...: run our client with ARGS in the background until FILE
-# has N more lines with STRING, then stop it with SIGTERM; it must still have been running.
-# Its output in $T/out-NAME and $T/err-NAME (FILE may be the latter).
-run_until() {
+# run_mc_until N STRING FILE NAME ARGS...: our client with ARGS, until FILE has N more lines with
+# STRING (lib.sh's run_until); its output in $T/out-NAME and $T/err-NAME (FILE may be the
+# latter).
+run_mc_until() {
 	_want=$1 _str=$2 _file=$3 _name=$4
 	shift 4
-	_before=$(grep -cF "$_str" "$_file" 2>/dev/null || true)
-	$VALGRIND "$MC" "$@" >"$T/out-$_name" 2>"$T/err-$_name" &
-	_pid=$!
-	on_exit "kill $_pid"
-	wait_for 30 sh -c "[ \$(grep -cF '$_str' '$_file') -ge $((${_before:-0} + _want)) ]" ||
-		fail "$_name: not $_want times '$_str': $(grep -v GnuTLS "$T/err-$_name" | tail -n 5)"
-	kill -0 "$_pid" 2>/dev/null || fail "$_name: the client stopped by itself"
-	kill -TERM "$_pid"
-	_rc=0
-	wait "$_pid" || _rc=$?
-	assert_eq "$_rc" 143 "$_name: exit status (killed by SIGTERM)"
+	run_until "$_want" "$_str" "$_file" "$T/out-$_name" "$T/err-$_name" $VALGRIND "$MC" "$@"
 }
 # min_interval NAME: the shortest time between two of NAME's attempts, in milliseconds.
 min_interval() {
@@ -107,7 +97,7 @@ min_interval() {
 # $1 name, $2 key dir, $3 what the server logs per attempt
 rejected() {
 	_before=$(grep -cF "$3" "$T/server.log" || true)
-	run_until 3 "$3" "$T/server.log" "$1" --connect="[::1]:$port" --retry=1 \
+	run_mc_until 3 "$3" "$T/server.log" "$1" --connect="[::1]:$port" --retry=1 \
 		${rejected_delay:+--delay=3} $common $(client_keys "$2")
 	# The times of its attempts.
 	attempts_at "$3" | tail -n +$((_before + 1)) >"$T/at-$1"
@@ -133,7 +123,7 @@ cmp -s "$T/out" "$T/pw" || fail "output differs (--allow-unsigned)"
 # attempts would be 2 s further apart than that.
 rejected_delay=1; rejected delay "$T/u" "INFO: Client not found for key ID"
 [ "$(min_interval delay)" -lt $(($(min_interval unknown) + 1500)) ] ||
-	fail "--delay=3 made the attempts $(min_interval delay) ms apart (without it: $(min_interval unknown) ms)"
+	fail "--delay=3: attempts $(min_interval delay) ms apart, $(min_interval unknown) ms without"
 
 # 5. Timeouts.  A server that accepts and then says nothing: the handshake times out.
 sport=$(random_port)
@@ -147,10 +137,10 @@ while True:
     conns.append(s.accept())' "$sport" &
 on_exit "kill $!"
 wait_for_port "$sport"
-run_until 2 "Timed out the TLS handshake" "$T/err-silent" silent \
+run_mc_until 2 "Timed out the TLS handshake" "$T/err-silent" silent \
 	--connect="[::1]:$sport" --timeout=1 --retry=0.5 --debug $common $(client_keys "$T/k")
 # A server that completes the handshake but holds the secret back (approval delay).
-run_until 2 "Timed out waiting for the secret" "$T/err-approval" approval \
+run_mc_until 2 "Timed out waiting for the secret" "$T/err-approval" approval \
 	--connect="[::1]:$port" --secret-timeout=1 --retry=0.5 --debug $common $(client_keys "$T/a")
 [ ! -s "$T/out-approval" ] || fail "printed something while waiting for approval"
 echo ok
