@@ -140,17 +140,18 @@ P=$T/win
 mkplug "$P" a 'printf "bad"; exit 1'
 mkplug "$P" b 'printf "bad2"; kill -9 $$'
 mkplug "$P" c "sleep 0.5; printf '\\000\\001x\\n\\n'"
-mkplug "$P" d 'sleep 600'
+mkplug "$P" d 'exec sleep 600'
 t0=$(now_ms)
 pr --plugin-dir="$P"
 t1=$(now_ms)
 assert_eq "$rc" 0 "winner exit code"
 assert_eq "$(od -An -c "$T/out" | tr -s ' ')" " \\0 001 x \\n \\n" "winner bytes verbatim"
-# (Waiting for d would take 600 s; $SLOW, measured, is at most 16.)
+# (Waiting for d would take 600 s; $SLOW, measured, is at most 16.  exec: the SIGTERM that
+# stops d must reach the sleep, or it would stay behind.)
 [ $((t1 - t0)) -lt $((5000 * SLOW)) ] || fail "a hung plugin delayed the winner ($((t1 - t0)) ms)"
 P=$T/empty
 mkplug "$P" a 'exit 0'
-mkplug "$P" b 'sleep 60'
+mkplug "$P" b 'exec sleep 60'
 pr --plugin-dir="$P"
 assert_eq "$rc:$(wc -c < "$T/out")" "0:0" "exit 0 with no output wins (the cryptroot-unlock dummy)"
 P=$T/eof
