@@ -15,7 +15,8 @@ step() { printf '\n=== %s\n' "$*"; }
 # of the run's own: at the end (and when a step fails), scripts/leftover-processes.sh finds any
 # process a test left behind, by that marker or by the directories it names.
 MANDOS_SUITE=test-$$-$(date +%s)
-suite_tmp=$(mktemp -d "${TMPDIR:-/tmp}/mandos-suite.XXXXXX")
+# (A short name: gpg-agent's sockets under it must stay within a socket path's 108 bytes.)
+suite_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ms.XXXXXX")
 chmod 755 "$suite_tmp"
 export MANDOS_SUITE TMPDIR="$suite_tmp"
 leftovers() {
