@@ -1,15 +1,40 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Install dependencies, build with warnings as errors, and run every test suite:
-# the normal build, the unit tests under valgrind, an ASan+UBSan build, the fuzzers, and the
-# Debian packages (lintian, and the upgrade from upstream's packages).
+# the normal build, the unit tests under valgrind, an ASan+UBSan build, the fuzzers, the boot
+# tests, and the Debian packages (lintian, and the upgrade from upstream's packages); then
+# check that no test left a process behind.
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
 
-"$top/scripts/deps.sh"
+"$top/scripts/deps.sh" test
 
 step() { printf '\n=== %s\n' "$*"; }
+
+# Every process the suites start inherits MANDOS_SUITE, and the tests' files go under a TMPDIR
+# of the run's own: at the end (and when a step fails), scripts/leftover-processes.sh finds any
+# process a test left behind, by that marker or by the directories it names.
+MANDOS_SUITE=test-$$-$(date +%s)
+# (A short name: gpg-agent's sockets under it must stay within a socket path's 108 bytes.)
+suite_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ms.XXXXXX")
+chmod 755 "$suite_tmp"
+export MANDOS_SUITE TMPDIR="$suite_tmp"
+leftovers() {
+	"$top/scripts/leftover-processes.sh" --kill "$MANDOS_SUITE" "$suite_tmp" \
+		--exe-in="$top/build-test" --exe-in="$top/build-asan" --exe-in="$top/build-fuzz"
+}
+on_exit() {
+	rc=$?
+	if [ "$rc" -ne 0 ] && ! leftovers; then
+		echo "(the processes listed above were left behind, and are now killed)" >&2
+	fi
+	rm -rf "$suite_tmp"
+	exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 step "build (werror)"
 rm -rf build-test
@@ -52,5 +77,8 @@ step "Debian packages: build, lintian, and the upgrade from upstream's in a thro
 rm -rf build-debs
 scripts/build-debs.sh build-debs
 MANDOS_TEST_DEBS="$top/build-debs" meson test -C build-test --suite package --print-errorlogs
+
+step "no process of the suites left behind"
+leftovers || { echo "FAIL: the tests left the processes above behind (now killed)" >&2; exit 1; }
 
 step "all test suites passed"

@@ -61,12 +61,16 @@ build_initramfs() {
 	}
 }
 
-# boot_guest IMG INITRD LOG TIMEOUT APPEND...: boot to completion or timeout; the serial
-# console goes to LOG.  Input for the console is read from $T/console.in (a FIFO kept open)
-# so tests can type on it with console_type.
+# boot_guest IMG INITRD LOG TIMEOUT APPEND...: boot to completion or TIMEOUT seconds (times
+# $SLOW); the serial console goes to LOG.  Input for the console is read from $T/console.in
+# (a FIFO kept open) so tests can type on it with console_type.
 boot_guest() {
 	img=$1 initrd=$2 log=$3 timeout=$4
 	shift 4
+	# A deadline for the guest's end, not a check: scaled by the measured $SLOW, and within the
+	# boot suite's own timeout (900 s).
+	timeout=$((timeout * SLOW))
+	[ "$timeout" -le 800 ] || timeout=800
 	rm -f "$T/console.in"
 	mkfifo "$T/console.in"
 	# Keep a writer open so QEMU never sees end of file on its console.

@@ -12,19 +12,8 @@ make_keys() {
 
 # start_bus: a private system bus for upstream's server; exports DBUS_SYSTEM_BUS_ADDRESS.
 start_bus() {
-	mkdir -p "$T/bus"
-	cat >"$T/bus/bus.conf" <<EOC
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>system</type><listen>unix:path=$T/bus/bus.sock</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow user="*"/><allow own="*"/><allow send_type="method_call"/>
-<allow send_destination="*"/><allow receive_sender="*"/></policy></busconfig>
-EOC
-	dbus-daemon --config-file="$T/bus/bus.conf" --nofork --nopidfile &
-	_bus_pid=$!
-	on_exit "kill $_bus_pid"
-	wait_for 10 test -S "$T/bus/bus.sock" || fail "no bus"
-	export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/bus/bus.sock"
+	private_bus "$T/bus"
+	export DBUS_SYSTEM_BUS_ADDRESS="$BUS"
 }
 
 # write_server_conf DIR [EXTRA_MANDOS_CONF_LINES]: an empty mandos.conf and clients.conf.

@@ -14,23 +14,10 @@ require_cmd dbus-daemon dbus-send setsid mandos-keygen "$UPSTREAM_CTL"
 # shellcheck disable=SC2086
 require_cmd $SERVER_CMD
 
-# start_bus NAME: start a private system bus in $T/NAME; prints nothing; sets BUS_<NAME>.
+# start_bus NAME: start a private system bus in $T/NAME; sets BUS_<NAME>.
 start_bus() {
-	_d=$T/$1
-	mkdir -p "$_d"
-	chmod 755 "$_d"
-	cat >"$_d/bus.conf" <<EOC
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>system</type><listen>unix:path=$_d/bus.sock</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow user="*"/><allow own="*"/><allow send_type="method_call"/>
-<allow send_destination="*"/><allow receive_sender="*"/></policy></busconfig>
-EOC
-	dbus-daemon --config-file="$_d/bus.conf" --nofork --nopidfile 2>"$_d/bus.log" &
-	echo $! >"$_d/bus.pid"
-	on_exit "kill $(cat "$_d/bus.pid")"
-	wait_for 10 test -S "$_d/bus.sock" || fail "private bus $1 did not start"
-	eval "BUS_$1=unix:path=$_d/bus.sock"
+	private_bus "$T/$1"
+	eval "BUS_$1=\$BUS"
 }
 
 _server_up() {
@@ -157,9 +144,22 @@ print(json.dumps(json.load(sys.stdin), indent=4, sort_keys=True))' <"$T/snap.out
 		fail "dump-json on bus $1 is not JSON"
 }
 
+_checkers_done() {
+	DBUS_SYSTEM_BUS_ADDRESS=$1 "$UPSTREAM_CTL" --dump-json 2>/dev/null | python3 -c 'import json, sys
+sys.exit(any(c["CheckerRunning"] for c in json.load(sys.stdin).values()))'
+}
+
+# wait_checkers NAME...: wait until no checker runs on the servers on these buses.
+wait_checkers() {
+	for _b in "$@"; do
+		eval "_addr=\$BUS_$_b"
+		wait_for 30 _checkers_done "$_addr" || fail "checkers on bus $_b do not finish"
+	done
+}
+
 # step ARGS...: a state-changing command: upstream's mandos-ctl on server A, ours on
 # server B (started from the same configuration).  Same output and exit code, and then
-# the same server state.  $STEP_SETTLE seconds are given for checkers to finish.
+# the same server state.  With $STEP_SETTLE set, the checkers finish first.
 step() {
 	_n=$((_n + 1))
 	run_ctl upstream A "$T/u$_n" "$@"
@@ -168,7 +168,7 @@ step() {
 	compare_files "$T/u$_n.out" "$T/o$_n.out" "stdout of $_what"
 	compare_files "$T/u$_n.err" "$T/o$_n.err" "stderr of $_what"
 	compare_files "$T/u$_n.rc" "$T/o$_n.rc" "exit code of $_what"
-	[ -z "${STEP_SETTLE:-}" ] || sleep "$STEP_SETTLE"
+	[ -z "${STEP_SETTLE:-}" ] || wait_checkers A B
 	snapshot A "$T/u$_n.state"
 	snapshot B "$T/o$_n.state"
 	compare_files "$T/u$_n.state" "$T/o$_n.state" "server state after $_what"

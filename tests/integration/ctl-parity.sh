@@ -60,7 +60,7 @@ start_server B "$T/clients.conf"
 for bus in A B; do
 	run_ctl upstream $bus "$T/prep" --start-checker foo bar-baz.qux weird
 done
-sleep 1
+wait_checkers A B
 
 # Listing and querying: both programs against the same server.
 same

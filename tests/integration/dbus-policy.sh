@@ -17,7 +17,7 @@ mkdir -p "$T/state" "$T/strict"
 chmod 777 "$T/state"
 chmod 755 "$T/strict"
 
-# strict_bus NAME [POLICY]: a bus that denies what the system bus denies, plus POLICY.
+# strict_bus NAME [POLICY]: a bus that denies what the system bus denies, plus POLICY; sets $BUS.
 strict_bus() {
 	_dir=$T/strict/$1
 	mkdir -p "$_dir"
@@ -37,25 +37,22 @@ CONF
 		[ -z "${2:-}" ] || printf '<include>%s</include>\n' "$2"
 		printf '</busconfig>\n'
 	} > "$_dir/bus.conf"
-	dbus-daemon --config-file="$_dir/bus.conf" --nofork --nopidfile > "$_dir/log" 2>&1 &
-	on_exit "kill $!"
-	wait_for 10 test -S "$_dir/bus.sock" || fail "bus $1 did not start"
+	private_bus "$_dir"
 	chmod 666 "$_dir/bus.sock"
-	echo "unix:path=$_dir/bus.sock"
 }
 
-BUS=$(strict_bus with "$SRC/server/dbus-policy.conf")
+strict_bus with "$SRC/server/dbus-policy.conf"
 export DBUS_SYSTEM_BUS_ADDRESS="$BUS"
 start_server_dbus() {
 	$VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-zeroconf \
 		--address ::1 --port "$PORT" --foreground --debug >> "$T/server.log" 2>&1 &
 	SERVER_PID=$!
 	on_exit "kill -9 $SERVER_PID"
-	wait_for $((30 * SLOW)) _port_open "$PORT" || fail "the server does not listen"
+	wait_for 30 _port_open "$PORT" || fail "the server does not listen"
 }
 start_server_dbus
-wait_for $((10 * SLOW)) bus_name_owned "$BUS" se.recompile.Mandos || fail "no name with the policy"
-wait_for $((10 * SLOW)) bus_name_owned "$BUS" se.bsnet.fukt.Mandos || fail "no deprecated name"
+wait_for 10 bus_name_owned "$BUS" se.recompile.Mandos || fail "no name with the policy"
+wait_for 10 bus_name_owned "$BUS" se.bsnet.fukt.Mandos || fail "no deprecated name"
 grep -q "Did setuid/setgid" "$T/server.log" || fail "the server did not drop privileges"
 mandos-ctl > "$T/ctl-root" || fail "root's mandos-ctl failed"
 assert_contains "$T/ctl-root" "c1 " "root's mandos-ctl output"
@@ -75,11 +72,12 @@ setpriv --reuid=nobody --regid=nogroup --clear-groups busctl --address="$BUS" ca
 echo "policy: another user can neither call the server nor own its name"
 
 # No policy: the names are refused; D-Bus is disabled but the server serves.
-BUS2=$(strict_bus without)
+strict_bus without
+BUS2=$BUS
 export DBUS_SYSTEM_BUS_ADDRESS="$BUS2"
 : > "$T/server.log"
 start_server_dbus
-wait_for $((10 * SLOW)) grep -q "ERROR: Disabling D-Bus:" "$T/server.log" ||
+wait_for 10 grep -q "ERROR: Disabling D-Bus:" "$T/server.log" ||
 	{ cat "$T/server.log" >&2; fail "no 'Disabling D-Bus:' error"; }
 kill -0 "$SERVER_PID" || fail "the server stopped"
 bus_name_owned "$BUS2" se.recompile.Mandos && fail "name owned without the policy"

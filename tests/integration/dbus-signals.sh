@@ -24,7 +24,7 @@ new_keys stranger
 mkdir -p "$T/state"
 chmod 777 "$T/state"
 
-BUS=$(start_bus ours)
+start_bus ours
 export DBUS_SYSTEM_BUS_ADDRESS="$BUS"
 dbus-monitor --address "$BUS" "type='signal',interface='se.recompile.Mandos'" \
 	"type='signal',interface='se.recompile.Mandos.Client'" \
@@ -36,7 +36,7 @@ $VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-zeroconf --
 	--port "$PORT" --foreground --debug > "$T/server.log" 2>&1 &
 SERVER_PID=$!
 on_exit "kill -9 $SERVER_PID"
-wait_for $((30 * SLOW)) bus_name_owned "$BUS" se.recompile.Mandos || fail "not on the bus"
+wait_for 30 bus_name_owned "$BUS" se.recompile.Mandos || fail "not on the bus"
 
 # signal_seen MEMBER PATTERN: a signal MEMBER whose following lines match PATTERN.
 signal_seen() {
@@ -44,7 +44,7 @@ signal_seen() {
 		grep -q -- "$2"
 }
 expect() {
-	wait_for $((15 * SLOW)) signal_seen "$1" "$2" || {
+	wait_for 15 signal_seen "$1" "$2" || {
 		tail -n 40 "$T/monitor" >&2
 		tail -n 20 "$T/server.log" >&2
 		fail "no $1 signal with $2"
@@ -68,11 +68,11 @@ echo "CheckerStarted and CheckerCompleted (3, 768), on both interfaces"
 # Approval denied by an administrator.
 unlock c2 20 &
 UNLOCK=$!
+on_exit "kill_job $UNLOCK"
 expect NeedApproval 'uint64 3000'
 mandos-ctl --deny c2
 expect Rejected 'string "Denied"'
-kill "$UNLOCK" 2>/dev/null || true
-wait "$UNLOCK" 2>/dev/null || true
+kill_job "$UNLOCK"
 [ ! -s "$T/out-c2" ] || fail "c2 got a secret though denied"
 echo "NeedApproval (3000 ms) then Rejected \"Denied\""
 
@@ -85,7 +85,8 @@ echo "Rejected \"Approval timed out\""
 # Approved: the secret goes out.
 unlock c2 20 &
 UNLOCK=$!
-wait_for $((15 * SLOW)) sh -c "[ \$(grep -c 'member=NeedApproval\$' '$T/monitor') -ge 6 ]" ||
+on_exit "kill_job $UNLOCK"
+wait_for 15 sh -c "[ \$(grep -c 'member=NeedApproval\$' '$T/monitor') -ge 6 ]" ||
 	fail "no third NeedApproval"
 mandos-ctl --approve c2
 wait "$UNLOCK" || fail "c2 did not unlock after approval"

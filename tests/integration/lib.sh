@@ -3,17 +3,31 @@
 #   . "$(dirname "$0")/lib.sh"
 # It gives: $T (a private temp dir, removed at exit), $BUILD (the build dir), $SRC (the source
 # dir), $VALGRIND (prefix for every program start; empty unless the valgrind setup is used),
-# skip, fail, assert_eq, assert_contains, random_port, wait_for_port, wait_for, on_exit.
+# skip, fail, assert_eq, assert_contains, random_port, wait_for_port, wait_for, on_exit, $SLOW,
+# private_bus.
 set -eu
 
 SRC=${MESON_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${MESON_BUILD_ROOT:-$SRC/build}
 VALGRIND=${VALGRIND:-}
 TEST_NAME=$(basename "$0" .sh)
+# Whatever the test starts inherits its name: scripts/leftover-processes.sh names the test that
+# left a process behind.
+export MANDOS_TEST_NAME="$TEST_NAME"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mandos-test-$TEST_NAME.XXXXXX")
 # Upstream's server drops privileges; let it reach what a test makes.
 chmod 755 "$T"
+
+# SLOW: how many times longer than on an idle machine things may take here, measured at the
+# start: 4 under valgrind, times the run queue per CPU (the 1-minute load average over the
+# number of CPUs, rounded up, from 1 to 4).  wait_for scales its deadlines by it; tests scale
+# the other waits they must give a fixed time (a timeout in a configuration) by it.  Never a
+# check: a check waits for its event, then looks.
+_load=$(awk -v n="$(nproc)" '{ f = int($1 / n + 0.999); print (f < 1 ? 1 : (f > 4 ? 4 : f)) }' \
+	/proc/loadavg)
+SLOW=$_load
+[ -z "$VALGRIND" ] || SLOW=$((4 * _load))
 
 _on_exit_cmds=""
 # on_exit CMD: run CMD (a string) at exit, most recently added first.
@@ -37,6 +51,35 @@ _cleanup() {
 trap _cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# kill_job PID: stop the background job PID and the programs it runs.  A job "func ARGS &" is a
+# subshell, and killing only it leaves its children running.
+kill_job() {
+	pkill -TERM -P "$1" 2>/dev/null || true
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+# run_until N STRING FILE OUT ERR CMD...: run CMD in the background (stdout to OUT, stderr to
+# ERR) until FILE has N more lines containing STRING, then stop it with SIGTERM: it must still
+# have been running, and die by that signal (exit status 143).  For "it keeps retrying": wait
+# for the retries, then look, instead of counting them in a fixed time.
+run_until() {
+	_ru_n=$1 _ru_str=$2 _ru_file=$3 _ru_out=$4 _ru_err=$5
+	shift 5
+	_ru_before=$(grep -cF -- "$_ru_str" "$_ru_file" 2>/dev/null || true)
+	"$@" > "$_ru_out" 2> "$_ru_err" &
+	_ru_pid=$!
+	on_exit "kill $_ru_pid"
+	_ru_want=$((${_ru_before:-0} + _ru_n))
+	wait_for 30 sh -c "[ \$(grep -cF -- '$_ru_str' '$_ru_file') -ge $_ru_want ]" ||
+		fail "not $_ru_n more times '$_ru_str' in $_ru_file: $(tail -n 5 "$_ru_err")"
+	kill -0 "$_ru_pid" 2>/dev/null || fail "$1 stopped by itself: $(tail -n 5 "$_ru_err")"
+	kill -TERM "$_ru_pid"
+	_ru_rc=0
+	wait "$_ru_pid" || _ru_rc=$?
+	assert_eq "$_ru_rc" 143 "exit status of $1 (killed by SIGTERM)"
+}
 
 # skip REASON: exit 77, which meson reports as skipped.
 skip() {
@@ -89,9 +132,10 @@ s.bind(("::1", 0))
 print(s.getsockname()[1])'
 }
 
-# wait_for TIMEOUT_SECONDS CMD...: retry CMD every 0.1 s until it succeeds or the time is up.
+# wait_for TIMEOUT_SECONDS CMD...: retry CMD every 0.1 s until it succeeds or the time is up
+# (TIMEOUT_SECONDS times $SLOW: a deadline for an event, which on a slower machine comes later).
 wait_for() {
-	_deadline=$(($(date +%s) + $1))
+	_deadline=$(($(date +%s) + $1 * SLOW))
 	shift
 	while ! "$@" >/dev/null 2>&1; do
 		[ "$(date +%s)" -lt "$_deadline" ] || return 1
@@ -114,6 +158,37 @@ PACKAGE_BUGREPORT=$(sed -n "s/^package_bugreport = '\(.*\)'\$/\1/p" "$SRC/meson.
 # version_line PROGRAM: what PROGRAM --version prints.
 version_line() {
 	echo "$1 (mandos-c) $PROJECT_VERSION"
+}
+
+# write_bus_conf DIR: a private "system" bus configuration in DIR/bus.conf, listening on
+# DIR/bus.sock and allowing everything.
+write_bus_conf() {
+	cat > "$1/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>system</type><listen>unix:path=$1/bus.sock</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow user="*"/><allow own="*"/><allow send_type="method_call"/>
+<allow send_destination="*"/><allow receive_sender="*"/></policy></busconfig>
+CONF
+}
+
+# private_bus DIR [PREFIX...]: start dbus-daemon with DIR/bus.conf (write_bus_conf's unless the
+# caller wrote one), run through PREFIX (e.g. ip netns exec NS) if given, its log in DIR/log;
+# stopped at exit.  Sets $BUS to its address.  Not in a $(...): the stop would be lost with the
+# subshell, and the daemon left running.
+private_bus() {
+	_bd=$1
+	shift
+	mkdir -p "$_bd"
+	chmod 755 "$_bd"
+	[ -e "$_bd/bus.conf" ] || write_bus_conf "$_bd"
+	"$@" dbus-daemon --config-file="$_bd/bus.conf" --nofork --nopidfile > "$_bd/log" 2>&1 &
+	on_exit "kill $!"
+	wait_for 10 test -S "$_bd/bus.sock" || {
+		cat "$_bd/log" >&2
+		fail "the private bus in $_bd did not start"
+	}
+	BUS=unix:path=$_bd/bus.sock
 }
 
 # upstream paths

@@ -162,19 +162,16 @@ nsx ip link set v1 up
 nsx ip addr add 10.9.9.2/24 dev v0
 # 10.9.9.1 "exists" on the link but nothing answers: SYNs go out and vanish.
 nsx ip neigh add 10.9.9.1 lladdr 02:00:00:00:00:01 dev v0 nud permanent
-start=$(date +%s)
 nsx $VALGRIND "$MC" --connect="10.9.9.1:$port" --connect="127.0.0.1:$port" --interface=none \
 	--timeout=30 --debug --network-hook-dir="$T/nohooks" $keys >"$T/out" 2>"$T/err" ||
 	fail "client with a black-holed server failed: $(tail -n 5 "$T/err")"
-end=$(date +%s)
 cmp -s "$T/out" "$T/pw" || fail "wrong secret (two servers)"
-[ $((end - start)) -lt 15 ] || fail "a black-holed server delayed the working one"
-# ... and the connect step itself times out.
-rc=0
-nsx timeout 6 $VALGRIND "$MC" --connect="10.9.9.1:$port" --interface=none --timeout=1 \
-	--retry=1 --debug --network-hook-dir="$T/nohooks" $keys >"$T/out" 2>"$T/err" || rc=$?
-assert_eq "$rc" 124 "client killed by timeout"
-[ "$(grep -c 'Timed out connecting' "$T/err")" -ge 2 ] || fail "no connect timeouts: $(tail "$T/err")"
+# Waiting for the black-holed one would have meant its connect timing out first.
+assert_not_contains "$T/err" "Timed out connecting" "a black-holed server delayed the working one"
+# ... and the connect step itself times out, again and again.
+run_until 2 "Timed out connecting" "$T/err" "$T/out" "$T/err" ip netns exec "$NS" $VALGRIND "$MC" \
+	--connect="10.9.9.1:$port" --interface=none --timeout=1 --retry=1 --debug \
+	--network-hook-dir="$T/nohooks" $keys
 
 ### Autodetection with no usable interface: exit 1.
 nsx ip link del v0

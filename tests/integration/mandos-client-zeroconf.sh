@@ -46,13 +46,7 @@ enable-wide-area=no
 publish-hinfo=no
 publish-workstation=no
 EOC
-cat >"$T/bus/bus.conf" <<EOC
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>system</type><listen>unix:path=$T/bus/bus.sock</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow user="*"/><allow own="*"/><allow send_type="method_call"/>
-<allow send_destination="*"/><allow receive_sender="*"/></policy></busconfig>
-EOC
+write_bus_conf "$T/bus"
 # Host A: a private /run/avahi-daemon (its pid file path is fixed), bus, avahi-daemon, server.
 cat >"$T/hostA.sh" <<EOS
 mount --bind "$T/avahi-run" /run/avahi-daemon
@@ -61,7 +55,7 @@ while [ ! -S "$T/bus/bus.sock" ]; do sleep 0.1; done
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/bus/bus.sock
 export TMPDIR="$T"
 avahi-daemon --no-chroot --no-drop-root --no-rlimits -f "$T/avahi.conf" >"$T/avahi.log" 2>&1 &
-sleep 1
+while ! grep -q "Server startup complete" "$T/avahi.log"; do sleep 0.1; done
 exec "$SERVER" --configdir "$T/c" --statedir "$T/state" --no-dbus --port "$port" \
 	--foreground --debug >"$T/server.log" 2>&1
 EOS

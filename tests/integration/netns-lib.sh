@@ -2,7 +2,7 @@
 # Two test "hosts" in network namespaces joined by a veth pair, each with its own private
 # system bus and, on demand, its own avahi-daemon.  Source after lib.sh.
 #   netns_pair           makes $NS_A and $NS_B with interfaces $IF_A and $IF_B, up, IPv6 on
-#   netns_bus NS         starts a private system bus for NS; prints its address
+#   netns_bus NS         starts a private system bus for NS; sets $BUS to its address
 #   netns_avahi NS IF BUS  starts avahi-daemon in NS on IF with bus BUS; sets $AVAHI_PID
 # Everything is removed at exit.
 
@@ -32,21 +32,7 @@ netns_pair() {
 }
 
 netns_bus() {
-	ns=$1
-	dir=$T/bus-$ns
-	mkdir -p "$dir"
-	cat > "$dir/bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>system</type><listen>unix:path=$dir/bus.sock</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow user="*"/><allow own="*"/><allow send_type="method_call"/>
-<allow send_destination="*"/><allow receive_sender="*"/></policy></busconfig>
-CONF
-	ip netns exec "$ns" dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile \
-		> "$dir/log" 2>&1 &
-	on_exit "kill $!"
-	wait_for 10 test -S "$dir/bus.sock" || fail "private bus for $ns did not start"
-	echo "unix:path=$dir/bus.sock"
+	private_bus "$T/bus-$1" ip netns exec "$1"
 }
 
 netns_avahi() {

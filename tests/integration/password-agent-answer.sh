@@ -42,7 +42,9 @@ assert_eq "$(received wait)" "b'+s3cretmore\\x00'" "datagram"
 rm -f "$ASKDIR"/ask.*
 
 echo "# questions arriving later are answered; a socket bound late is retried"
-fake_client client 'sleep 1; printf pw'
+# The client answers only once the late question is there, so it comes while the agent works.
+fake_client client "i=0; while [ ! -e '$ASKDIR/ask.late' ] && [ \$i -lt 600 ]; do
+	sleep 0.1; i=\$((i + 1)); done; printf pw"
 listen first
 ask first
 listen late 20 2.5

@@ -13,10 +13,10 @@ tm_wait_text "Enter passphrase:"
 tm_screen | grep -qx "Unlocking the disk /dev/sda2 (root)" || fail "prompt: $(tm_screen)"
 assert_eq "$(tm_echo_state)" "-echo" "echo while reading"
 $TM send-keys -t "$tm" -l 's3cret word'
-sleep 0.3
-! tm_screen | grep -q s3cret || fail "the passphrase was echoed"
 $TM send-keys -t "$tm" Enter
 tm_wait_rc
+# Once it has read the line, an echo would be on the screen.
+! tm_screen | grep -q s3cret || fail "the passphrase was echoed"
 assert_eq "$rc" 0 "exit code"
 assert_eq "$(od -An -c "$T/out" | tr -s ' ')" " s 3 c r e t w o r d" "passphrase, no newline"
 assert_eq "$(tm_echo_state)" "echo" "echo restored"
@@ -26,8 +26,8 @@ tm_run "env -u CRYPTTAB_SOURCE -u CRYPTTAB_NAME cryptsource=/dev/vdb $VALGRIND $
 tm_wait_text "PFX Unlocking the disk /dev/vdb"
 tm_wait_text "Enter passphrase:"
 $TM send-keys -t "$tm" C-d
-sleep 0.3
-[ "$(tm_screen | grep -c "Enter passphrase:")" -ge 2 ] || fail "no new prompt after Ctrl-D"
+wait_for 20 sh -c "[ \$($TM capture-pane -p -t $tm | grep -c 'Enter passphrase:') -ge 2 ]" ||
+	fail "no new prompt after Ctrl-D: $(tm_screen)"
 $TM send-keys -t "$tm" -l 'x'
 $TM send-keys -t "$tm" Enter
 tm_wait_rc
@@ -66,7 +66,7 @@ if [ -x "$UP" ] && [ ! -e /run/plymouth/pid ]; then
 				tm_run "env -u CRYPTTAB_SOURCE -u CRYPTTAB_NAME -u cryptsource \
 					-u crypttarget $envs $prog $args > $T/out.$((_tm_n + 1))"
 				tm_wait_text ":"
-				sleep 0.2
+				tm_wait_noecho
 				$TM send-keys -t "$tm" -l "pw 1"
 				$TM send-keys -t "$tm" Enter
 				tm_wait_rc

@@ -71,12 +71,12 @@ P=$T/win
 mkplug "$P" a 'printf "bad"; exit 1'
 mkplug "$P" b 'printf "bad2"; kill -9 $$'
 mkplug "$P" c "sleep 0.5; printf '\\000\\001x\\n\\n'"
-mkplug "$P" d 'sleep 60'
+mkplug "$P" d 'exec sleep 60'
 same "winner bytes, failures discarded, hung plugin" --plugin-dir="$P"
 
 P=$T/empty
 mkplug "$P" a 'exit 0'
-mkplug "$P" b 'sleep 60'
+mkplug "$P" b 'exec sleep 60'
 same "empty output from a successful plugin" --plugin-dir="$P"
 
 P=$T/eof

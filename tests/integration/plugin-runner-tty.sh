@@ -17,10 +17,10 @@ tm_wait_text "Going to fallback mode using getpass(3)"
 tm_wait_text "Password:"
 assert_eq "$(tm_echo_state)" "-echo" "echo during the fallback prompt"
 $TM send-keys -t "$tm" -l 'fallback secret'
-sleep 0.3
-! tm_screen | grep -q 'fallback secret' || fail "the fallback password was echoed"
 $TM send-keys -t "$tm" Enter
 tm_wait_rc
+# Once it has read the line, an echo would be on the screen.
+! tm_screen | grep -q 'fallback secret' || fail "the fallback password was echoed"
 assert_eq "$rc:$(cat "$T/out")" "0:fallback secret" "fallback password"
 assert_eq "$(tm_echo_state)" "echo" "echo restored"
 

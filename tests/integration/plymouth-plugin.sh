@@ -74,7 +74,8 @@ rc=0
 wait "$pid" || rc=$?
 assert_eq "$rc" 1 "exit code after SIGTERM"
 assert_eq "$(sed -n '/^quit/,$p' "$LOG" | tr '\n' '|')" "quit|show-splash|" "quit, then show-splash"
-wait_for 5 test "$(cat "$T/plymouthd.pid")" != "$old" || fail "plymouthd was not restarted"
+# (The new plymouthd writes its pid when it gets to run: read the file at each try.)
+wait_for 5 sh -c "[ \"\$(cat '$T/plymouthd.pid')\" != $old ]" || fail "plymouthd was not restarted"
 ! kill -0 "$old" 2> /dev/null || fail "the old plymouthd still runs"
 assert_eq "$(grep -c -- '--mode=boot --attach-to-session --tty=tty1$' "$T/plymouthd.log")" 2 \
 	"restarted with the same arguments"

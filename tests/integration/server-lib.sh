@@ -7,9 +7,7 @@ require_cmd mandos-keygen "$MANDOS_CLIENT"
 
 PORT=$(random_port)
 SERVER_PID=""
-# Everything takes several times longer under valgrind: scale the waits (never the checks).
-SLOW=1
-[ -z "$VALGRIND" ] || SLOW=4
+# $SLOW (lib.sh) scales the waits, never the checks.
 mkdir -p "$T/conf" "$T/hooks" "$T/out"
 # Checkers run as the server's unprivileged user: let them write here.
 chmod 777 "$T/out"
@@ -56,7 +54,7 @@ start_server() {
 		--address ::1 --port "$PORT" --debug "$@" >>"$T/server.log" 2>&1 &
 	SERVER_PID=$!
 	on_exit "kill -9 $SERVER_PID"
-	wait_for $((30 * SLOW)) _port_open "$PORT" || {
+	wait_for 30 _port_open "$PORT" || {
 		tail -n 20 "$T/server.log" >&2
 		fail "the server does not listen on $PORT"
 	}
@@ -104,7 +102,7 @@ assert_refused() {
 
 # log_wait STRING [SECONDS]: wait until the server log contains STRING.
 log_wait() {
-	wait_for $((${2:-10} * SLOW)) grep -qF -- "$1" "$T/server.log" || {
+	wait_for "${2:-10}" grep -qF -- "$1" "$T/server.log" || {
 		tail -n 30 "$T/server.log" >&2
 		fail "server log lacks '$1'"
 	}

@@ -23,7 +23,7 @@ start_server
 log_wait "Disabling client dies"
 # The change is on disk within moments (the periodic save is a minute away); then the server
 # dies without any clean-up.
-wait_for $((2 * SLOW)) sh -c "[ \"\$(awk '\$1 == \"client\" { c = \$2 } \$1 == \"s.enabled\" && c == \"dies\" { print \$2 }' '$T/state/clients.state')\" = 0 ]" ||
+wait_for 2 sh -c "[ \"\$(awk '\$1 == \"client\" { c = \$2 } \$1 == \"s.enabled\" && c == \"dies\" { print \$2 }' '$T/state/clients.state')\" = 0 ]" ||
 	fail "the timeout disable was not saved at once"
 stop_server KILL 2>/dev/null
 created=$(field lives created)

@@ -35,6 +35,13 @@ tm_tty() {
 tm_echo_state() {
 	stty -F "$(tm_tty)" -a | tr ' ' '\n' | grep -x -e echo -e -echo
 }
+_tm_echo_off() {
+	[ "$(tm_echo_state)" = "-echo" ]
+}
+# tm_wait_noecho: wait until the pane's terminal has echo off (the program is about to read).
+tm_wait_noecho() {
+	wait_for 20 _tm_echo_off || fail "echo never went off: $(tm_screen)"
+}
 # tm_wait_rc: wait for the command to finish; its exit code in $rc.
 tm_wait_rc() {
 	wait_for 20 test -s "$tm_rc" || {

@@ -8,8 +8,10 @@
 . "$(dirname "$0")/netns-lib.sh"
 require_cmd avahi-daemon avahi-browse dbus-daemon
 netns_pair
-BUS_A=$(netns_bus "$NS_A")
-BUS_B=$(netns_bus "$NS_B")
+netns_bus "$NS_A"
+BUS_A=$BUS
+netns_bus "$NS_B"
+BUS_B=$BUS
 netns_avahi "$NS_A" "$IF_A" "$BUS_A"
 AVAHI_A=$AVAHI_PID
 netns_avahi "$NS_B" "$IF_B" "$BUS_B"

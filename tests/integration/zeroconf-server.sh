@@ -10,8 +10,10 @@
 MANDOS="$BUILD/server/mandos"
 require_cmd avahi-daemon avahi-browse dbus-daemon
 netns_pair
-BUS_A=$(netns_bus "$NS_A")
-BUS_B=$(netns_bus "$NS_B")
+netns_bus "$NS_A"
+BUS_A=$BUS
+netns_bus "$NS_B"
+BUS_B=$BUS
 chmod 666 "$T"/bus-*/bus.sock
 netns_avahi "$NS_A" "$IF_A" "$BUS_A"
 netns_avahi "$NS_B" "$IF_B" "$BUS_B"
