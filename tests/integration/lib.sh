@@ -184,11 +184,17 @@ private_bus() {
 	[ -e "$_bd/bus.conf" ] || write_bus_conf "$_bd"
 	"$@" dbus-daemon --config-file="$_bd/bus.conf" --nofork --nopidfile > "$_bd/log" 2>&1 &
 	on_exit "kill $!"
-	wait_for 10 test -S "$_bd/bus.sock" || {
+	# The socket appears at bind(), a moment before the daemon listens: wait for an answer.
+	wait_for 10 _bus_answers "unix:path=$_bd/bus.sock" || {
 		cat "$_bd/log" >&2
 		fail "the private bus in $_bd did not start"
 	}
 	BUS=unix:path=$_bd/bus.sock
+}
+
+_bus_answers() {
+	DBUS_SYSTEM_BUS_ADDRESS=$1 dbus-send --system --print-reply --dest=org.freedesktop.DBus \
+		/org/freedesktop/DBus org.freedesktop.DBus.GetId >/dev/null 2>&1
 }
 
 # upstream paths
