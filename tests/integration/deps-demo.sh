@@ -100,7 +100,8 @@ echo "# every program on \$PATH the demo's scripts name is in the list"
 for w in $(script_words "$DEMO" "$KEYGEN"); do
 	case " $(echo $demo_commands $not_run) " in
 	*" $w "*) ;;
-	*) fail "scripts/demo.sh or mandos-keygen runs '$w': add it to demo_commands (and its package to the run set) or to not_run" ;;
+	*) fail "scripts/demo.sh or mandos-keygen runs '$w': add it to demo_commands (and its" \
+		"package to the run set) or to not_run" ;;
 	esac
 done
 
