@@ -96,8 +96,10 @@ cp "$T/conf/clients.conf" "$T/conf-nz/"
 chmod -R a+rX "$T/conf-nz"
 PORT_E=$(random_port)
 server "$NS_A" "$BUS_A" state-e "$PORT_E" --configdir "$T/conf-nz"
-wait_for 10 grep -q "Starting main loop" "$T/state-d.log" || fail "the --no-zeroconf server did not start"
-wait_for 10 grep -q "Starting main loop" "$T/state-e.log" || fail "the zeroconf = no server did not start"
+wait_for 10 grep -q "Starting main loop" "$T/state-d.log" ||
+	{ tail -n 20 "$T/state-d.log" >&2; fail "the --no-zeroconf server did not start"; }
+wait_for 10 grep -q "Starting main loop" "$T/state-e.log" ||
+	{ tail -n 20 "$T/state-e.log" >&2; fail "the zeroconf = no server did not start"; }
 sleep 3
 browse "$NS_B" "$BUS_B" > "$T/browse2"
 assert_not_contains "$T/browse2" ";silent;" "browse output"
