@@ -5,14 +5,8 @@
 # were, while a fresh DESTDIR gets every file, equal to its example in the documentation.
 . "$(dirname "$0")/lib.sh"
 
-option() {
-	meson introspect "$BUILD" --buildoptions |
-		python3 -c "import json,sys; print([o['value'] for o in json.load(sys.stdin) if o['name']=='$1'][0])"
-}
-P=$(option prefix)
-abs() { case "$1" in /*) echo "$1" ;; *) echo "$P/$1" ;; esac; }
-E=$(abs "$(option sysconfdir)")
-D=$(abs "$(option datadir)")/doc
+E=$(install_dir sysconfdir)
+D=$(install_dir datadir)/doc
 
 install_into() { # DESTDIR
 	DESTDIR=$1 meson install -C "$BUILD" --no-rebuild --quiet >"$T/install.log" 2>&1 ||

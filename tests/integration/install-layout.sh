@@ -6,16 +6,11 @@
 
 DESTDIR=$T/inst meson install -C "$BUILD" --no-rebuild --quiet > "$T/install.log" 2>&1 ||
 	{ cat "$T/install.log" >&2; fail "meson install failed"; }
-option() {
-	meson introspect "$BUILD" --buildoptions |
-		python3 -c "import json,sys; print([o['value'] for o in json.load(sys.stdin) if o['name']=='$1'][0])"
-}
-P=$(option prefix)
-abs() { case "$1" in /*) echo "$1" ;; *) echo "$P/$1" ;; esac; }
-L=$(abs "$(option libdir)")/mandos
-E=$(abs "$(option sysconfdir)")
-S=$(abs "$(option sbindir)")
-M=$(abs "$(option mandir)")
+P=$(build_option prefix)
+L=$(install_dir libdir)/mandos
+E=$(install_dir sysconfdir)
+S=$(install_dir sbindir)
+M=$(install_dir mandir)
 unitdir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo "$P/lib/systemd/system")
 sysusersdir=$(pkg-config --variable=sysusersdir systemd 2>/dev/null || echo "$P/lib/sysusers.d")
 tmpfilesdir=$(pkg-config --variable=tmpfilesdir systemd 2>/dev/null || echo "$P/lib/tmpfiles.d")

@@ -197,6 +197,19 @@ _bus_answers() {
 		/org/freedesktop/DBus org.freedesktop.DBus.GetId >/dev/null 2>&1
 }
 
+# build_option NAME: the value of meson option NAME in $BUILD.
+build_option() {
+	meson introspect "$BUILD" --buildoptions |
+		python3 -c "import json,sys; print([o['value'] for o in json.load(sys.stdin) if o['name']=='$1'][0])"
+}
+
+# install_dir NAME: the absolute directory of meson's directory option NAME (a relative one is
+# under the prefix).
+install_dir() {
+	_v=$(build_option "$1")
+	case "$_v" in /*) echo "$_v" ;; *) echo "$(build_option prefix)/$_v" ;; esac
+}
+
 # upstream paths
 UPSTREAM_PLUGIN_DIR=/usr/lib/x86_64-linux-gnu/mandos/plugins.d
 UPSTREAM_LIB_DIR=/usr/lib/x86_64-linux-gnu/mandos
