@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The release decision, one module for both protocols: is this client enabled, approved (with
+ * the approval wait), within its release limit?  No transport inside: a connection asks, gets
+ * a verdict through a callback, and on RELEASE_GRANTED commits the release, which counts it and
+ * hands back the bytes to send.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include "client.h"
+
+typedef enum ReleaseVerdict {
+	RELEASE_GRANTED,          /* call release_commit() now */
+	RELEASE_DISABLED,         /* value: P2_DISABLED_* reason (1 admin, 2 checker, 3 never OK) */
+	RELEASE_DENIED,           /* an administrator denied */
+	RELEASE_APPROVAL_TIMEOUT, /* approval_delay passed, approved_by_default false */
+	RELEASE_LIMIT,            /* release limit reached; value: seconds until one frees (>= 1) */
+	RELEASE_BUSY,             /* per-client concurrency cap (§A.5.1 step 5); value: 10 */
+	RELEASE_REMOVED,          /* the section went away on reload: answer as unknown */
+} ReleaseVerdict;
+
+/* Which material a release sends (for the log line, the counters and the bytes returned). */
+typedef enum ReleaseMaterial {
+	RELEASE_PROTOCOL_1, /* the OpenPGP secret */
+	RELEASE_SEALED,     /* the sealed box of protocol 2 */
+} ReleaseMaterial;
+
+typedef struct Release Release;
+
+typedef struct ReleaseOps {
+	/* The verdict, exactly once per release_begin() unless release_abort() came first.  May
+	 * be called from inside release_begin() (no wait needed) or later from the event loop.
+	 * value: see ReleaseVerdict. */
+	void (*decided)(Release *r, ReleaseVerdict v, uint32_t value, void *userdata);
+	/* Optional: the approval wait started or is still on (at its start, then every 15 s):
+	 * seconds left and approved_by_default, for protocol 2's STATUS AWAITING_APPROVAL. */
+	void (*waiting)(Release *r, uint32_t seconds_left, bool approved_by_default, void *userdata);
+} ReleaseOps;
+
+/*
+ * Start deciding for client c (referenced for the life of the release).  protocol is 1 or 2
+ * (for the per-client concurrency cap, which applies to protocol 2 only, and the log).
+ * Checks, in the order of §A.5.1: enabled, release limit, concurrency, approval (waiting for
+ * Approve(), the delay, or a change of the client, with NeedApproval and ApprovalPending as
+ * spec §2.7).  Rejections emit Rejected(reason) as upstream.  Returns 0 or -ENOMEM.
+ */
+int release_begin(sd_event *event, Client *c, int protocol, const ReleaseOps *ops,
+                  void *userdata, Release **ret);
+
+/*
+ * After RELEASE_GRANTED: re-check the limit and count the release atomically, set expires to
+ * now + extended_timeout, emit GotSecret, log "Sending secret to NAME (...)", and return the
+ * bytes to send (owned by the client; valid until the next return to the event loop).
+ * Returns 0, -EAGAIN when the limit was reached meanwhile (*ret_value = seconds), -ENOENT when
+ * the client has no such material.
+ */
+int release_commit(Release *r, ReleaseMaterial m, const uint8_t **ret_data, size_t *ret_len,
+                   uint32_t *ret_value);
+
+/* The peer went away or the connection ends: stop waiting (ApprovalPending drops at once). */
+void release_abort(Release *r);
+
+/* Free (aborting first if still waiting).  Accepts NULL, returns NULL. */
+Release *release_free(Release *r);
+
+/* Releases still allowed now in the rolling 24 h window, or -1 when unlimited (D-Bus). */
+int64_t release_left(const Client *c, realtime_t now);
