@@ -161,6 +161,8 @@ int client_new(ClientContext *ctx, ClientConfig *cc, Client **ret)
 	c->state_key = cc->state_key;
 	cc->state_key = (Secret){0};
 	memcpy(c->config_secret_id, cc->secret_id, SECRET_ID_SIZE);
+	c->delivery = cc->delivery;
+	cc->delivery = (ClientDelivery){0};
 	c->created = now;
 	c->last_checker_status = -2;
 	c->approved = APPROVAL_UNDECIDED;
@@ -200,6 +202,8 @@ Client *client_unref(Client *c)
 	}
 	client_settings_done(&c->s);
 	client_settings_done(&c->config);
+	client_delivery_done(&c->delivery);
+	free(c->releases);
 	free(c->name);
 	free(c);
 	return NULL;

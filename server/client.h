@@ -144,6 +144,11 @@ struct Client {
 	unsigned char config_secret_id[SECRET_ID_SIZE];
 	Secret secret;
 	Secret state_key; /* from the config secret; encrypts `secret` in the state file */
+	ClientDelivery delivery; /* protocols, release limit, sealed secret (from clients.conf) */
+	/* Wall-clock times of the latest releases, oldest first, at most max(release_limit, 1)
+	 * kept; persisted in the state file (§A.5.2).  malloc()ed. */
+	realtime_t *releases;
+	size_t n_releases;
 
 	realtime_t created;
 	realtime_t last_enabled;

@@ -405,7 +405,7 @@ static int load_client(Loader *l, const char *section, unsigned line, ClientConf
 	ClientSettings *s = &cc->settings;
 	int r;
 
-	*cc = (ClientConfig){.line = line};
+	*cc = (ClientConfig){.line = line, .delivery = {.protocols = PROTOCOLS_DEFAULT}};
 	r = get_value(l, section, "key_id", &key_id);
 	if (r < 0) {
 		return r;
@@ -451,9 +451,16 @@ static int load_client(Loader *l, const char *section, unsigned line, ClientConf
 	return 1;
 }
 
+void client_delivery_done(ClientDelivery *d)
+{
+	free(d->sealed);
+	*d = (ClientDelivery){0};
+}
+
 static void client_config_done(ClientConfig *cc, SecretStore *store)
 {
 	free(cc->name);
+	client_delivery_done(&cc->delivery);
 	client_settings_done(&cc->settings);
 	secret_store_drop(store, &cc->secret);
 	secret_store_drop(store, &cc->state_key);

@@ -113,6 +113,23 @@ int client_settings_assign(ClientSettings *dst, const ClientSettings *src, unsig
 /* Size of a secret's identity hash (not the secret; safe to keep in ordinary memory). */
 #define SECRET_ID_SIZE 32
 
+/* Protocol bits for ClientDelivery.protocols and the server's `protocols`. */
+#define PROTOCOL_BIT(n) (1u << (n))
+#define PROTOCOLS_DEFAULT (PROTOCOL_BIT(1) | PROTOCOL_BIT(2))
+
+/*
+ * What a client may receive, and how (spec/protocol-2.md §A.5.2, §A.6, §A.9.1).  From
+ * clients.conf only (never merged with the state file); replaced as a whole on reload.
+ */
+typedef struct ClientDelivery {
+	unsigned protocols;     /* PROTOCOL_BIT(1) | PROTOCOL_BIT(2); default PROTOCOLS_DEFAULT */
+	uint32_t release_limit; /* releases per rolling 24 h, 0 = unlimited */
+	uint8_t *sealed;        /* crypto_box_seal ciphertext (not a secret), malloc()ed, or NULL */
+	size_t sealed_len;
+} ClientDelivery;
+
+void client_delivery_done(ClientDelivery *d);
+
 typedef struct ClientConfig {
 	char *name;
 	unsigned line; /* of the section header */
@@ -120,6 +137,7 @@ typedef struct ClientConfig {
 	Secret secret;    /* in the store given to clients_config_load() */
 	Secret state_key; /* key for the secret in the state file, derived from `secret` */
 	unsigned char secret_id[SECRET_ID_SIZE];
+	ClientDelivery delivery;
 } ClientConfig;
 
 typedef struct ClientsConfig {
