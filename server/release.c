@@ -55,7 +55,7 @@ bool release_has_material(const Client *c, int protocol, uint32_t flags)
 		return false;
 	}
 	if (protocol == 1) {
-		return true;
+		return c->secret.len > 0; /* a section without secret is for protocol 2 only */
 	}
 	return (flags & P2_FLAG_WANT_SEALED) && c->delivery.sealed && c->delivery.sealed_len > 0;
 }

@@ -35,9 +35,9 @@ typedef struct Release Release;
 
 /*
  * §A.5.1 step 2 (and §A.9.1 for protocol 1): whether client c may use this protocol at all
- * and has material for the request.  Protocol 1: the section's protocols include 1.
- * Protocol 2: they include 2, and WANT_SEALED is in flags (the CLIENT_AUTH flags) and a
- * sealed secret is loaded.  No log, no signal: the caller answers (protocol 1: the normal
+ * and has material for the request.  Protocol 1: the protocols include 1 and it has a
+ * secret.  Protocol 2: they include 2, and WANT_SEALED is in flags (the CLIENT_AUTH flags)
+ * and a sealed secret is loaded.  No log, no signal: the caller answers (protocol 1: the normal
  * rejection, protocol 2: NO_MATERIAL) before release_begin().
  */
 bool release_has_material(const Client *c, int protocol, uint32_t flags);

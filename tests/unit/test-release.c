@@ -173,6 +173,9 @@ START_TEST(material)
 	ck_assert(!release_has_material(c, 2, P2_FLAG_SHOWS_STATUS));
 	c->delivery.protocols = PROTOCOL_BIT(2);
 	ck_assert(!release_has_material(c, 1, 0));
+	c->delivery.protocols = PROTOCOLS_DEFAULT;
+	secret_store_drop(store, &c->secret);
+	ck_assert(!release_has_material(c, 1, 0));
 	c->delivery.protocols = PROTOCOL_BIT(1);
 	ck_assert(!release_has_material(c, 2, P2_FLAG_WANT_SEALED));
 	client_unref(c);
