@@ -386,10 +386,16 @@ Client *manager_find_client_by_name(Manager *m, const char *name)
 }
 
 /* Upstream's merge of saved state into a client made from the new clients.conf (spec 2.8). */
-static void restore_client(Manager *m, Client *c, const SavedClient *sc, realtime_t now,
+static void restore_client(Manager *m, Client *c, SavedClient *sc, realtime_t now,
                            SecBuf *secret)
 {
 	unsigned changed = client_settings_diff(&c->config, &sc->config);
+
+	/* Release times (§A.5.2) count whatever the release limit is now. */
+	free(c->releases);
+	c->releases = TAKE_PTR(sc->releases);
+	c->n_releases = sc->n_releases;
+	sc->n_releases = 0;
 
 	(void)client_settings_assign(&c->s, &sc->s, CS_ALL & ~changed);
 	if (sc->created) {
@@ -632,6 +638,9 @@ int manager_reload(Manager *m)
 			(void)client_apply_settings(c, &cc->settings, changed);
 			client_settings_done(&c->config);
 			c->config = copy;
+			if (client_replace_delivery(c, &cc->delivery)) {
+				changed |= CS_ALL + 1;
+			}
 			if (memcmp(cc->secret_id, c->config_secret_id, SECRET_ID_SIZE) != 0) {
 				/* The config secret changed: it wins over a runtime one. */
 				secret_store_drop(m->store, &c->secret);
