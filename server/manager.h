@@ -10,6 +10,7 @@
 #include "client.h"
 #include "config.h"
 #include "hashmap.h"
+#include "ratelimit.h"
 #include "tls-conn.h"
 
 typedef struct Manager {
@@ -30,6 +31,7 @@ typedef struct Manager {
 	gnutls_certificate_credentials_t credentials;
 	Connection *conn_head, *conn_tail;
 	unsigned n_connections;
+	RateLimiter *ratelimit; /* §A.7.4, before any crypto, both protocols */
 
 	char *clients_conf;
 	bool state_dirty;

@@ -40,6 +40,7 @@ struct Connection {
 	bool waiting;
 	uint64_t approval_deadline; /* CLOCK_MONOTONIC usec */
 	Connection *prev, *next;
+	void *owner_data; /* the manager's, see connection_set_owner_data() */
 	/*
 	 * Our own socket buffering.  GnuTLS reads a record in two pieces (header, then body) and
 	 * writes each record or flight on its own; we read what the socket has with one recv(),
@@ -77,6 +78,16 @@ ConnState connection_state(const Connection *conn)
 bool connection_unauthenticated(const Connection *conn)
 {
 	return conn->state == CONN_VERSION || conn->state == CONN_HANDSHAKE;
+}
+
+void connection_set_owner_data(Connection *conn, void *data)
+{
+	conn->owner_data = data;
+}
+
+void *connection_owner_data(const Connection *conn)
+{
+	return conn->owner_data;
 }
 
 Connection *connection_next(const Connection *conn)
