@@ -225,6 +225,7 @@ static int on_disable_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	Client *c = userdata;
 
 	/* Unlike upstream, a timeout disable is logged and wakes waiting connections. */
+	c->disabled_by_timeout = true;
 	client_disable(c, false);
 	return 0;
 }
@@ -359,6 +360,7 @@ void client_enable(Client *c)
 		return;
 	}
 	c->s.enabled = true;
+	c->disabled_by_timeout = false;
 	notify(c, CLIENT_PROP_ENABLED);
 	set_time(c, &c->last_enabled, now_realtime(), CLIENT_PROP_LAST_ENABLED);
 	init_checker(c, false);

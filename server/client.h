@@ -163,6 +163,11 @@ struct Client {
 	Approval approved;
 	unsigned approvals_pending;
 	bool removed; /* no longer in clients.conf; connections must let go */
+	/* Disabled because `expires` passed (not by an administrator); cleared on enable.  The
+	 * release decision tells the client why it is disabled from this. */
+	bool disabled_by_timeout;
+	/* Protocol 2 requests between SERVER_AUTH and their RESULT (release.c's per-client cap). */
+	unsigned releases_deciding;
 
 	Checker *checker;
 	sd_event_source *checker_timer; /* next checker start */
