@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* One client connection: version line, TLS handshake (we are the TLS client), approval, secret. */
+/* One client connection: version line, then protocol 1 (TLS, we are the TLS client) or 2. */
 #include "tls-conn.h"
 
 #include <arpa/inet.h>
@@ -17,6 +17,8 @@
 #include "keyid.h"
 #include "log.h"
 #include "macro.h"
+#include "p2-conn.h"
+#include "p2.h"
 #include "release.h"
 
 /* Longest protocol version line we read ("1\r\n" is 3 bytes). */
@@ -38,6 +40,8 @@ struct Connection {
 	bool in_begin;        /* inside release_begin(): a verdict is only noted */
 	bool verdict_pending; /* ... and this one came */
 	ReleaseVerdict verdict;
+	P2Conn *p2;        /* in CONN_P2 */
+	uint64_t accepted; /* CLOCK_MONOTONIC µs */
 	Connection *prev, *next;
 	void *owner_data; /* the manager's, see connection_set_owner_data() */
 	/*
@@ -68,6 +72,9 @@ ConnState connection_state(const Connection *conn)
 
 bool connection_unauthenticated(const Connection *conn)
 {
+	if (conn->state == CONN_P2) {
+		return !p2_conn_authenticated(conn->p2);
+	}
 	return conn->state == CONN_VERSION || conn->state == CONN_HANDSHAKE;
 }
 
@@ -118,6 +125,7 @@ static void connection_destroy(Connection *conn)
 {
 
 	conn->release = release_free(conn->release);
+	conn->p2 = p2_conn_free(conn->p2);
 	client_unref(conn->client);
 	sd_event_source_disable_unref(conn->io);
 	sd_event_source_disable_unref(conn->deadline);
@@ -143,6 +151,9 @@ void connection_abort(Connection *conn, const char *why)
 {
 	if (why) {
 		log_info("Closing connection from %s: %s", conn->address, why);
+	}
+	if (conn->p2) {
+		p2_conn_shutdown(conn->p2);
 	}
 	if (conn->pooled) {
 		/* Gone for the server now; the memory and the socket when the worker lets go. */
@@ -628,6 +639,29 @@ static void start_handshake(Connection *conn)
 	do_handshake(conn);
 }
 
+static void p2_done(void *userdata)
+{
+	connection_free(userdata);
+}
+
+/* Hand the socket to protocol 2 with what followed its line (the start of ClientHello). */
+static void start_p2(Connection *conn, const uint8_t *early, size_t len)
+{
+	int r = p2_conn_new(conn->srv, conn->fd, conn->address, conn->ip, conn->accepted, early,
+	                    len, p2_done, conn, &conn->p2);
+
+	if (r < 0) {
+		log_oom();
+		connection_free(conn);
+		return;
+	}
+	conn->state = CONN_P2;
+	/* One io source per fd: p2-conn.c watches the socket from now on, with its deadlines. */
+	conn->io = sd_event_source_disable_unref(conn->io);
+	(void)sd_event_source_set_enabled(conn->deadline, SD_EVENT_OFF);
+	p2_conn_start(conn->p2);
+}
+
 static void read_version(Connection *conn)
 {
 	char *buf = (char *)conn->rbuf, *nl;
@@ -655,7 +689,13 @@ static void read_version(Connection *conn)
 	n = nl ? (size_t)(nl - buf + 1) : MIN(conn->rlen, (size_t)VERSION_LINE_MAX);
 	conn->rpos = n;
 	log_version_line(buf, n);
-	if (!nl || !version_acceptable(buf, n)) {
+	if (nl && n == P2_VERSION_LINE_LEN && memcmp(buf, P2_VERSION_LINE, n) == 0 &&
+	    conn->srv->p2_identity && (conn->srv->protocols & PROTOCOL_BIT(2))) {
+		start_p2(conn, conn->rbuf + n, conn->rlen - n);
+		return;
+	}
+	if (!nl || !version_acceptable(buf, n) ||
+	    (conn->srv->protocols && !(conn->srv->protocols & PROTOCOL_BIT(1)))) {
 		char shown[VERSION_LINE_MAX + 1];
 
 		memcpy(shown, buf, n);
@@ -716,6 +756,7 @@ static const char *const state_names[_CONN_STATE_MAX] = {
         [CONN_APPROVAL] = "waiting for approval",
         [CONN_SEND] = "sending the secret",
         [CONN_BYE] = "closing",
+        [CONN_P2] = "in protocol 2",
 };
 
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
@@ -770,6 +811,7 @@ int connection_new(const ConnServer *srv, int fd, const struct sockaddr *peer, s
 	conn->job.done = job_done;
 	conn->state = CONN_VERSION;
 	format_peer(conn, peer);
+	(void)sd_event_now(srv->event, CLOCK_MONOTONIC, &conn->accepted);
 	r = sd_event_add_io(srv->event, &conn->io, fd, EPOLLIN, on_io, conn);
 	if (r >= 0) {
 		r = sd_event_add_time_relative(srv->event, &conn->deadline, CLOCK_MONOTONIC,
