@@ -329,7 +329,9 @@ int manager_new(const ServerSettings *settings, Manager **ret)
 		log_error("Cannot allocate TLS credentials: %s", gnutls_strerror(r));
 		return -ENOMEM;
 	}
+	m->protocols = PROTOCOL_BIT(1); /* until manager_set_protocols() */
 	m->conn_server = (ConnServer){
+	        .protocols = m->protocols,
 	        .ctx = &m->ctx,
 	        .priority = m->priority,
 	        .credentials = m->credentials,
@@ -343,6 +345,17 @@ int manager_new(const ServerSettings *settings, Manager **ret)
 	}
 	*ret = TAKE_PTR(m);
 	return 0;
+}
+
+void manager_set_protocols(Manager *m, unsigned protocols, P2Identity *identity)
+{
+	p2_identity_free(m->p2_identity);
+	m->p2_identity = identity;
+	m->protocols = protocols;
+	m->conn_server.p2_identity = identity;
+	/* For connections 0 would mean protocol 1 only: keep what was asked for instead, which
+	 * without an identity serves nothing. */
+	m->conn_server.protocols = protocols ? protocols : m->settings->protocols;
 }
 
 int manager_setup_loop(Manager *m)
@@ -406,6 +419,7 @@ Manager *manager_free(Manager *m)
 	m->conn_server.pool = hs_pool_free(m->conn_server.pool);
 	drop_clients(m, false);
 	m->ratelimit = ratelimit_free(m->ratelimit);
+	m->p2_identity = p2_identity_free(m->p2_identity);
 	checker_forget_stopped();
 	sd_event_source_disable_unref(m->listen_source);
 	sd_event_source_disable_unref(m->save_soon);
