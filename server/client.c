@@ -565,6 +565,22 @@ void client_rejected(Client *c, const char *reason)
 	CLIENT_NOTIFY(c->ctx, rejected, c, reason);
 }
 
+bool client_replace_delivery(Client *c, ClientDelivery *d)
+{
+	const ClientDelivery *o = &c->delivery;
+	bool same = o->protocols == d->protocols && o->release_limit == d->release_limit &&
+	            o->sealed_len == d->sealed_len &&
+	            (o->sealed_len == 0 || memcmp(o->sealed, d->sealed, o->sealed_len) == 0);
+
+	client_delivery_done(&c->delivery);
+	c->delivery = *d;
+	*d = (ClientDelivery){0};
+	if (!same) {
+		notify(c, CLIENT_PROP_DELIVERY);
+	}
+	return !same;
+}
+
 void client_mark_removed(Client *c)
 {
 	c->removed = true;

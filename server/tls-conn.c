@@ -43,6 +43,7 @@ struct Connection {
 	P2Conn *p2;        /* in CONN_P2 */
 	uint64_t accepted; /* CLOCK_MONOTONIC µs */
 	Connection *prev, *next;
+	void *owner_data; /* the manager's, see connection_set_owner_data() */
 	/*
 	 * Our own socket buffering.  GnuTLS reads a record in two pieces (header, then body) and
 	 * writes each record or flight on its own; we read what the socket has with one recv(),
@@ -75,6 +76,16 @@ bool connection_unauthenticated(const Connection *conn)
 		return !p2_conn_authenticated(conn->p2);
 	}
 	return conn->state == CONN_VERSION || conn->state == CONN_HANDSHAKE;
+}
+
+void connection_set_owner_data(Connection *conn, void *data)
+{
+	conn->owner_data = data;
+}
+
+void *connection_owner_data(const Connection *conn)
+{
+	return conn->owner_data;
 }
 
 Connection *connection_next(const Connection *conn)

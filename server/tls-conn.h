@@ -76,6 +76,10 @@ ConnState connection_state(const Connection *conn);
  */
 bool connection_unauthenticated(const Connection *conn);
 
+/* Data of whoever accepted the connection (the manager's admission record), NULL at first. */
+void connection_set_owner_data(Connection *conn, void *data);
+void *connection_owner_data(const Connection *conn);
+
 /* For the manager's list. */
 Connection *connection_next(const Connection *conn);
 void connection_link(Connection *conn, Connection **head, Connection **tail);
