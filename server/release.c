@@ -160,10 +160,13 @@ static void log_limit(Client *c)
 /* §A.4.3 DISABLED values, worked out from how the client came to be disabled. */
 static uint32_t disabled_reason(const Client *c)
 {
-	if (c->disabled_by_timeout) {
+	if (c->disabled_by == CLIENT_DISABLED_BY_TIMEOUT) {
 		return c->last_checked_ok ? P2_DISABLED_CHECKER : P2_DISABLED_NEVER_OK;
 	}
-	/* Disabled when the state was restored (or in an earlier run): the state tells. */
+	if (c->disabled_by == CLIENT_DISABLED_BY_ADMIN) {
+		return P2_DISABLED_BY_ADMIN;
+	}
+	/* Disabled in an earlier run: what the checker did last is all we know. */
 	if (!c->last_checked_ok) {
 		return P2_DISABLED_NEVER_OK;
 	}

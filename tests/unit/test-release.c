@@ -250,11 +250,27 @@ START_TEST(disabled_reasons)
 	Client *c = make(0, true, 0);
 	Outcome o = {0};
 
-	client_disable(c, true);
+	/* Disabled in an earlier run (as the state file restores it): the checker tells. */
+	c->s.enabled = false;
 	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
 	ck_assert_int_eq(o.v, RELEASE_DISABLED);
 	ck_assert_uint_eq(o.value, P2_DISABLED_NEVER_OK);
 	ck_assert_str_eq(last_rejected, "Disabled");
+	release_free(o.r);
+	c->last_checked_ok = now_realtime();
+	c->last_checker_status = 1;
+	o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.value, P2_DISABLED_CHECKER);
+	release_free(o.r);
+	c->last_checked_ok = 0;
+	c->s.enabled = true;
+
+	/* By an administrator, even before any check. */
+	client_disable(c, true);
+	o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.value, P2_DISABLED_BY_ADMIN);
 	release_free(o.r);
 
 	client_enable(c);
@@ -273,7 +289,7 @@ START_TEST(disabled_reasons)
 		sd_event_run(event, 20000); /* until the disable timer fired */
 	}
 	ck_assert(!c->s.enabled);
-	ck_assert(c->disabled_by_timeout);
+	ck_assert_int_eq(c->disabled_by, CLIENT_DISABLED_BY_TIMEOUT);
 	o = (Outcome){0};
 	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
 	ck_assert_uint_eq(o.value, P2_DISABLED_CHECKER);
