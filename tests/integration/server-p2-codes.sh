@@ -4,7 +4,8 @@
 # OK with a sealed item, UNKNOWN_CLIENT, NO_MATERIAL (a section without protocol 2, a request
 # without WANT_SEALED), DISABLED with its reasons (never checked OK, checker timed out),
 # APPROVAL_TIMEOUT and OK after approved_by_default, each after STATUS AWAITING_APPROVAL, BUSY
-# (TRY_LATER 10) for a fifth request waiting at once, and a wait the client aborts with FINAL.
+# (TRY_LATER 10) for a fifth request waiting at once, a wait the client aborts with FINAL, and
+# TRY_LATER 10 to a waiting request when the server stops.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server-lib.sh"
 . "$(dirname "$0")/server-p2-lib.sh"
@@ -79,5 +80,15 @@ log_wait "Client quitter aborted its request" 5
 assert_not_contains "$T/server.log" "Sending secret to quitter"
 kill -0 "$SERVER_PID" || fail "the server died"
 assert_p2_unlocks ok
+
+# A server shutting down tells a waiting request to try again in 10 s.
+waits=$(grep -c "Client quitter needs approval" "$T/server.log")
+p2_unlock quitter &
+QUITTER=$!
+on_exit "kill_job $QUITTER"
+wait_for 10 sh -c "[ \$(grep -c 'Client quitter needs approval' '$T/server.log') -gt $waits ]" ||
+	fail "quitter is not waiting"
 stop_server
+wait "$QUITTER" || fail "no RESULT when the server stopped"
+assert_contains "$T/p2err-quitter" "RESULT code=6 flags=0 value=10"
 echo "protocol 2 RESULT codes, STATUS, BUSY and the client's abort behave"

@@ -389,6 +389,38 @@ START_TEST(approval_deny_and_timeout)
 }
 END_TEST
 
+/* STATUS keepalives: at the start of the wait, then every 15 s (this test takes 15 s). */
+START_TEST(status_every_15s)
+{
+	Client *c = make(20000, true, 0);
+	Outcome o = {0};
+
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.n_waiting, 1);
+	ck_assert_uint_eq(o.last_left, 20);
+	/* A change of the client re-enters the wait; the default did not change: no STATUS. */
+	client_set_approval_duration(c, 2000);
+	client_approve(c, false);
+	client_approve(c, true);
+	run_until(&o.n_decided, 1, 100);
+	ck_assert_uint_eq(o.n_decided, 1); /* approved: granted at once */
+	release_free(o.r);
+
+	run_until(&n_rejected, 99, 2100); /* the approval lapses */
+	o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.n_waiting, 1);
+	run_until(&o.n_waiting, 2, 17000);
+	ck_assert_uint_eq(o.n_waiting, 2);
+	ck_assert_uint_eq(o.n_decided, 0);
+	ck_assert_uint_ge(o.last_left, 4);
+	ck_assert_uint_le(o.last_left, 5);
+	ck_assert(o.last_default);
+	release_free(o.r);
+	client_unref(c);
+}
+END_TEST
+
 START_TEST(abort_drops_pending)
 {
 	Client *c = make(60000, true, 0);
@@ -441,6 +473,7 @@ int main(void)
 	tcase_add_test(tc, approval_approve);
 	tcase_add_test(tc, approval_deny_and_timeout);
 	tcase_add_test(tc, abort_drops_pending);
+	tcase_add_test(tc, status_every_15s);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
