@@ -243,12 +243,15 @@ static uint32_t seconds_left(Release *r)
 
 static void tell_waiting(Release *r)
 {
-	if (!r->ops->waiting) {
+	uint32_t left = seconds_left(r);
+
+	/* Nothing to tell at the deadline itself: the verdict comes now. */
+	if (!r->ops->waiting || left == 0) {
 		return;
 	}
 	r->last_status = now_mono(r->event);
 	r->last_status_default = r->client->s.approved_by_default;
-	r->ops->waiting(r, seconds_left(r), r->last_status_default, r->userdata);
+	r->ops->waiting(r, left, r->last_status_default, r->userdata);
 }
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
