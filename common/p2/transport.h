@@ -70,8 +70,8 @@ P2ServerSession *p2_server_free(P2ServerSession *s);
  * other byte or EOF an error.  After send_result, the client's FINAL or EOF gives
  * P2_EV_DONE: write what is still queued, then close.  Returns an event or -EBADMSG
  * (malformed; *ret_why says what), -EPROTO (EOF or abort before the request).  After an
- * error every feed returns it again and the output is left as it was (nothing queued by the
- * faulty step).  ret_used and ret_why may be NULL.
+ * error every feed returns it again and the output is as it was before the failing feed
+ * (nothing queued by it survives).  ret_used and ret_why may be NULL.
  */
 int p2_server_feed(P2ServerSession *s, const uint8_t *in, size_t len, uint64_t now,
                    size_t *ret_used, const char **ret_why);
