@@ -630,6 +630,7 @@ struct P2ClientSession {
 	P2Status status;
 	P2Result result;
 	bool have_result; /* RESULT and the server's FINAL are in */
+	bool result_unconfirmed; /* RESULT in, the server's FINAL not */
 	/* Big buffers (ciphertext and public plaintext) in ordinary memory. */
 	uint8_t *in;      /* P2_DATAMSG_HEADER_LEN + P2_S2C_N_MAX */
 	uint8_t *plain;   /* P2_S2C_N_MAX */
@@ -918,6 +919,7 @@ int p2_client_feed(P2ClientSession *c, const uint8_t *in, size_t len, uint64_t n
 					return client_fail(c, r, "out of memory", ret_why);
 				}
 				c->state = CL_RFINAL;
+				c->result_unconfirmed = true;
 				c->deadline = now + c->t.final;
 				break;
 			}
@@ -937,6 +939,7 @@ int p2_client_feed(P2ClientSession *c, const uint8_t *in, size_t len, uint64_t n
 			}
 			c->state = CL_DONE;
 			c->have_result = true;
+			c->result_unconfirmed = false;
 			c->deadline = UINT64_MAX;
 			if (ret_used) {
 				*ret_used = u;
@@ -972,6 +975,11 @@ const P2Status *p2_client_status(const P2ClientSession *c)
 const P2Result *p2_client_result(const P2ClientSession *c)
 {
 	return c->have_result ? &c->result : NULL;
+}
+
+bool p2_client_result_unconfirmed(const P2ClientSession *c)
+{
+	return c->result_unconfirmed;
 }
 
 int p2_client_send_final(P2ClientSession *c)

@@ -140,6 +140,12 @@ const P2Status *p2_client_status(const P2ClientSession *c);
  * NULL before. */
 const P2Result *p2_client_result(const P2ClientSession *c);
 
+/*
+ * Whether a RESULT arrived but the server's FINAL did not (yet): after an error, EOF or the
+ * deadline this is the "no FINAL after RESULT: discarded" case of §A.4.3.
+ */
+bool p2_client_result_unconfirmed(const P2ClientSession *c);
+
 /* Abort: queue FINAL (the caller writes it, then closes).  -ENOTCONN before ServerHello. */
 int p2_client_send_final(P2ClientSession *c);
 
