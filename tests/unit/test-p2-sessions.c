@@ -912,7 +912,9 @@ static size_t result_raw(uint8_t *m, uint8_t code, uint8_t nitems, const uint8_t
 	m[1] = 4;
 	m[2] = code;
 	m[10] = nitems;
-	memcpy(m + 11, items, items_len);
+	if (items_len > 0) {
+		memcpy(m + 11, items, items_len);
+	}
 	return 11 + items_len;
 }
 
