@@ -419,7 +419,7 @@ int p2_server_feed(P2ServerSession *s, const uint8_t *in, size_t len, uint64_t n
 			return server_fail(s, -EPROTO, "EOF before the RESULT", ret_why);
 		default:
 			s->state = SV_DONE;
-			s->deadline = 0;
+			s->deadline = UINT64_MAX;
 			return P2_EV_DONE;
 		}
 	}
@@ -493,7 +493,7 @@ int p2_server_feed(P2ServerSession *s, const uint8_t *in, size_t len, uint64_t n
 				return server_fail(s, r, why, ret_why);
 			}
 			s->state = SV_DONE;
-			s->deadline = 0;
+			s->deadline = UINT64_MAX;
 			if (ret_used) {
 				*ret_used = u;
 			}
@@ -505,7 +505,7 @@ int p2_server_feed(P2ServerSession *s, const uint8_t *in, size_t len, uint64_t n
 			}
 			if (r == 1) {
 				s->state = SV_DONE;
-				s->deadline = 0;
+				s->deadline = UINT64_MAX;
 				if (ret_used) {
 					*ret_used = u;
 				}
@@ -604,7 +604,7 @@ int p2_server_send_final(P2ServerSession *s)
 		return r;
 	}
 	s->state = SV_DONE;
-	s->deadline = 0;
+	s->deadline = UINT64_MAX;
 	return 0;
 }
 

@@ -98,7 +98,9 @@ const uint8_t *p2_server_output(const P2ServerSession *s, size_t *ret_len);
 void p2_server_output_consume(P2ServerSession *s, size_t n);
 
 /* Absolute CLOCK_MONOTONIC µs deadline of the current phase, or UINT64_MAX when the
- * application owns the timing (between REQUEST and send_result).  Past it: close. */
+ * application owns the timing (between REQUEST and send_result; once finished: after DONE,
+ * PEER_FINAL or send_final, write what is queued and close).  Past it: close.  0 after an
+ * error. */
 uint64_t p2_server_deadline(const P2ServerSession *s);
 
 /* ---- client side ---- */
