@@ -239,6 +239,7 @@ struct P2ServerSession {
 	P2ClientAuth request;
 	char key_id[P2_KEY_ID_HEX_SIZE];
 	OutBuf out;
+	size_t out_mark; /* output length when the current feed began */
 };
 
 int p2_server_new(const P2Identity *server, const P2Timeouts *t, uint64_t now,
@@ -270,6 +271,8 @@ P2ServerSession *p2_server_free(P2ServerSession *s)
 
 static int server_fail(P2ServerSession *s, int r, const char *why, const char **ret_why)
 {
+	/* Whatever this feed queued goes: nothing is sent after a faulty step. */
+	s->out.len = MIN(s->out.len, s->out_mark);
 	s->state = SV_FAILED;
 	s->error = r;
 	s->error_why = why;
@@ -375,6 +378,7 @@ int p2_server_feed(P2ServerSession *s, const uint8_t *in, size_t len, uint64_t n
 		}
 		return s->error;
 	}
+	s->out_mark = s->out.len;
 	if (len == 0) {
 		switch (s->state) {
 		case SV_HELLO:
@@ -626,11 +630,13 @@ struct P2ClientSession {
 	P2Status status;
 	P2Result result;
 	bool have_result; /* RESULT and the server's FINAL are in */
+	bool result_unconfirmed; /* RESULT in, the server's FINAL not */
 	/* Big buffers (ciphertext and public plaintext) in ordinary memory. */
 	uint8_t *in;      /* P2_DATAMSG_HEADER_LEN + P2_S2C_N_MAX */
 	uint8_t *plain;   /* P2_S2C_N_MAX */
 	uint8_t *res_buf; /* the RESULT plaintext the result's items point into */
 	OutBuf out;
+	size_t out_mark; /* output length when the current feed began */
 };
 
 int p2_client_new(const P2ClientConfig *cfg, uint64_t now, P2ClientSession **ret)
@@ -700,6 +706,7 @@ P2ClientSession *p2_client_free(P2ClientSession *c)
 
 static int client_fail(P2ClientSession *c, int r, const char *why, const char **ret_why)
 {
+	c->out.len = MIN(c->out.len, c->out_mark);
 	c->state = CL_FAILED;
 	c->error = r;
 	c->error_why = why;
@@ -795,6 +802,7 @@ int p2_client_feed(P2ClientSession *c, const uint8_t *in, size_t len, uint64_t n
 		}
 		return c->error;
 	}
+	c->out_mark = c->out.len;
 	if (len == 0) {
 		switch (c->state) {
 		case CL_SHELLO:
@@ -911,6 +919,7 @@ int p2_client_feed(P2ClientSession *c, const uint8_t *in, size_t len, uint64_t n
 					return client_fail(c, r, "out of memory", ret_why);
 				}
 				c->state = CL_RFINAL;
+				c->result_unconfirmed = true;
 				c->deadline = now + c->t.final;
 				break;
 			}
@@ -930,6 +939,7 @@ int p2_client_feed(P2ClientSession *c, const uint8_t *in, size_t len, uint64_t n
 			}
 			c->state = CL_DONE;
 			c->have_result = true;
+			c->result_unconfirmed = false;
 			c->deadline = UINT64_MAX;
 			if (ret_used) {
 				*ret_used = u;
@@ -965,6 +975,11 @@ const P2Status *p2_client_status(const P2ClientSession *c)
 const P2Result *p2_client_result(const P2ClientSession *c)
 {
 	return c->have_result ? &c->result : NULL;
+}
+
+bool p2_client_result_unconfirmed(const P2ClientSession *c)
+{
+	return c->result_unconfirmed;
 }
 
 int p2_client_send_final(P2ClientSession *c)
