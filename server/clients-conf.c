@@ -304,8 +304,8 @@ typedef struct Loader {
 } Loader;
 
 /* "FILE:LINE: message" for a key of a section (its own line, else the section's), or NULL. */
-static char *client_message(Loader *l, const char *section, const char *key, const char *fmt,
-                            va_list ap)
+static _printf_(4, 0) char *client_message(Loader *l, const char *section, const char *key,
+                                            const char *fmt, va_list ap)
 {
 	_cleanup_free_ char *msg = NULL;
 	unsigned line = key ? ini_key_line(l->ini, section, key) : 0;
