@@ -205,8 +205,8 @@ static bool on_verdict(P2Conn *p, ReleaseVerdict v, uint32_t value)
 		if (r < 0 || len > UINT16_MAX) {
 			return send_code(p, P2_INTERNAL, 0, 0);
 		}
-		res.items[0] = (P2ResultItem){.kind = P2_ITEM_SEALED, .len = (uint16_t)len,
-		                              .data = data};
+		res.items[0] =
+		        (P2ResultItem){.kind = P2_ITEM_SEALED, .len = (uint16_t)len, .data = data};
 		return send_result(p, &res);
 	}
 	case RELEASE_DISABLED:

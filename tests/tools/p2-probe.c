@@ -243,8 +243,7 @@ static void raw_streams(Raw *w, const char *ch2_magic)
 {
 	uint8_t rx[crypto_kx_SESSIONKEYBYTES], tx[crypto_kx_SESSIONKEYBYTES];
 
-	if (!read_exact(w->fd, w->sh, sizeof(w->sh)) ||
-	    memcmp(w->sh, P2_MAGIC_SERVER, 16) != 0) {
+	if (!read_exact(w->fd, w->sh, sizeof(w->sh)) || memcmp(w->sh, P2_MAGIC_SERVER, 16) != 0) {
 		printf("case %s: no ServerHello\n", arg_case);
 		exit(1);
 	}
@@ -279,9 +278,8 @@ static void sign_ca(const uint8_t sk[64], const uint8_t th[32], uint8_t *ca, siz
 }
 
 /* A CLIENT_AUTH plaintext: ver 1, type 1, our pk, flags, n, items (each kid ‖ x). */
-static size_t build_ca(uint8_t *ca, const P2Identity *id, uint32_t flags, uint8_t n,
-                       size_t n_items, const uint8_t (*kids)[P2_KID_LEN],
-                       const uint8_t (*xs)[P2_POINT_LEN])
+static size_t build_ca(uint8_t *ca, const P2Identity *id, uint32_t flags, uint8_t n, size_t n_items,
+                       const uint8_t (*kids)[P2_KID_LEN], const uint8_t (*xs)[P2_POINT_LEN])
 {
 	size_t len = 103 + 48 * n_items;
 
@@ -473,8 +471,8 @@ static int run_case(const char *name)
 	           strcmp(name, "n-9") == 0 || strcmp(name, "len-plus1") == 0 ||
 	           strcmp(name, "len-minus1") == 0 || strcmp(name, "sig-otherkey") == 0 ||
 	           strcmp(name, "sig-otherth") == 0 || strncmp(name, "x-", 2) == 0 ||
-	           strcmp(name, "escrow-flag-n0") == 0 ||
-	           strcmp(name, "items-without-flag") == 0 || strcmp(name, "dup-kid") == 0) {
+	           strcmp(name, "escrow-flag-n0") == 0 || strcmp(name, "items-without-flag") == 0 ||
+	           strcmp(name, "dup-kid") == 0) {
 		raw_dm(&w, P2_MAGIC_DATAMSG, ca, len, TAG_MESSAGE, 0);
 	} else {
 		goto unknown;
@@ -535,7 +533,8 @@ static int unlock(const P2Identity *id, const P2SealKey *seal, uint32_t extra_fl
 		do {
 			const char *why = NULL;
 			size_t used = 0;
-			int ev = p2_client_feed(c, buf + off, (size_t)n - off, now_usec(), &used, &why);
+			int ev = p2_client_feed(c, buf + off, (size_t)n - off, now_usec(), &used,
+			                        &why);
 
 			off += used;
 			if (ev < 0) {
@@ -568,7 +567,8 @@ static int unlock(const P2Identity *id, const P2SealKey *seal, uint32_t extra_fl
 
 				write_all(fd, fo, fl);
 				close(fd);
-				fprintf(stderr, "RESULT code=%u flags=%u value=%u text=\"%s\" items=%u\n",
+				fprintf(stderr,
+				        "RESULT code=%u flags=%u value=%u text=\"%s\" items=%u\n",
 				        res->code, res->flags, res->value, res->text, res->n_items);
 				for (unsigned i = 0; i < res->n_items; i++) {
 					SecBuf *secret = NULL;
@@ -576,8 +576,8 @@ static int unlock(const P2Identity *id, const P2SealKey *seal, uint32_t extra_fl
 					if (res->items[i].kind != P2_ITEM_SEALED || !seal) {
 						continue;
 					}
-					r = p2_sealed_open(res->items[i].data, res->items[i].len, seal,
-					                   &secret);
+					r = p2_sealed_open(res->items[i].data, res->items[i].len,
+					                   seal, &secret);
 					if (r < 0) {
 						fprintf(stderr, "SEALED does not open\n");
 						return 1;
@@ -680,7 +680,8 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (arg_case) {
-		if (strcmp(arg_case, "unknown-client") == 0 || strcmp(arg_case, "foreign-kid") == 0) {
+		if (strcmp(arg_case, "unknown-client") == 0 ||
+		    strcmp(arg_case, "foreign-kid") == 0) {
 			return answered_case(arg_case);
 		}
 		return run_case(arg_case);
