@@ -395,6 +395,8 @@ static bool feed(P2Conn *p, const uint8_t *in, size_t len)
 			}
 			return finish(p, p->phase == P2C_HELLO ? "the client aborted" : NULL);
 		case P2_EV_DONE:
+			/* What is still queued goes if the socket takes it now. */
+			(void)flush(p);
 			log_debug("Protocol 2 connection from %s done", p->address);
 			return finish(p, NULL);
 		default:
