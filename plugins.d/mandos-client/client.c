@@ -7,13 +7,11 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/klog.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -28,7 +26,7 @@
 #include "io-util.h"
 #include "log.h"
 #include "macro.h"
-#include "netif.h"
+#include "interfaces.h"
 #include "privs.h"
 
 /* Largest decrypted secret (a LUKS passphrase or key file). */
@@ -206,8 +204,9 @@ static void server_attempt(Server *s)
 	}
 }
 
-int client_add_server(Client *c, const char *label, const struct sockaddr *sa, socklen_t len,
-                      int ifindex, bool route_fallback)
+/* Add a server and try it now (unless an equal one is known).  Returns 0 or -ENOMEM. */
+static int client_add_server(Client *c, const char *label, const struct sockaddr *sa, socklen_t len,
+                             int ifindex, bool route_fallback)
 {
 	Server *s, **tail = &c->servers;
 
@@ -238,7 +237,8 @@ int client_add_server(Client *c, const char *label, const struct sockaddr *sa, s
 	return 0;
 }
 
-void client_fail(Client *c, int exit_code)
+/* Stop the event loop with an error exit code. */
+static void client_fail(Client *c, int exit_code)
 {
 	c->loop_error = exit_code;
 	avahi_simple_poll_quit(c->simple_poll);
@@ -419,172 +419,19 @@ static char *join_interfaces(char **list)
 	return s;
 }
 
-static int strv_push(char ***v, const char *s)
-{
-	size_t n = 0;
-	char **nv;
-
-	while (*v && (*v)[n]) {
-		n++;
-	}
-	nv = realloc(*v, (n + 2) * sizeof(char *));
-	if (!nv) {
-		return -ENOMEM;
-	}
-	*v = nv;
-	nv[n] = strdup(s);
-	nv[n + 1] = NULL;
-	return nv[n] ? 0 : -ENOMEM;
-}
-
-static bool strv_contains(char **v, const char *s)
-{
-	for (; v && *v; v++) {
-		if (strcmp(*v, s) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Bring an interface up with the kernel's console messages held back. */
-static int bring_up(Client *c, const char *name)
-{
-	int r, old_level = -1;
-	FILE *f;
-
-	if (privs_raise() < 0) {
-		return log_warning_errno(EPERM, "Failed to raise privileges to bring up %s", name);
-	}
-	f = fopen("/proc/sys/kernel/printk", "re");
-	if (f) {
-		if (fscanf(f, "%d", &old_level) != 1) {
-			old_level = -1;
-		}
-		fclose(f);
-	}
-	if (old_level > 5) {
-		(void)klogctl(8, NULL, 5);
-	}
-	r = netif_set_up(name, true);
-	if (old_level > 5) {
-		(void)klogctl(8, NULL, old_level);
-	}
-	(void)privs_lower();
-	if (r < 0) {
-		return log_warning_errno(r, "Failed to bring up interface \"%s\": %m", name);
-	}
-	log_debug("Brought up interface \"%s\"", name);
-	return strv_push(&c->brought_up, name);
-}
-
-static void take_down_interfaces(Client *c)
-{
-	for (char **i = c->brought_up; i && *i; i++) {
-		int r;
-
-		if (privs_raise() < 0) {
-			log_warning("Failed to raise privileges to take down %s", *i);
-			continue;
-		}
-		r = netif_set_up(*i, false);
-		(void)privs_lower();
-		if (r == -ENODEV) {
-			log_debug("Interface \"%s\" is gone (removed by a hook?)", *i);
-		} else if (r < 0) {
-			log_warning_errno(r, "Failed to take down interface \"%s\": %m", *i);
-		} else {
-			log_debug("Took down interface \"%s\"", *i);
-		}
-	}
-	strv_free(c->brought_up);
-	c->brought_up = NULL;
-}
-
-/* Wait until every interface we use is RUNNING, at most --delay seconds; 0.25 s steps. */
-static void wait_running(Client *c)
-{
-	int waited = 0, limit = ms_of(c->args.delay);
-
-	for (;;) {
-		bool all = true;
-
-		for (char **i = c->selected; i && *i; i++) {
-			unsigned flags;
-
-			if (netif_get_flags(*i, &flags) == 0 && !(flags & IFF_RUNNING)) {
-				all = false;
-			}
-		}
-		if (all || waited >= limit) {
-			if (!all) {
-				log_debug("Not every interface is running after %g s",
-				          c->args.delay);
-			}
-			return;
-		}
-		{
-			struct pollfd p = {.fd = c->sigfd, .events = POLLIN};
-			int step = MIN(250, limit - waited);
-
-			if (poll(&p, 1, step) > 0 && signal_pending(c)) {
-				return;
-			}
-			waited += step;
-		}
-	}
-}
-
 static int setup_interfaces(Client *c)
 {
-	Args *a = &c->args;
-	bool p2p = a->n_connect > 0;
+	const Args *a = &c->args;
+	InterfacesRequest req = {
+	        .names = a->interfaces,
+	        .n_names = a->n_interfaces,
+	        .n_bring_up = a->n_bring_up,
+	        .saw_none = a->saw_none,
+	        .allow_point_to_point = a->n_connect > 0,
+	        .delay = a->delay,
+	};
 
-	for (size_t i = 0; i < a->n_interfaces; i++) {
-		const char *name = a->interfaces[i];
-
-		if (if_nametoindex(name) == 0) {
-			log_warning("Not using nonexisting interface \"%s\"", name);
-			continue;
-		}
-		if (strv_contains(c->selected, name)) {
-			continue;
-		}
-		if (strv_push(&c->selected, name) < 0) {
-			return log_oom();
-		}
-		if (i < a->n_bring_up) {
-			unsigned flags;
-
-			if (netif_get_flags(name, &flags) == 0 && !(flags & IFF_UP)) {
-				(void)bring_up(c, name);
-			}
-		}
-	}
-	if (!c->selected && a->n_interfaces == 0 && !a->saw_none) {
-		int n = netif_autodetect(p2p, &c->selected);
-
-		if (n < 0) {
-			return log_error_errno(n, "Failed to list network interfaces: %m");
-		}
-		if (n == 0) {
-			log_error("Could not find a network interface");
-			return -ENODEV;
-		}
-		for (char **i = c->selected; *i; i++) {
-			unsigned flags;
-
-			if (netif_get_flags(*i, &flags) == 0 && !(flags & IFF_UP)) {
-				(void)bring_up(c, *i);
-			}
-		}
-	}
-	if (c->selected && c->selected[0] && !c->selected[1]) {
-		c->ifindex = (int)if_nametoindex(c->selected[0]);
-		log_debug("Using only interface \"%s\"", c->selected[0]);
-	}
-	wait_running(c);
-	return 0;
+	return interfaces_setup(&c->ifs, &req, c->sigfd);
 }
 
 static int setup_connect_targets(Client *c)
@@ -600,8 +447,8 @@ static int setup_connect_targets(Client *c)
 					log_error("No interface \"%s\" for %s", t->ifname, t->text);
 					return -ENODEV;
 				}
-			} else if (c->ifindex > 0) {
-				ifindex = c->ifindex;
+			} else if (c->ifs.ifindex > 0) {
+				ifindex = c->ifs.ifindex;
 			} else {
 				log_error("An IPv6 link-local address is incomplete without a "
 				          "network "
@@ -618,6 +465,40 @@ static int setup_connect_targets(Client *c)
 		}
 	}
 	return 0;
+}
+
+static void zeroconf_found(const ZeroconfService *svc, void *userdata)
+{
+	Client *c = userdata;
+
+	if (!interfaces_allowed(&c->ifs, svc->ifindex)) {
+		log_debug("Ignoring Mandos server \"%s\" on interface %d", svc->name, svc->ifindex);
+		return;
+	}
+	log_debug("Mandos server %s found on interface %d", svc->label, svc->ifindex);
+	if (client_add_server(c, svc->label, svc->addr, svc->addr_len, svc->ifindex, true) < 0) {
+		log_oom();
+	}
+}
+
+static void zeroconf_failed(void *userdata)
+{
+	client_fail(userdata, EX_UNAVAILABLE);
+}
+
+static int start_zeroconf(Client *c)
+{
+	const ZeroconfBrowserCallbacks cb = {
+	        .found = zeroconf_found,
+	        .failed = zeroconf_failed,
+	        .userdata = c,
+	};
+	int r = zeroconf_browser_new(c->api, c->ifs.ifindex, &cb, &c->zeroconf);
+
+	if (r == -ENOMEM) {
+		log_oom();
+	}
+	return r;
 }
 
 static int write_password(Client *c)
@@ -637,7 +518,7 @@ static void client_cleanup(Client *c)
 	HookEnv env = {0};
 	_cleanup_free_ char *device = NULL;
 
-	zeroconf_stop(c);
+	c->zeroconf = zeroconf_browser_free(c->zeroconf);
 	while (c->servers) {
 		Server *s = c->servers;
 
@@ -656,14 +537,13 @@ static void client_cleanup(Client *c)
 		                .debug = c->args.debug};
 		(void)hooks_run(c->args.hook_dir, "stop", &env, -1);
 	}
-	take_down_interfaces(c);
+	interfaces_done(&c->ifs);
 	c->decryptor = decryptor_free(c->decryptor);
 	c->tls = tls_config_free(c->tls);
 	c->password = secbuf_free(c->password);
 	if (c->simple_poll) {
 		avahi_simple_poll_free(c->simple_poll);
 	}
-	strv_free(c->selected);
 	safe_close(c->sigfd);
 	args_done(&c->args);
 	gnutls_global_deinit();
@@ -769,7 +649,7 @@ static int client_setup_and_run(Client *c)
 			return r == -ENOMEM ? EX_OSERR : EX_USAGE;
 		}
 	} else {
-		r = zeroconf_start(c);
+		r = start_zeroconf(c);
 		if (r < 0) {
 			return EX_UNAVAILABLE;
 		}

@@ -11,7 +11,9 @@
 #include "args.h"
 #include "conn.h"
 #include "crypto/decrypt.h"
+#include "interfaces.h"
 #include "secmem.h"
+#include "zeroconf.h"
 
 typedef struct Client Client;
 
@@ -41,26 +43,11 @@ struct Client {
 	int sigfd;
 	AvahiWatch *sigwatch;
 	int quit_signal;
-	int loop_error;    /* a sysexits code when the loop ended on an error */
-	char **selected;   /* interfaces in use (existing ones) */
-	char **brought_up; /* interfaces we brought up, to take down at exit */
-	int ifindex;       /* the only interface in use, or 0 */
-	void *zeroconf;    /* zeroconf.c's state */
+	int loop_error; /* a sysexits code when the loop ended on an error */
+	Interfaces ifs;
+	ZeroconfBrowser *zeroconf;
 	bool hooks_started;
 };
 
-/*
- * Add a server and try it now (unless an equal one is known).  Returns 0 or -ENOMEM.
- */
-int client_add_server(Client *c, const char *label, const struct sockaddr *sa, socklen_t len,
-                      int ifindex, bool route_fallback);
-
-/* Stop the event loop with an error exit code. */
-void client_fail(Client *c, int exit_code);
-
 /* The program: returns the exit code (or raises a terminating signal). */
 int client_main(int argc, char **argv);
-
-/* Zeroconf (zeroconf.c): start browsing _mandos._tcp.  Returns 0 or -errno. */
-int zeroconf_start(Client *c);
-void zeroconf_stop(Client *c);
