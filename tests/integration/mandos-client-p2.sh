@@ -169,10 +169,15 @@ wait_for 30 prop_is disabled LastCheckedOK '!null' ||
 "$CTL" --disable disabled
 reason disabled "(unauthenticated) client disabled (by administrator)"
 reason slow "(unauthenticated) approval timed out"
-# Release limit: one release, then TRY_LATER; the retry waits for it (not every --retry=1 s).
+# Release limit: one release, then TRY_LATER.  That client stays running meanwhile: it must
+# not come back before the TRY_LATER's value (about a day), --retry=1 notwithstanding.
 $VALGRIND "$MC" $(mc_args limited) >"$T/out-limited" 2>"$T/err-limited" ||
 	fail "limited: first unlock failed"
-reason limited "(unauthenticated) release limit reached, try again in"
+$VALGRIND "$MC" $(mc_args limited) >"$T/out-limited" 2>"$T/err-limited" &
+limited=$!
+on_exit "kill $limited"
+wait_for 30 grep -qF "server [::1]:$PORT: (unauthenticated) release limit reached, try again in" \
+	"$T/err-limited" || fail "no release limit line: $(tail -n 5 "$T/err-limited")"
 assert_contains "$T/server.log" "Client limited reached its release limit (1 per 24 h)"
 # Denied while waiting; the STATUS first.
 "$MC" $(mc_args denied) >"$T/out-denied" 2>"$T/err-denied" &
@@ -191,6 +196,12 @@ wait "$client" || true
 # 5. An approval wait ends when the client goes: ApprovalPending drops at once, long before
 # the minute of approval_delay.
 sleep $((1 + SLOW))
+# The limited client is still waiting out its TRY_LATER (2 s at least have passed, at --retry=1).
+kill -0 "$limited" || fail "the limited client stopped"
+assert_eq "$(grep -c "Client limited reached its release limit" "$T/server.log")" 1 \
+	"refusals of the limited client (no retry before the TRY_LATER's value)"
+kill "$limited"
+[ ! -s "$T/out-limited" ] || fail "limited: printed something the second time"
 "$MC" $(mc_args denied) >"$T/out-denied" 2>"$T/err-denied" &
 client=$!
 on_exit "kill $client"
