@@ -254,7 +254,9 @@ static int setup_protocols(Client *c)
 		c->protocols[c->n_protocols++] = want[i];
 	}
 	if (c->n_protocols == 0) {
-		log_error("No protocol left to use (protocol 2 needs a seal key, %s)", a->seal_key);
+		log_error("No protocol left to use: protocol 2 needs a seal key (%s), protocol 1 "
+		          "OpenPGP keys and no server pins",
+		          a->seal_key);
 		return EX_UNAVAILABLE;
 	}
 	return 0;
