@@ -558,6 +558,7 @@ static void restore_client(Manager *m, Client *c, SavedClient *sc, realtime_t no
 			if (!c->s.enabled) {
 				c->last_enabled = 0;
 				c->expires = 0;
+				c->disabled_by = CLIENT_DISABLED_BY_TIMEOUT;
 			}
 		}
 	}

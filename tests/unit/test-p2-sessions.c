@@ -912,7 +912,9 @@ static size_t result_raw(uint8_t *m, uint8_t code, uint8_t nitems, const uint8_t
 	m[1] = 4;
 	m[2] = code;
 	m[10] = nitems;
-	memcpy(m + 11, items, items_len);
+	if (items_len > 0) {
+		memcpy(m + 11, items, items_len);
+	}
 	return 11 + items_len;
 }
 
@@ -1001,7 +1003,9 @@ START_TEST(client_result_needs_final)
 	/* The client queued its own FINAL. */
 	ck_assert_uint_eq(out_len_client(cli.c), 33);
 	ck_assert_ptr_null(p2_client_result(cli.c));
+	ck_assert(p2_client_result_unconfirmed(cli.c));
 	cli_fails(NULL, 0);
+	ck_assert(p2_client_result_unconfirmed(cli.c));
 	cli_teardown();
 	/* A STATUS instead of the FINAL. */
 	cli_auth(false);
@@ -1025,6 +1029,7 @@ START_TEST(client_result_ok)
 	n += dm(&cli.push, NULL, 0, TAG_FINAL, buf + n);
 	ck_assert_int_eq(p2_client_feed(cli.c, buf, n, T0 + 3, &used, NULL), P2_EV_RESULT);
 	ck_assert_uint_eq(used, n);
+	ck_assert(!p2_client_result_unconfirmed(cli.c));
 	res = p2_client_result(cli.c);
 	ck_assert_ptr_nonnull(res);
 	ck_assert_int_eq(res->code, P2_OK);
