@@ -243,9 +243,8 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
 		Connection *conn;
-		int one = 1, cfd;
-
 		Admission *a;
+		int one = 1, cfd;
 
 		cfd = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
