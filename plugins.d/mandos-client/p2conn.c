@@ -185,16 +185,18 @@ static bool feed(P2Conn *c, const uint8_t *in, size_t len)
 
 	do {
 		const char *why = NULL;
-		size_t used = 0, qlen;
-		int r = p2_client_feed(c->session, in + off, len - off, now_us(), &used, &why);
+		size_t used = 0, before, after;
+		int r;
 
+		(void)p2_client_output(c->session, &before);
+		r = p2_client_feed(c->session, in + off, len - off, now_us(), &used, &why);
 		off += used;
-		/* The session queues output at two points only: ClientHello2 and CLIENT_AUTH
-		 * after ServerHello, and our FINAL after a RESULT. */
-		(void)p2_client_output(c->session, &qlen);
-		if (c->stage == P2CONN_HELLO && qlen > 0) {
+		/* A feed queues output at two points only: ClientHello2 and CLIENT_AUTH after
+		 * ServerHello, and our FINAL after a RESULT. */
+		(void)p2_client_output(c->session, &after);
+		if (c->stage == P2CONN_HELLO && after > before) {
 			c->stage = P2CONN_AUTH;
-		} else if (c->stage == P2CONN_WAIT && qlen > 0) {
+		} else if (c->stage == P2CONN_WAIT && after > before) {
 			c->stage = P2CONN_FINAL;
 		}
 		if (r < 0) {
