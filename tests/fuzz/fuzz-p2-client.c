@@ -77,8 +77,9 @@ static bool feed(P2ClientSession *c, const uint8_t *b, size_t n, size_t chunk, u
 		if (r == P2_EV_AUTHENTICATED && p2_client_server_key_id(c) == NULL) {
 			abort();
 		}
-		if (r == P2_EV_STATUS && !p2_text_printable((const uint8_t *)p2_client_status(c)->text,
-		                                            p2_client_status(c)->tlen)) {
+		if (r == P2_EV_STATUS &&
+		    !p2_text_printable((const uint8_t *)p2_client_status(c)->text,
+		                       p2_client_status(c)->tlen)) {
 			abort();
 		}
 		if (r == P2_EV_RESULT) {
@@ -92,7 +93,8 @@ static bool feed(P2ClientSession *c, const uint8_t *b, size_t n, size_t chunk, u
 				SecBuf *secret = NULL;
 
 				if (res->items[i].kind == P2_ITEM_SEALED &&
-				    p2_sealed_open(res->items[i].data, res->items[i].len, seal, &secret) == 0) {
+				    p2_sealed_open(res->items[i].data, res->items[i].len, seal,
+				                   &secret) == 0) {
 					secbuf_free(secret);
 				}
 			}
@@ -168,8 +170,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memcpy(ch2, o, sizeof(ch2));
 	crypto_secretstream_xchacha20poly1305_init_pull(&pull, ch2 + 8, rx);
-	if (crypto_secretstream_xchacha20poly1305_pull(&pull, ca, &mlen, &tag, o + 48, olen - 48, NULL,
-	                                               0) != 0) {
+	if (crypto_secretstream_xchacha20poly1305_pull(&pull, ca, &mlen, &tag, o + 48, olen - 48,
+	                                               NULL, 0) != 0) {
 		abort();
 	}
 	ca_len = (size_t)mlen;
@@ -179,12 +181,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = size < sizeof(wire) ? size : sizeof(wire);
 		memcpy(wire, data, n);
 	} else {
-		while (fuzz_p2_next(&data, &size, &m) && n + 16 + 17 + 11 + 3 + m.len <= sizeof(wire)) {
+		while (fuzz_p2_next(&data, &size, &m) &&
+		       n + 16 + 17 + 11 + 3 + m.len <= sizeof(wire)) {
 			if (m.flags & 1) {
 				uint8_t sa[P2_SERVER_AUTH_LEN];
 
 				p2_server_auth_build(server_id, th, ca, ca_len, sa);
-				n += fuzz_p2_dm(&push, sa, sizeof(sa), fuzz_p2_tag(m.tag), wire + n);
+				n += fuzz_p2_dm(&push, sa, sizeof(sa), fuzz_p2_tag(m.tag),
+				                wire + n);
 			} else if ((m.flags & 2) && m.len <= 65535) {
 				/* RESULT OK with one SEALED item holding the bytes. */
 				memset(result_plain, 0, 11);

@@ -44,7 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	switch (sel % 4) {
 	case 0:
-		if (p2_client_auth_parse(data, size, th, &ca, &why) == 0 && size != 103 + 48u * ca.n_items) {
+		if (p2_client_auth_parse(data, size, th, &ca, &why) == 0 &&
+		    size != 103 + 48u * ca.n_items) {
 			abort();
 		}
 		break;

@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* What parses formats and parses back to the same key. */
 			ssize_t n = p2_key_format((P2KeyKind)kind, key, pem, sizeof(pem));
 
-			if (n < 0 || p2_key_parse((P2KeyKind)kind, pem, (size_t)n, back, &why) != 0 ||
+			if (n < 0 ||
+			    p2_key_parse((P2KeyKind)kind, pem, (size_t)n, back, &why) != 0 ||
 			    memcmp(key, back, 32) != 0) {
 				abort();
 			}

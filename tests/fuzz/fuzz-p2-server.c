@@ -92,7 +92,8 @@ static void feed_eof(P2ServerSession *s)
 	size_t before = out_len(s);
 	const char *why = NULL;
 
-	if (p2_server_feed(s, NULL, 0, 2000, NULL, &why) < 0 && (why == NULL || out_len(s) != before)) {
+	if (p2_server_feed(s, NULL, 0, 2000, NULL, &why) < 0 &&
+	    (why == NULL || out_len(s) != before)) {
 		abort();
 	}
 }
