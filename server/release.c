@@ -167,6 +167,10 @@ static uint32_t disabled_reason(const Client *c)
 	if (c->disabled_by == CLIENT_DISABLED_BY_ADMIN) {
 		return P2_DISABLED_BY_ADMIN;
 	}
+	/* clients.conf says "enabled = False": an administrator's choice. */
+	if (!c->config.enabled) {
+		return P2_DISABLED_BY_ADMIN;
+	}
 	/* Disabled in an earlier run: what the checker did last is all we know. */
 	if (!c->last_checked_ok) {
 		return P2_DISABLED_NEVER_OK;

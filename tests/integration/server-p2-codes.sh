@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # The RESULT codes of protocol 2 from our running server (spec/protocol-2.md §A.4.3, §A.5):
 # OK with a sealed item, UNKNOWN_CLIENT, NO_MATERIAL (a section without protocol 2, a request
-# without WANT_SEALED), DISABLED with its reasons (never checked OK, checker timed out),
+# without WANT_SEALED), DISABLED with its reasons (by administrator, never checked OK, checker timed out),
 # APPROVAL_TIMEOUT and OK after approved_by_default, each after STATUS AWAITING_APPROVAL, BUSY
 # (TRY_LATER 10) for a fifth request waiting at once, a wait the client aborts with FINAL, and
 # UNKNOWN_CLIENT to a waiting request whose section a reload removed, and TRY_LATER 10 to a
@@ -12,7 +12,7 @@
 . "$(dirname "$0")/server-p2-lib.sh"
 
 printf '[DEFAULT]\nsource_rate = 0\n' > "$T/conf/mandos.conf"
-for n in ok p1only never flaky slowno slowyes busy quitter; do
+for n in ok p1only off never flaky slowno slowyes busy quitter; do
 	p2_keys "$n"
 done
 p2_keys stranger
@@ -20,6 +20,8 @@ p2_keys stranger
 	printf '[DEFAULT]\nchecker = true\n\n'
 	p2_section ok
 	p2_section p1only "protocols = 1" "secret = YQ=="
+	# Disabled in clients.conf: the administrator's choice.
+	p2_section off "enabled = False"
 	# Never succeeds: disabled when its first timeout passes.
 	p2_section never "checker = false" "interval = PT1S" "timeout = PT1S"
 	# Succeeds until $T/flaky-fails exists, then times out.
@@ -42,7 +44,9 @@ assert_p2_result p1only "code=5 flags=0 value=0"
 # WANT_SEALED not set (SHOWS_STATUS only): nothing requested that exists.
 assert_p2_result ok "code=5 flags=0 value=0" --flags=4
 
-# DISABLED, value 3 (never checked OK) and 2 (the checker timed out after a success).
+# DISABLED, value 1 (by administrator: enabled = False in clients.conf), 3 (never checked OK)
+# and 2 (the checker timed out after a success).
+assert_p2_result off "code=2 flags=0 value=1"
 log_wait "Disabling client never" 10
 assert_p2_result never "code=2 flags=0 value=3"
 log_wait "Checker for flaky succeeded" 10
