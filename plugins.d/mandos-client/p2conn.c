@@ -191,12 +191,15 @@ static bool feed(P2Conn *c, const uint8_t *in, size_t len)
 		(void)p2_client_output(c->session, &before);
 		r = p2_client_feed(c->session, in + off, len - off, now_us(), &used, &why);
 		off += used;
-		/* A feed queues output at two points only: ClientHello2 and CLIENT_AUTH after
-		 * ServerHello, and our FINAL after a RESULT. */
+		/* A feed queues output at one point before the RESULT: ClientHello2 and
+		 * CLIENT_AUTH after ServerHello. */
 		(void)p2_client_output(c->session, &after);
 		if (c->stage == P2CONN_HELLO && after > before) {
 			c->stage = P2CONN_AUTH;
-		} else if (c->stage == P2CONN_WAIT && after > before) {
+		}
+		/* A RESULT came without its FINAL (also when bad bytes followed it in this read,
+		 * which drops our queued FINAL again). */
+		if (p2_client_result_unconfirmed(c->session)) {
 			c->stage = P2CONN_FINAL;
 		}
 		if (r < 0) {

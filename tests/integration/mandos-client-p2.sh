@@ -79,7 +79,10 @@ p2_section slow "approval_delay = PT1S
 approved_by_default = False"
 p2_section limited "release_limit = 1"
 p2_section disabled "interval = PT1S"
-p2_section never "enabled = False"
+# Its checker never succeeds: disabled when its first timeout passes.
+p2_section never "checker = false
+interval = PT1S
+timeout = PT1S"
 # A secret sealed to some other seal key.
 cp "$T/good/seal-pubkey.pem" "$T/wrongseal/seal-pubkey.pem"
 p2_section wrongseal
@@ -181,6 +184,7 @@ grep -q "Sending secret to p1only\$" "$T/server.log" || fail "p1only: no protoco
 
 # 4. Each reason code on the console.
 reason stranger "(unauthenticated) this machine (key ID $(key_id "$T/stranger/tls-pubkey.pem")) is not known to it"
+wait_for 30 prop_is never Enabled false || fail "never: still enabled"
 reason never "(unauthenticated) client disabled (never checked OK)"
 wait_for 30 prop_is checker Enabled false || fail "checker: still enabled"
 reason checker "(unauthenticated) client disabled (checker timed out)"
