@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* §A.1: the only version line that selects protocol 2. */
 #define P2_VERSION_LINE "2\r\n"

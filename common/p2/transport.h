@@ -38,7 +38,13 @@ typedef struct P2Timeouts {
 	uint64_t linger; /* server: client FINAL/EOF after our FINAL */
 } P2Timeouts;
 
+/*
+ * The server's values (hello 10 s, auth 10 s, linger 2 s; idle 45 s, final 10 s), used when
+ * p2_server_new() gets NULL.  The client's hello and auth are 5 s: p2_client_default_timeouts,
+ * used when P2ClientConfig.timeouts is NULL.
+ */
 extern const P2Timeouts p2_default_timeouts;
+extern const P2Timeouts p2_client_default_timeouts;
 
 /* ---- server side ---- */
 
@@ -59,23 +65,32 @@ P2ServerSession *p2_server_free(P2ServerSession *s);
  * sets *ret_used; unconsumed bytes after P2_EV_REQUEST mean a pipelined message: the
  * caller feeds them again, and the session then fails (step 7 of §A.4.2).  After
  * P2_EV_REQUEST the caller MUST also check the socket (MSG_PEEK|MSG_DONTWAIT) and feed what
- * is there, so a pending byte or EOF closes before anything is sent.  Returns an event or
- * -EBADMSG (malformed; *ret_why says what), -EPROTO (EOF or abort before the request).
+ * is there, so a pending byte or EOF closes before anything is sent.  Between REQUEST and
+ * p2_server_send_result(), a whole FINAL gives P2_EV_PEER_FINAL (the client aborted) and any
+ * other byte or EOF an error.  After send_result, the client's FINAL or EOF gives
+ * P2_EV_DONE: write what is still queued, then close.  Returns an event or -EBADMSG
+ * (malformed; *ret_why says what), -EPROTO (EOF or abort before the request).  After an
+ * error every feed returns it again and the output is left as it was (nothing queued by the
+ * faulty step).  ret_used and ret_why may be NULL.
  */
 int p2_server_feed(P2ServerSession *s, const uint8_t *in, size_t len, uint64_t now,
                    size_t *ret_used, const char **ret_why);
 
-/* After P2_EV_REQUEST: the verified request, its key id, the CLIENT_AUTH flags. */
+/* After P2_EV_REQUEST: the verified request, its key id, the CLIENT_AUTH flags (NULL before). */
 const P2ClientAuth *p2_server_request(const P2ServerSession *s);
 const char *p2_server_client_key_id(const P2ServerSession *s); /* 64 uppercase hex */
 
 /* Queue a STATUS (only if the client set SHOWS_STATUS: else a no-op returning 0). */
 int p2_server_send_status(P2ServerSession *s, const P2Status *st);
 
-/* Queue the RESULT and our FINAL; then feed until P2_EV_DONE or the linger deadline. */
+/*
+ * Queue the RESULT and our FINAL; then feed until P2_EV_DONE or the linger deadline (taken
+ * from CLOCK_MONOTONIC now, as this call has no `now`).  Returns 0, -EINVAL (not right after
+ * a REQUEST, or a RESULT that breaks §A.4.1), -ENOMEM.
+ */
 int p2_server_send_result(P2ServerSession *s, const P2Result *res);
 
-/* Abort (shutdown, another reason): queue FINAL only. */
+/* Abort (shutdown, another reason): queue FINAL only.  -ENOTCONN before ClientHello2. */
 int p2_server_send_final(P2ServerSession *s);
 
 /* Bytes waiting to be written; p2_server_output_consume() after a write of n of them. */
@@ -105,7 +120,10 @@ int p2_client_new(const P2ClientConfig *cfg, uint64_t now, P2ClientSession **ret
 P2ClientSession *p2_client_free(P2ClientSession *c);
 
 /*
- * Bytes from the socket (len 0 = EOF).  Returns an event, or an error: -ECONNRESET for EOF
+ * Bytes from the socket (len 0 = EOF).  Like p2_server_feed(), it returns at each event with
+ * *ret_used set: feed the rest again.  On a valid RESULT the session queues the client's
+ * FINAL itself (write it), and returns P2_EV_RESULT only when the server's FINAL follows.
+ * Returns an event, or an error: -ECONNRESET for EOF
  * before the first ServerHello byte ("no protocol 2 here", §A.8), -EPERM for a server key
  * that is not pinned (p2_client_server_key_id() tells which), -EBADMSG for anything
  * malformed (*ret_why), -ETIMEDOUT is never returned here (see p2_client_deadline()).
@@ -118,10 +136,11 @@ const char *p2_client_server_key_id(const P2ClientSession *c);
 bool p2_client_server_pinned(const P2ClientSession *c);
 /* After P2_EV_STATUS: the last STATUS (valid until the next feed). */
 const P2Status *p2_client_status(const P2ClientSession *c);
-/* After P2_EV_RESULT: the RESULT, its items pointing into the session (valid until free). */
+/* After P2_EV_RESULT: the RESULT, its items pointing into the session (valid until free);
+ * NULL before. */
 const P2Result *p2_client_result(const P2ClientSession *c);
 
-/* Abort: queue FINAL (the caller writes it, then closes). */
+/* Abort: queue FINAL (the caller writes it, then closes).  -ENOTCONN before ServerHello. */
 int p2_client_send_final(P2ClientSession *c);
 
 const uint8_t *p2_client_output(const P2ClientSession *c, size_t *ret_len);
