@@ -407,15 +407,21 @@ static int cmd_check(int n, char **paths)
 	return ret;
 }
 
+/* The pins file being read, for the messages about its bad lines. */
+static const char *bad_lines_path;
+
 static void report_bad_pin(unsigned line, const char *why, void *userdata)
 {
-	log_warning("%s:%u: %s", (const char *)userdata, line, why);
+	log_warning("%s:%u: %s", bad_lines_path, line, why);
 }
 
 /* Load a pins file; a missing one is an empty list.  Returns 0 or an exit status. */
 static int load_pins(const char *path, P2Pins *pins)
 {
-	int r = p2_pins_load(pins, path, report_bad_pin, (void *)path);
+	int r;
+
+	bad_lines_path = path;
+	r = p2_pins_load(pins, path, report_bad_pin, NULL);
 
 	if (r == -ENOENT || r == -E2BIG) {
 		return 0;
