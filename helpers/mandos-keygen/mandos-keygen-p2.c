@@ -502,8 +502,14 @@ static int cmd_pin(const char *pins_path, const char *key_id, const char *commen
 		log_error("%s: already %d pins", pins_path, P2_PINS_MAX);
 		return EX_DATAERR;
 	}
-	/* Pins are public (§A.9.3): 0644, like servers-seen. */
-	fd = open(pins_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* Pins are public (§A.9.3): a new file is 0644 whatever the umask; an existing one keeps
+	 * the mode its owner gave it. */
+	fd = open(pins_path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd >= 0) {
+		(void)fchmod(fd, 0644);
+	} else if (errno == EEXIST) {
+		fd = open(pins_path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	}
 	if (fd < 0) {
 		log_error_errno(errno, "Failed to open %s: %m", pins_path);
 		return EX_CANTCREAT;
