@@ -647,18 +647,19 @@ static void p2_done(void *userdata)
 /* Hand the socket to protocol 2 with what followed its line (the start of ClientHello). */
 static void start_p2(Connection *conn, const uint8_t *early, size_t len)
 {
-	int r = p2_conn_new(conn->srv, conn->fd, conn->address, conn->ip, conn->accepted, early,
-	                    len, p2_done, conn, &conn->p2);
+	int r;
 
+	/* One io source per fd: p2-conn.c watches the socket from now on, with its deadlines. */
+	conn->io = sd_event_source_disable_unref(conn->io);
+	(void)sd_event_source_set_enabled(conn->deadline, SD_EVENT_OFF);
+	r = p2_conn_new(conn->srv, conn->fd, conn->address, conn->ip, conn->accepted, early, len,
+	                p2_done, conn, &conn->p2);
 	if (r < 0) {
-		log_oom();
+		log_error_errno(r, "Cannot start protocol 2 for %s: %m", conn->address);
 		connection_free(conn);
 		return;
 	}
 	conn->state = CONN_P2;
-	/* One io source per fd: p2-conn.c watches the socket from now on, with its deadlines. */
-	conn->io = sd_event_source_disable_unref(conn->io);
-	(void)sd_event_source_set_enabled(conn->deadline, SD_EVENT_OFF);
 	p2_conn_start(conn->p2);
 }
 
