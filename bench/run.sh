@@ -249,9 +249,13 @@ echo "10k clients, no state: $cold; with state: $warm (ms listening, ms ready, p
 # 5. Initramfs images for this system: upstream's hook with upstream's keys, ours with the
 # same keys plus a seal key (protocol 1 and 2), ours with no OpenPGP keys (protocol 2 only).
 img_up=- img_p1=- img_p2=- gpg_up=- gpg_p1=- gpg_p2=- raw_up=- raw_p1=- raw_p2=-
+tls_up=- tls_p1=- tls_p2=-
 if [ "${INITRAMFS:-1}" != 0 ] && [ "$(id -u)" -eq 0 ] && command -v mkinitramfs >/dev/null &&
 	[ -n "$KVER" ]; then
 	stage_install
+	# Stripped, as Debian's packages are (dh_strip): a debug build's symbols are not what
+	# an installed system puts into its image.
+	find "$T/inst" -type f -exec strip --strip-unneeded {} + 2>/dev/null || true
 	mkdir -p "$T/etc-mandos/plugins.d" "$T/etc-mandos/plugin-helpers" \
 		"$T/etc-mandos/network-hooks.d"
 	cp "$top/plugin-runner/plugin-runner.conf" "$T/etc-mandos/" 2>/dev/null ||
@@ -264,18 +268,21 @@ if [ "${INITRAMFS:-1}" != 0 ] && [ "$(id -u)" -eq 0 ] && command -v mkinitramfs 
 			build_initramfs "$T/$1.img" "$2:/etc/keys/mandos"
 		fi
 		unmkinitramfs "$T/$1.img" "$T/$1.unpacked"
+		lsinitramfs "$T/$1.img" > "$T/$1.list"
 		echo "$(stat -c %s "$T/$1.img")" "$(du -sb "$T/$1.unpacked" | cut -f1)" \
-			"$(lsinitramfs "$T/$1.img" | grep -cE '(^|/)(gpg|gpg-agent|libgpgme\.so.*)$')"
+			"$(grep -cE '(^|/)(gpg|gpg-agent|libgpgme\.so[.0-9]*)$' "$T/$1.list")" \
+			"$(grep -cE '/libgnutls\.so[.0-9]*$' "$T/$1.list")"
 		rm -rf "$T/$1.unpacked"
 	}
 	set -- $(image upstream "$T/keys-up" 0)
-	img_up=$1 raw_up=$2 gpg_up=$3
+	img_up=$1 raw_up=$2 gpg_up=$3 tls_up=$4
 	set -- $(image ours-p1 "$T/keys" 1)
-	img_p1=$1 raw_p1=$2 gpg_p1=$3
+	img_p1=$1 raw_p1=$2 gpg_p1=$3 tls_p1=$4
 	set -- $(image ours-p2 "$T/keys-p2" 1)
-	img_p2=$1 raw_p2=$2 gpg_p2=$3
-	echo "initramfs bytes, unpacked, gpg files: upstream $img_up $raw_up $gpg_up," \
-		"ours p1 $img_p1 $raw_p1 $gpg_p1, ours p2 only $img_p2 $raw_p2 $gpg_p2"
+	img_p2=$1 raw_p2=$2 gpg_p2=$3 tls_p2=$4
+	echo "initramfs bytes, unpacked, gpg files, GnuTLS files: upstream $img_up $raw_up" \
+		"$gpg_up $tls_up, ours p1 $img_p1 $raw_p1 $gpg_p1 $tls_p1, ours p2 only $img_p2" \
+		"$raw_p2 $gpg_p2 $tls_p2"
 else
 	note "initramfs sizes skipped (INITRAMFS=0, not root, or no mkinitramfs or kernel)"
 fi
@@ -346,11 +353,11 @@ about $capacity1 and $capacity2 unlocks per second.
 | ours, protocol 2 sealed (pinned, no OpenPGP keys) | $c_p2 | $(client ours-p2 3) | $(client ours-p2 4) of $client_runs |
 | upstream (\`mandos-client\` 1.8.16), protocol 1 | $c_up | $(client upstream 3) | $(client upstream 4) of $client_runs |
 
-| initramfs (mkinitramfs, kernel $KVER) | image | unpacked | gpg, gpg-agent, GPGME files |
-|---|---|---|---|
-| upstream's hook, upstream's keys | $(mb "$img_up") | $(mb "$raw_up") | $gpg_up |
-| ours, protocol 1 and 2 (OpenPGP and seal keys) | $(mb "$img_p1") | $(mb "$raw_p1") | $gpg_p1 |
-| ours, protocol 2 only (no OpenPGP keys) | $(mb "$img_p2") | $(mb "$raw_p2") | $gpg_p2 |
+| initramfs (mkinitramfs, kernel $KVER) | image | unpacked | gpg, gpg-agent, GPGME files | GnuTLS |
+|---|---|---|---|---|
+| upstream's hook, upstream's keys | $(mb "$img_up") | $(mb "$raw_up") | $gpg_up | $tls_up |
+| ours, protocol 1 and 2 (OpenPGP and seal keys) | $(mb "$img_p1") | $(mb "$raw_p1") | $gpg_p1 | $tls_p1 |
+| ours, protocol 2 only (no OpenPGP keys) | $(mb "$img_p2") | $(mb "$raw_p2") | $gpg_p2 | $tls_p2 |
 
 | start with 10,000 clients | listening | ready (sd_notify) | peak RSS |
 |---|---|---|---|
