@@ -2,7 +2,8 @@
 /*
  * mandos-primitives: loop benchmark of the libsodium calls one protocol 2 unlock costs the
  * server (and the client), with the message sizes protocol 2 uses; prints µs per call and the
- * per-unlock sums that spec/protocol-2.md §A.13 compares the server's CPU per unlock with.
+ * per-unlock sums that spec/protocol-2.md §A.13 compares the server's CPU per unlock with, and
+ * what whole unlocks between common/p2's two sessions cost each side.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 
 #include "macro.h"
 #include "parse-util.h"
+#include "sessions.h"
 
 /*
  * Plaintext sizes of protocol 2 (§A.3.2, §A.4.1):
@@ -390,7 +392,7 @@ static int setup(size_t secret_len)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: mandos-primitives [--secret-len=BYTES] [--rounds=N] [--round-ms=MS]\n"
-	           "                         [--kv]\n");
+	           "                         [--sessions=N] [--kv]\n");
 }
 
 int main(int argc, char **argv)
@@ -399,11 +401,13 @@ int main(int argc, char **argv)
 	        {"secret-len", required_argument, NULL, 'l'},
 	        {"rounds", required_argument, NULL, 'r'},
 	        {"round-ms", required_argument, NULL, 'm'},
+	        {"sessions", required_argument, NULL, 's'},
 	        {"kv", no_argument, NULL, 'k'},
 	        {"help", no_argument, NULL, 'h'},
 	        {0},
 	};
-	unsigned secret_len = 29, rounds = 7;
+	unsigned secret_len = 29, rounds = 7, sessions = 3000;
+	SessionCost cost = {0};
 	double round_ms = 100, server_sum = 0, client_sum = 0, escrow_sum = 0;
 	bool kv = false;
 	int o;
@@ -425,6 +429,12 @@ int main(int argc, char **argv)
 		case 'm':
 			if (parse_seconds(optarg, 60000, &round_ms) < 0 || round_ms <= 0) {
 				fprintf(stderr, "bad --round-ms\n");
+				return 64;
+			}
+			break;
+		case 's':
+			if (parse_uint(optarg, 10000000, &sessions) < 0) {
+				fprintf(stderr, "bad --sessions\n");
 				return 64;
 			}
 			break;
@@ -498,6 +508,14 @@ int main(int argc, char **argv)
 		escrow_sum += b->escrow * b->us;
 	}
 	free(g.msgs);
+	if (sessions > 0) {
+		int r = sessions_run(sessions, secret_len, &cost);
+
+		if (r < 0) {
+			fprintf(stderr, "protocol 2 sessions failed: %s\n", strerror(-r));
+			return 70;
+		}
+	}
 	if (kv) {
 		/* One "name value" line each, for scripts (µs). */
 		for (size_t i = 0; i < ELEMENTSOF(benches); i++) {
@@ -506,6 +524,11 @@ int main(int argc, char **argv)
 		printf("server_sealed_sum_us\t%.3f\nclient_sealed_sum_us\t%.3f\n"
 		       "escrow_item_sum_us\t%.3f\nsecret_len\t%u\n",
 		       server_sum, client_sum, escrow_sum, secret_len);
+		if (cost.unlocks > 0) {
+			printf("session_server_us\t%.3f\nsession_client_us\t%.3f\n"
+			       "session_unlocks\t%u\n",
+			       cost.server_us, cost.client_us, cost.unlocks);
+		}
 		return 0;
 	}
 	printf("libsodium %s, CPU time per call, median of %u rounds of ~%.0f ms; "
@@ -523,5 +546,13 @@ int main(int argc, char **argv)
 	       server_sum * 1.25);
 	printf("client sealed-mode sum: %.1f us per unlock\n", client_sum);
 	printf("one escrow item adds (server): %.1f us\n", escrow_sum);
+	if (cost.unlocks > 0) {
+		printf("\n%u whole unlocks between common/p2's sessions over socketpairs (thread "
+		       "CPU):\n"
+		       "server %.1f us per unlock (%.2f x its primitives), client %.1f us "
+		       "(%.2f x)\n",
+		       cost.unlocks, cost.server_us, cost.server_us / server_sum, cost.client_us,
+		       cost.client_us / client_sum);
+	}
 	return 0;
 }

@@ -107,6 +107,8 @@ py() { # EXPRESSION: print it, or "-" when it cannot be computed (a "-" input)
 "$primitives" --kv --secret-len="$(wc -c < "$T/pw")" > "$T/primitives"
 prim_sum=$(awk -F'\t' '$1 == "server_sealed_sum_us" { print $2 }' "$T/primitives")
 prim_client=$(awk -F'\t' '$1 == "client_sealed_sum_us" { print $2 }' "$T/primitives")
+sess_server=$(awk -F'\t' '$1 == "session_server_us" { print $2 }' "$T/primitives")
+sess_client=$(awk -F'\t' '$1 == "session_client_us" { print $2 }' "$T/primitives")
 note "primitives: server sealed sum $prim_sum us, client $prim_client us"
 
 # 2. Our server, one process: protocol 1, then protocol 2, then the client unlocks.
@@ -298,6 +300,8 @@ p1_cpu=$(per_unlock $((cpu1 - cpu0)) "$p1_n")
 p2_cpu=$(per_unlock $((cpu2 - cpu1)) "$p2_n")
 up_cpu=$(per_unlock $((ucpu1 - ucpu0)) "$up_n")
 p2_vs_prim=$(py "'%.2f' % ($p2_cpu * 1000 / $prim_sum)")
+sess_vs_prim=$(py "'%.2f' % ($sess_server / $prim_sum)")
+sess_us=$(py "'%.0f' % $sess_server")
 p2_vs_p1=$(py "'%.2f' % ($p2_cpu / $p1_cpu)")
 p1_vs_up=$(py "'%.0f' % ($up_cpu / $p1_cpu)")
 capacity1=$(py "'%.0f' % (1000 / $p1_cpu)")
@@ -338,6 +342,7 @@ reaped per-connection processes, so it is a lower bound.
 | ratio (same run) | measured | target |
 |---|---|---|
 | protocol 2 server CPU per unlock / sum of its primitives ($prim_sum us, \`mandos-primitives\`) | **$p2_vs_prim** | ≤ 1.25 |
+| common/p2's server session alone ($sess_us us, over a socketpair, thread CPU) / the same sum | $sess_vs_prim | — |
 | protocol 2 / protocol 1 server CPU per unlock | **$p2_vs_p1** | ≤ 0.5 |
 | upstream / our protocol 1 server CPU per unlock | $p1_vs_up | ≥ 25 |
 | mandos-client wall time, protocol 2 sealed / upstream's mandos-client | **$c_p2_vs_up** | ≤ 0.2 |
