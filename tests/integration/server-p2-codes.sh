@@ -4,7 +4,9 @@
 # OK with a sealed item, UNKNOWN_CLIENT, NO_MATERIAL (a section without protocol 2, a request
 # without WANT_SEALED), DISABLED with its reasons (never checked OK, checker timed out),
 # APPROVAL_TIMEOUT and OK after approved_by_default, each after STATUS AWAITING_APPROVAL, BUSY
-# (TRY_LATER 10) for a fifth request waiting at once, and a wait the client aborts with FINAL.
+# (TRY_LATER 10) for a fifth request waiting at once, a wait the client aborts with FINAL, and
+# UNKNOWN_CLIENT to a waiting request whose section a reload removed, and TRY_LATER 10 to a
+# waiting request when the server stops.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server-lib.sh"
 . "$(dirname "$0")/server-p2-lib.sh"
@@ -79,5 +81,29 @@ log_wait "Client quitter aborted its request" 5
 assert_not_contains "$T/server.log" "Sending secret to quitter"
 kill -0 "$SERVER_PID" || fail "the server died"
 assert_p2_unlocks ok
+
+# wait_start NAME: NAME's request in the background, waiting for approval; its pid in $WAITER.
+wait_start() {
+	_waits=$(grep -c "Client $1 needs approval" "$T/server.log")
+	p2_unlock "$1" &
+	WAITER=$!
+	on_exit "kill_job $WAITER"
+	wait_for 10 sh -c "[ \$(grep -c 'Client $1 needs approval' '$T/server.log') -gt $_waits ]" ||
+		fail "$1 is not waiting"
+}
+
+# A reload keeps a waiting request; removing its section answers it as unknown.
+wait_start quitter
+awk '/^\[/ { skip = ($0 == "[quitter]") } !skip' "$T/conf/clients.conf" > "$T/conf/new"
+mv "$T/conf/new" "$T/conf/clients.conf"
+kill -HUP "$SERVER_PID"
+log_wait "Removing client quitter"
+wait "$WAITER" || fail "no RESULT after the reload"
+assert_contains "$T/p2err-quitter" "RESULT code=1 flags=0 value=0"
+
+# A server shutting down tells a waiting request to try again in 10 s.
+wait_start busy
 stop_server
+wait "$WAITER" || fail "no RESULT when the server stopped"
+assert_contains "$T/p2err-busy" "RESULT code=6 flags=0 value=10"
 echo "protocol 2 RESULT codes, STATUS, BUSY and the client's abort behave"

@@ -250,11 +250,27 @@ START_TEST(disabled_reasons)
 	Client *c = make(0, true, 0);
 	Outcome o = {0};
 
-	client_disable(c, true);
+	/* Disabled in an earlier run (as the state file restores it): the checker tells. */
+	c->s.enabled = false;
 	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
 	ck_assert_int_eq(o.v, RELEASE_DISABLED);
 	ck_assert_uint_eq(o.value, P2_DISABLED_NEVER_OK);
 	ck_assert_str_eq(last_rejected, "Disabled");
+	release_free(o.r);
+	c->last_checked_ok = now_realtime();
+	c->last_checker_status = 1;
+	o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.value, P2_DISABLED_CHECKER);
+	release_free(o.r);
+	c->last_checked_ok = 0;
+	c->s.enabled = true;
+
+	/* By an administrator, even before any check. */
+	client_disable(c, true);
+	o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.value, P2_DISABLED_BY_ADMIN);
 	release_free(o.r);
 
 	client_enable(c);
@@ -273,7 +289,7 @@ START_TEST(disabled_reasons)
 		sd_event_run(event, 20000); /* until the disable timer fired */
 	}
 	ck_assert(!c->s.enabled);
-	ck_assert(c->disabled_by_timeout);
+	ck_assert_int_eq(c->disabled_by, CLIENT_DISABLED_BY_TIMEOUT);
 	o = (Outcome){0};
 	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
 	ck_assert_uint_eq(o.value, P2_DISABLED_CHECKER);
@@ -373,6 +389,38 @@ START_TEST(approval_deny_and_timeout)
 }
 END_TEST
 
+/* STATUS keepalives: at the start of the wait, then every 15 s (this test takes 15 s). */
+START_TEST(status_every_15s)
+{
+	Client *c = make(20000, true, 0);
+	Outcome o = {0};
+
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.n_waiting, 1);
+	ck_assert_uint_eq(o.last_left, 20);
+	/* A change of the client re-enters the wait; the default did not change: no STATUS. */
+	client_set_approval_duration(c, 2000);
+	client_approve(c, false);
+	client_approve(c, true);
+	run_until(&o.n_decided, 1, 100);
+	ck_assert_uint_eq(o.n_decided, 1); /* approved: granted at once */
+	release_free(o.r);
+
+	run_until(&n_rejected, 99, 2100); /* the approval lapses */
+	o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.n_waiting, 1);
+	run_until(&o.n_waiting, 2, 17000);
+	ck_assert_uint_eq(o.n_waiting, 2);
+	ck_assert_uint_eq(o.n_decided, 0);
+	ck_assert_uint_ge(o.last_left, 4);
+	ck_assert_uint_le(o.last_left, 5);
+	ck_assert(o.last_default);
+	release_free(o.r);
+	client_unref(c);
+}
+END_TEST
+
 START_TEST(abort_drops_pending)
 {
 	Client *c = make(60000, true, 0);
@@ -425,6 +473,7 @@ int main(void)
 	tcase_add_test(tc, approval_approve);
 	tcase_add_test(tc, approval_deny_and_timeout);
 	tcase_add_test(tc, abort_drops_pending);
+	tcase_add_test(tc, status_every_15s);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
