@@ -35,17 +35,6 @@ on_exit "kill -9 $SERVER_PID"
 wait_for 30 bus_name_owned "$BUS" se.recompile.Mandos || fail "not on the bus"
 wait_for 30 _port_open "$PORT" || fail "the server does not listen"
 
-signal_seen() {
-	grep -A4 "interface=se.recompile.Mandos[.A-Za-z]*; member=$1\$" "$T/monitor" |
-		grep -q -- "$2"
-}
-expect() {
-	wait_for 15 signal_seen "$1" "$2" || {
-		tail -n 40 "$T/monitor" >&2
-		tail -n 20 "$T/server.log" >&2
-		fail "no $1 signal with $2"
-	}
-}
 pending() {
 	mandos-ctl --dump-json gate | grep -q '"ApprovalPending": true'
 }
