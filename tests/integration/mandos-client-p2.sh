@@ -68,7 +68,7 @@ SERVER_KEY_ID=$(key_id "$T/server-pubkey.pem")
 printf '[DEFAULT]\nuse_dbus = True\nzeroconf = False\n' >"$T/conf/mandos.conf"
 printf '[DEFAULT]\nchecker = true\ninterval = PT1H\n\n' >"$T/conf/clients.conf"
 
-for n in good pinned denied slow limited disabled never checker stranger; do
+for n in good pinned denied slow limited disabled never checker stranger wrongseal; do
 	p2_keys "$T/$n"
 done
 p2_section good
@@ -80,6 +80,9 @@ approved_by_default = False"
 p2_section limited "release_limit = 1"
 p2_section disabled "interval = PT1S"
 p2_section never "enabled = False"
+# A secret sealed to some other seal key.
+cp "$T/good/seal-pubkey.pem" "$T/wrongseal/seal-pubkey.pem"
+p2_section wrongseal
 # Checked OK once, then failing: disabled when its timeout runs out after that one success.
 p2_section checker "checker = sh -c 'test ! -e $T/flags/checker && touch $T/flags/checker'
 interval = PT1S
@@ -169,6 +172,7 @@ wait_for 30 prop_is disabled LastCheckedOK '!null' ||
 "$CTL" --disable disabled
 reason disabled "(unauthenticated) client disabled (by administrator)"
 reason slow "(unauthenticated) approval timed out"
+reason wrongseal "the sealed secret it sent does not open (wrong seal key?)"
 # Release limit: one release, then TRY_LATER.  That client stays running meanwhile: it must
 # not come back before the TRY_LATER's value (about a day), --retry=1 notwithstanding.
 $VALGRIND "$MC" $(mc_args limited) >"$T/out-limited" 2>"$T/err-limited" ||
