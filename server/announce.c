@@ -13,6 +13,7 @@
 #include <avahi-common/address.h>
 
 #include "log.h"
+#include "p2.h"
 
 static void on_renamed(const char *new_name, void *userdata)
 {
@@ -62,6 +63,9 @@ int server_announce_start(Manager *m, Zeroconf **ret)
 	        .protocol = s->use_ipv6 ? AVAHI_PROTO_INET6 : AVAHI_PROTO_INET,
 	};
 	ZeroconfCallbacks cb = {.renamed = on_renamed, .failed = on_failed, .userdata = m};
+	char protocols[PROTOCOLS_STRING_SIZE], proto[sizeof("proto=") + PROTOCOLS_STRING_SIZE];
+	char keyid[sizeof("keyid=") + P2_KEY_ID_HEX_SIZE];
+	const char *txt[4] = {"txtvers=1", proto, NULL, NULL};
 	int port, r;
 
 	*ret = NULL;
@@ -73,6 +77,16 @@ int server_announce_start(Manager *m, Zeroconf **ret)
 		return log_critical_errno(port, "Zeroconf: cannot find the bound port: %m");
 	}
 	cfg.port = (uint16_t)port;
+	/* §A.3.4: the enabled protocols, ascending, and the key id when protocol 2 is on. */
+	snprintf(proto, sizeof(proto), "proto=%s", protocols_format(m->protocols, ',', protocols));
+	if (m->p2_identity && (m->protocols & PROTOCOL_BIT(2))) {
+		char hex[P2_KEY_ID_HEX_SIZE];
+
+		p2_key_id_hex(m->p2_identity->pk, hex);
+		snprintf(keyid, sizeof(keyid), "keyid=%s", hex);
+		txt[2] = keyid;
+	}
+	cfg.txt = txt;
 	if (*s->interface) {
 		unsigned idx = if_nametoindex(s->interface);
 

@@ -11,7 +11,9 @@
  * Announce "_mandos._tcp" named `servicename` on the port the manager listens on, on
  * `interface` (all when ""), over IPv6 unless --no-ipv6.  After a rename ("Mandos #2") the
  * log's syslog identity becomes "Mandos (NEW NAME)" as upstream's; if the renames run out the
- * event loop stops with an error.  Call after manager_start().  Returns 0 (*ret NULL when
+ * event loop stops with an error.  The TXT record (§A.3.4): txtvers=1, proto= (the protocols
+ * served, ascending, comma-separated) and, with protocol 2 on, keyid= (64 uppercase hex).
+ * Call after manager_start().  Returns 0 (*ret NULL when
  * Zeroconf is off) or -errno (logged as critical: the server should exit 1 as upstream).
  */
 int server_announce_start(Manager *m, Zeroconf **ret);

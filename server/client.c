@@ -225,6 +225,7 @@ static int on_disable_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	Client *c = userdata;
 
 	/* Unlike upstream, a timeout disable is logged and wakes waiting connections. */
+	c->disabled_by_timeout = true;
 	client_disable(c, false);
 	return 0;
 }
@@ -359,6 +360,7 @@ void client_enable(Client *c)
 		return;
 	}
 	c->s.enabled = true;
+	c->disabled_by_timeout = false;
 	notify(c, CLIENT_PROP_ENABLED);
 	set_time(c, &c->last_enabled, now_realtime(), CLIENT_PROP_LAST_ENABLED);
 	init_checker(c, false);
@@ -561,6 +563,22 @@ void client_got_secret(Client *c)
 void client_rejected(Client *c, const char *reason)
 {
 	CLIENT_NOTIFY(c->ctx, rejected, c, reason);
+}
+
+bool client_replace_delivery(Client *c, ClientDelivery *d)
+{
+	const ClientDelivery *o = &c->delivery;
+	bool same = o->protocols == d->protocols && o->release_limit == d->release_limit &&
+	            o->sealed_len == d->sealed_len &&
+	            (o->sealed_len == 0 || memcmp(o->sealed, d->sealed, o->sealed_len) == 0);
+
+	client_delivery_done(&c->delivery);
+	c->delivery = *d;
+	*d = (ClientDelivery){0};
+	if (!same) {
+		notify(c, CLIENT_PROP_DELIVERY);
+	}
+	return !same;
 }
 
 void client_mark_removed(Client *c)

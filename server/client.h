@@ -59,10 +59,12 @@ typedef enum ClientProperty {
 	CLIENT_PROP_LAST_ENABLED,
 	CLIENT_PROP_SECRET, /* invalidation only: the value is never readable */
 	CLIENT_PROP_TIMEOUT,
+	/* Ours: `delivery` was replaced on reload (D-Bus se.recompile.Mandos.Client.Delivery). */
+	CLIENT_PROP_DELIVERY,
 	_CLIENT_PROP_MAX,
 } ClientProperty;
 
-/* Upstream's D-Bus property name ("ApprovalDelay", ...). */
+/* Upstream's D-Bus property name ("ApprovalDelay", ...); NULL for CLIENT_PROP_DELIVERY. */
 const char *client_property_name(ClientProperty p);
 
 /*
@@ -161,6 +163,11 @@ struct Client {
 	Approval approved;
 	unsigned approvals_pending;
 	bool removed; /* no longer in clients.conf; connections must let go */
+	/* Disabled because `expires` passed (not by an administrator); cleared on enable.  The
+	 * release decision tells the client why it is disabled from this. */
+	bool disabled_by_timeout;
+	/* Protocol 2 requests between SERVER_AUTH and their RESULT (release.c's per-client cap). */
+	unsigned releases_deciding;
 
 	Checker *checker;
 	sd_event_source *checker_timer; /* next checker start */
@@ -220,6 +227,13 @@ void client_remove_waiter(Client *c, ClientWaiter *w);
 /* Secret sent: expires = now + extended_timeout, GotSecret. */
 void client_got_secret(Client *c);
 void client_rejected(Client *c, const char *reason);
+
+/*
+ * Reload: take the new clients.conf `delivery` (moved out of *d), keeping the release times.
+ * Connections waiting keep going and read it at their decision.  Returns whether it differs
+ * from the old one (then observers got CLIENT_PROP_DELIVERY).
+ */
+bool client_replace_delivery(Client *c, ClientDelivery *d);
 
 /* Mark as removed from the configuration: disable quietly and wake waiters. */
 void client_mark_removed(Client *c);

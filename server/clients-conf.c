@@ -16,7 +16,9 @@
 #include "duration.h"
 #include "format.h"
 #include "ini.h"
+#include "io-util.h"
 #include "log.h"
+#include "p2.h"
 #include "parse-util.h"
 #include "secmem.h"
 
@@ -223,8 +225,56 @@ static const char *const client_defaults[] = {
 
 /* clang-format on */
 
-/* The keys a client may set besides those of client_defaults (fingerprint is ignored). */
-static const char *const client_known_keys[] = {"key_id", "fingerprint", "secret", "secfile", NULL};
+/*
+ * The keys a client may set besides those of client_defaults (fingerprint is ignored).  The
+ * protocol 2 keys have their defaults in the code, not in client_defaults, so that %(name)s
+ * and the [DEFAULT] section stay as upstream's ConfigParser sees them.
+ */
+static const char *const client_known_keys[] = {
+        "key_id",        "fingerprint",    "secret",   "secfile", "protocols",
+        "release_limit", "sealed_secret", "sealed_secfile", NULL,
+};
+
+int protocols_parse(const char *s, unsigned *ret)
+{
+	unsigned mask = 0;
+
+	for (const char *p = s; *p;) {
+		size_t n;
+
+		if (strchr(" \t,", *p)) {
+			p++;
+			continue;
+		}
+		n = strcspn(p, " \t,");
+		if (n != 1 || (*p != '1' && *p != '2')) {
+			return -EINVAL;
+		}
+		mask |= PROTOCOL_BIT(*p - '0');
+		p += n;
+	}
+	if (mask == 0) {
+		return -EINVAL;
+	}
+	*ret = mask;
+	return 0;
+}
+
+const char *protocols_format(unsigned protocols, char sep, char ret[PROTOCOLS_STRING_SIZE])
+{
+	size_t n = 0;
+
+	for (int p = 1; p <= 2; p++) {
+		if (protocols & PROTOCOL_BIT(p)) {
+			if (n > 0) {
+				ret[n++] = sep;
+			}
+			ret[n++] = (char)('0' + p);
+		}
+	}
+	ret[n] = '\0';
+	return ret;
+}
 
 int clients_config_parse_string(const char *name, const char *text, size_t len, IniFile **ret,
                                 char **ret_error)
@@ -251,14 +301,14 @@ typedef struct Loader {
 	SecretStore *store;
 	SecBuf *scratch;
 	char **error;
+	unsigned n_errors; /* errors logged that did not stop the loading */
 } Loader;
 
-static _printf_(4, 5) int client_error(Loader *l, const char *section, const char *key,
-                                       const char *fmt, ...)
+/* "FILE:LINE: message" for a key of a section (its own line, else the section's), or NULL. */
+static char *client_message(Loader *l, const char *section, const char *key, const char *fmt,
+                            va_list ap)
 {
 	_cleanup_free_ char *msg = NULL;
-	va_list ap;
-	int n;
 	unsigned line = key ? ini_key_line(l->ini, section, key) : 0;
 	size_t i;
 
@@ -269,14 +319,36 @@ static _printf_(4, 5) int client_error(Loader *l, const char *section, const cha
 			}
 		}
 	}
-	va_start(ap, fmt);
-	n = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		return -ENOMEM;
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		return NULL;
 	}
-	*l->error = ini_error_message(l->ini, line, "%s", msg);
+	return ini_error_message(l->ini, line, "%s", msg);
+}
+
+/* An error that stops the loading: its message goes to *l->error.  Returns -EINVAL/-ENOMEM. */
+static _printf_(4, 5) int client_error(Loader *l, const char *section, const char *key,
+                                       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	*l->error = client_message(l, section, key, fmt, ap);
+	va_end(ap);
 	return *l->error ? -EINVAL : -ENOMEM;
+}
+
+/* An error logged at once, after which the loading goes on (a section skipped, a key left out). */
+static _printf_(4, 5) void client_log_error(Loader *l, const char *section, const char *key,
+                                            const char *fmt, ...)
+{
+	_cleanup_free_ char *m = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	m = client_message(l, section, key, fmt, ap);
+	va_end(ap);
+	log_error("%s", m ? m : "clients.conf: error (out of memory for its message)");
+	l->n_errors++;
 }
 
 static int get_value(Loader *l, const char *section, const char *key, char **ret)
@@ -336,6 +408,9 @@ static int load_secret(Loader *l, const char *section, ClientConfig *cc)
 		r = get_value(l, section, "secfile", &secfile);
 		if (r < 0) {
 			return r;
+		}
+		if (!secfile && (cc->delivery.protocols & PROTOCOL_BIT(2))) {
+			return 0; /* protocol 2 only needs no OpenPGP secret */
 		}
 		if (!secfile) {
 			return client_error(l, section, NULL, "client %s has no secret or secfile",
@@ -398,6 +473,115 @@ static char *normalize_fingerprint(const char *s)
 	return r;
 }
 
+/*
+ * protocols and release_limit (§A.9.1): policy, so a bad value skips the whole section (fail
+ * closed).  Returns 1 when valid, 0 when the section is skipped (logged), or -errno.
+ */
+static int load_policy(Loader *l, const char *section, ClientDelivery *d)
+{
+	_cleanup_free_ char *protocols = NULL, *limit = NULL;
+	uint64_t n;
+	int r;
+
+	if ((r = get_value(l, section, "protocols", &protocols)) < 0 ||
+	    (r = get_value(l, section, "release_limit", &limit)) < 0) {
+		return r;
+	}
+	if (protocols && protocols_parse(protocols, &d->protocols) < 0) {
+		client_log_error(l, section, "protocols",
+		                 "client %s: invalid protocols '%s' (1 and 2, separated by spaces "
+		                 "or commas); skipping the client",
+		                 section, protocols);
+		return 0;
+	}
+	if (limit && parse_uint64(limit, RELEASE_LIMIT_MAX, &n) < 0) {
+		client_log_error(l, section, "release_limit",
+		                 "client %s: invalid release_limit '%s' (0 to %u); skipping the "
+		                 "client",
+		                 section, limit, RELEASE_LIMIT_MAX);
+		return 0;
+	}
+	d->release_limit = limit ? (uint32_t)n : 0;
+	return 1;
+}
+
+/* Take a sealed box of `len` bytes when its length is acceptable (§A.6); else log it. */
+static int keep_sealed(Loader *l, const char *section, const char *key, const void *data,
+                       size_t len, ClientDelivery *d)
+{
+	if (len < P2_SEALED_MIN || len > P2_SEALED_MAX) {
+		client_log_error(l, section, key,
+		                 "client %s: %s of %zu bytes is not %u to %u bytes long; left out",
+		                 section, key, len, P2_SEALED_MIN, P2_SEALED_MAX);
+		return 0;
+	}
+	d->sealed = malloc(len);
+	if (!d->sealed) {
+		return -ENOMEM;
+	}
+	memcpy(d->sealed, data, len);
+	d->sealed_len = len;
+	return 0;
+}
+
+/*
+ * sealed_secret (base64) or sealed_secfile (raw bytes, expanded as secfile); sealed_secret
+ * wins.  Material, so a bad value is logged and left out and the section loads without it.
+ * Returns 0 or -ENOMEM.
+ */
+static int load_sealed(Loader *l, const char *section, ClientDelivery *d)
+{
+	_cleanup_free_ char *text = NULL, *file = NULL, *path = NULL, *data = NULL;
+	size_t len;
+	int r;
+
+	r = get_value(l, section, "sealed_secret", &text);
+	if (r < 0) {
+		return r;
+	}
+	if (text) {
+		secbuf_clear(l->scratch);
+		r = base64_decode_secbuf(text, strlen(text), l->scratch);
+		if (r == -ENOMEM) {
+			return r;
+		}
+		if (r < 0) {
+			client_log_error(l, section, "sealed_secret",
+			                 "client %s: sealed_secret is not valid base64; left out",
+			                 section);
+			return 0;
+		}
+		r = keep_sealed(l, section, "sealed_secret", l->scratch->data, l->scratch->len, d);
+		secbuf_clear(l->scratch);
+		return r;
+	}
+	r = get_value(l, section, "sealed_secfile", &file);
+	if (r < 0 || !file) {
+		return r;
+	}
+	path = path_expand(file);
+	if (!path) {
+		return -ENOMEM;
+	}
+	r = read_full_file(path, P2_SEALED_MAX, &data, &len);
+	if (r == -ENOMEM) {
+		return r;
+	}
+	if (r == -EFBIG) {
+		client_log_error(l, section, "sealed_secfile",
+		                 "client %s: sealed_secfile '%s' is longer than %u bytes; left out",
+		                 section, path, P2_SEALED_MAX);
+		return 0;
+	}
+	if (r < 0) {
+		client_log_error(l, section, "sealed_secfile",
+		                 "client %s: cannot read sealed_secfile '%s': %s; left out", section,
+		                 path, strerror(-r));
+		return 0;
+	}
+	return keep_sealed(l, section, "sealed_secfile", data, len, d);
+}
+
 /* Returns 1 when the section was loaded, 0 when skipped, or -errno. */
 static int load_client(Loader *l, const char *section, unsigned line, ClientConfig *cc)
 {
@@ -424,6 +608,10 @@ static int load_client(Loader *l, const char *section, unsigned line, ClientConf
 			                    "key_id '%s' is not 64 hexadecimal digits", key_id);
 		}
 	}
+	r = load_policy(l, section, &cc->delivery);
+	if (r <= 0) {
+		return r;
+	}
 	s->fingerprint = normalize_fingerprint(fingerprint ? fingerprint : "");
 	cc->name = strdup(section);
 	if (!s->fingerprint || !cc->name) {
@@ -445,6 +633,10 @@ static int load_client(Loader *l, const char *section, unsigned line, ClientConf
 		                    section);
 	}
 	r = load_secret(l, section, cc);
+	if (r < 0) {
+		return r;
+	}
+	r = load_sealed(l, section, &cc->delivery);
 	if (r < 0) {
 		return r;
 	}
@@ -513,6 +705,9 @@ static int load_file(const char *path, SecretStore *store, ClientsConfig *ret, c
 
 		l = (Loader){.ini = ini, .store = store, .scratch = scratch, .error = &error};
 		r = load_client(&l, ini_section_name(ini, i), ini_section_line(ini, i), cc);
+		if (problems) {
+			*problems += l.n_errors;
+		}
 		if (r < 0 && problems && error) {
 			log_error("%s", error);
 			client_config_done(cc, store);
@@ -529,8 +724,11 @@ static int load_file(const char *path, SecretStore *store, ClientsConfig *ret, c
 		}
 		if (r > 0) {
 			c.n++;
-		} else if (problems) {
-			(*problems)++; /* skipped, and logged */
+		} else {
+			client_config_done(cc, store);
+			if (problems && l.n_errors == 0) {
+				(*problems)++; /* skipped, and logged */
+			}
 		}
 	}
 	*ret = c;

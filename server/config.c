@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ void server_settings_done(ServerSettings *s)
 	free(s->configdir);
 	free(s->pidfile);
 	free(s->config_warnings);
+	free(s->server_key);
 	*s = (ServerSettings){0};
 }
 
@@ -50,6 +52,12 @@ static const char *const server_defaults[] = {
 	"connection_timeout", "PT10S",
 	"max_connections", "1024",
 	"state_save_interval", "PT1M",
+	"protocols", "1 2",
+	"server_key", "",
+	"source_rate", "20",
+	"source_burst", "10",
+	"source_connections", "16",
+	"unauthenticated_connections", "256",
 	NULL,
 };
 /* clang-format on */
@@ -68,9 +76,9 @@ void config_log_warning(const char *message, void *userdata)
 /* Command-line values; NULL or -1 when not given. */
 typedef struct CmdLine {
 	const char *interface, *address, *port, *debuglevel, *priority, *servicename, *configdir,
-	        *statedir, *socket, *pidfile;
+	        *statedir, *socket, *pidfile, *protocols, *server_key;
 	int debug, use_dbus, use_ipv6, restore, foreground, zeroconf;
-	bool check, check_config;
+	bool check, check_config, print_key_id;
 } CmdLine;
 
 static void usage(FILE *f, const char *prog)
@@ -81,7 +89,8 @@ static void usage(FILE *f, const char *prog)
 	        "       [--configdir DIR] [--no-dbus] [--no-ipv6] [--no-restore] [--socket "
 	        "SOCKET]\n"
 	        "       [--statedir DIR] [--foreground] [--no-zeroconf] [--pidfile FILE]\n"
-	        "       [--check-config]\n",
+	        "       [--check-config] [--protocols LIST] [--server-key FILE]\n"
+	        "       [--print-key-id]\n",
 	        prog);
 }
 
@@ -111,7 +120,11 @@ static void help(const char *prog)
 	       "  --no-zeroconf         Do not use Zeroconf\n"
 	       "  --pidfile FILE        Where to write the PID (default /run/mandos.pid)\n"
 	       "  --check-config        Report every error and warning of mandos.conf and\n"
-	       "                        clients.conf, then exit (0: none, 78: some)\n");
+	       "                        clients.conf, then exit (0: none, 78: some)\n"
+	       "  --protocols LIST      Protocols to serve: 1 and/or 2 (default \"1 2\")\n"
+	       "  --server-key FILE     Protocol 2 server key (default server-key.pem in the\n"
+	       "                        configuration directory)\n"
+	       "  --print-key-id        Print the server key ID and exit\n");
 }
 
 static _printf_(2, 3) int usage_error(const char *prog, const char *fmt, ...)
@@ -143,6 +156,9 @@ enum {
 	OPT_NO_ZEROCONF,
 	OPT_PIDFILE,
 	OPT_CHECK_CONFIG,
+	OPT_PROTOCOLS,
+	OPT_SERVER_KEY,
+	OPT_PRINT_KEY_ID,
 };
 
 static int parse_cmdline(int argc, char **argv, CmdLine *c)
@@ -168,6 +184,9 @@ static int parse_cmdline(int argc, char **argv, CmdLine *c)
 	        {"no-zeroconf", no_argument, NULL, OPT_NO_ZEROCONF},
 	        {"pidfile", required_argument, NULL, OPT_PIDFILE},
 	        {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
+	        {"protocols", required_argument, NULL, OPT_PROTOCOLS},
+	        {"server-key", required_argument, NULL, OPT_SERVER_KEY},
+	        {"print-key-id", no_argument, NULL, OPT_PRINT_KEY_ID},
 	        {0},
 	};
 	const char *prog = "mandos";
@@ -242,6 +261,15 @@ static int parse_cmdline(int argc, char **argv, CmdLine *c)
 			break;
 		case OPT_CHECK_CONFIG:
 			c->check_config = true;
+			break;
+		case OPT_PROTOCOLS:
+			c->protocols = optarg;
+			break;
+		case OPT_SERVER_KEY:
+			c->server_key = optarg;
+			break;
+		case OPT_PRINT_KEY_ID:
+			c->print_key_id = true;
 			break;
 		case ':':
 			return usage_error(prog, "argument %s: expected one argument",
@@ -346,6 +374,55 @@ static int conf_duration(IniFile *ini, const char *key, uint64_t *ret)
 		                                           "%s: invalid duration '%s'", key, v);
 		log_error("%s", m ? m : "invalid duration in mandos.conf");
 		return -EBADMSG;
+	}
+	return 0;
+}
+
+/*
+ * `protocols`: from the command line (a bad value is a usage error, -EINVAL), else from
+ * mandos.conf (a bad value is an ERROR and the default applies, §A.9.1; counted for
+ * --check-config).
+ */
+static int conf_protocols(IniFile *ini, const char *given, ServerSettings *s)
+{
+	_cleanup_free_ char *v = NULL;
+	int r;
+
+	s->protocols = PROTOCOLS_DEFAULT;
+	if (given) {
+		return protocols_parse(given, &s->protocols);
+	}
+	r = conf_string(ini, "protocols", NULL, &v);
+	if (r < 0) {
+		return r;
+	}
+	if (protocols_parse(v, &s->protocols) < 0) {
+		_cleanup_free_ char *m = ini_error_message(
+		        ini, ini_key_line(ini, "DEFAULT", "protocols"),
+		        "protocols: invalid value '%s' (1 and 2, separated by spaces or commas); "
+		        "using the default \"1 2\"",
+		        v);
+		log_error("%s", m ? m : "invalid protocols in mandos.conf");
+		s->config_problems += s->check_config ? 1 : 0;
+	}
+	return 0;
+}
+
+/* server_key: relative to nothing (as given), "" meaning server-key.pem in the config dir. */
+static int conf_server_key(IniFile *ini, const char *given, ServerSettings *s)
+{
+	int r = conf_string(ini, "server_key", given, &s->server_key);
+
+	if (r < 0) {
+		return r;
+	}
+	if (!*s->server_key) {
+		free(s->server_key);
+		s->server_key = NULL;
+		if (asprintf(&s->server_key, "%s/%s", s->configdir, SERVER_KEY_FILE_NAME) < 0) {
+			s->server_key = NULL;
+			return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -483,6 +560,40 @@ int server_settings_parse(int argc, char **argv, ServerSettings *ret)
 		r = conf_result(&s, conf_int(ini, "max_connections", NULL, 1, 1000000, &n));
 		s.max_connections = n < 0 ? MAX_CONNECTIONS_DEFAULT : (unsigned)n;
 	}
+	/* §A.7.4's limits; an empty value means the default. */
+	static const struct {
+		const char *key;
+		int64_t min, max;
+		unsigned def;
+		size_t off;
+	} limits[] = {
+	        {"source_rate", 0, 1000000, SOURCE_RATE_DEFAULT,
+	         offsetof(ServerSettings, source_rate)},
+	        {"source_burst", 1, 1000000, SOURCE_BURST_DEFAULT,
+	         offsetof(ServerSettings, source_burst)},
+	        {"source_connections", 1, 1000000, SOURCE_CONNECTIONS_DEFAULT,
+	         offsetof(ServerSettings, source_connections)},
+	        {"unauthenticated_connections", 1, 1000000, UNAUTHENTICATED_CONNECTIONS_DEFAULT,
+	         offsetof(ServerSettings, unauthenticated_connections)},
+	};
+	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(limits); i++) {
+		n = -1;
+		r = conf_result(&s, conf_int(ini, limits[i].key, NULL, limits[i].min,
+		                             limits[i].max, &n));
+		*(unsigned *)((char *)&s + limits[i].off) = n < 0 ? limits[i].def : (unsigned)n;
+	}
+	if (r >= 0) {
+		r = conf_protocols(ini, c.protocols, &s);
+		if (r == -EINVAL) {
+			server_settings_done(&s);
+			return usage_error("mandos", "argument --protocols: invalid value: '%s'",
+			                   c.protocols);
+		}
+	}
+	if (r >= 0) {
+		r = conf_server_key(ini, c.server_key, &s);
+	}
+	s.print_key_id = c.print_key_id;
 	if (r < 0) {
 		server_settings_done(&s);
 		return r;
@@ -501,7 +612,8 @@ int server_settings_parse(int argc, char **argv, ServerSettings *ret)
 		server_settings_done(&s);
 		return -EINVAL;
 	}
-	if (!s.zeroconf && s.port < 0 && s.socket_fd < 0 && !getenv("LISTEN_FDS")) {
+	if (!s.zeroconf && !s.print_key_id && s.port < 0 && s.socket_fd < 0 &&
+	    !getenv("LISTEN_FDS")) {
 		if (s.check_config) {
 			/* Not a usage error here: the file would stop the start. */
 			log_error("%s: Needs port or socket to work without Zeroconf", path);

@@ -14,6 +14,12 @@
 #define CONNECTION_TIMEOUT_DEFAULT_MSEC (10 * 1000)
 #define MAX_CONNECTIONS_DEFAULT 1024U
 #define STATE_SAVE_INTERVAL_DEFAULT_MSEC (60 * 1000)
+#define SERVER_KEY_FILE_NAME "server-key.pem"
+/* §A.7.4: per source (IPv4 /32, IPv6 /64) and in all. */
+#define SOURCE_RATE_DEFAULT 20U
+#define SOURCE_BURST_DEFAULT 10U
+#define SOURCE_CONNECTIONS_DEFAULT 16U
+#define UNAUTHENTICATED_CONNECTIONS_DEFAULT 256U
 
 typedef struct ServerSettings {
 	char *interface; /* "" for all */
@@ -43,6 +49,14 @@ typedef struct ServerSettings {
 	uint64_t connection_timeout_msec;
 	unsigned max_connections;
 	uint64_t state_save_interval_msec;
+	/* Protocol 2 (spec/protocol-2.md §A.9.1, §A.7.4). */
+	unsigned protocols;  /* PROTOCOL_BIT() mask asked for (before the key is read) */
+	char *server_key;    /* path of the PKCS#8 Ed25519 server key */
+	bool print_key_id;   /* --print-key-id */
+	unsigned source_rate;   /* new connections per second per source, 0 = no limit */
+	unsigned source_burst;  /* the per-source token bucket's size */
+	unsigned source_connections;          /* unauthenticated connections per source */
+	unsigned unauthenticated_connections; /* unauthenticated connections in all */
 } ServerSettings;
 
 void server_settings_done(ServerSettings *s);
@@ -118,6 +132,20 @@ int client_settings_assign(ClientSettings *dst, const ClientSettings *src, unsig
 #define PROTOCOLS_DEFAULT (PROTOCOL_BIT(1) | PROTOCOL_BIT(2))
 
 /*
+ * A `protocols` value (mandos.conf and clients.conf, §A.9.1): "1" and "2" separated by spaces,
+ * tabs or commas, at least one.  Returns 0 and the PROTOCOL_BIT() mask, or -EINVAL (*ret
+ * untouched).
+ */
+int protocols_parse(const char *s, unsigned *ret);
+
+/* The enabled protocols ascending, `sep` between ("1 2" for D-Bus, "1,2" for Zeroconf TXT). */
+#define PROTOCOLS_STRING_SIZE 4
+const char *protocols_format(unsigned protocols, char sep, char ret[PROTOCOLS_STRING_SIZE]);
+
+/* clients.conf release_limit range (§A.5.2). */
+#define RELEASE_LIMIT_MAX 1000000U
+
+/*
  * What a client may receive, and how (spec/protocol-2.md §A.5.2, §A.6, §A.9.1).  From
  * clients.conf only (never merged with the state file); replaced as a whole on reload.
  */
@@ -149,7 +177,10 @@ typedef struct ClientsConfig {
 /*
  * Read clients.conf.  Secrets (base64 `secret`, or the raw bytes of `secfile`) go into
  * `store`.  A section with neither key_id nor fingerprint is logged and skipped (as upstream
- * 1.8.17).  Each unknown key is logged as a warning (see clients_config_check_keys()) and
+ * 1.8.17).  Protocol 2 (§A.9.1): an invalid `protocols` or `release_limit` is logged as an
+ * ERROR and the section skipped (fail closed); an invalid `sealed_secret`/`sealed_secfile`
+ * is logged as an ERROR and left out; a section without secret/secfile is valid when its
+ * protocols include 2.  Each unknown key is logged as a warning (see clients_config_check_keys()) and
  * counted in n_warnings; the file is still used, as upstream uses it.  Returns 0, or -errno
  * with a one-line "FILE:LINE: reason" in *ret_error (when the file is malformed); -ENOENT
  * when the file does not exist.

@@ -15,6 +15,7 @@
 #include "process.h"
 #include "secmem.h"
 #include "selfcheck.h"
+#include "server-key.h"
 
 static void setup_logging(const ServerSettings *s, bool started)
 {
@@ -94,6 +95,10 @@ static int run(int argc, char **argv)
 	if (r < 0) {
 		return r == -EBADMSG ? EX_CONFIG : EXIT_FAILURE;
 	}
+	if (settings.print_key_id) {
+		code = server_key_print_id(&settings);
+		goto out;
+	}
 	if (settings.check) {
 		code = selfcheck_run();
 		goto out;
@@ -124,6 +129,13 @@ static int run(int argc, char **argv)
 	if (r < 0) {
 		code = r == -EBADMSG ? EX_CONFIG : EXIT_FAILURE;
 		goto out;
+	}
+	{
+		/* Like clients.conf, the key is read before the privilege drop. */
+		P2Identity *id = NULL;
+		unsigned protocols = server_key_setup(&settings, &id);
+
+		manager_set_protocols(m, protocols, id);
 	}
 	r = manager_open_listener(m);
 	if (r < 0) {

@@ -125,12 +125,102 @@ static Client *conn_lookup(void *userdata, const char *key_id)
 	return manager_find_client(userdata, key_id);
 }
 
+/* What admission counted for a connection (its owner data). */
+typedef struct Admission {
+	RateSource *source;
+	bool unauthenticated; /* still counted as such */
+} Admission;
+
 static void conn_closed(Connection *conn, void *userdata)
 {
 	Manager *m = userdata;
+	Admission *a = connection_owner_data(conn);
 
+	if (a) {
+		ratelimit_closed(m->ratelimit, a->source, a->unauthenticated);
+		free(a);
+		connection_set_owner_data(conn, NULL);
+	}
 	connection_unlink(conn, &m->conn_head, &m->conn_tail);
 	m->n_connections--;
+}
+
+/*
+ * Connections tell nobody when they prove a key; a cap that looks reached is checked against
+ * them first (cheap: only at the cap, and a flood from one source is mostly stopped by its
+ * bucket before that).
+ */
+static void count_authenticated(Manager *m)
+{
+	for (Connection *c = m->conn_head; c; c = connection_next(c)) {
+		Admission *a = connection_owner_data(c);
+
+		if (a && a->unauthenticated && !connection_unauthenticated(c)) {
+			ratelimit_authenticated(m->ratelimit, a->source);
+			a->unauthenticated = false;
+		}
+	}
+}
+
+static void log_refusal(Manager *m, RateSource *src, RateVerdict v,
+                        const struct sockaddr_storage *peer, uint64_t now)
+{
+	const ServerSettings *s = m->settings;
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (!ratelimit_log_due(m->ratelimit, src, v, now)) {
+		return;
+	}
+	if (peer->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, ip, sizeof(ip));
+	} else if (peer->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, ip, sizeof(ip));
+	}
+	switch (v) {
+	case RATE_TOO_FAST:
+		log_info("Refusing connections from %s: more than %u new connections per second "
+		         "(burst %u)",
+		         ip, s->source_rate, s->source_burst);
+		break;
+	case RATE_SOURCE_FULL:
+		log_info("Refusing connections from %s: %u unauthenticated connections from its "
+		         "network already",
+		         ip, s->source_connections);
+		break;
+	default:
+		log_info("Refusing connections (the latest from %s): %u unauthenticated "
+		         "connections already",
+		         ip, s->unauthenticated_connections);
+		break;
+	}
+}
+
+/* §A.7.4 for an accepted socket.  Returns its admission record, or NULL: close it at once. */
+static Admission *admit(Manager *m, const struct sockaddr_storage *peer, socklen_t len)
+{
+	uint64_t now = 0;
+	RateSource *src = NULL;
+	RateVerdict v;
+	Admission *a;
+
+	(void)sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	v = ratelimit_admit(m->ratelimit, (const struct sockaddr *)peer, len, now, &src);
+	if (v == RATE_SOURCE_FULL || v == RATE_ALL_FULL) {
+		count_authenticated(m);
+		v = ratelimit_admit(m->ratelimit, (const struct sockaddr *)peer, len, now, &src);
+	}
+	if (v != RATE_OK) {
+		log_refusal(m, src, v, peer, now);
+		return NULL;
+	}
+	a = malloc(sizeof(*a));
+	if (!a) {
+		ratelimit_closed(m->ratelimit, src, true);
+		log_oom();
+		return NULL;
+	}
+	*a = (Admission){.source = src, .unauthenticated = true};
+	return a;
 }
 
 /* Make room by closing the oldest connection that has not proved a key yet. */
@@ -155,6 +245,8 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		Connection *conn;
 		int one = 1, cfd;
 
+		Admission *a;
+
 		cfd = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
@@ -162,16 +254,26 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 			}
 			break;
 		}
+		a = admit(m, &peer, len);
+		if (!a) {
+			safe_close(cfd);
+			continue;
+		}
 		if (m->n_connections >= m->settings->max_connections && !evict_one(m)) {
 			log_warning("Too many connections; refusing one");
+			ratelimit_closed(m->ratelimit, a->source, true);
+			free(a);
 			safe_close(cfd);
 			continue;
 		}
 		(void)setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (connection_new(&m->conn_server, cfd, (struct sockaddr *)&peer, len, &conn) <
 		    0) {
+			ratelimit_closed(m->ratelimit, a->source, true);
+			free(a);
 			continue;
 		}
+		connection_set_owner_data(conn, a);
 		connection_link(conn, &m->conn_head, &m->conn_tail);
 		m->n_connections++;
 	}
@@ -206,6 +308,15 @@ int manager_new(const ServerSettings *settings, Manager **ret)
 	m->ctx.store = m->store;
 	m->ctx.checker_output_to_null = settings->foreground && !settings->debug;
 	client_context_add_observer(&m->ctx, &state_observer, m);
+	m->ratelimit = ratelimit_new(&(RateLimitConfig){
+	        .rate = settings->source_rate,
+	        .burst = settings->source_burst,
+	        .per_source = settings->source_connections,
+	        .total = settings->unauthenticated_connections,
+	});
+	if (!m->ratelimit) {
+		return log_oom();
+	}
 
 	r = priority_init(&m->priority, settings->priority, &err);
 	if (r < 0) {
@@ -218,7 +329,9 @@ int manager_new(const ServerSettings *settings, Manager **ret)
 		log_error("Cannot allocate TLS credentials: %s", gnutls_strerror(r));
 		return -ENOMEM;
 	}
+	m->protocols = PROTOCOL_BIT(1); /* until manager_set_protocols() */
 	m->conn_server = (ConnServer){
+	        .protocols = m->protocols,
 	        .ctx = &m->ctx,
 	        .priority = m->priority,
 	        .credentials = m->credentials,
@@ -232,6 +345,17 @@ int manager_new(const ServerSettings *settings, Manager **ret)
 	}
 	*ret = TAKE_PTR(m);
 	return 0;
+}
+
+void manager_set_protocols(Manager *m, unsigned protocols, P2Identity *identity)
+{
+	p2_identity_free(m->p2_identity);
+	m->p2_identity = identity;
+	m->protocols = protocols;
+	m->conn_server.p2_identity = identity;
+	/* For connections 0 would mean protocol 1 only: keep what was asked for instead, which
+	 * without an identity serves nothing. */
+	m->conn_server.protocols = protocols ? protocols : m->settings->protocols;
 }
 
 int manager_setup_loop(Manager *m)
@@ -294,6 +418,8 @@ Manager *manager_free(Manager *m)
 	}
 	m->conn_server.pool = hs_pool_free(m->conn_server.pool);
 	drop_clients(m, false);
+	m->ratelimit = ratelimit_free(m->ratelimit);
+	m->p2_identity = p2_identity_free(m->p2_identity);
 	checker_forget_stopped();
 	sd_event_source_disable_unref(m->listen_source);
 	sd_event_source_disable_unref(m->save_soon);
@@ -386,10 +512,16 @@ Client *manager_find_client_by_name(Manager *m, const char *name)
 }
 
 /* Upstream's merge of saved state into a client made from the new clients.conf (spec 2.8). */
-static void restore_client(Manager *m, Client *c, const SavedClient *sc, realtime_t now,
+static void restore_client(Manager *m, Client *c, SavedClient *sc, realtime_t now,
                            SecBuf *secret)
 {
 	unsigned changed = client_settings_diff(&c->config, &sc->config);
+
+	/* Release times (§A.5.2) count whatever the release limit is now. */
+	free(c->releases);
+	c->releases = TAKE_PTR(sc->releases);
+	c->n_releases = sc->n_releases;
+	sc->n_releases = 0;
 
 	(void)client_settings_assign(&c->s, &sc->s, CS_ALL & ~changed);
 	if (sc->created) {
@@ -632,6 +764,9 @@ int manager_reload(Manager *m)
 			(void)client_apply_settings(c, &cc->settings, changed);
 			client_settings_done(&c->config);
 			c->config = copy;
+			if (client_replace_delivery(c, &cc->delivery)) {
+				changed |= CS_ALL + 1;
+			}
 			if (memcmp(cc->secret_id, c->config_secret_id, SECRET_ID_SIZE) != 0) {
 				/* The config secret changed: it wins over a runtime one. */
 				secret_store_drop(m->store, &c->secret);

@@ -10,6 +10,8 @@
 #include "client.h"
 #include "config.h"
 #include "hashmap.h"
+#include "keys.h"
+#include "ratelimit.h"
 #include "tls-conn.h"
 
 typedef struct Manager {
@@ -30,6 +32,10 @@ typedef struct Manager {
 	gnutls_certificate_credentials_t credentials;
 	Connection *conn_head, *conn_tail;
 	unsigned n_connections;
+	RateLimiter *ratelimit; /* §A.7.4, before any crypto, both protocols */
+	/* Protocol 2's server key (NULL: protocol 2 off) and the protocols served (§A.1). */
+	P2Identity *p2_identity;
+	unsigned protocols;
 
 	char *clients_conf;
 	bool state_dirty;
@@ -77,6 +83,12 @@ int manager_run(Manager *m);
 
 /* Re-read clients.conf, keeping runtime state (SIGHUP).  Returns 0 or -errno (logged). */
 int manager_reload(Manager *m);
+
+/*
+ * Serve these protocols (PROTOCOL_BIT() mask) with this protocol 2 identity (taken over; NULL
+ * without protocol 2), as server_key_setup() decided.  Before manager_start().
+ */
+void manager_set_protocols(Manager *m, unsigned protocols, P2Identity *identity);
 
 /* Save the state file now.  Returns 0 or -errno (logged as upstream's warning). */
 int manager_save_state(Manager *m);

@@ -33,6 +33,15 @@ typedef enum ReleaseMaterial {
 
 typedef struct Release Release;
 
+/*
+ * §A.5.1 step 2 (and §A.9.1 for protocol 1): whether client c may use this protocol at all
+ * and has material for the request.  Protocol 1: the protocols include 1 and it has a
+ * secret.  Protocol 2: they include 2, and WANT_SEALED is in flags (the CLIENT_AUTH flags)
+ * and a sealed secret is loaded.  No log, no signal: the caller answers (protocol 1: the normal
+ * rejection, protocol 2: NO_MATERIAL) before release_begin().
+ */
+bool release_has_material(const Client *c, int protocol, uint32_t flags);
+
 typedef struct ReleaseOps {
 	/* The verdict, exactly once per release_begin() unless release_abort() came first.  May
 	 * be called from inside release_begin() (no wait needed) or later from the event loop.
@@ -49,6 +58,11 @@ typedef struct ReleaseOps {
  * Checks, in the order of §A.5.1: enabled, release limit, concurrency, approval (waiting for
  * Approve(), the delay, or a change of the client, with NeedApproval and ApprovalPending as
  * spec §2.7).  Rejections emit Rejected(reason) as upstream.  Returns 0 or -ENOMEM.
+ *
+ * *ret is set before ops->decided can run, so decided may use the release (commit) and may
+ * even free it, and with it the connection: every call into this module that can decide
+ * (release_begin() included) touches nothing after decided returns, so the caller must
+ * not either (call release_begin() last).  ApprovalPending drops when the verdict is given.
  */
 int release_begin(sd_event *event, Client *c, int protocol, const ReleaseOps *ops,
                   void *userdata, Release **ret);

@@ -112,6 +112,9 @@ static int put_client(FILE *f, const Client *c)
 	    (r = put_secret(f, c)) < 0) {
 		return r;
 	}
+	for (size_t i = 0; i < c->n_releases; i++) {
+		fprintf(f, "release %" PRIu64 "\n", c->releases[i]);
+	}
 	fputs("end\n", f);
 	return 0;
 }
@@ -286,6 +289,27 @@ static int get_line(Reader *rd, SavedClient *sc, const char *key, const char *v)
 		sc->last_checker_status = (int)st;
 		return 0;
 	}
+	if (strcmp(key, "release") == 0) {
+		realtime_t *a;
+
+		r = get_u64(rd, v, &n);
+		if (r < 0) {
+			return r;
+		}
+		if (sc->n_releases >= STATE_RELEASES_MAX) {
+			return bad(rd, "too many releases");
+		}
+		/* Grow by doubling: n_releases is a power of two whenever the array is full. */
+		if ((sc->n_releases & (sc->n_releases - 1)) == 0) {
+			a = realloc(sc->releases, MAX(sc->n_releases * 2, 1) * sizeof(*a));
+			if (!a) {
+				return -ENOMEM;
+			}
+			sc->releases = a;
+		}
+		sc->releases[sc->n_releases++] = n;
+		return 0;
+	}
 	if (strcmp(key, "secret") == 0) {
 		size_t len = strlen(v), out_len;
 		unsigned char *box = malloc(len + 1);
@@ -334,6 +358,7 @@ void saved_client_done(SavedClient *sc)
 	client_settings_done(&sc->s);
 	client_settings_done(&sc->config);
 	free(sc->secret_box);
+	free(sc->releases);
 	*sc = (SavedClient){0};
 }
 

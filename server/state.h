@@ -21,6 +21,8 @@
  *   c.host VALUE ...        the clients.conf settings of that run (for the 3-way merge)
  *   secret BASE64           24-byte nonce + crypto_secretbox of the secret, under a key
  *                           derived from the clients.conf secret of that run
+ *   release USEC            one per recorded release (§A.5.2), oldest first; none in
+ *                           files of earlier versions, which read as "no releases"
  *   end
  *
  * The secret is never stored in the clear: whoever lacks clients.conf cannot read it, and
@@ -38,7 +40,12 @@ typedef struct SavedClient {
 	int last_checker_status;
 	unsigned char *secret_box; /* nonce + box, ordinary memory: it is ciphertext */
 	size_t secret_box_len;
+	realtime_t *releases; /* malloc()ed, oldest first, at most STATE_RELEASES_MAX */
+	size_t n_releases;
 } SavedClient;
+
+/* Release times kept per client in the file: no limit allows more to count. */
+#define STATE_RELEASES_MAX RELEASE_LIMIT_MAX
 
 typedef struct SavedState {
 	SavedClient *clients;

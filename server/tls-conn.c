@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* One client connection: version line, TLS handshake (we are the TLS client), approval, secret. */
+/* One client connection: version line, then protocol 1 (TLS, we are the TLS client) or 2. */
 #include "tls-conn.h"
 
 #include <arpa/inet.h>
@@ -17,6 +17,9 @@
 #include "keyid.h"
 #include "log.h"
 #include "macro.h"
+#include "p2-conn.h"
+#include "p2.h"
+#include "release.h"
 
 /* Longest protocol version line we read ("1\r\n" is 3 bytes). */
 #define VERSION_LINE_MAX 64
@@ -29,17 +32,18 @@ struct Connection {
 	ConnState state;
 	sd_event_source *io;
 	sd_event_source *deadline;
-	sd_event_source *approval_timer;
-	sd_event_source *wakeup;
 	gnutls_session_t session;
 	char address[INET6_ADDRSTRLEN + 48]; /* as Python prints the peer tuple */
 	char ip[INET6_ADDRSTRLEN];
 	Client *client;
-	ClientWaiter waiter;
-	bool approval_required;
-	bool waiting;
-	uint64_t approval_deadline; /* CLOCK_MONOTONIC usec */
+	Release *release;     /* the decision for client (release.h) */
+	bool in_begin;        /* inside release_begin(): a verdict is only noted */
+	bool verdict_pending; /* ... and this one came */
+	ReleaseVerdict verdict;
+	P2Conn *p2;        /* in CONN_P2 */
+	uint64_t accepted; /* CLOCK_MONOTONIC µs */
 	Connection *prev, *next;
+	void *owner_data; /* the manager's, see connection_set_owner_data() */
 	/*
 	 * Our own socket buffering.  GnuTLS reads a record in two pieces (header, then body) and
 	 * writes each record or flight on its own; we read what the socket has with one recv(),
@@ -61,14 +65,6 @@ struct Connection {
 	uint8_t rbuf[READ_BUFFER_SIZE];
 };
 
-static uint64_t now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 ConnState connection_state(const Connection *conn)
 {
 	return conn->state;
@@ -76,7 +72,20 @@ ConnState connection_state(const Connection *conn)
 
 bool connection_unauthenticated(const Connection *conn)
 {
+	if (conn->state == CONN_P2) {
+		return !p2_conn_authenticated(conn->p2);
+	}
 	return conn->state == CONN_VERSION || conn->state == CONN_HANDSHAKE;
+}
+
+void connection_set_owner_data(Connection *conn, void *data)
+{
+	conn->owner_data = data;
+}
+
+void *connection_owner_data(const Connection *conn)
+{
+	return conn->owner_data;
 }
 
 Connection *connection_next(const Connection *conn)
@@ -115,17 +124,11 @@ void connection_unlink(Connection *conn, Connection **head, Connection **tail)
 static void connection_destroy(Connection *conn)
 {
 
-	if (conn->client) {
-		client_remove_waiter(conn->client, &conn->waiter);
-		if (conn->approval_required) {
-			client_approval_end(conn->client);
-		}
-		client_unref(conn->client);
-	}
+	conn->release = release_free(conn->release);
+	conn->p2 = p2_conn_free(conn->p2);
+	client_unref(conn->client);
 	sd_event_source_disable_unref(conn->io);
 	sd_event_source_disable_unref(conn->deadline);
-	sd_event_source_disable_unref(conn->approval_timer);
-	sd_event_source_disable_unref(conn->wakeup);
 	if (conn->session) {
 		gnutls_deinit(conn->session);
 	}
@@ -148,6 +151,9 @@ void connection_abort(Connection *conn, const char *why)
 {
 	if (why) {
 		log_info("Closing connection from %s: %s", conn->address, why);
+	}
+	if (conn->p2) {
+		p2_conn_shutdown(conn->p2);
 	}
 	if (conn->pooled) {
 		/* Gone for the server now; the memory and the socket when the worker lets go. */
@@ -324,15 +330,24 @@ static void do_bye(Connection *conn)
 
 static void start_send(Connection *conn)
 {
-	Client *c = conn->client;
+	const uint8_t *data = NULL;
+	size_t len = 0;
+	uint32_t value;
 	ssize_t n = 0;
+	int r;
 
 	conn->state = CONN_SEND;
 	set_deadline(conn, conn->srv->timeout_usec);
+	r = release_commit(conn->release, RELEASE_PROTOCOL_1, &data, &len, &value);
+	if (r < 0) {
+		/* The limit was reached meanwhile (logged): the usual rejection. */
+		start_bye(conn);
+		return;
+	}
 	/* Corked: the whole secret is queued now, so a later change of it cannot tear it. */
 	gnutls_record_cork(conn->session);
-	if (c->secret.len > 0) {
-		n = gnutls_record_send(conn->session, secret_data(&c->secret), c->secret.len);
+	if (len > 0) {
+		n = gnutls_record_send(conn->session, data, len);
 	}
 	if (n < 0) {
 		log_warning("gnutls send failed: %s", gnutls_strerror((int)n));
@@ -355,121 +370,35 @@ static void do_send(Connection *conn)
 		connection_free(conn);
 		return;
 	}
-	log_info("Sending secret to %s", conn->client->name);
-	client_got_secret(conn->client);
 	start_bye(conn);
 }
 
-static void reject(Connection *conn, const char *reason)
+/* The verdict of release.c: the secret, or the rejection (a close_notify with no data). */
+static void on_verdict(Connection *conn, ReleaseVerdict v)
 {
-	client_rejected(conn->client, reason);
+	set_deadline(conn, conn->srv->timeout_usec);
+	if (v == RELEASE_GRANTED) {
+		start_send(conn);
+		return;
+	}
 	start_bye(conn);
 }
 
-static void stop_waiting(Connection *conn)
-{
-	if (conn->waiting) {
-		client_remove_waiter(conn->client, &conn->waiter);
-		conn->waiting = false;
-	}
-	if (conn->approval_timer) {
-		(void)sd_event_source_set_enabled(conn->approval_timer, SD_EVENT_OFF);
-	}
-}
-
-static int on_approval_timer(sd_event_source *s, uint64_t usec, void *userdata);
-
-static void approval_step(Connection *conn)
-{
-	Client *c = conn->client;
-	uint64_t now, remaining;
-
-	stop_waiting(conn);
-	if (c->removed || !c->s.enabled) {
-		log_info("Client %s is disabled", c->name);
-		reject(conn, "Disabled");
-		return;
-	}
-	if (c->approved == APPROVAL_GRANTED || c->s.approval_delay == 0) {
-		start_send(conn);
-		return;
-	}
-	if (c->approved == APPROVAL_DENIED) {
-		log_warning("Client %s was not approved", c->name);
-		reject(conn, "Denied");
-		return;
-	}
-	log_info("Client %s needs approval", c->name);
-	client_need_approval(c);
-	now = now_mono();
-	if (now >= conn->approval_deadline) {
-		on_approval_timer(NULL, 0, conn);
-		return;
-	}
-	remaining = conn->approval_deadline - now;
-	conn->state = CONN_APPROVAL;
-	client_add_waiter(c, &conn->waiter);
-	conn->waiting = true;
-	if (!conn->approval_timer) {
-		if (sd_event_add_time_relative(conn->srv->event, &conn->approval_timer,
-		                               CLOCK_MONOTONIC, remaining, 1000, on_approval_timer,
-		                               conn) < 0) {
-			connection_free(conn);
-			return;
-		}
-	} else {
-		(void)sd_event_source_set_time_relative(conn->approval_timer, remaining);
-		(void)sd_event_source_set_enabled(conn->approval_timer, SD_EVENT_ONESHOT);
-	}
-	set_deadline(conn, remaining + conn->srv->timeout_usec);
-	/* Only a hang-up interests us now: the peer is silent until it gets the secret. */
-	if (flush_output(conn)) {
-		set_events(conn, EPOLLRDHUP);
-	}
-}
-
-static int on_approval_timer(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	Connection *conn = userdata;
-	Client *c = conn->client;
-
-	stop_waiting(conn);
-	if (c->s.approved_by_default && !c->removed && c->s.enabled) {
-		start_send(conn);
-		return 0;
-	}
-	if (c->removed || !c->s.enabled) {
-		log_info("Client %s is disabled", c->name);
-		reject(conn, "Disabled");
-		return 0;
-	}
-	log_warning("Client %s timed out while waiting for approval", c->name);
-	reject(conn, "Approval timed out");
-	return 0;
-}
-
-static int on_wakeup(sd_event_source *s, void *userdata)
+static void release_decided(Release *r, ReleaseVerdict v, uint32_t value, void *userdata)
 {
 	Connection *conn = userdata;
 
-	if (conn->state == CONN_APPROVAL) {
-		approval_step(conn);
+	if (conn->in_begin) {
+		conn->verdict_pending = true;
+		conn->verdict = v;
+		return;
 	}
-	return 0;
+	on_verdict(conn, v);
 }
 
-/* Called from inside the client's code: defer the work to a clean point of the loop. */
-static void on_client_changed(ClientWaiter *w)
-{
-	Connection *conn = (Connection *)((char *)w - offsetof(Connection, waiter));
-
-	if (!conn->wakeup) {
-		if (sd_event_add_defer(conn->srv->event, &conn->wakeup, on_wakeup, conn) < 0) {
-			return;
-		}
-	}
-	(void)sd_event_source_set_enabled(conn->wakeup, SD_EVENT_ONESHOT);
-}
+static const ReleaseOps release_ops = {
+        .decided = release_decided,
+};
 
 static int peer_key_id(Connection *conn, char key_id[KEYID_STRING_SIZE])
 {
@@ -499,6 +428,7 @@ static void after_handshake(Connection *conn)
 {
 	char key_id[KEYID_STRING_SIZE];
 	Client *c = NULL;
+	int r;
 
 	log_debug("Handshake succeeded");
 	if (peer_key_id(conn, key_id) < 0) {
@@ -516,13 +446,30 @@ static void after_handshake(Connection *conn)
 		return;
 	}
 	conn->client = client_ref(c);
-	conn->waiter.wake = on_client_changed;
-	if (c->s.approval_delay > 0) {
-		conn->approval_required = true;
-		client_approval_begin(c);
-		conn->approval_deadline = now_mono() + c->s.approval_delay * 1000;
+	if (!release_has_material(c, 1, 0)) {
+		log_info("Client %s does not use protocol 1", c->name);
+		start_bye(conn);
+		return;
 	}
-	approval_step(conn);
+	/* The release module decides, perhaps at once; the wait has its own timers. */
+	conn->state = CONN_APPROVAL;
+	(void)sd_event_source_set_enabled(conn->deadline, SD_EVENT_OFF);
+	conn->in_begin = true;
+	r = release_begin(conn->srv->event, c, 1, &release_ops, conn, &conn->release);
+	conn->in_begin = false;
+	if (r < 0) {
+		log_oom();
+		connection_free(conn);
+		return;
+	}
+	if (conn->verdict_pending) {
+		on_verdict(conn, conn->verdict);
+		return;
+	}
+	/* Only a hang-up interests us now: the peer is silent until it gets the secret. */
+	if (flush_output(conn)) {
+		set_events(conn, EPOLLRDHUP);
+	}
 }
 
 /*
@@ -692,6 +639,30 @@ static void start_handshake(Connection *conn)
 	do_handshake(conn);
 }
 
+static void p2_done(void *userdata)
+{
+	connection_free(userdata);
+}
+
+/* Hand the socket to protocol 2 with what followed its line (the start of ClientHello). */
+static void start_p2(Connection *conn, const uint8_t *early, size_t len)
+{
+	int r;
+
+	/* One io source per fd: p2-conn.c watches the socket from now on, with its deadlines. */
+	conn->io = sd_event_source_disable_unref(conn->io);
+	(void)sd_event_source_set_enabled(conn->deadline, SD_EVENT_OFF);
+	r = p2_conn_new(conn->srv, conn->fd, conn->address, conn->ip, conn->accepted, early, len,
+	                p2_done, conn, &conn->p2);
+	if (r < 0) {
+		log_error_errno(r, "Cannot start protocol 2 for %s: %m", conn->address);
+		connection_free(conn);
+		return;
+	}
+	conn->state = CONN_P2;
+	p2_conn_start(conn->p2);
+}
+
 static void read_version(Connection *conn)
 {
 	char *buf = (char *)conn->rbuf, *nl;
@@ -719,7 +690,13 @@ static void read_version(Connection *conn)
 	n = nl ? (size_t)(nl - buf + 1) : MIN(conn->rlen, (size_t)VERSION_LINE_MAX);
 	conn->rpos = n;
 	log_version_line(buf, n);
-	if (!nl || !version_acceptable(buf, n)) {
+	if (nl && n == P2_VERSION_LINE_LEN && memcmp(buf, P2_VERSION_LINE, n) == 0 &&
+	    conn->srv->p2_identity && (conn->srv->protocols & PROTOCOL_BIT(2))) {
+		start_p2(conn, conn->rbuf + n, conn->rlen - n);
+		return;
+	}
+	if (!nl || !version_acceptable(buf, n) ||
+	    (conn->srv->protocols && !(conn->srv->protocols & PROTOCOL_BIT(1)))) {
 		char shown[VERSION_LINE_MAX + 1];
 
 		memcpy(shown, buf, n);
@@ -780,6 +757,7 @@ static const char *const state_names[_CONN_STATE_MAX] = {
         [CONN_APPROVAL] = "waiting for approval",
         [CONN_SEND] = "sending the secret",
         [CONN_BYE] = "closing",
+        [CONN_P2] = "in protocol 2",
 };
 
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
@@ -834,6 +812,7 @@ int connection_new(const ConnServer *srv, int fd, const struct sockaddr *peer, s
 	conn->job.done = job_done;
 	conn->state = CONN_VERSION;
 	format_peer(conn, peer);
+	(void)sd_event_now(srv->event, CLOCK_MONOTONIC, &conn->accepted);
 	r = sd_event_add_io(srv->event, &conn->io, fd, EPOLLIN, on_io, conn);
 	if (r >= 0) {
 		r = sd_event_add_time_relative(srv->event, &conn->deadline, CLOCK_MONOTONIC,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* One client connection: version line, TLS handshake (we are the TLS client), approval, secret. */
+/* One client connection: version line, then protocol 1 (TLS, we are the TLS client) or 2. */
 #pragma once
 
 #include <stdbool.h>
@@ -11,16 +11,20 @@
 
 #include "client.h"
 #include "hs-pool.h"
+#include "keys.h"
 
 /*
- * States, each under a deadline (connection_timeout; while awaiting approval, the remaining
- * approval delay plus connection_timeout):
+ * States, each under a deadline (connection_timeout; while awaiting approval, release.c's
+ * timers decide, and the connection only watches for the peer hanging up):
  *
- *   VERSION   read "1\r\n" byte-exactly (MSG_PEEK, never past the newline)
+ *   VERSION   read the version line (at most 64 bytes up to '\n', as bytes) and dispatch:
+ *             a first token <= 1 to protocol 1 (HANDSHAKE), exactly "2\r\n" with protocol
+ *             2 enabled to P2 (the bytes read past the line go with it), else close
  *   HANDSHAKE non-blocking gnutls_handshake(); failure -> close, no bye
- *   APPROVAL  waiting for Approve(), the delay, or the peer hanging up (then we stop waiting)
+ *   APPROVAL  release.c deciding: Approve(), the delay, or the peer hanging up (we stop)
  *   SEND      the secret, corked, flushed without blocking
  *   BYE       close_notify both ways (gnutls_bye(SHUT_RDWR)); also the rejection path
+ *   P2        protocol 2, driven by p2-conn.c (its own io source and deadlines)
  */
 typedef enum ConnState {
 	CONN_VERSION,
@@ -28,6 +32,7 @@ typedef enum ConnState {
 	CONN_APPROVAL,
 	CONN_SEND,
 	CONN_BYE,
+	CONN_P2,
 	_CONN_STATE_MAX,
 } ConnState;
 
@@ -42,6 +47,10 @@ typedef struct ConnServer {
 	uint64_t timeout_usec;
 	/* Handshakes run here when set (several CPUs), else on the main loop. */
 	HsPool *pool;
+	/* Protocol 2's server key (NULL: protocol 2 off) and the served protocols
+	 * (PROTOCOL_BIT() mask; 0 counts as protocol 1 only). */
+	const P2Identity *p2_identity;
+	unsigned protocols;
 	/* The client with this (normalised, acceptable) key ID, or NULL. */
 	Client *(*lookup)(void *userdata, const char *key_id);
 	/* The connection is over; it is freed right after this returns. */
@@ -53,12 +62,23 @@ typedef struct ConnServer {
 int connection_new(const ConnServer *srv, int fd, const struct sockaddr *peer, socklen_t len,
                    Connection **ret);
 
-/* Close at once (no bye), calling srv->closed.  For eviction and shutdown. */
+/*
+ * Close at once (no bye), calling srv->closed.  For eviction and shutdown: a protocol 2
+ * request past SERVER_AUTH first gets RESULT TRY_LATER (10 s) and FINAL, if the socket
+ * takes them without waiting.
+ */
 void connection_abort(Connection *conn, const char *why);
 
 ConnState connection_state(const Connection *conn);
-/* Whether the peer has not yet proved a key (VERSION or HANDSHAKE): the ones we may evict. */
+/*
+ * Whether the peer has not yet proved a key (VERSION, HANDSHAKE, or protocol 2 before a
+ * valid sigC): the ones we may evict.
+ */
 bool connection_unauthenticated(const Connection *conn);
+
+/* Data of whoever accepted the connection (the manager's admission record), NULL at first. */
+void connection_set_owner_data(Connection *conn, void *data);
+void *connection_owner_data(const Connection *conn);
 
 /* For the manager's list. */
 Connection *connection_next(const Connection *conn);

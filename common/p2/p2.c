@@ -116,12 +116,14 @@ ssize_t p2_base64_decode(const char *text, size_t len, uint8_t *ret, size_t max)
 	}
 	if (sodium_base642bin(ret, max, text, len, " \t\r\n\f\v", &n, &end,
 	                      sodium_base64_VARIANT_ORIGINAL) != 0) {
-		if (errno == ERANGE) {
-			sodium_memzero(ret, max);
-			return -EFBIG;
+		/* ERANGE means "too long" or "padding missing": tell them apart. */
+		size_t chars = 0;
+
+		for (size_t i = 0; i < len; i++) {
+			chars += strchr(" \t\r\n\f\v", text[i]) == NULL;
 		}
 		sodium_memzero(ret, max);
-		return -EINVAL;
+		return errno == ERANGE && chars % 4 == 0 ? -EFBIG : -EINVAL;
 	}
 	if (end != text + len) {
 		sodium_memzero(ret, max);

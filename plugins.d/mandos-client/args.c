@@ -32,6 +32,11 @@ enum {
 	OPT_TIMEOUT,
 	OPT_SECRET_TIMEOUT,
 	OPT_ALLOW_UNSIGNED,
+	OPT_PROTOCOL,
+	OPT_SEAL_KEY,
+	OPT_SERVER_PINS,
+	OPT_SERVER_KEY_ID,
+	OPT_SERVERS_SEEN,
 };
 
 static const struct argp_option options[] = {
@@ -49,28 +54,43 @@ static const struct argp_option options[] = {
          "TLS raw public key, PEM (default " MC_DEFAULT_TLS_PUBKEY ")", 2},
         {"tls-privkey", 't', "FILE", 0,
          "TLS private key, PEM PKCS#8 (default " MC_DEFAULT_TLS_PRIVKEY ")", 2},
-        {NULL, 0, NULL, 0, "TLS:", 3},
-        {"priority", OPT_PRIORITY, "STRING", 0, "GnuTLS priority string", 3},
-        {"dh-bits", OPT_DH_BITS, "BITS", 0, "Generate Diffie-Hellman parameters of this size", 3},
-        {"dh-params", OPT_DH_PARAMS, "FILE", 0, "PEM PKCS#3 Diffie-Hellman parameters", 3},
+        {NULL, 0, NULL, 0, "Protocol 2:", 3},
+        {"protocol", OPT_PROTOCOL, "LIST", 0,
+         "Protocols to use, in order of preference: 1, 2, \"2,1\" or \"1,2\" (default 2,1 "
+         "with a seal key, else 1)",
+         3},
+        {"seal-key", OPT_SEAL_KEY, "FILE", 0,
+         "X25519 key that opens sealed secrets, PEM PKCS#8 (default " MC_DEFAULT_SEAL_KEY ")", 3},
+        {"server-pins", OPT_SERVER_PINS, "FILE", 0,
+         "Key ids of the servers to trust (default " MC_DEFAULT_SERVER_PINS ")", 3},
+        {"server-key-id", OPT_SERVER_KEY_ID, "HEX", 0,
+         "Trust a server with this key id (may be repeated)", 3},
+        {"servers-seen", OPT_SERVERS_SEEN, "FILE", 0,
+         "Where to note the key ids of servers that gave a secret (default " MC_DEFAULT_SERVERS_SEEN
+         "; \"\" for nowhere)",
+         3},
+        {NULL, 0, NULL, 0, "TLS:", 4},
+        {"priority", OPT_PRIORITY, "STRING", 0, "GnuTLS priority string", 4},
+        {"dh-bits", OPT_DH_BITS, "BITS", 0, "Generate Diffie-Hellman parameters of this size", 4},
+        {"dh-params", OPT_DH_PARAMS, "FILE", 0, "PEM PKCS#3 Diffie-Hellman parameters", 4},
         {"allow-unsigned", OPT_ALLOW_UNSIGNED, NULL, 0,
-         "Accept a secret not signed by our own OpenPGP key (upstream never checked)", 3},
-        {NULL, 0, NULL, 0, "Timing:", 4},
+         "Accept a secret not signed by our own OpenPGP key (upstream never checked)", 4},
+        {NULL, 0, NULL, 0, "Timing:", 5},
         {"delay", OPT_DELAY, "SECONDS", 0,
-         "Longest wait for an interface to be running after bringing it up (default 2.5)", 4},
+         "Longest wait for an interface to be running after bringing it up (default 2.5)", 5},
         {"retry", OPT_RETRY, "SECONDS", 0, "Wait between attempts at the same server (default 10)",
-         4},
+         5},
         {"timeout", OPT_TIMEOUT, "SECONDS", 0,
          "Limit for the TCP connect, the protocol line and the TLS handshake, each (default 10)",
-         4},
+         5},
         {"secret-timeout", OPT_SECRET_TIMEOUT, "SECONDS", 0,
          "Limit for receiving the secret after the handshake, which includes any approval delay "
          "(default 300)",
-         4},
-        {NULL, 0, NULL, 0, "Other:", 5},
+         5},
+        {NULL, 0, NULL, 0, "Other:", 6},
         {"network-hook-dir", OPT_HOOK_DIR, "DIR", 0,
-         "Directory of network hooks (default " MC_DEFAULT_HOOK_DIR ")", 5},
-        {"debug", OPT_DEBUG, NULL, 0, "Print debugging messages", 5},
+         "Directory of network hooks (default " MC_DEFAULT_HOOK_DIR ")", 6},
+        {"debug", OPT_DEBUG, NULL, 0, "Print debugging messages", 6},
         {NULL, 0, NULL, 0, NULL, 0},
 };
 
@@ -140,6 +160,29 @@ int connect_target_parse(const char *s, ConnectTarget *ret, const char **ret_err
 		return -ENOMEM;
 	}
 	*ret = t;
+	return 0;
+}
+
+int args_parse_protocols(const char *s, int ret[2], size_t *ret_n)
+{
+	int p[2];
+	size_t n = 0;
+
+	for (const char *i = s;; i++) {
+		if ((*i != '1' && *i != '2') || n == 2 || (n == 1 && p[0] == *i - '0')) {
+			return -EINVAL;
+		}
+		p[n++] = *i - '0';
+		i++;
+		if (*i == '\0') {
+			break;
+		}
+		if (*i != ',') {
+			return -EINVAL;
+		}
+	}
+	memcpy(ret, p, sizeof(p));
+	*ret_n = n;
 	return 0;
 }
 
@@ -262,6 +305,37 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_ALLOW_UNSIGNED:
 		a->allow_unsigned = true;
 		return 0;
+	case OPT_PROTOCOL:
+		if (args_parse_protocols(arg, a->protocols, &a->n_protocols) < 0) {
+			argp_error(state, "Bad --protocol value (1, 2, \"2,1\" or \"1,2\"): %s",
+			           arg);
+			return EINVAL;
+		}
+		return 0;
+	case OPT_SEAL_KEY:
+		a->seal_key = arg;
+		a->seal_key_given = true;
+		return 0;
+	case OPT_SERVER_PINS:
+		a->server_pins = arg;
+		return 0;
+	case OPT_SERVERS_SEEN:
+		a->servers_seen = arg;
+		return 0;
+	case OPT_SERVER_KEY_ID: {
+		char **n = realloc(a->server_key_ids, (a->n_server_key_ids + 2) * sizeof(char *));
+
+		if (!n) {
+			return ENOMEM;
+		}
+		a->server_key_ids = n;
+		n[a->n_server_key_ids] = strdup(arg);
+		if (!n[a->n_server_key_ids]) {
+			return ENOMEM;
+		}
+		n[++a->n_server_key_ids] = NULL;
+		return 0;
+	}
 	case OPT_HOOK_DIR:
 		a->hook_dir = arg;
 		return 0;
@@ -294,6 +368,9 @@ int args_parse(Args *a, int argc, char **argv)
 	        .dh_params = MC_DEFAULT_DH_PARAMS,
 	        .priority = MANDOS_DEFAULT_PRIORITY,
 	        .hook_dir = MC_DEFAULT_HOOK_DIR,
+	        .seal_key = MC_DEFAULT_SEAL_KEY,
+	        .server_pins = MC_DEFAULT_SERVER_PINS,
+	        .servers_seen = MC_DEFAULT_SERVERS_SEEN,
 	        .delay = 2.5,
 	        .retry = 10,
 	        .timeout = 10,
@@ -322,5 +399,6 @@ void args_done(Args *a)
 	}
 	free(a->connect);
 	strv_free(a->interfaces);
+	strv_free(a->server_key_ids);
 	*a = (Args){};
 }

@@ -14,6 +14,9 @@
 #define MC_DEFAULT_TLS_PUBKEY MC_KEYDIR "/tls-pubkey.pem"
 #define MC_DEFAULT_TLS_PRIVKEY MC_KEYDIR "/tls-privkey.pem"
 #define MC_DEFAULT_DH_PARAMS MC_KEYDIR "/dhparams.pem"
+#define MC_DEFAULT_SEAL_KEY MC_KEYDIR "/seal-privkey.pem"
+#define MC_DEFAULT_SERVER_PINS MC_KEYDIR "/server-pins"
+#define MC_DEFAULT_SERVERS_SEEN "/run/mandos/servers-seen"
 #define MC_DEFAULT_HOOK_DIR "/lib/mandos/network-hooks.d"
 
 /* A server given with --connect. */
@@ -40,7 +43,20 @@ typedef struct Args {
 	double delay, retry, timeout, secret_timeout;
 	bool debug;
 	bool allow_unsigned;
+	/* Protocol 2 (spec/protocol-2.md §A.8.1). */
+	int protocols[2];   /* --protocol: preference order, each 1 or 2 */
+	size_t n_protocols; /* 0: not given (the default depends on the keys) */
+	const char *seal_key, *server_pins, *servers_seen; /* servers_seen "" = off */
+	bool seal_key_given;
+	char **server_key_ids; /* every --server-key-id as given (checked later), NULL-ended */
+	size_t n_server_key_ids;
 } Args;
+
+/*
+ * Parse a --protocol list: "1", "2", "1,2" or "2,1" (no repeats).  Returns 0 and fills
+ * ret/ret_n, or -EINVAL.
+ */
+int args_parse_protocols(const char *s, int ret[2], size_t *ret_n);
 
 /*
  * Parse "ADDRESS:PORT" as --connect takes it: the port follows the last colon; an address

@@ -1,19 +1,16 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Setup, the event loop over the known servers, decryption, output and cleanup. */
+/* Setup (keys, protocols, interfaces, Zeroconf), the event loop, output and cleanup. */
 #include "client.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/klog.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,14 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <avahi-common/timeval.h>
 #include <gnutls/gnutls.h>
 
 #include "hooks.h"
 #include "io-util.h"
 #include "log.h"
+#include "interfaces.h"
 #include "macro.h"
-#include "netif.h"
 #include "privs.h"
 
 /* Largest decrypted secret (a LUKS passphrase or key file). */
@@ -43,202 +39,8 @@ static void atfork_child(void)
 	sigprocmask(SIG_UNBLOCK, &blocked_signals, NULL);
 }
 
-static int ms_of(double seconds)
-{
-	double ms = seconds * 1000.0;
-
-	return ms > 2147483647.0 ? 2147483647 : (int)ms;
-}
-
-static void server_attempt(Server *s);
-
-static void server_free(Server *s)
-{
-	conn_free(s->conn);
-	if (s->retry_timer) {
-		s->client->api->timeout_free(s->retry_timer);
-	}
-	free(s->name);
-	free(s);
-}
-
-static void server_retry_cb(AvahiTimeout *t, void *userdata)
-{
-	Server *s = userdata;
-
-	server_attempt(s);
-}
-
-static void server_schedule_retry(Server *s)
-{
-	Client *c = s->client;
-	struct timeval tv;
-
-	if (c->have_password) {
-		return;
-	}
-	log_info("Retrying %s in %g seconds", s->name, c->args.retry);
-	avahi_elapse_time(&tv, (unsigned)ms_of(c->args.retry), 0);
-	if (s->retry_timer) {
-		c->api->timeout_update(s->retry_timer, &tv);
-	} else {
-		s->retry_timer = c->api->timeout_new(c->api, &tv, server_retry_cb, s);
-	}
-}
-
-static int route_helper(Server *s, const char *cmd)
-{
-	Client *c = s->client;
-	const char *dir = getenv("MANDOSPLUGINHELPERDIR");
-	char ifname[IF_NAMESIZE], addr[INET6_ADDRSTRLEN];
-	_cleanup_free_ char *path = NULL;
-	const void *a;
-	int status;
-
-	if (!dir || !*dir) {
-		log_debug("MANDOSPLUGINHELPERDIR not set: no route helper");
-		return -ENOENT;
-	}
-	if (!if_indextoname((unsigned)s->ifindex, ifname)) {
-		return negative_errno();
-	}
-	if (s->addr.ss_family == AF_INET6) {
-		a = &((struct sockaddr_in6 *)&s->addr)->sin6_addr;
-	} else {
-		a = &((struct sockaddr_in *)&s->addr)->sin_addr;
-	}
-	if (!inet_ntop(s->addr.ss_family, a, addr, sizeof(addr))) {
-		return negative_errno();
-	}
-	if (asprintf(&path, "%s/mandos-client-iprouteadddel", dir) < 0) {
-		path = NULL;
-		return -ENOMEM;
-	}
-	{
-		const char *argv[] = {"mandos-client-iprouteadddel",    cmd, addr, ifname,
-		                      c->args.debug ? "--debug" : NULL, NULL};
-
-		status = run_as_root(path, argv, NULL, -1);
-	}
-	if (status < 0) {
-		return log_warning_errno(status, "Failed to run %s: %m", path);
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		log_warning("Route helper failed to %s a route to %s on %s", cmd, addr, ifname);
-		return -EIO;
-	}
-	return 0;
-}
-
-static void server_route_cleanup(Server *s)
-{
-	if (s->route_added) {
-		(void)route_helper(s, "delete");
-		s->route_added = false;
-	}
-}
-
-static void server_conn_done(Conn *conn, int r, const unsigned char *data, size_t len,
-                             void *userdata)
-{
-	Server *s = userdata;
-	Client *c = s->client;
-	const char *detail = NULL;
-
-	if (r == 0 && !c->have_password) {
-		r = decryptor_decrypt(c->decryptor, data, len, c->password, &detail);
-		if (r < 0) {
-			log_warning_errno(r, "bad gpgme_op_decrypt: %s (from %s)",
-			                  detail ? detail : "%m", s->name);
-		} else {
-			log_debug("Decrypted a password of %zu bytes from %s", c->password->len,
-			          s->name);
-			c->have_password = true;
-			avahi_simple_poll_quit(c->simple_poll);
-		}
-	}
-	/* data belongs to conn: free it only now. */
-	s->conn = conn_free(conn);
-	server_route_cleanup(s);
-	if (!c->have_password) {
-		server_schedule_retry(s);
-	}
-}
-
-static bool addr_route_fallback_ok(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET6) {
-		return !IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)ss)->sin6_addr);
-	}
-	/* 169.254.0.0/16 */
-	return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 16) != 0xa9fe;
-}
-
-static void server_attempt(Server *s)
-{
-	Client *c = s->client;
-	ConnTimeouts t = {
-	        .step_ms = (unsigned)ms_of(c->args.timeout),
-	        .secret_ms = (unsigned)ms_of(c->args.secret_timeout),
-	};
-	int r;
-
-	if (s->conn || c->have_password) {
-		return;
-	}
-	log_debug("Trying Mandos server %s", s->name);
-	r = conn_start(c->api, c->tls, s->name, (struct sockaddr *)&s->addr, s->addr_len, &t,
-	               server_conn_done, s, &s->conn);
-	if ((r == -ENETUNREACH || r == -EHOSTUNREACH) && s->route_fallback && s->ifindex > 0 &&
-	    addr_route_fallback_ok(&s->addr)) {
-		log_info("Mandos server %s unreachable, trying direct route", s->name);
-		if (route_helper(s, "add") == 0) {
-			s->route_added = true;
-			r = conn_start(c->api, c->tls, s->name, (struct sockaddr *)&s->addr,
-			               s->addr_len, &t, server_conn_done, s, &s->conn);
-		}
-	}
-	if (r < 0) {
-		log_info_errno(r, "Failed to connect to Mandos server %s: %m", s->name);
-		s->conn = NULL;
-		server_route_cleanup(s);
-		server_schedule_retry(s);
-	}
-}
-
-int client_add_server(Client *c, const char *label, const struct sockaddr *sa, socklen_t len,
-                      int ifindex, bool route_fallback)
-{
-	Server *s, **tail = &c->servers;
-
-	for (Server *o = c->servers; o; o = o->next) {
-		if (o->addr_len == len && memcmp(&o->addr, sa, len) == 0 && o->ifindex == ifindex) {
-			log_debug("Mandos server %s already known", o->name);
-			return 0;
-		}
-		tail = &o->next;
-	}
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		return -ENOMEM;
-	}
-	s->client = c;
-	s->name = strdup(label);
-	if (!s->name || len > sizeof(s->addr)) {
-		free(s->name);
-		free(s);
-		return -ENOMEM;
-	}
-	memcpy(&s->addr, sa, len);
-	s->addr_len = len;
-	s->ifindex = ifindex;
-	s->route_fallback = route_fallback;
-	*tail = s;
-	server_attempt(s);
-	return 0;
-}
-
-void client_fail(Client *c, int exit_code)
+/* Stop the event loop with an error exit code. */
+static void client_fail(Client *c, int exit_code)
 {
 	c->loop_error = exit_code;
 	avahi_simple_poll_quit(c->simple_poll);
@@ -361,6 +163,7 @@ static int setup_gpg(Client *c)
 	const char *detail = NULL;
 	int r;
 
+	ensure_dev_fd();
 	r = decryptor_new(tmpdir && *tmpdir ? from_env : dflt, &c->decryptor);
 	if (r == -ENOPKG) {
 		log_error("GPGME initialization failed");
@@ -393,9 +196,125 @@ static int setup_gpg(Client *c)
 			log_error_errno(r, "Failed to import the key files %s and %s: %m",
 			                c->args.pubkey, c->args.seckey);
 		}
+		c->decryptor = decryptor_free(c->decryptor);
 		return EX_UNAVAILABLE;
 	}
 	return 0;
+}
+
+/*
+ * The protocols to use (§A.8.1): --protocol, or 2,1 when protocol 2 has material (a seal
+ * key) and 1 otherwise; never 1 with server pins; 1 only as a fallback with OpenPGP keys.
+ * Returns 0 or an exit code.
+ */
+static int setup_protocols(Client *c)
+{
+	const Args *a = &c->args;
+	int want[2] = {1, 0};
+	size_t n_want = 1;
+	bool material, openpgp;
+	int r;
+
+	r = p2setup_pins(&c->p2, a->server_pins, a->server_key_ids);
+	if (r < 0) {
+		return EX_USAGE;
+	}
+	if (a->n_protocols == 0 || client_has_protocol(a->protocols, a->n_protocols, 2)) {
+		r = p2setup_keys(&c->p2, a->tls_privkey, a->seal_key, a->seal_key_given,
+		                 (unsigned)client_ms_of(a->timeout));
+		if (r == -ENOENT && a->n_protocols > 0) {
+			log_error("No seal key %s: protocol 2 has nothing to ask for", a->seal_key);
+		}
+	}
+	material = p2setup_ready(&c->p2);
+	if (a->n_protocols > 0) {
+		memcpy(want, a->protocols, sizeof(want));
+		n_want = a->n_protocols;
+	} else if (material) {
+		want[0] = 2;
+		want[1] = 1;
+		n_want = 2;
+	}
+	openpgp = access(a->pubkey, F_OK) == 0 && access(a->seckey, F_OK) == 0;
+	c->n_protocols = 0;
+	for (size_t i = 0; i < n_want; i++) {
+		if (want[i] == 2 && !material) {
+			continue;
+		}
+		if (want[i] == 1 && material && !openpgp) {
+			log_debug("No OpenPGP keys (%s, %s): not using protocol 1", a->pubkey,
+			          a->seckey);
+			continue;
+		}
+		if (want[i] == 1 && c->p2.pins.configured) {
+			/* A downgrade would undo the pins (§A.8.1). */
+			log_warning("server pins configured: not using protocol 1");
+			continue;
+		}
+		c->protocols[c->n_protocols++] = want[i];
+	}
+	if (c->n_protocols == 0) {
+		log_error("No protocol left to use (protocol 2 needs a seal key, %s)", a->seal_key);
+		return EX_UNAVAILABLE;
+	}
+	return 0;
+}
+
+/*
+ * GnuTLS credentials for protocol 1, and GnuPG when protocol 1 comes first (else at its first
+ * use, so that a protocol 2 unlock never waits for gpg).  When protocol 2 is in use too, a
+ * failure only turns protocol 1 off.  Returns 0 or an exit code.
+ */
+static int setup_protocol1(Client *c)
+{
+	bool only = c->n_protocols == 1;
+	int r;
+
+	if (!client_has_protocol(c->protocols, c->n_protocols, 1)) {
+		return 0;
+	}
+	r = tls_config_new(c->args.tls_pubkey, c->args.tls_privkey, c->args.priority,
+	                   c->args.dh_params_given || access(c->args.dh_params, R_OK) == 0
+	                           ? c->args.dh_params
+	                           : NULL,
+	                   c->args.dh_bits, &c->tls);
+	if (r < 0 && only) {
+		return r == -EINVAL ? EX_USAGE : EX_UNAVAILABLE;
+	}
+	if (r < 0) {
+		log_warning("Not using protocol 1 (no TLS credentials)");
+		client_drop_protocol(c, 1);
+		return 0;
+	}
+	if (c->protocols[0] != 1) {
+		return 0;
+	}
+	r = setup_gpg(c);
+	if (r != 0 && only) {
+		return r;
+	}
+	if (r != 0) {
+		log_warning("Not using protocol 1 (no usable OpenPGP keys)");
+		c->gpg_failed = true;
+		client_drop_protocol(c, 1);
+	}
+	return 0;
+}
+
+bool client_gpg_ready(Client *c)
+{
+	if (c->decryptor) {
+		return true;
+	}
+	if (!c->gpg_failed && setup_gpg(c) == 0) {
+		return true;
+	}
+	if (!c->gpg_failed) {
+		log_warning("Not using protocol 1 (no usable OpenPGP keys)");
+		c->gpg_failed = true;
+	}
+	client_drop_protocol(c, 1);
+	return false;
 }
 
 static char *join_interfaces(char **list)
@@ -419,172 +338,19 @@ static char *join_interfaces(char **list)
 	return s;
 }
 
-static int strv_push(char ***v, const char *s)
-{
-	size_t n = 0;
-	char **nv;
-
-	while (*v && (*v)[n]) {
-		n++;
-	}
-	nv = realloc(*v, (n + 2) * sizeof(char *));
-	if (!nv) {
-		return -ENOMEM;
-	}
-	*v = nv;
-	nv[n] = strdup(s);
-	nv[n + 1] = NULL;
-	return nv[n] ? 0 : -ENOMEM;
-}
-
-static bool strv_contains(char **v, const char *s)
-{
-	for (; v && *v; v++) {
-		if (strcmp(*v, s) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Bring an interface up with the kernel's console messages held back. */
-static int bring_up(Client *c, const char *name)
-{
-	int r, old_level = -1;
-	FILE *f;
-
-	if (privs_raise() < 0) {
-		return log_warning_errno(EPERM, "Failed to raise privileges to bring up %s", name);
-	}
-	f = fopen("/proc/sys/kernel/printk", "re");
-	if (f) {
-		if (fscanf(f, "%d", &old_level) != 1) {
-			old_level = -1;
-		}
-		fclose(f);
-	}
-	if (old_level > 5) {
-		(void)klogctl(8, NULL, 5);
-	}
-	r = netif_set_up(name, true);
-	if (old_level > 5) {
-		(void)klogctl(8, NULL, old_level);
-	}
-	(void)privs_lower();
-	if (r < 0) {
-		return log_warning_errno(r, "Failed to bring up interface \"%s\": %m", name);
-	}
-	log_debug("Brought up interface \"%s\"", name);
-	return strv_push(&c->brought_up, name);
-}
-
-static void take_down_interfaces(Client *c)
-{
-	for (char **i = c->brought_up; i && *i; i++) {
-		int r;
-
-		if (privs_raise() < 0) {
-			log_warning("Failed to raise privileges to take down %s", *i);
-			continue;
-		}
-		r = netif_set_up(*i, false);
-		(void)privs_lower();
-		if (r == -ENODEV) {
-			log_debug("Interface \"%s\" is gone (removed by a hook?)", *i);
-		} else if (r < 0) {
-			log_warning_errno(r, "Failed to take down interface \"%s\": %m", *i);
-		} else {
-			log_debug("Took down interface \"%s\"", *i);
-		}
-	}
-	strv_free(c->brought_up);
-	c->brought_up = NULL;
-}
-
-/* Wait until every interface we use is RUNNING, at most --delay seconds; 0.25 s steps. */
-static void wait_running(Client *c)
-{
-	int waited = 0, limit = ms_of(c->args.delay);
-
-	for (;;) {
-		bool all = true;
-
-		for (char **i = c->selected; i && *i; i++) {
-			unsigned flags;
-
-			if (netif_get_flags(*i, &flags) == 0 && !(flags & IFF_RUNNING)) {
-				all = false;
-			}
-		}
-		if (all || waited >= limit) {
-			if (!all) {
-				log_debug("Not every interface is running after %g s",
-				          c->args.delay);
-			}
-			return;
-		}
-		{
-			struct pollfd p = {.fd = c->sigfd, .events = POLLIN};
-			int step = MIN(250, limit - waited);
-
-			if (poll(&p, 1, step) > 0 && signal_pending(c)) {
-				return;
-			}
-			waited += step;
-		}
-	}
-}
-
 static int setup_interfaces(Client *c)
 {
-	Args *a = &c->args;
-	bool p2p = a->n_connect > 0;
+	const Args *a = &c->args;
+	InterfacesRequest req = {
+	        .names = a->interfaces,
+	        .n_names = a->n_interfaces,
+	        .n_bring_up = a->n_bring_up,
+	        .saw_none = a->saw_none,
+	        .allow_point_to_point = a->n_connect > 0,
+	        .delay = a->delay,
+	};
 
-	for (size_t i = 0; i < a->n_interfaces; i++) {
-		const char *name = a->interfaces[i];
-
-		if (if_nametoindex(name) == 0) {
-			log_warning("Not using nonexisting interface \"%s\"", name);
-			continue;
-		}
-		if (strv_contains(c->selected, name)) {
-			continue;
-		}
-		if (strv_push(&c->selected, name) < 0) {
-			return log_oom();
-		}
-		if (i < a->n_bring_up) {
-			unsigned flags;
-
-			if (netif_get_flags(name, &flags) == 0 && !(flags & IFF_UP)) {
-				(void)bring_up(c, name);
-			}
-		}
-	}
-	if (!c->selected && a->n_interfaces == 0 && !a->saw_none) {
-		int n = netif_autodetect(p2p, &c->selected);
-
-		if (n < 0) {
-			return log_error_errno(n, "Failed to list network interfaces: %m");
-		}
-		if (n == 0) {
-			log_error("Could not find a network interface");
-			return -ENODEV;
-		}
-		for (char **i = c->selected; *i; i++) {
-			unsigned flags;
-
-			if (netif_get_flags(*i, &flags) == 0 && !(flags & IFF_UP)) {
-				(void)bring_up(c, *i);
-			}
-		}
-	}
-	if (c->selected && c->selected[0] && !c->selected[1]) {
-		c->ifindex = (int)if_nametoindex(c->selected[0]);
-		log_debug("Using only interface \"%s\"", c->selected[0]);
-	}
-	wait_running(c);
-	return 0;
+	return interfaces_setup(&c->ifs, &req, c->sigfd);
 }
 
 static int setup_connect_targets(Client *c)
@@ -600,8 +366,8 @@ static int setup_connect_targets(Client *c)
 					log_error("No interface \"%s\" for %s", t->ifname, t->text);
 					return -ENODEV;
 				}
-			} else if (c->ifindex > 0) {
-				ifindex = c->ifindex;
+			} else if (c->ifs.ifindex > 0) {
+				ifindex = c->ifs.ifindex;
 			} else {
 				log_error("An IPv6 link-local address is incomplete without a "
 				          "network "
@@ -612,12 +378,71 @@ static int setup_connect_targets(Client *c)
 			((struct sockaddr_in6 *)&t->addr)->sin6_scope_id = (uint32_t)ifindex;
 		}
 		r = client_add_server(c, t->text, (struct sockaddr *)&t->addr, t->addr_len, ifindex,
-		                      false);
+		                      false, 0);
 		if (r < 0) {
 			return log_oom();
 		}
 	}
 	return 0;
+}
+
+/*
+ * The protocols a server's TXT proto= lists ("1,2", "1", "2"), with PROTOCOL_BIT(0) marking
+ * that proto= was there at all; 0 without proto= (upstream's servers publish no TXT).
+ */
+static unsigned txt_protocols(const char *const *txt)
+{
+	const char *v = zeroconf_txt_get(txt, "proto");
+	unsigned bits = PROTOCOL_BIT(0);
+
+	if (!v) {
+		return 0;
+	}
+	for (const char *tok = v; *tok;) {
+		size_t n = strcspn(tok, ",");
+
+		if (n == 1 && (*tok == '1' || *tok == '2')) {
+			bits |= PROTOCOL_BIT(*tok - '0');
+		}
+		tok += n;
+		tok += *tok == ',';
+	}
+	return bits;
+}
+
+static void zeroconf_found(const ZeroconfService *svc, void *userdata)
+{
+	Client *c = userdata;
+
+	if (!interfaces_allowed(&c->ifs, svc->ifindex)) {
+		log_debug("Ignoring Mandos server \"%s\" on interface %d", svc->name, svc->ifindex);
+		return;
+	}
+	log_debug("Mandos server %s found on interface %d", svc->label, svc->ifindex);
+	if (client_add_server(c, svc->label, svc->addr, svc->addr_len, svc->ifindex, true,
+	                      txt_protocols(svc->txt)) < 0) {
+		log_oom();
+	}
+}
+
+static void zeroconf_failed(void *userdata)
+{
+	client_fail(userdata, EX_UNAVAILABLE);
+}
+
+static int start_zeroconf(Client *c)
+{
+	const ZeroconfBrowserCallbacks cb = {
+	        .found = zeroconf_found,
+	        .failed = zeroconf_failed,
+	        .userdata = c,
+	};
+	int r = zeroconf_browser_new(c->api, c->ifs.ifindex, &cb, &c->zeroconf);
+
+	if (r == -ENOMEM) {
+		log_oom();
+	}
+	return r;
 }
 
 static int write_password(Client *c)
@@ -637,14 +462,8 @@ static void client_cleanup(Client *c)
 	HookEnv env = {0};
 	_cleanup_free_ char *device = NULL;
 
-	zeroconf_stop(c);
-	while (c->servers) {
-		Server *s = c->servers;
-
-		c->servers = s->next;
-		server_route_cleanup(s);
-		server_free(s);
-	}
+	c->zeroconf = zeroconf_browser_free(c->zeroconf);
+	client_servers_free(c);
 	if (c->sigwatch) {
 		c->api->watch_free(c->sigwatch);
 	}
@@ -656,14 +475,14 @@ static void client_cleanup(Client *c)
 		                .debug = c->args.debug};
 		(void)hooks_run(c->args.hook_dir, "stop", &env, -1);
 	}
-	take_down_interfaces(c);
+	interfaces_done(&c->ifs);
 	c->decryptor = decryptor_free(c->decryptor);
 	c->tls = tls_config_free(c->tls);
+	p2setup_done(&c->p2);
 	c->password = secbuf_free(c->password);
 	if (c->simple_poll) {
 		avahi_simple_poll_free(c->simple_poll);
 	}
-	strv_free(c->selected);
 	safe_close(c->sigfd);
 	args_done(&c->args);
 	gnutls_global_deinit();
@@ -699,23 +518,19 @@ static int client_setup_and_run(Client *c)
 		log_oom();
 		return EX_OSERR;
 	}
-	ensure_dev_fd();
 	chown_default_file(c->args.pubkey, MC_DEFAULT_PUBKEY);
 	chown_default_file(c->args.seckey, MC_DEFAULT_SECKEY);
 	chown_default_file(c->args.tls_pubkey, MC_DEFAULT_TLS_PUBKEY);
 	chown_default_file(c->args.tls_privkey, MC_DEFAULT_TLS_PRIVKEY);
+	chown_default_file(c->args.seal_key, MC_DEFAULT_SEAL_KEY);
 	if (!c->args.dh_params_given) {
 		chown_default_file(c->args.dh_params, MC_DEFAULT_DH_PARAMS);
 	}
-	r = tls_config_new(c->args.tls_pubkey, c->args.tls_privkey, c->args.priority,
-	                   c->args.dh_params_given || access(c->args.dh_params, R_OK) == 0
-	                           ? c->args.dh_params
-	                           : NULL,
-	                   c->args.dh_bits, &c->tls);
-	if (r < 0) {
-		return r == -EINVAL ? EX_USAGE : EX_UNAVAILABLE;
+	r = setup_protocols(c);
+	if (r != 0) {
+		return r;
 	}
-	r = setup_gpg(c);
+	r = setup_protocol1(c);
 	if (r != 0) {
 		return r;
 	}
@@ -769,7 +584,7 @@ static int client_setup_and_run(Client *c)
 			return r == -ENOMEM ? EX_OSERR : EX_USAGE;
 		}
 	} else {
-		r = zeroconf_start(c);
+		r = start_zeroconf(c);
 		if (r < 0) {
 			return EX_UNAVAILABLE;
 		}
@@ -798,6 +613,11 @@ int client_main(int argc, char **argv)
 	log_open("Mandos plugin mandos-client: ", NULL, LOG_TARGET_STDERR, 0);
 	if (secmem_init() < 0) {
 		return EX_OSERR;
+	}
+	/* §A.2.3: before touching any key or socket. */
+	if (p2_check_sizes() < 0) {
+		log_error("libsodium size assumptions do not hold");
+		return EX_SOFTWARE;
 	}
 	(void)secmem_harden_process();
 	r = privs_init();

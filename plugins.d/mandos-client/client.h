@@ -11,7 +11,11 @@
 #include "args.h"
 #include "conn.h"
 #include "crypto/decrypt.h"
+#include "interfaces.h"
+#include "p2conn.h"
+#include "p2setup.h"
 #include "secmem.h"
+#include "zeroconf.h"
 
 typedef struct Client Client;
 
@@ -19,15 +23,25 @@ typedef struct Client Client;
 typedef struct Server {
 	struct Server *next;
 	Client *client;
-	char *name; /* for messages: "[addr]:port" plus the Zeroconf name */
+	char *name;  /* for messages: "[addr]:port" plus the Zeroconf name */
+	char *where; /* ADDRESS:PORT (IPv6 in brackets), for console lines and servers-seen */
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
 	int ifindex;         /* interface it was seen on, 0 if unknown */
 	bool route_fallback; /* may add a host route when unreachable (Zeroconf only) */
 	bool route_added;
-	Conn *conn;                /* the running attempt, if any */
+	unsigned txt_protocols;    /* its TXT proto= (see txt_protocols() in client.c), 0: none */
+	Conn *conn;                /* the running protocol 1 attempt, if any */
+	P2Conn *p2;                /* the running protocol 2 attempt, if any */
+	size_t step;               /* which of server_protocols() the attempt uses */
+	bool pinned;               /* the protocol 2 attempt's server key is pinned */
+	double retry_at_least;     /* TRY_LATER: the next attempt waits this long at least */
+	char *shown_key;           /* the last key ID line printed (§A.4.3: once per change) */
+	char *shown_state;         /* the state of the last outcome line printed */
 	AvahiTimeout *retry_timer; /* the next attempt, if scheduled */
 } Server;
+
+#define PROTOCOL_BIT(n) (1u << (n))
 
 struct Client {
 	Args args;
@@ -35,32 +49,50 @@ struct Client {
 	const AvahiPoll *api;
 	TlsConfig *tls;
 	Decryptor *decryptor;
+	bool gpg_failed;  /* a late GnuPG setup failed: protocol 1 is off */
+	P2Setup p2;       /* protocol 2 keys and pins */
+	int protocols[2]; /* the protocols in use, in order of preference (§A.8.1) */
+	size_t n_protocols;
 	SecBuf *password;
 	bool have_password;
 	Server *servers;
 	int sigfd;
 	AvahiWatch *sigwatch;
 	int quit_signal;
-	int loop_error;    /* a sysexits code when the loop ended on an error */
-	char **selected;   /* interfaces in use (existing ones) */
-	char **brought_up; /* interfaces we brought up, to take down at exit */
-	int ifindex;       /* the only interface in use, or 0 */
-	void *zeroconf;    /* zeroconf.c's state */
+	int loop_error; /* a sysexits code when the loop ended on an error */
+	Interfaces ifs;
+	ZeroconfBrowser *zeroconf;
 	bool hooks_started;
 };
 
+/* Milliseconds of a --timeout style value, capped to what an int holds. */
+static inline int client_ms_of(double seconds)
+{
+	double ms = seconds * 1000.0;
+
+	return ms > 2147483647.0 ? 2147483647 : (int)ms;
+}
+
+/* servers.c: the known servers and their attempts. */
+
 /*
- * Add a server and try it now (unless an equal one is known).  Returns 0 or -ENOMEM.
+ * Add a server and try it now (unless an equal one is known).  txt_protocols: its TXT proto=
+ * as Server.txt_protocols holds it.  Returns 0 or -ENOMEM.
  */
 int client_add_server(Client *c, const char *label, const struct sockaddr *sa, socklen_t len,
-                      int ifindex, bool route_fallback);
+                      int ifindex, bool route_fallback, unsigned txt_protocols);
 
-/* Stop the event loop with an error exit code. */
-void client_fail(Client *c, int exit_code);
+/* Stop every attempt and free the servers. */
+void client_servers_free(Client *c);
+
+/* Whether p is in list. */
+bool client_has_protocol(const int *list, size_t n, int p);
+
+/* Take protocol p out of c->protocols. */
+void client_drop_protocol(Client *c, int p);
+
+/* client.c: GnuPG set up now if not yet (protocol 1's first use); false turns protocol 1 off. */
+bool client_gpg_ready(Client *c);
 
 /* The program: returns the exit code (or raises a terminating signal). */
 int client_main(int argc, char **argv);
-
-/* Zeroconf (zeroconf.c): start browsing _mandos._tcp.  Returns 0 or -errno. */
-int zeroconf_start(Client *c);
-void zeroconf_stop(Client *c);

@@ -1,49 +1,83 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Embedded mDNS (avahi-core, no daemon): browse _mandos._tcp, resolve, hand servers to the client.
+/* Embedded mDNS (avahi-core, no daemon): browse _mandos._tcp, resolve, report through callbacks.
  */
+#include "zeroconf.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
+#include <strings.h>
 
 #include <avahi-common/error.h>
 #include <avahi-core/core.h>
 #include <avahi-core/log.h>
 #include <avahi-core/lookup.h>
 
-#include "client.h"
 #include "log.h"
 
-typedef struct Zeroconf {
+/* TXT records are at most a few hundred bytes in practice; more entries are ignored. */
+#define TXT_MAX_ENTRIES 64
+
+struct ZeroconfBrowser {
 	AvahiServer *server;
 	AvahiSServiceBrowser *browser;
-} Zeroconf;
+	ZeroconfBrowserCallbacks cb;
+};
 
 static void avahi_log_cb(AvahiLogLevel level, const char *txt)
 {
 	log_debug("Avahi: %s", txt);
 }
 
-static bool interface_allowed(Client *c, AvahiIfIndex iface)
+static void failed(ZeroconfBrowser *z)
 {
-	char name[IF_NAMESIZE];
+	if (z->cb.failed) {
+		z->cb.failed(z->cb.userdata);
+	}
+}
 
-	if (!c->selected || c->args.n_interfaces == 0) {
-		return true;
+/* The TXT strings as a NULL-terminated array (NULL only when out of memory). */
+static char **txt_to_strv(AvahiStringList *txt)
+{
+	size_t n = 0;
+	char **v = calloc(TXT_MAX_ENTRIES + 1, sizeof(char *));
+
+	if (!v) {
+		return NULL;
 	}
-	if (!if_indextoname((unsigned)iface, name)) {
-		return false;
+	for (AvahiStringList *l = txt; l && n < TXT_MAX_ENTRIES; l = l->next) {
+		if (memchr(l->text, '\0', l->size)) {
+			continue;
+		}
+		v[n] = strndup((const char *)l->text, l->size);
+		if (!v[n]) {
+			strv_free(v);
+			return NULL;
+		}
+		n++;
 	}
-	for (char **i = c->selected; *i; i++) {
-		if (strcmp(*i, name) == 0) {
-			return true;
+	return v;
+}
+
+const char *zeroconf_txt_get(const char *const *txt, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (; txt && *txt; txt++) {
+		if (strncasecmp(*txt, key, klen) != 0) {
+			continue;
+		}
+		if ((*txt)[klen] == '=') {
+			return *txt + klen + 1;
+		}
+		if ((*txt)[klen] == '\0') {
+			return *txt + klen;
 		}
 	}
-	return false;
+	return NULL;
 }
 
 static void resolve_cb(AvahiSServiceResolver *r, AvahiIfIndex iface, AvahiProtocol proto,
@@ -51,18 +85,15 @@ static void resolve_cb(AvahiSServiceResolver *r, AvahiIfIndex iface, AvahiProtoc
                        const char *domain, const char *host, const AvahiAddress *a, uint16_t port,
                        AvahiStringList *txt, AvahiLookupResultFlags flags, void *userdata)
 {
-	Client *c = userdata;
+	ZeroconfBrowser *z = userdata;
 	struct sockaddr_storage ss = {0};
 	char addr[AVAHI_ADDRESS_STR_MAX], label[512];
-	socklen_t len;
+	_cleanup_strv_free_ char **txtv = NULL;
+	ZeroconfService svc = {.name = name, .label = label, .port = port};
 	int ifindex = iface > 0 ? iface : 0;
 
 	if (event != AVAHI_RESOLVER_FOUND) {
 		log_debug("Could not resolve Mandos service \"%s\"", name);
-		goto out;
-	}
-	if (!interface_allowed(c, iface)) {
-		log_debug("Ignoring Mandos server \"%s\" on interface %d", name, iface);
 		goto out;
 	}
 	avahi_address_snprint(addr, sizeof(addr), a);
@@ -75,7 +106,7 @@ static void resolve_cb(AvahiSServiceResolver *r, AvahiIfIndex iface, AvahiProtoc
 		if (IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr)) {
 			s6->sin6_scope_id = (uint32_t)ifindex;
 		}
-		len = sizeof(*s6);
+		svc.addr_len = sizeof(*s6);
 		snprintf(label, sizeof(label), "\"%s\" [%s]:%u", name, addr, port);
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
@@ -83,13 +114,18 @@ static void resolve_cb(AvahiSServiceResolver *r, AvahiIfIndex iface, AvahiProtoc
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons(port);
 		memcpy(&s4->sin_addr, &a->data.ipv4, sizeof(s4->sin_addr));
-		len = sizeof(*s4);
+		svc.addr_len = sizeof(*s4);
 		snprintf(label, sizeof(label), "\"%s\" %s:%u", name, addr, port);
 	}
-	log_debug("Mandos server %s found on interface %d", label, iface);
-	if (client_add_server(c, label, (struct sockaddr *)&ss, len, ifindex, true) < 0) {
+	txtv = txt_to_strv(txt);
+	if (!txtv) {
 		log_oom();
+		goto out;
 	}
+	svc.addr = (const struct sockaddr *)&ss;
+	svc.ifindex = ifindex;
+	svc.txt = (const char *const *)txtv;
+	z->cb.found(&svc, z->cb.userdata);
 out:
 	avahi_s_service_resolver_free(r);
 }
@@ -98,14 +134,13 @@ static void browse_cb(AvahiSServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol
                       AvahiBrowserEvent event, const char *name, const char *type,
                       const char *domain, AvahiLookupResultFlags flags, void *userdata)
 {
-	Client *c = userdata;
-	Zeroconf *z = c->zeroconf;
+	ZeroconfBrowser *z = userdata;
 
 	switch (event) {
 	case AVAHI_BROWSER_NEW:
 		log_debug("Found Mandos service \"%s\" on interface %d", name, iface);
 		if (!avahi_s_service_resolver_new(z->server, iface, proto, name, type, domain,
-		                                  proto, 0, resolve_cb, c)) {
+		                                  proto, 0, resolve_cb, z)) {
 			log_warning("Failed to resolve service \"%s\": %s", name,
 			            avahi_strerror(avahi_server_errno(z->server)));
 		}
@@ -113,7 +148,7 @@ static void browse_cb(AvahiSServiceBrowser *b, AvahiIfIndex iface, AvahiProtocol
 	case AVAHI_BROWSER_FAILURE:
 		log_error("Avahi browser failure: %s",
 		          avahi_strerror(avahi_server_errno(z->server)));
-		client_fail(c, EX_UNAVAILABLE);
+		failed(z);
 		break;
 	case AVAHI_BROWSER_REMOVE:
 	case AVAHI_BROWSER_CACHE_EXHAUSTED:
@@ -126,22 +161,23 @@ static void server_cb(AvahiServer *s, AvahiServerState state, void *userdata)
 {
 	if (state == AVAHI_SERVER_FAILURE) {
 		log_error("Avahi server failure: %s", avahi_strerror(avahi_server_errno(s)));
-		client_fail(userdata, EX_UNAVAILABLE);
+		failed(userdata);
 	}
 }
 
-int zeroconf_start(Client *c)
+int zeroconf_browser_new(const AvahiPoll *api, int ifindex,
+                         const ZeroconfBrowserCallbacks *callbacks, ZeroconfBrowser **ret)
 {
+	_cleanup_(zeroconf_browser_freep) ZeroconfBrowser *z = NULL;
 	AvahiServerConfig config;
-	Zeroconf *z;
 	int error = 0;
 
 	avahi_set_log_function(avahi_log_cb);
 	z = calloc(1, sizeof(*z));
 	if (!z) {
-		return log_oom();
+		return -ENOMEM;
 	}
-	c->zeroconf = z;
+	z->cb = *callbacks;
 	avahi_server_config_init(&config);
 	config.publish_hinfo = 0;
 	config.publish_addresses = 0;
@@ -151,30 +187,29 @@ int zeroconf_start(Client *c)
 	config.use_ipv4 = 1;
 	config.use_ipv6 = 1;
 	config.allow_point_to_point = 1;
-	z->server = avahi_server_new(c->api, &config, server_cb, c, &error);
+	z->server = avahi_server_new(api, &config, server_cb, z, &error);
 	avahi_server_config_free(&config);
 	if (!z->server) {
 		log_error("Failed to create the Avahi server: %s", avahi_strerror(error));
 		return -ENOPKG;
 	}
-	z->browser = avahi_s_service_browser_new(
-	        z->server, c->ifindex > 0 ? c->ifindex : AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC,
-	        "_mandos._tcp", NULL, 0, browse_cb, c);
+	z->browser = avahi_s_service_browser_new(z->server, ifindex > 0 ? ifindex : AVAHI_IF_UNSPEC,
+	                                         AVAHI_PROTO_UNSPEC, "_mandos._tcp", NULL, 0,
+	                                         browse_cb, z);
 	if (!z->browser) {
 		log_error("Failed to create the service browser: %s",
 		          avahi_strerror(avahi_server_errno(z->server)));
 		return -ENOPKG;
 	}
 	log_debug("Browsing for _mandos._tcp");
+	*ret = TAKE_PTR(z);
 	return 0;
 }
 
-void zeroconf_stop(Client *c)
+ZeroconfBrowser *zeroconf_browser_free(ZeroconfBrowser *z)
 {
-	Zeroconf *z = c->zeroconf;
-
 	if (!z) {
-		return;
+		return NULL;
 	}
 	if (z->browser) {
 		avahi_s_service_browser_free(z->browser);
@@ -183,5 +218,5 @@ void zeroconf_stop(Client *c)
 		avahi_server_free(z->server);
 	}
 	free(z);
-	c->zeroconf = NULL;
+	return NULL;
 }

@@ -23,6 +23,7 @@ struct Zeroconf {
 	AvahiClient *client;
 	AvahiEntryGroup *group;
 	char *name;
+	AvahiStringList *txt; /* NULL: an empty TXT record */
 	uint16_t port;
 	int ifindex, protocol;
 	unsigned renames;
@@ -102,9 +103,9 @@ static void publish(Zeroconf *z)
 		return;
 	}
 	for (;;) {
-		/* No TXT record data, as upstream. */
-		r = avahi_entry_group_add_service(z->group, z->ifindex, z->protocol, 0, z->name,
-						  SERVICE_TYPE, NULL, NULL, z->port, NULL);
+		r = avahi_entry_group_add_service_strlst(z->group, z->ifindex, z->protocol, 0,
+							 z->name, SERVICE_TYPE, NULL, NULL, z->port,
+							 z->txt);
 		if (r != AVAHI_ERR_COLLISION) {
 			break;
 		}
@@ -198,6 +199,16 @@ int zeroconf_new(sd_event *event, const ZeroconfConfig *config, const ZeroconfCa
 	if (!z->name || !z->poll) {
 		return -ENOMEM;
 	}
+	for (size_t i = 0; config->txt && config->txt[i]; i++) {
+		AvahiStringList *l = avahi_string_list_add(z->txt, config->txt[i]);
+
+		if (!l) {
+			return -ENOMEM;
+		}
+		z->txt = l;
+	}
+	/* Avahi's list is built by prepending: reverse, to publish in the given order. */
+	z->txt = avahi_string_list_reverse(z->txt);
 	z->port = config->port;
 	z->ifindex = config->ifindex;
 	z->protocol = config->protocol;
@@ -222,6 +233,7 @@ Zeroconf *zeroconf_free(Zeroconf *z)
 		avahi_client_free(z->client);
 	}
 	avahi_sd_event_poll_free(z->poll);
+	avahi_string_list_free(z->txt);
 	avahi_free(z->name);
 	free(z);
 	return NULL;

@@ -18,6 +18,8 @@ typedef struct ZeroconfConfig {
 	uint16_t port;     /* the bound port */
 	int ifindex;       /* an interface index, or -1 (AVAHI_IF_UNSPEC) for all */
 	int protocol;      /* AVAHI_PROTO_INET6 or AVAHI_PROTO_INET */
+	/* TXT record strings ("key=value"), NULL-terminated, copied; NULL for an empty TXT. */
+	const char *const *txt;
 } ZeroconfConfig;
 
 typedef struct ZeroconfCallbacks {

@@ -284,6 +284,107 @@ START_TEST(import_upstream)
 }
 END_TEST
 
+static unsigned delivery_changes;
+
+static void count_delivery(Client *c, ClientProperty p, void *userdata)
+{
+	if (p == CLIENT_PROP_DELIVERY) {
+		delivery_changes++;
+	}
+}
+
+static const ClientObserver delivery_observer = {.property_changed = count_delivery};
+
+/* A manager on the current clients.conf, its state restored. */
+static Manager *start(ServerSettings *s)
+{
+	Manager *m = NULL;
+
+	ck_assert_int_eq(manager_new(s, &m), 0);
+	ck_assert_int_eq(manager_setup_loop(m), 0);
+	ck_assert_int_eq(manager_load_config(m), 0);
+	ck_assert_int_eq(manager_restore_state(m), 0);
+	return m;
+}
+
+#define SEALED49 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMA=="
+
+START_TEST(releases_and_delivery)
+{
+	ServerSettings s = settings();
+	Manager *m;
+	Client *a;
+	char path[400];
+
+	mkdir(s.statedir, 0700);
+	snprintf(path, sizeof(path), "%s/clients.state", s.statedir);
+	unlink(path);
+	write_clients("[a]\nkey_id = " K1 "\nprotocols = 2\nrelease_limit = 2\n"
+	              "sealed_secret = " SEALED49 "\n");
+	m = start(&s);
+	a = manager_find_client_by_name(m, "a");
+	ck_assert_uint_eq(a->delivery.protocols, PROTOCOL_BIT(2));
+	ck_assert_uint_eq(a->delivery.release_limit, 2);
+	ck_assert_uint_eq(a->delivery.sealed_len, 49);
+	ck_assert_uint_eq(a->secret.len, 0);
+	ck_assert_uint_eq(a->n_releases, 0);
+	a->releases = malloc(2 * sizeof(realtime_t));
+	a->releases[0] = 1000;
+	a->releases[1] = 2000;
+	a->n_releases = 2;
+	ck_assert_int_eq(manager_save_state(m), 0);
+	manager_free(m);
+
+	/* A restart with another limit keeps the times. */
+	write_clients("[a]\nkey_id = " K1 "\nprotocols = 2\nrelease_limit = 5\n"
+	              "sealed_secret = " SEALED49 "\n");
+	m = start(&s);
+	a = manager_find_client_by_name(m, "a");
+	ck_assert_uint_eq(a->delivery.release_limit, 5);
+	ck_assert_uint_eq(a->n_releases, 2);
+	ck_assert_uint_eq(a->releases[0], 1000);
+	ck_assert_uint_eq(a->releases[1], 2000);
+
+	/* A reload replaces the delivery, keeps the times, and tells the observers. */
+	delivery_changes = 0;
+	ck_assert_int_eq(client_context_add_observer(&m->ctx, &delivery_observer, NULL), 0);
+	ck_assert_int_eq(manager_reload(m), 0);
+	ck_assert_uint_eq(delivery_changes, 0); /* nothing changed */
+	write_clients("[a]\nkey_id = " K1 "\nprotocols = 1 2\nrelease_limit = 1\nsecret = YQ==\n");
+	ck_assert_int_eq(manager_reload(m), 0);
+	ck_assert_ptr_eq(manager_find_client_by_name(m, "a"), a);
+	ck_assert_uint_eq(delivery_changes, 1);
+	ck_assert_uint_eq(a->delivery.protocols, PROTOCOLS_DEFAULT);
+	ck_assert_uint_eq(a->delivery.release_limit, 1);
+	ck_assert_ptr_null(a->delivery.sealed);
+	ck_assert_uint_eq(a->n_releases, 2);
+	ck_assert_int_eq(manager_save_state(m), 0);
+	manager_free(m);
+
+	/* A state file of the previous version (no release lines) still loads. */
+	{
+		FILE *f = fopen(path, "w");
+
+		ck_assert_ptr_nonnull(f);
+		fputs("mandos-c-state 1\nclient a\ncreated 5\nlast_enabled 5\nexpires 0\n"
+		      "last_checked_ok 0\nlast_approval_request 0\nlast_checker_status -2\n"
+		      "s.host \ns.checker true\ns.key_id " K1 "\ns.fingerprint \n"
+		      "s.timeout 300000\ns.extended_timeout 900000\ns.interval 120000\n"
+		      "s.approval_delay 0\ns.approval_duration 1000\ns.approved_by_default 1\n"
+		      "s.enabled 0\nend\n",
+		      f);
+		fclose(f);
+	}
+	m = start(&s);
+	a = manager_find_client_by_name(m, "a");
+	ck_assert_uint_eq(a->created, 5);
+	ck_assert_uint_eq(a->n_releases, 0);
+	manager_free(m);
+	unlink(path);
+	server_settings_done(&s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("manager");
@@ -299,6 +400,7 @@ int main(void)
 	tcase_add_test(tc, reload_and_remove);
 	tcase_add_test(tc, restart);
 	tcase_add_test(tc, import_upstream);
+	tcase_add_test(tc, releases_and_delivery);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

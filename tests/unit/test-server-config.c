@@ -112,7 +112,7 @@ static void expect_error(const char *text, const char *where)
 START_TEST(client_errors)
 {
 	expect_error("[a]\nkey_id = " KEY1 "\nsecret = YQ==\ntimeout = 5\n", "clients.conf:4: ");
-	expect_error("[a]\nkey_id = " KEY1 "\n", "clients.conf:1: ");
+	expect_error("[a]\nkey_id = " KEY1 "\nprotocols = 1\n", "clients.conf:1: ");
 	expect_error("[a]\nkey_id = " KEY1 "\nsecret = Y!==\n", "clients.conf:3: ");
 	expect_error("[a]\nkey_id = 1234\nsecret = YQ==\n", "clients.conf:2: ");
 	expect_error("[a]\nkey_id = " KEY1 "\nsecret = YQ==\nenabled = perhaps\n",
@@ -371,6 +371,205 @@ START_TEST(settings_diff)
 }
 END_TEST
 
+START_TEST(protocols_values)
+{
+	unsigned m = 99;
+	char buf[PROTOCOLS_STRING_SIZE];
+
+	ck_assert_int_eq(protocols_parse("1 2", &m), 0);
+	ck_assert_uint_eq(m, PROTOCOL_BIT(1) | PROTOCOL_BIT(2));
+	ck_assert_int_eq(protocols_parse(" 2,1 ", &m), 0);
+	ck_assert_uint_eq(m, PROTOCOL_BIT(1) | PROTOCOL_BIT(2));
+	ck_assert_int_eq(protocols_parse("2", &m), 0);
+	ck_assert_uint_eq(m, PROTOCOL_BIT(2));
+	ck_assert_int_eq(protocols_parse("1,\t1", &m), 0);
+	ck_assert_uint_eq(m, PROTOCOL_BIT(1));
+	m = 99;
+	ck_assert_int_eq(protocols_parse("", &m), -EINVAL);
+	ck_assert_int_eq(protocols_parse(" , ", &m), -EINVAL);
+	ck_assert_int_eq(protocols_parse("3", &m), -EINVAL);
+	ck_assert_int_eq(protocols_parse("12", &m), -EINVAL);
+	ck_assert_int_eq(protocols_parse("1 two", &m), -EINVAL);
+	ck_assert_int_eq(protocols_parse("1;2", &m), -EINVAL);
+	ck_assert_uint_eq(m, 99);
+	ck_assert_str_eq(protocols_format(PROTOCOL_BIT(1) | PROTOCOL_BIT(2), ' ', buf), "1 2");
+	ck_assert_str_eq(protocols_format(PROTOCOL_BIT(1) | PROTOCOL_BIT(2), ',', buf), "1,2");
+	ck_assert_str_eq(protocols_format(PROTOCOL_BIT(2), ',', buf), "2");
+	ck_assert_str_eq(protocols_format(PROTOCOL_BIT(1), ' ', buf), "1");
+}
+END_TEST
+
+/* 49 bytes, base64 in two lines. */
+#define SEALED49_B64                                                                              \
+	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g\n"                                            \
+	"    ISIjJCUmJygpKissLS4vMA=="
+
+START_TEST(protocol2_clients)
+{
+	SecretStore *st = secret_store_new();
+	ClientsConfig c;
+	char *err;
+	char path[300];
+
+	/* A 60-byte sealed_secfile, and one too short. */
+	snprintf(path, sizeof(path), "%s/sealed", dir);
+	{
+		FILE *f = fopen(path, "w");
+		ck_assert_ptr_nonnull(f);
+		for (int i = 0; i < 60; i++) {
+			fputc(i, f);
+		}
+		fclose(f);
+		snprintf(path, sizeof(path), "%s/short", dir);
+		f = fopen(path, "w");
+		ck_assert_ptr_nonnull(f);
+		fputs("short", f);
+		fclose(f);
+	}
+	ck_assert_int_eq(load("[DEFAULT]\n"
+	                      "release_limit = 3\n"
+	                      "\n"
+	                      "[one]\n"
+	                      "key_id = " KEY1 "\n"
+	                      "secret = YQ==\n"
+	                      "\n"
+	                      "[only2]\n"
+	                      "key_id = " KEY1 "\n"
+	                      "protocols = 2\n"
+	                      "release_limit = 0\n"
+	                      "sealed_secret = " SEALED49_B64 "\n"
+	                      "sealed_secfile = $TEST_SECDIR/sealed\n"
+	                      "\n"
+	                      "[badproto]\n"
+	                      "key_id = " KEY1 "\n"
+	                      "secret = YQ==\n"
+	                      "protocols = 1 3\n"
+	                      "\n"
+	                      "[badlimit]\n"
+	                      "key_id = " KEY1 "\n"
+	                      "secret = YQ==\n"
+	                      "release_limit = 1000001\n"
+	                      "\n"
+	                      "[file]\n"
+	                      "key_id = " KEY1 "\n"
+	                      "protocols = 1,2\n"
+	                      "sealed_secfile = $TEST_SECDIR/sealed\n"
+	                      "\n"
+	                      "[badsealed]\n"
+	                      "key_id = " KEY1 "\n"
+	                      "protocols = 2\n"
+	                      "sealed_secret = AAEC!\n"
+	                      "\n"
+	                      "[shortsealed]\n"
+	                      "key_id = " KEY1 "\n"
+	                      "protocols = 2\n"
+	                      "sealed_secfile = $TEST_SECDIR/short\n"
+	                      "\n"
+	                      "[nofile]\n"
+	                      "key_id = " KEY1 "\n"
+	                      "protocols = 2\n"
+	                      "sealed_secfile = /nonexistent/sealed\n",
+	                      st, &c, &err),
+	                 0);
+	ck_assert_uint_eq(c.n, 6);
+	ck_assert_str_eq(c.clients[0].name, "one");
+	ck_assert_uint_eq(c.clients[0].delivery.protocols, PROTOCOLS_DEFAULT);
+	ck_assert_uint_eq(c.clients[0].delivery.release_limit, 3); /* from [DEFAULT] */
+	ck_assert_ptr_null(c.clients[0].delivery.sealed);
+	ck_assert_uint_eq(c.clients[0].secret.len, 1);
+
+	ck_assert_str_eq(c.clients[1].name, "only2");
+	ck_assert_uint_eq(c.clients[1].delivery.protocols, PROTOCOL_BIT(2));
+	ck_assert_uint_eq(c.clients[1].delivery.release_limit, 0);
+	ck_assert_uint_eq(c.clients[1].secret.len, 0); /* no secret needed */
+	ck_assert_uint_eq(c.clients[1].delivery.sealed_len, 49); /* sealed_secret wins */
+	for (unsigned i = 0; i < 49; i++) {
+		ck_assert_uint_eq(c.clients[1].delivery.sealed[i], i);
+	}
+	ck_assert_str_eq(c.clients[2].name, "file");
+	ck_assert_uint_eq(c.clients[2].delivery.sealed_len, 60);
+	ck_assert_uint_eq(c.clients[2].delivery.sealed[59], 59);
+	/* Bad material: the section loads without it. */
+	ck_assert_str_eq(c.clients[3].name, "badsealed");
+	ck_assert_ptr_null(c.clients[3].delivery.sealed);
+	ck_assert_str_eq(c.clients[4].name, "shortsealed");
+	ck_assert_ptr_null(c.clients[4].delivery.sealed);
+	ck_assert_str_eq(c.clients[5].name, "nofile");
+	ck_assert_ptr_null(c.clients[5].delivery.sealed);
+	clients_config_done(&c, st);
+
+	/* A protocol-1-only section still needs a secret. */
+	expect_error("[a]\nkey_id = " KEY1 "\nprotocols = 1\n", "clients.conf:1: ");
+	/* So does one with the default protocols?  No: "1 2" includes 2. */
+	ck_assert_int_eq(load("[a]\nkey_id = " KEY1 "\n", st, &c, &err), 0);
+	ck_assert_uint_eq(c.n, 1);
+	clients_config_done(&c, st);
+
+	/* --check-config counts each bad key once. */
+	snprintf(path, sizeof(path), "%s/clients.conf", dir);
+	write_file("clients.conf", "[a]\nkey_id = " KEY1 "\nprotocols = x\n"
+	                           "[b]\nkey_id = " KEY1 "\nrelease_limit = -1\n"
+	                           "[c]\nkey_id = " KEY1 "\nsealed_secret = YQ==\n"
+	                           "[d]\nkey_id = " KEY1 "\nprotocols = 2\nrelease_limit = 7\n");
+	ck_assert_int_eq(clients_config_check(path, st), 3);
+	secret_store_free(st);
+}
+END_TEST
+
+START_TEST(protocol2_settings)
+{
+	ServerSettings s;
+	char a0[] = "mandos", a1[] = "--configdir", a3[] = "--no-zeroconf", a4[] = "--port=1",
+	     b1[] = "--protocols=1", b2[] = "--server-key=/k.pem", b3[] = "--print-key-id",
+	     c1[] = "--protocols=3";
+	char *argv[] = {a0, a1, dir, a3, a4, NULL};
+	char *argv2[] = {a0, a1, dir, a3, b1, b2, b3, NULL};
+	char *argv3[] = {a0, a1, dir, a4, c1, NULL};
+	char expect[300];
+
+	write_file("mandos.conf", "[DEFAULT]\n");
+	ck_assert_int_eq(server_settings_parse(5, argv, &s), 0);
+	ck_assert_uint_eq(s.protocols, PROTOCOLS_DEFAULT);
+	snprintf(expect, sizeof(expect), "%s/server-key.pem", dir);
+	ck_assert_str_eq(s.server_key, expect);
+	ck_assert(!s.print_key_id);
+	ck_assert_uint_eq(s.source_rate, 20);
+	ck_assert_uint_eq(s.source_burst, 10);
+	ck_assert_uint_eq(s.source_connections, 16);
+	ck_assert_uint_eq(s.unauthenticated_connections, 256);
+	server_settings_done(&s);
+
+	write_file("mandos.conf", "[DEFAULT]\nprotocols = 2\nserver_key = /etc/k.pem\n"
+	                          "source_rate = 0\nsource_burst = 3\nsource_connections = 4\n"
+	                          "unauthenticated_connections = 5\n");
+	ck_assert_int_eq(server_settings_parse(5, argv, &s), 0);
+	ck_assert_uint_eq(s.protocols, PROTOCOL_BIT(2));
+	ck_assert_str_eq(s.server_key, "/etc/k.pem");
+	ck_assert_uint_eq(s.source_rate, 0);
+	ck_assert_uint_eq(s.source_burst, 3);
+	ck_assert_uint_eq(s.source_connections, 4);
+	ck_assert_uint_eq(s.unauthenticated_connections, 5);
+	server_settings_done(&s);
+
+	/* The command line wins; --print-key-id needs no port. */
+	ck_assert_int_eq(server_settings_parse(7, argv2, &s), 0);
+	ck_assert_uint_eq(s.protocols, PROTOCOL_BIT(1));
+	ck_assert_str_eq(s.server_key, "/k.pem");
+	ck_assert(s.print_key_id);
+	server_settings_done(&s);
+	ck_assert_int_eq(server_settings_parse(5, argv3, &s), -EINVAL);
+
+	/* A bad protocols in mandos.conf: an error, and the default applies. */
+	write_file("mandos.conf", "[DEFAULT]\nprotocols = 1 2 3\n");
+	ck_assert_int_eq(server_settings_parse(5, argv, &s), 0);
+	ck_assert_uint_eq(s.protocols, PROTOCOLS_DEFAULT);
+	server_settings_done(&s);
+	write_file("mandos.conf", "[DEFAULT]\nsource_connections = 0\n");
+	ck_assert_int_eq(server_settings_parse(5, argv, &s), -EBADMSG);
+	write_file("mandos.conf", "[DEFAULT]\n");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("server-config");
@@ -401,6 +600,9 @@ int main(void)
 	tcase_add_test(tc, check_clients_conf);
 	tcase_add_test(tc, expand_paths);
 	tcase_add_test(tc, settings_diff);
+	tcase_add_test(tc, protocols_values);
+	tcase_add_test(tc, protocol2_clients);
+	tcase_add_test(tc, protocol2_settings);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

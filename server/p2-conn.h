@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* One protocol 2 connection (spec/protocol-2.md Part A) on sd-event, after its version line. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tls-conn.h"
+
+/*
+ * Phases, each under a deadline:
+ *
+ *   HELLO     the transport until a verified CLIENT_AUTH (the session's own deadlines:
+ *             line + ClientHello from accept, ClientHello2 + CLIENT_AUTH from ServerHello);
+ *             then no byte and no EOF may be pending, or it closes with nothing sent
+ *   DECIDING  SERVER_AUTH sent; lookup, material, release.c's decision (with STATUS
+ *             AWAITING_APPROVAL while an approval is awaited); any byte, FINAL, EOF or RST
+ *             from the client aborts (ApprovalPending drops at once) and closes
+ *   RESULT    RESULT and FINAL queued: written (10 s per message), then shutdown(SHUT_WR)
+ *   LINGER    read and discard for at most 2 s until the client's FINAL or EOF, then close
+ *
+ * Malformed input and expired deadlines close without FINAL (logged at INFO with the peer
+ * address and the reason).  Bytes are written without blocking; a message that cannot be
+ * written within the connection timeout closes.
+ */
+typedef struct P2Conn P2Conn;
+
+/* The connection is over (the socket is the caller's to close); called at most once. */
+typedef void (*P2ConnDone)(void *userdata);
+
+/*
+ * A protocol 2 connection on fd (borrowed: the caller closes it after done) for srv, whose
+ * p2_identity must be set.  early/early_len are the bytes read past "2\r\n" (copied).
+ * accepted is the CLOCK_MONOTONIC µs of accept().  address is the peer as logs show it, ip
+ * its bare address (for ClientNotFound).  Nothing runs before p2_conn_start().  Returns 0
+ * or -ENOMEM.
+ */
+int p2_conn_new(const ConnServer *srv, int fd, const char *address, const char *ip,
+                uint64_t accepted, const uint8_t *early, size_t early_len, P2ConnDone done,
+                void *userdata, P2Conn **ret);
+
+/* Feed the early bytes and start watching the socket.  May call done before it returns. */
+void p2_conn_start(P2Conn *p);
+
+/* Whether the peer proved its key in this session (a valid sigC, §A.7.4's accounting). */
+bool p2_conn_authenticated(const P2Conn *p);
+
+/*
+ * The server is going away: a request past SERVER_AUTH and before its RESULT gets RESULT
+ * TRY_LATER (10 s) and FINAL, written without waiting; then nothing more.  done is not
+ * called; the caller frees and closes.
+ */
+void p2_conn_shutdown(P2Conn *p);
+
+/* Free (the socket stays open).  Accepts NULL, returns NULL. */
+P2Conn *p2_conn_free(P2Conn *p);

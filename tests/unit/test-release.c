@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The release decision (server/release.c) on a real sd-event loop: limit, cap, approval. */
+#include <check.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "log.h"
+#include "p2.h"
+#include "release.h"
+
+#define HOUR_USEC (3600ULL * 1000000)
+
+static sd_event *event;
+static SecretStore *store;
+static ClientContext ctx;
+static unsigned n_rejected, n_got_secret, n_need_approval, pending_changes;
+static char last_rejected[64];
+
+typedef struct Outcome {
+	unsigned n_decided, n_waiting;
+	ReleaseVerdict v;
+	uint32_t value, last_left;
+	bool last_default;
+	bool free_inside; /* release_free() from inside decided */
+	Release *r;
+} Outcome;
+
+static void on_rejected(Client *c, const char *reason, void *userdata)
+{
+	n_rejected++;
+	snprintf(last_rejected, sizeof(last_rejected), "%s", reason);
+}
+
+static void on_got_secret(Client *c, void *userdata)
+{
+	n_got_secret++;
+}
+
+static void on_need_approval(Client *c, uint64_t delay, bool by_default, void *userdata)
+{
+	n_need_approval++;
+}
+
+static void on_prop(Client *c, ClientProperty p, void *userdata)
+{
+	if (p == CLIENT_PROP_APPROVAL_PENDING) {
+		pending_changes++;
+	}
+}
+
+static const ClientObserver observer = {
+        .property_changed = on_prop,
+        .got_secret = on_got_secret,
+        .need_approval = on_need_approval,
+        .rejected = on_rejected,
+};
+
+static void decided(Release *r, ReleaseVerdict v, uint32_t value, void *userdata)
+{
+	Outcome *o = userdata;
+
+	o->n_decided++;
+	o->v = v;
+	o->value = value;
+	if (o->free_inside) {
+		o->r = release_free(r);
+	}
+}
+
+static void waiting(Release *r, uint32_t left, bool by_default, void *userdata)
+{
+	Outcome *o = userdata;
+
+	o->n_waiting++;
+	o->last_left = left;
+	o->last_default = by_default;
+}
+
+static const ReleaseOps ops = {.decided = decided, .waiting = waiting};
+
+static void setup(void)
+{
+	sigset_t ss;
+
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	ck_assert_int_ge(sd_event_new(&event), 0);
+	store = secret_store_new();
+	ctx = (ClientContext){.event = event, .store = store, .checker_output_to_null = true};
+	client_context_add_observer(&ctx, &observer, NULL);
+	n_rejected = n_got_secret = n_need_approval = pending_changes = 0;
+	last_rejected[0] = '\0';
+}
+
+static void teardown(void)
+{
+	checker_forget_stopped();
+	secret_store_free(store);
+	sd_event_unref(event);
+}
+
+static Client *make(uint64_t approval_delay_msec, bool by_default, uint32_t limit)
+{
+	static const uint8_t box[60] = {1, 2, 3};
+	ClientConfig cc = {0};
+	Client *c;
+
+	cc.name = strdup("c1");
+	cc.settings.host = strdup("h");
+	cc.settings.checker = strdup("true");
+	cc.settings.fingerprint = strdup("");
+	strcpy(cc.settings.key_id,
+	       "DD3677011AFDB724949F3FB96A511E42494FD2B7059AADE2C9AE7BECA78B91B8");
+	cc.settings.timeout = 300000;
+	cc.settings.extended_timeout = 900000;
+	cc.settings.interval = 120000;
+	cc.settings.approval_delay = approval_delay_msec;
+	cc.settings.approval_duration = 1000;
+	cc.settings.approved_by_default = by_default;
+	cc.settings.enabled = true;
+	ck_assert_int_eq(secret_store_put(store, "s3cret", 6, &cc.secret), 0);
+	cc.delivery.protocols = PROTOCOLS_DEFAULT;
+	cc.delivery.release_limit = limit;
+	cc.delivery.sealed = malloc(sizeof(box));
+	memcpy(cc.delivery.sealed, box, sizeof(box));
+	cc.delivery.sealed_len = sizeof(box);
+	ck_assert_int_eq(client_new(&ctx, &cc, &c), 0);
+	free(cc.name);
+	client_settings_done(&cc.settings);
+	return c;
+}
+
+static void run_until(const unsigned *counter, unsigned want, unsigned max_msec)
+{
+	uint64_t now, end;
+
+	sd_event_now(event, CLOCK_MONOTONIC, &now);
+	end = now + max_msec * 1000ULL;
+	while (*counter < want && sd_event_now(event, CLOCK_MONOTONIC, &now) >= 0 && now < end) {
+		sd_event_run(event, end - now);
+	}
+}
+
+/* One release of c, granted at once and committed. */
+static void release_once(Client *c, int protocol)
+{
+	Outcome o = {0};
+	const uint8_t *data;
+	size_t len;
+	uint32_t value;
+
+	ck_assert_int_eq(release_begin(event, c, protocol, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.n_decided, 1);
+	ck_assert_int_eq(o.v, RELEASE_GRANTED);
+	ck_assert_int_eq(release_commit(o.r, protocol == 1 ? RELEASE_PROTOCOL_1 : RELEASE_SEALED,
+	                                &data, &len, &value),
+	                 0);
+	ck_assert_uint_eq(len, protocol == 1 ? 6 : 60);
+	/* One commit per grant. */
+	ck_assert_int_eq(release_commit(o.r, RELEASE_SEALED, &data, &len, &value), -EPERM);
+	release_free(o.r);
+}
+
+START_TEST(material)
+{
+	Client *c = make(0, true, 0);
+
+	ck_assert(release_has_material(c, 1, 0));
+	ck_assert(release_has_material(c, 2, P2_FLAG_WANT_SEALED | P2_FLAG_SHOWS_STATUS));
+	ck_assert(!release_has_material(c, 2, P2_FLAG_SHOWS_STATUS));
+	c->delivery.protocols = PROTOCOL_BIT(2);
+	ck_assert(!release_has_material(c, 1, 0));
+	c->delivery.protocols = PROTOCOLS_DEFAULT;
+	secret_store_drop(store, &c->secret);
+	ck_assert(!release_has_material(c, 1, 0));
+	c->delivery.protocols = PROTOCOL_BIT(1);
+	ck_assert(!release_has_material(c, 2, P2_FLAG_WANT_SEALED));
+	client_unref(c);
+}
+END_TEST
+
+START_TEST(limit_both_protocols)
+{
+	Client *c = make(0, true, 2);
+	realtime_t now = now_realtime();
+	Outcome o = {0};
+
+	ck_assert_int_eq(release_left(c, now), 2);
+	release_once(c, 1);
+	release_once(c, 2);
+	ck_assert_uint_eq(n_got_secret, 2);
+	ck_assert_uint_eq(c->n_releases, 2);
+	ck_assert_int_eq(release_left(c, now_realtime()), 0);
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_int_eq(o.v, RELEASE_LIMIT);
+	/* Seconds until the oldest leaves the window: a full day, rounded up. */
+	ck_assert_uint_ge(o.value, 86399);
+	ck_assert_uint_le(o.value, 86400);
+	ck_assert_str_eq(last_rejected, "Release limit");
+	release_free(o.r);
+	/* Protocol 1 as well. */
+	o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 1, &ops, &o, &o.r), 0);
+	ck_assert_int_eq(o.v, RELEASE_LIMIT);
+	release_free(o.r);
+	ck_assert_uint_eq(n_got_secret, 2);
+	client_unref(c);
+}
+END_TEST
+
+START_TEST(limit_window)
+{
+	Client *c = make(0, true, 2);
+	realtime_t now = now_realtime();
+	Outcome o = {0};
+
+	/* One 25 h old (outside), one 23 h old, one in the future (inside). */
+	c->releases = malloc(3 * sizeof(realtime_t));
+	c->releases[0] = now - 25 * HOUR_USEC;
+	c->releases[1] = now - 23 * HOUR_USEC;
+	c->releases[2] = now + HOUR_USEC;
+	c->n_releases = 3;
+	ck_assert_int_eq(release_left(c, now), 0);
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_int_eq(o.v, RELEASE_LIMIT);
+	/* The 23 h old one leaves in about an hour. */
+	ck_assert_uint_ge(o.value, 3599);
+	ck_assert_uint_le(o.value, 3601);
+	release_free(o.r);
+	/* With a limit of 3 one more goes; the stale time is pruned, the limit kept. */
+	c->delivery.release_limit = 3;
+	release_once(c, 2);
+	ck_assert_uint_eq(c->n_releases, 3);
+	ck_assert_uint_eq(c->releases[0], now - 23 * HOUR_USEC);
+	ck_assert_uint_eq(c->releases[1], now + HOUR_USEC);
+	/* Unlimited: only the latest is kept, and releases never stop. */
+	c->delivery.release_limit = 0;
+	ck_assert_int_eq(release_left(c, now), -1);
+	release_once(c, 1);
+	ck_assert_uint_eq(c->n_releases, 1);
+	client_unref(c);
+}
+END_TEST
+
+START_TEST(disabled_reasons)
+{
+	Client *c = make(0, true, 0);
+	Outcome o = {0};
+
+	client_disable(c, true);
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_int_eq(o.v, RELEASE_DISABLED);
+	ck_assert_uint_eq(o.value, P2_DISABLED_NEVER_OK);
+	ck_assert_str_eq(last_rejected, "Disabled");
+	release_free(o.r);
+
+	client_enable(c);
+	client_checked_ok(c);
+	client_disable(c, true);
+	o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.value, P2_DISABLED_BY_ADMIN);
+	release_free(o.r);
+
+	/* Timed out after a good check (the disable timer's path). */
+	client_enable(c);
+	client_checked_ok(c);
+	client_bump_timeout(c, 1);
+	for (int i = 0; i < 100 && c->s.enabled; i++) {
+		sd_event_run(event, 20000); /* until the disable timer fired */
+	}
+	ck_assert(!c->s.enabled);
+	ck_assert(c->disabled_by_timeout);
+	o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.value, P2_DISABLED_CHECKER);
+	release_free(o.r);
+
+	client_mark_removed(c);
+	o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_int_eq(o.v, RELEASE_REMOVED);
+	release_free(o.r);
+	client_unref(c);
+}
+END_TEST
+
+START_TEST(busy_cap)
+{
+	Client *c = make(60000, false, 0);
+	Outcome o[6] = {0};
+
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(release_begin(event, c, 2, &ops, &o[i], &o[i].r), 0);
+		ck_assert_uint_eq(o[i].n_decided, 0);
+		ck_assert_uint_eq(o[i].n_waiting, 1);
+	}
+	ck_assert_uint_eq(c->releases_deciding, 4);
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o[4], &o[4].r), 0);
+	ck_assert_int_eq(o[4].v, RELEASE_BUSY);
+	ck_assert_uint_eq(o[4].value, 10);
+	release_free(o[4].r);
+	/* Protocol 1 has no cap. */
+	ck_assert_int_eq(release_begin(event, c, 1, &ops, &o[5], &o[5].r), 0);
+	ck_assert_uint_eq(o[5].n_decided, 0);
+	release_free(o[5].r);
+	/* One ends: room for another. */
+	o[0].r = release_free(o[0].r);
+	ck_assert_uint_eq(c->releases_deciding, 3);
+	o[4] = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o[4], &o[4].r), 0);
+	ck_assert_uint_eq(o[4].n_decided, 0);
+	for (int i = 1; i < 5; i++) {
+		release_free(o[i].r);
+	}
+	ck_assert_uint_eq(c->releases_deciding, 0);
+	ck_assert_uint_eq(c->approvals_pending, 0);
+	client_unref(c);
+}
+END_TEST
+
+START_TEST(approval_approve)
+{
+	Client *c = make(60000, false, 0);
+	Outcome o = {.free_inside = true};
+
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.n_decided, 0);
+	ck_assert_uint_eq(o.n_waiting, 1);
+	ck_assert_uint_ge(o.last_left, 59);
+	ck_assert(!o.last_default);
+	ck_assert_uint_eq(n_need_approval, 1);
+	ck_assert_uint_eq(c->approvals_pending, 1);
+	client_approve(c, true);
+	run_until(&o.n_decided, 1, 2000);
+	ck_assert_int_eq(o.v, RELEASE_GRANTED);
+	ck_assert_ptr_null(o.r); /* freed from inside decided */
+	ck_assert_uint_eq(c->approvals_pending, 0);
+	client_unref(c);
+}
+END_TEST
+
+START_TEST(approval_deny_and_timeout)
+{
+	Client *c = make(300, false, 0);
+	Outcome o = {0};
+
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	client_approve(c, false);
+	run_until(&o.n_decided, 1, 2000);
+	ck_assert_int_eq(o.v, RELEASE_DENIED);
+	ck_assert_str_eq(last_rejected, "Denied");
+	release_free(o.r);
+	run_until(&n_rejected, 99, 1100); /* the denial lapses after approval_duration */
+	o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	run_until(&o.n_decided, 1, 2000);
+	ck_assert_int_eq(o.v, RELEASE_APPROVAL_TIMEOUT);
+	ck_assert_str_eq(last_rejected, "Approval timed out");
+	release_free(o.r);
+	/* approved_by_default: granted when the delay passes. */
+	client_set_approved_by_default(c, true);
+	o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 1, &ops, &o, &o.r), 0);
+	ck_assert(o.last_default);
+	run_until(&o.n_decided, 1, 2000);
+	ck_assert_int_eq(o.v, RELEASE_GRANTED);
+	release_free(o.r);
+	client_unref(c);
+}
+END_TEST
+
+START_TEST(abort_drops_pending)
+{
+	Client *c = make(60000, true, 0);
+	Outcome o = {0};
+
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(c->approvals_pending, 1);
+	ck_assert_uint_eq(pending_changes, 1);
+	release_abort(o.r);
+	ck_assert_uint_eq(c->approvals_pending, 0);
+	ck_assert_uint_eq(pending_changes, 2);
+	ck_assert_uint_eq(c->releases_deciding, 0);
+	/* Nothing decides after an abort, not even a change of the client. */
+	client_approve(c, true);
+	run_until(&o.n_decided, 1, 200);
+	ck_assert_uint_eq(o.n_decided, 0);
+	release_free(o.r);
+	/* Disabled meanwhile: DISABLED. */
+	o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.n_decided, 1); /* the approval above still holds */
+	release_free(o.r);
+	run_until(&n_rejected, 99, 1100);
+	o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.n_decided, 0);
+	client_disable(c, true);
+	run_until(&o.n_decided, 1, 2000);
+	ck_assert_int_eq(o.v, RELEASE_DISABLED);
+	release_free(o.r);
+	client_unref(c);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("release");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	log_set_max_level(LOG_CRIT);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, material);
+	tcase_add_test(tc, limit_both_protocols);
+	tcase_add_test(tc, limit_window);
+	tcase_add_test(tc, disabled_reasons);
+	tcase_add_test(tc, busy_cap);
+	tcase_add_test(tc, approval_approve);
+	tcase_add_test(tc, approval_deny_and_timeout);
+	tcase_add_test(tc, abort_drops_pending);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
