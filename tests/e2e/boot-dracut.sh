@@ -68,13 +68,7 @@ KEYS=$T/keys2 build_dracut "$T/initrd2.img"
 # gpg in the protocol 1 image; none of it in the protocol 2 one, which has the seal key and pins.
 lsinitrd "$T/initrd.img" > "$T/listing" 2> /dev/null
 lsinitrd "$T/initrd2.img" > "$T/listing2" 2> /dev/null
-for prog in gpg gpg-agent; do
-	grep -Eq " (usr/)?bin/$prog\$" "$T/listing" || fail "image 1 lacks $prog"
-	! grep -Eq " (usr/)?bin/$prog\$" "$T/listing2" || fail "the protocol 2 image has $prog"
-done
-grep -q ' etc/mandos/keys/seal-privkey.pem$' "$T/listing2" || fail "image 2 lacks the seal key"
-grep -q ' etc/mandos/keys/server-pins$' "$T/listing2" || fail "image 2 lacks server-pins"
-! grep -q ' etc/mandos/keys/seckey.txt$' "$T/listing2" || fail "image 2 has OpenPGP keys"
+check_p2_image "$T/listing" "$T/listing2" etc/mandos/keys
 
 printf '[DEFAULT]\n' > "$T/conf/mandos.conf"
 {

@@ -124,6 +124,20 @@ console_interval() {
 		END { if (a != "" && b != "") printf "%.2f\n", b - a; else print "?" }' "$1.times"
 }
 
+# check_p2_image LISTING1 LISTING2 KEYDIR: the protocol 1 image listed in LISTING1 has gpg and
+# gpg-agent; the protocol 2 one in LISTING2 (lsinitramfs or lsinitrd output) has neither, nor
+# OpenPGP keys, but has the seal key and server-pins in KEYDIR (its path inside the image).
+check_p2_image() {
+	for prog in gpg gpg-agent; do
+		grep -Eq "(^| )(usr/)?bin/$prog\$" "$1" || fail "the protocol 1 image lacks $prog"
+		! grep -Eq "(^| )(usr/)?bin/$prog\$" "$2" || fail "the protocol 2 image has $prog"
+	done
+	for f in seal-privkey.pem server-pins; do
+		grep -Eq "(^| )$3/$f\$" "$2" || fail "the protocol 2 image lacks $3/$f"
+	done
+	! grep -Eq "(^| )$3/seckey.txt\$" "$2" || fail "the protocol 2 image has OpenPGP keys"
+}
+
 # console_type TEXT: type TEXT and Enter on the guest's serial console.
 console_type() {
 	printf '%s\r' "$1" > "$T/console.in"

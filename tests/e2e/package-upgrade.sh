@@ -258,6 +258,9 @@ kill_in_root_named dbus-daemon
 apt_in_root purge mandos mandos-client >"$T/purge.log" 2>&1 ||
 	{ tail -n 40 "$T/purge.log" >&2; fail "purging upstream's packages failed"; }
 [ ! -e "$R/etc/keys/mandos/seckey.txt" ] || fail "upstream's purge left the keys"
+# Upstream's purge does not know the protocol 2 keys ours made: remove them, for a machine
+# that never had Mandos.
+rm -f "$R"/etc/keys/mandos/seal-*.pem "$R"/etc/mandos/server-*.pem
 # shellcheck disable=SC2046
 apt_in_root install $(cd "$R" && ls tmp/mandos_*.deb tmp/mandos-client_*.deb | sed 's|^|/|') \
 	>"$T/fresh.log" 2>&1 ||
