@@ -90,12 +90,9 @@ static int kind_of_path(const char *path, P2KeyKind *ret)
 	return -EINVAL;
 }
 
-/* Load a key file and report a bad one as "FILE: reason".  Returns 0 or an exit status. */
-static int load_key(P2KeyKind kind, const char *path, uint8_t key[32])
+/* Report a key file that p2_key_load() & co. refused as "FILE: reason"; the exit status. */
+static int key_error(int r, const char *path, const char *why)
 {
-	const char *why = NULL;
-	int r = p2_key_load(kind, path, key, &why);
-
 	if (r == -EBADMSG) {
 		log_error("%s: %s", path, why ? why : "not a valid key file");
 		return EX_DATAERR;
@@ -104,11 +101,17 @@ static int load_key(P2KeyKind kind, const char *path, uint8_t key[32])
 		log_error("%s: too big for a key file", path);
 		return EX_DATAERR;
 	}
-	if (r < 0) {
-		log_error_errno(r, "Failed to read %s: %m", path);
-		return exit_status_of(r);
-	}
-	return 0;
+	log_error_errno(r, "Failed to read %s: %m", path);
+	return exit_status_of(r);
+}
+
+/* Load a key file and report a bad one.  Returns 0 or an exit status. */
+static int load_key(P2KeyKind kind, const char *path, uint8_t key[32])
+{
+	const char *why = NULL;
+	int r = p2_key_load(kind, path, key, &why);
+
+	return r < 0 ? key_error(r, path, why) : 0;
 }
 
 /*
@@ -327,13 +330,8 @@ static int cmd_opens(const char *priv_path)
 		return EX_DATAERR;
 	}
 	r = p2_seal_key_load(priv_path, &key, &why);
-	if (r == -EBADMSG) {
-		log_error("%s: %s", priv_path, why ? why : "not a valid key file");
-		return EX_DATAERR;
-	}
 	if (r < 0) {
-		log_error_errno(r, "Failed to read %s: %m", priv_path);
-		return exit_status_of(r);
+		return key_error(r, priv_path, why);
 	}
 	r = p2_sealed_open(box, (size_t)n, key, &opened);
 	p2_seal_key_free(key);
@@ -365,13 +363,8 @@ static int cmd_key_id(const char *path)
 			id = p2_identity_free(id);
 		}
 	}
-	if (r == -EBADMSG) {
-		log_error("%s: not an Ed25519 key file (%s)", path, why ? why : "unreadable");
-		return EX_DATAERR;
-	}
 	if (r < 0) {
-		log_error_errno(r, "Failed to read %s: %m", path);
-		return exit_status_of(r);
+		return key_error(r, path, why);
 	}
 	p2_key_id_hex(pk, hex);
 	printf("%s\n", hex);

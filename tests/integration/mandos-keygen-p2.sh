@@ -43,7 +43,12 @@ assert_contains "$T/out" "kept the other key files"
 [ -s "$T/old/seal-privkey.pem" ] && [ -s "$T/old/seal-pubkey.pem" ] || fail "no seal key made"
 cmp -s "$T/old/seckey.txt" "$T/seckey.before" && cmp -s "$T/old/tls-privkey.pem" "$T/tls.before" ||
 	fail "the old keys were replaced"
-# --force replaces the seal key too, keeping a backup.
+# New OpenPGP and TLS keys keep an existing seal key; --force replaces it too, keeping a backup.
+rm "$T/old/seckey.txt" "$T/old/pubkey.txt" "$T/old/tls-privkey.pem" "$T/old/tls-pubkey.pem"
+cp "$T/old/seal-privkey.pem" "$T/seal.before"
+$KG --dir "$T/old" -l 2048 -L 2048 >/dev/null 2>&1 || fail "keygen beside a seal key"
+cmp -s "$T/old/seal-privkey.pem" "$T/seal.before" || fail "the seal key was replaced"
+[ ! -e "$T/old/seal-privkey.pem.~1~" ] || fail "a backup of a kept seal key"
 cp "$T/old/seal-privkey.pem" "$T/seal.before"
 $KG --dir "$T/old" -l 2048 -L 2048 --force >/dev/null 2>&1 || fail "--force"
 cmp -s "$T/old/seal-privkey.pem.~1~" "$T/seal.before" || fail "no backup of the seal key"
