@@ -24,6 +24,7 @@
 #include <gnutls/gnutls.h>
 #include <sodium.h>
 
+#include "clock.h"
 #include "keys.h"
 #include "macro.h"
 #include "p2.h"
@@ -81,14 +82,6 @@ static struct {
 	unsigned active;
 } g;
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void conn_free(Conn *c)
 {
 	if (c->session) {
@@ -118,7 +111,7 @@ static void record(Conn *c, bool ok)
 			abort();
 		}
 	}
-	g.latencies[g.n_lat++] = now_usec() - c->started;
+	g.latencies[g.n_lat++] = mono_usec() - c->started;
 }
 
 static void want(Conn *c, uint32_t events)
@@ -197,7 +190,7 @@ static bool start_one(void)
 		return false;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->started = now_usec();
+	c->started = mono_usec();
 	c->state = ST_CONNECT;
 	g.active++;
 	g.started++;
@@ -275,7 +268,7 @@ static void step_p2(Conn *c)
 	do {
 		const char *why = NULL;
 		size_t used = 0;
-		int ev = p2_client_feed(c->p2, buf + off, n - off, now_usec(), &used, &why);
+		int ev = p2_client_feed(c->p2, buf + off, n - off, mono_usec(), &used, &why);
 
 		if (ev < 0) {
 			goto fail;
@@ -315,7 +308,7 @@ static void step(Conn *c)
 			return;
 		}
 		if (g.protocol == 2) {
-			if (p2_client_new(&g.p2_cfg, now_usec(), &c->p2) < 0) {
+			if (p2_client_new(&g.p2_cfg, mono_usec(), &c->p2) < 0) {
 				record(c, false);
 				conn_free(c);
 				return;
@@ -615,7 +608,7 @@ int main(int argc, char **argv)
 			close(p[1]);
 			pipes[i] = p[0];
 		}
-		t0 = now_usec();
+		t0 = mono_usec();
 		if (i == processes) {
 			/* The parent: merge what the workers report. */
 			for (i = 0; i < processes; i++) {
@@ -643,7 +636,7 @@ int main(int argc, char **argv)
 			goto report;
 		}
 	}
-	t0 = now_usec();
+	t0 = mono_usec();
 	concurrency = my_concurrency;
 	g.epfd = epoll_create1(EPOLL_CLOEXEC);
 	g.deadline = t0 + (uint64_t)(seconds * 1e6);
@@ -651,7 +644,7 @@ int main(int argc, char **argv)
 	for (;;) {
 		struct epoll_event evs[256];
 		bool more =
-		        now_usec() < g.deadline && (!g.max_unlocks || g.unlocks < g.max_unlocks);
+		        mono_usec() < g.deadline && (!g.max_unlocks || g.unlocks < g.max_unlocks);
 		int n;
 
 		while (more && g.active < concurrency) {
@@ -663,12 +656,12 @@ int main(int argc, char **argv)
 		if (g.active == 0 && (!more || (g.max_unlocks && g.unlocks >= g.max_unlocks))) {
 			break;
 		}
-		if (g.seconds_mode && now_usec() >= g.deadline) {
+		if (g.seconds_mode && mono_usec() >= g.deadline) {
 			/* A fixed measuring window: what is still running is left unfinished. */
 			g.unfinished = g.active;
 			break;
 		}
-		if (now_usec() > g.deadline + GRACE_USEC) {
+		if (mono_usec() > g.deadline + GRACE_USEC) {
 			/* Connections still unfinished this long after the end count as failed. */
 			g.failures += g.active;
 			break;
@@ -689,7 +682,7 @@ int main(int argc, char **argv)
 		_exit(0);
 	}
 report:
-	t1 = now_usec();
+	t1 = mono_usec();
 	concurrency = processes > 1 ? concurrency : my_concurrency;
 	qsort(g.latencies, g.n_lat, sizeof(uint64_t), cmp_u64);
 	{

@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "clock.h"
 #include "macro.h"
 #include "parse-util.h"
 #include "sessions.h"
@@ -286,14 +287,6 @@ static int run_ristretto_mult(unsigned n, size_t arg)
 	return 0;
 }
 
-static uint64_t cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -315,11 +308,11 @@ static int measure(Bench *b, const Bench *push, unsigned rounds, double round_ms
 		if (push && push->run(n, push->arg) < 0) {
 			return -1;
 		}
-		t0 = cpu_ns();
+		t0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 		if (b->run(n, b->arg) < 0) {
 			return -1;
 		}
-		t = cpu_ns() - t0;
+		t = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - t0;
 		if (t >= round_ms * 1e6 / 4 || n >= (1u << 24)) {
 			break;
 		}
@@ -330,11 +323,11 @@ static int measure(Bench *b, const Bench *push, unsigned rounds, double round_ms
 		if (push && push->run(n, push->arg) < 0) {
 			return -1;
 		}
-		t0 = cpu_ns();
+		t0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 		if (b->run(n, b->arg) < 0) {
 			return -1;
 		}
-		per[r] = (double)(cpu_ns() - t0) / 1e3 / n;
+		per[r] = (double)(clock_ns(CLOCK_PROCESS_CPUTIME_ID) - t0) / 1e3 / n;
 	}
 	qsort(per, rounds, sizeof(double), cmp_double);
 	b->us = per[rounds / 2];

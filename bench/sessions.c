@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "clock.h"
 #include "keys.h"
 #include "macro.h"
 #include "p2.h"
@@ -29,22 +30,6 @@ typedef struct Shared {
 	uint64_t server_ns;
 	int server_error;
 } Shared;
-
-static uint64_t mono_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static uint64_t thread_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
-}
 
 static int write_all(int fd, const uint8_t *p, size_t len)
 {
@@ -141,7 +126,7 @@ out:
 static void *server_thread(void *userdata)
 {
 	Shared *sh = userdata;
-	uint64_t t0 = thread_ns();
+	uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 
 	for (unsigned i = 0; i < sh->n; i++) {
 		int fd, r;
@@ -156,7 +141,7 @@ static void *server_thread(void *userdata)
 			sh->server_error = r;
 		}
 	}
-	sh->server_ns = thread_ns() - t0;
+	sh->server_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
 	return NULL;
 }
 
@@ -263,7 +248,7 @@ int sessions_run(unsigned n, size_t secret_len, SessionCost *ret)
 	{
 		const P2ClientConfig cfg = {.identity = client, .seal = seal};
 
-		t0 = thread_ns();
+		t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		for (unsigned i = 0; i < n; i++) {
 			int sp[2];
 
@@ -274,7 +259,7 @@ int sessions_run(unsigned n, size_t secret_len, SessionCost *ret)
 			unlocks += unlock(&cfg, sp[0]);
 			close(sp[0]);
 		}
-		client_ns = thread_ns() - t0;
+		client_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
 	}
 	close(sh.fds[1]); /* the server thread stops at EOF if the client stopped early */
 	sh.fds[1] = -1;
