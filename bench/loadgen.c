@@ -643,8 +643,10 @@ int main(int argc, char **argv)
 	g.seconds_mode = g.max_unlocks == 0;
 	for (;;) {
 		struct epoll_event evs[256];
-		bool more =
-		        mono_usec() < g.deadline && (!g.max_unlocks || g.unlocks < g.max_unlocks);
+		/* With --count, as many failures as wanted unlocks mean a server that refuses. */
+		bool more = mono_usec() < g.deadline &&
+		            (!g.max_unlocks ||
+		             (g.unlocks < g.max_unlocks && g.failures < g.max_unlocks));
 		int n;
 
 		while (more && g.active < concurrency) {
