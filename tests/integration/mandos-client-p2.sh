@@ -97,6 +97,14 @@ printf 'secret of dual\n' >"$T/dual/pw"
 	printf 'protocols = 1 2\nsealed_secret = %s\n\n' \
 		"$("$SEAL" "$T/dual/seal-pubkey.pem" <"$T/dual/pw")"
 } >>"$T/conf/clients.conf"
+# Protocol 1 only in its section, with a seal key on the client: NO_MATERIAL, then protocol 1.
+make_keys "$T/p1only"
+openssl genpkey -algorithm x25519 -out "$T/p1only/seal-privkey.pem" 2>/dev/null
+printf 'secret of p1only\n' >"$T/p1only/pw"
+{
+	mandos-keygen --dir "$T/p1only" --passfile "$T/p1only/pw" --no-ssh --name p1only
+	printf 'protocols = 1\n\n'
+} >>"$T/conf/clients.conf"
 chmod 644 "$T/conf/mandos.conf" "$T/conf/clients.conf"
 
 start_bus
@@ -161,6 +169,15 @@ assert_eq "$(grep -c "Protocol version: '1" "$T/server.log" || true)" "$v1" \
 $VALGRIND "$MC" $(mc_args dual) --protocol=1 >"$T/out-dual" 2>"$T/err-dual" ||
 	fail "dual over protocol 1: $(tail -n 5 "$T/err-dual")"
 cmp -s "$T/out-dual" "$T/dual/pw" || fail "dual: wrong secret over protocol 1"
+
+# NO_MATERIAL from a section without protocol 2: protocol 1 at once, on the same server.
+$VALGRIND "$MC" $(mc_args p1only) --debug >"$T/out-p1only" 2>"$T/err-p1only" ||
+	fail "p1only: $(grep -v GnuTLS "$T/err-p1only" | tail -n 5)"
+cmp -s "$T/out-p1only" "$T/p1only/pw" || fail "p1only: wrong secret"
+assert_contains "$T/err-p1only" "server [::1]:$PORT: (unauthenticated) has no protocol 2 secret for this machine"
+assert_contains "$T/err-p1only" "Trying the next protocol at Mandos server [::1]:$PORT"
+assert_not_contains "$T/err-p1only" "Retrying"
+grep -q "Sending secret to p1only\$" "$T/server.log" || fail "p1only: no protocol 1 secret"
 
 # 4. Each reason code on the console.
 reason stranger "(unauthenticated) this machine (key ID $(key_id "$T/stranger/tls-pubkey.pem")) is not known to it"
