@@ -225,8 +225,10 @@ static int on_disable_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	Client *c = userdata;
 
 	/* Unlike upstream, a timeout disable is logged and wakes waiting connections. */
-	c->disabled_by_timeout = true;
-	client_disable(c, false);
+	if (c->s.enabled) {
+		client_disable(c, false);
+		c->disabled_by = CLIENT_DISABLED_BY_TIMEOUT;
+	}
 	return 0;
 }
 
@@ -360,7 +362,7 @@ void client_enable(Client *c)
 		return;
 	}
 	c->s.enabled = true;
-	c->disabled_by_timeout = false;
+	c->disabled_by = CLIENT_DISABLED_BY_NONE;
 	notify(c, CLIENT_PROP_ENABLED);
 	set_time(c, &c->last_enabled, now_realtime(), CLIENT_PROP_LAST_ENABLED);
 	init_checker(c, false);
@@ -380,6 +382,7 @@ void client_disable(Client *c, bool quiet)
 	disarm_timer(c->checker_timer);
 	stop_checker(c);
 	c->s.enabled = false;
+	c->disabled_by = CLIENT_DISABLED_BY_ADMIN;
 	notify(c, CLIENT_PROP_ENABLED);
 	wake_waiters(c);
 }

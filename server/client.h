@@ -130,6 +130,13 @@ struct ClientWaiter {
 	ClientWaiter *prev, *next;
 };
 
+/* Who disabled a client in this run. */
+typedef enum ClientDisabledBy {
+	CLIENT_DISABLED_BY_NONE = 0, /* enabled, or disabled before this run */
+	CLIENT_DISABLED_BY_ADMIN,    /* client_disable(): D-Bus, mandos-ctl, removal */
+	CLIENT_DISABLED_BY_TIMEOUT,  /* `expires` passed (now, or while the server was down) */
+} ClientDisabledBy;
+
 /* Approval decision. */
 typedef enum { APPROVAL_UNDECIDED = -1, APPROVAL_DENIED = 0, APPROVAL_GRANTED = 1 } Approval;
 
@@ -163,9 +170,9 @@ struct Client {
 	Approval approved;
 	unsigned approvals_pending;
 	bool removed; /* no longer in clients.conf; connections must let go */
-	/* Disabled because `expires` passed (not by an administrator); cleared on enable.  The
-	 * release decision tells the client why it is disabled from this. */
-	bool disabled_by_timeout;
+	/* Why this run disabled it (cleared on enable); the release decision tells a protocol 2
+	 * client.  CLIENT_DISABLED_BY_NONE for one that came disabled from the state file. */
+	ClientDisabledBy disabled_by;
 	/* Protocol 2 requests between SERVER_AUTH and their RESULT (release.c's per-client cap). */
 	unsigned releases_deciding;
 

@@ -18,7 +18,6 @@
 #include "ini.h"
 #include "io-util.h"
 #include "log.h"
-#include "p2.h"
 #include "parse-util.h"
 #include "secmem.h"
 
@@ -305,8 +304,8 @@ typedef struct Loader {
 } Loader;
 
 /* "FILE:LINE: message" for a key of a section (its own line, else the section's), or NULL. */
-static char *client_message(Loader *l, const char *section, const char *key, const char *fmt,
-                            va_list ap)
+static _printf_(4, 0) char *client_message(Loader *l, const char *section, const char *key,
+                                            const char *fmt, va_list ap)
 {
 	_cleanup_free_ char *msg = NULL;
 	unsigned line = key ? ini_key_line(l->ini, section, key) : 0;
@@ -509,10 +508,10 @@ static int load_policy(Loader *l, const char *section, ClientDelivery *d)
 static int keep_sealed(Loader *l, const char *section, const char *key, const void *data,
                        size_t len, ClientDelivery *d)
 {
-	if (len < P2_SEALED_MIN || len > P2_SEALED_MAX) {
+	if (len < SEALED_MIN || len > SEALED_MAX) {
 		client_log_error(l, section, key,
 		                 "client %s: %s of %zu bytes is not %u to %u bytes long; left out",
-		                 section, key, len, P2_SEALED_MIN, P2_SEALED_MAX);
+		                 section, key, len, SEALED_MIN, SEALED_MAX);
 		return 0;
 	}
 	d->sealed = malloc(len);
@@ -563,14 +562,14 @@ static int load_sealed(Loader *l, const char *section, ClientDelivery *d)
 	if (!path) {
 		return -ENOMEM;
 	}
-	r = read_full_file(path, P2_SEALED_MAX, &data, &len);
+	r = read_full_file(path, SEALED_MAX, &data, &len);
 	if (r == -ENOMEM) {
 		return r;
 	}
 	if (r == -EFBIG) {
 		client_log_error(l, section, "sealed_secfile",
 		                 "client %s: sealed_secfile '%s' is longer than %u bytes; left out",
-		                 section, path, P2_SEALED_MAX);
+		                 section, path, SEALED_MAX);
 		return 0;
 	}
 	if (r < 0) {

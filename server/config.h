@@ -142,8 +142,11 @@ int protocols_parse(const char *s, unsigned *ret);
 #define PROTOCOLS_STRING_SIZE 4
 const char *protocols_format(unsigned protocols, char sep, char ret[PROTOCOLS_STRING_SIZE]);
 
-/* clients.conf release_limit range (§A.5.2). */
+/* clients.conf release_limit range (§A.5.2) and sealed box lengths (§A.6; P2_SEALED_MIN and
+ * P2_SEALED_MAX of common/p2/p2.h, which the fuzz targets' sources do not include). */
 #define RELEASE_LIMIT_MAX 1000000U
+#define SEALED_MIN 49U
+#define SEALED_MAX 65535U
 
 /*
  * What a client may receive, and how (spec/protocol-2.md §A.5.2, §A.6, §A.9.1).  From

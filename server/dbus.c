@@ -11,6 +11,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "dbus-delivery.h"
 #include "format.h"
 #include "hashmap.h"
 #include "log.h"
@@ -33,10 +34,8 @@
 
 /* The interfaces of a client object, as upstream's GetManagedObjects lists them. */
 static const char *const client_interfaces[] = {
-        IFACE_CLIENT,
-        IFACE_CLIENT_OLD,
-        IFACE_PROPERTIES,
-        IFACE_INTROSPECTABLE,
+        IFACE_CLIENT, IFACE_CLIENT_OLD, IFACE_PROPERTIES, IFACE_INTROSPECTABLE,
+        IFACE_DELIVERY, /* ours (protocol 2), after upstream's */
 };
 
 typedef struct DbusClient {
@@ -243,8 +242,12 @@ static int append_all(sd_bus_message *msg, const DbusClient *dc, const char *ifa
 {
 	bool any =
 	        !*iface || strcmp(iface, IFACE_CLIENT) == 0 || strcmp(iface, IFACE_CLIENT_OLD) == 0;
-	int r = sd_bus_message_open_container(msg, 'a', "{sv}");
+	int r;
 
+	if (strcmp(iface, IFACE_DELIVERY) == 0) {
+		return delivery_append_all(msg, dc->client);
+	}
+	r = sd_bus_message_open_container(msg, 'a', "{sv}");
 	if (r < 0) {
 		return r;
 	}
@@ -385,6 +388,10 @@ static void on_property_changed(Client *c, ClientProperty cp, void *userdata)
 	const char *name = client_property_name(cp);
 	const PropInfo *p = name ? prop_find(name) : NULL;
 
+	if (dc && !dc->pending && cp == CLIENT_PROP_DELIVERY) {
+		log_signal_error(delivery_emit_changed(d->bus, dc->path, c), "PropertiesChanged");
+		return;
+	}
 	if (!dc || !p || dc->pending) {
 		return;
 	}
@@ -508,9 +515,9 @@ static void emit_added(MandosDbus *d, DbusClient *dc)
 static void emit_removed(MandosDbus *d, DbusClient *dc)
 {
 	log_signal_error(sd_bus_emit_signal(d->bus, "/", IFACE_OBJECT_MANAGER, "InterfacesRemoved",
-	                                    "oas", dc->path, 4, client_interfaces[0],
+	                                    "oas", dc->path, 5, client_interfaces[0],
 	                                    client_interfaces[1], client_interfaces[2],
-	                                    client_interfaces[3]),
+	                                    client_interfaces[3], client_interfaces[4]),
 	                 "InterfacesRemoved");
 	EMIT_BOTH(d, "/", IFACE_SERVER, IFACE_SERVER_OLD, "ClientRemoved", "os", dc->path,
 	          dc->client->name);
@@ -765,6 +772,7 @@ static int introspect(MandosDbus *d, const char *path, char **ret)
 		      f);
 		xml_client_properties(f);
 		fputs(XML_DEPRECATED "</interface>", f);
+		delivery_introspect(f);
 	} else {
 		fclose(f);
 		return -ENOENT;
@@ -896,10 +904,12 @@ static int on_root_message(sd_bus_message *msg, void *userdata, sd_bus_error *er
 /*
  * The property a Get or Set call names (its interface and name come first).  When there is
  * none, or it is only `denied` (ACC_WRITE for Get, ACC_READ for Set), *ret is NULL and the
- * error has been replied.  Returns what reading or replying returned.
+ * error has been replied.  A property of the Delivery interface goes to *ret_delivery (Get
+ * only: ret_delivery NULL means Set, and they are read-only).  Returns what reading or
+ * replying returned.
  */
 static int call_property(DbusClient *dc, sd_bus_message *msg, Access denied,
-                         const PropInfo **ret)
+                         const PropInfo **ret, const DeliveryProp **ret_delivery)
 {
 	const char *iface, *name;
 	const PropInfo *p;
@@ -908,6 +918,19 @@ static int call_property(DbusClient *dc, sd_bus_message *msg, Access denied,
 	*ret = NULL;
 	if (r < 0) {
 		return r;
+	}
+	if (strcmp(iface, IFACE_DELIVERY) == 0) {
+		const DeliveryProp *dp = delivery_prop_find(name);
+
+		if (!dp) {
+			return sd_bus_reply_method_errorf(msg, ERROR_NOT_FOUND, "%s:%s.%s",
+			                                  dc->path, iface, name);
+		}
+		if (!ret_delivery) {
+			return sd_bus_reply_method_errorf(msg, ERROR_ACCESS, "%s", name);
+		}
+		*ret_delivery = dp;
+		return 0;
 	}
 	p = prop_find(name);
 	if (!p || (strcmp(iface, IFACE_CLIENT) != 0 && strcmp(iface, IFACE_CLIENT_OLD) != 0)) {
@@ -924,14 +947,16 @@ static int call_property(DbusClient *dc, sd_bus_message *msg, Access denied,
 static int property_get(MandosDbus *d, DbusClient *dc, sd_bus_message *msg)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	const DeliveryProp *dp = NULL;
 	const PropInfo *p;
-	int r = call_property(dc, msg, ACC_WRITE, &p);
+	int r = call_property(dc, msg, ACC_WRITE, &p, &dp);
 
-	if (!p) {
+	if (!p && !dp) {
 		return r;
 	}
 	if ((r = sd_bus_message_new_method_return(msg, &reply)) < 0 ||
-	    (r = append_variant(reply, dc, p)) < 0) {
+	    (r = p ? append_variant(reply, dc, p)
+	           : delivery_append_variant(reply, dc->client, dp)) < 0) {
 		return r;
 	}
 	return sd_bus_send(NULL, reply, NULL);
@@ -1051,7 +1076,7 @@ static int property_set(MandosDbus *d, DbusClient *dc, sd_bus_message *msg, sd_b
 	Client *c = dc->client;
 	const PropInfo *p;
 	const char *name;
-	int r = call_property(dc, msg, ACC_READ, &p);
+	int r = call_property(dc, msg, ACC_READ, &p, NULL);
 
 	if (!p) {
 		return r;

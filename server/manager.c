@@ -243,9 +243,8 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
 		Connection *conn;
-		int one = 1, cfd;
-
 		Admission *a;
+		int one = 1, cfd;
 
 		cfd = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
@@ -558,6 +557,7 @@ static void restore_client(Manager *m, Client *c, SavedClient *sc, realtime_t no
 			if (!c->s.enabled) {
 				c->last_enabled = 0;
 				c->expires = 0;
+				c->disabled_by = CLIENT_DISABLED_BY_TIMEOUT;
 			}
 		}
 	}

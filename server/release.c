@@ -160,10 +160,13 @@ static void log_limit(Client *c)
 /* §A.4.3 DISABLED values, worked out from how the client came to be disabled. */
 static uint32_t disabled_reason(const Client *c)
 {
-	if (c->disabled_by_timeout) {
+	if (c->disabled_by == CLIENT_DISABLED_BY_TIMEOUT) {
 		return c->last_checked_ok ? P2_DISABLED_CHECKER : P2_DISABLED_NEVER_OK;
 	}
-	/* Disabled when the state was restored (or in an earlier run): the state tells. */
+	if (c->disabled_by == CLIENT_DISABLED_BY_ADMIN) {
+		return P2_DISABLED_BY_ADMIN;
+	}
+	/* Disabled in an earlier run: what the checker did last is all we know. */
 	if (!c->last_checked_ok) {
 		return P2_DISABLED_NEVER_OK;
 	}
@@ -240,12 +243,15 @@ static uint32_t seconds_left(Release *r)
 
 static void tell_waiting(Release *r)
 {
-	if (!r->ops->waiting) {
+	uint32_t left = seconds_left(r);
+
+	/* Nothing to tell at the deadline itself: the verdict comes now. */
+	if (!r->ops->waiting || left == 0) {
 		return;
 	}
 	r->last_status = now_mono(r->event);
 	r->last_status_default = r->client->s.approved_by_default;
-	r->ops->waiting(r, seconds_left(r), r->last_status_default, r->userdata);
+	r->ops->waiting(r, left, r->last_status_default, r->userdata);
 }
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)

@@ -10,6 +10,9 @@
 #include "log.h"
 #include "p2.h"
 
+_Static_assert(SEALED_MIN == P2_SEALED_MIN && SEALED_MAX == P2_SEALED_MAX,
+               "config.h's sealed box lengths are p2.h's");
+
 /* Load the key; on failure *ret_why says why (static or strerror text). */
 static int load(const char *path, P2Identity **ret, const char **ret_why)
 {

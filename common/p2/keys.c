@@ -22,32 +22,33 @@
 #define DER_MAX 2048
 
 typedef struct KeyFormat {
-	const char *label;    /* PEM label */
+	const char *label;     /* PEM label */
 	const uint8_t *prefix; /* DER before the 32 key bytes */
 	size_t prefix_len;
 	const char *wrong_algorithm;
 } KeyFormat;
 
 static const uint8_t ed25519_private_prefix[16] = {
-	0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
-	0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
+        0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 };
 static const uint8_t ed25519_public_prefix[12] = {
-	0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 };
 static const uint8_t x25519_private_prefix[16] = {
-	0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
-	0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
+        0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
 };
 static const uint8_t x25519_public_prefix[12] = {
-	0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00,
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00,
 };
 
 static const KeyFormat formats[] = {
-	[P2_KEY_ED25519_PRIVATE] = {"PRIVATE KEY", ed25519_private_prefix, 16, "not an Ed25519 key"},
-	[P2_KEY_ED25519_PUBLIC] = {"PUBLIC KEY", ed25519_public_prefix, 12, "not an Ed25519 key"},
-	[P2_KEY_X25519_PRIVATE] = {"PRIVATE KEY", x25519_private_prefix, 16, "not an X25519 key"},
-	[P2_KEY_X25519_PUBLIC] = {"PUBLIC KEY", x25519_public_prefix, 12, "not an X25519 key"},
+        [P2_KEY_ED25519_PRIVATE] = {"PRIVATE KEY", ed25519_private_prefix, 16,
+                                    "not an Ed25519 key"},
+        [P2_KEY_ED25519_PUBLIC] = {"PUBLIC KEY", ed25519_public_prefix, 12, "not an Ed25519 key"},
+        [P2_KEY_X25519_PRIVATE] = {"PRIVATE KEY", x25519_private_prefix, 16, "not an X25519 key"},
+        [P2_KEY_X25519_PUBLIC] = {"PUBLIC KEY", x25519_public_prefix, 12, "not an X25519 key"},
 };
 
 static bool kind_valid(P2KeyKind kind)
@@ -77,8 +78,8 @@ static bool line_is(const char *p, const char *e, const char *word, const char *
 		e--;
 	}
 	return (size_t)(e - p) == 5 + wl + 1 + ll + 5 && memcmp(p, "-----", 5) == 0 &&
-		memcmp(p + 5, word, wl) == 0 && p[5 + wl] == ' ' &&
-		memcmp(p + 6 + wl, label, ll) == 0 && memcmp(p + 6 + wl + ll, "-----", 5) == 0;
+	       memcmp(p + 5, word, wl) == 0 && p[5 + wl] == ' ' &&
+	       memcmp(p + 6 + wl, label, ll) == 0 && memcmp(p + 6 + wl + ll, "-----", 5) == 0;
 }
 
 static bool line_starts(const char *p, const char *e, const char *s)
@@ -118,13 +119,14 @@ static const char *der_reason(P2KeyKind kind, const uint8_t *der, size_t n)
 		if (memcmp(der + i, oid_prefix, 4) == 0) {
 			switch (der[i + 4]) {
 			case 0x70:
-				return kind == P2_KEY_ED25519_PRIVATE || kind == P2_KEY_ED25519_PUBLIC
-					? "a malformed Ed25519 key"
-					: "an Ed25519 key, not an X25519 key";
+				return kind == P2_KEY_ED25519_PRIVATE ||
+				                       kind == P2_KEY_ED25519_PUBLIC
+				               ? "a malformed Ed25519 key"
+				               : "an Ed25519 key, not an X25519 key";
 			case 0x6e:
 				return kind == P2_KEY_X25519_PRIVATE || kind == P2_KEY_X25519_PUBLIC
-					? "a malformed X25519 key"
-					: "an X25519 key, not an Ed25519 key";
+				               ? "a malformed X25519 key"
+				               : "an X25519 key, not an Ed25519 key";
 			default:
 				break;
 			}
@@ -166,7 +168,8 @@ int p2_key_parse(P2KeyKind kind, const char *text, size_t len, uint8_t ret_key[3
 	}
 	if (body == NULL) {
 		if (why == NULL) {
-			why = kind_private(kind) ? "no BEGIN PRIVATE KEY line" : "no BEGIN PUBLIC KEY line";
+			why = kind_private(kind) ? "no BEGIN PRIVATE KEY line"
+			                         : "no BEGIN PUBLIC KEY line";
 		}
 		goto fail;
 	}
@@ -184,7 +187,8 @@ int p2_key_parse(P2KeyKind kind, const char *text, size_t len, uint8_t ret_key[3
 		goto fail;
 	}
 	if (memchr(body, ':', (size_t)(body_end - body)) != NULL) {
-		/* RFC 1421 headers (Proc-Type: 4,ENCRYPTED): only legacy encrypted keys have them. */
+		/* RFC 1421 headers (Proc-Type: 4,ENCRYPTED): only legacy encrypted keys have them.
+		 */
 		why = "an encrypted key (PEM headers)";
 		goto fail;
 	}

@@ -46,7 +46,8 @@ static uint32_t get_le32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-void p2_transcript_hash(const uint8_t ch[P2_CLIENT_HELLO_LEN], const uint8_t sh[P2_SERVER_HELLO_LEN],
+void p2_transcript_hash(const uint8_t ch[P2_CLIENT_HELLO_LEN],
+                        const uint8_t sh[P2_SERVER_HELLO_LEN],
                         const uint8_t ch2[P2_CLIENT_HELLO2_LEN], uint8_t ret_th[32])
 {
 	crypto_generichash_state st;
@@ -111,7 +112,8 @@ ssize_t p2_client_auth_build(P2ClientAuth *ca, const P2Identity *id, const uint8
 	ret[CA_N] = ca->n_items;
 	for (size_t i = 0; i < ca->n_items; i++) {
 		memcpy(ret + CA_ITEMS + ITEM_LEN * i, ca->items[i].kid, P2_KID_LEN);
-		memcpy(ret + CA_ITEMS + ITEM_LEN * i + P2_KID_LEN, ca->items[i].point, P2_POINT_LEN);
+		memcpy(ret + CA_ITEMS + ITEM_LEN * i + P2_KID_LEN, ca->items[i].point,
+		       P2_POINT_LEN);
 	}
 	slen = client_auth_signed(th, ret, len, signed_input);
 	crypto_sign_detached(ca->sig, NULL, signed_input, slen, id->sk);
@@ -219,7 +221,8 @@ int p2_server_auth_parse(const uint8_t *msg, size_t len, const uint8_t th[32], c
 		return -EBADMSG;
 	}
 	server_auth_signed(th, ca, ca_len, msg, signed_input);
-	if (crypto_sign_verify_detached(msg + 34, signed_input, sizeof(signed_input), msg + 2) != 0) {
+	if (crypto_sign_verify_detached(msg + 34, signed_input, sizeof(signed_input), msg + 2) !=
+	    0) {
 		return -EBADMSG;
 	}
 	memcpy(ret_server_pk, msg + 2, 32);

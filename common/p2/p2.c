@@ -9,26 +9,26 @@
 
 /* The SubjectPublicKeyInfo DER prefix of an Ed25519 key (§A.3.3). */
 static const uint8_t ed25519_spki_prefix[12] = {
-	0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 };
 
 int p2_check_sizes(void)
 {
 	bool ok = crypto_secretstream_xchacha20poly1305_keybytes() == 32 &&
-		crypto_secretstream_xchacha20poly1305_headerbytes() == 24 &&
-		crypto_secretstream_xchacha20poly1305_abytes() == P2_STREAM_ABYTES &&
-		crypto_kx_sessionkeybytes() >= 32 && crypto_kx_publickeybytes() == 32 &&
-		crypto_kx_secretkeybytes() == 32 && crypto_sign_bytes() == 64 &&
-		crypto_sign_publickeybytes() == 32 && crypto_sign_seedbytes() == 32 &&
-		crypto_sign_secretkeybytes() == 64 && crypto_box_sealbytes() == 48 &&
-		crypto_box_publickeybytes() == 32 && crypto_box_secretkeybytes() == 32 &&
-		crypto_core_ristretto255_bytes() == 32 &&
-		crypto_core_ristretto255_scalarbytes() == 32 &&
-		crypto_scalarmult_ristretto255_bytes() == 32 &&
-		crypto_aead_xchacha20poly1305_ietf_npubbytes() == 24 &&
-		crypto_aead_xchacha20poly1305_ietf_abytes() == 16 &&
-		crypto_aead_xchacha20poly1305_ietf_keybytes() == 32 &&
-		crypto_hash_sha256_bytes() == 32 && crypto_generichash_bytes_max() >= 32;
+	          crypto_secretstream_xchacha20poly1305_headerbytes() == 24 &&
+	          crypto_secretstream_xchacha20poly1305_abytes() == P2_STREAM_ABYTES &&
+	          crypto_kx_sessionkeybytes() >= 32 && crypto_kx_publickeybytes() == 32 &&
+	          crypto_kx_secretkeybytes() == 32 && crypto_sign_bytes() == 64 &&
+	          crypto_sign_publickeybytes() == 32 && crypto_sign_seedbytes() == 32 &&
+	          crypto_sign_secretkeybytes() == 64 && crypto_box_sealbytes() == 48 &&
+	          crypto_box_publickeybytes() == 32 && crypto_box_secretkeybytes() == 32 &&
+	          crypto_core_ristretto255_bytes() == 32 &&
+	          crypto_core_ristretto255_scalarbytes() == 32 &&
+	          crypto_scalarmult_ristretto255_bytes() == 32 &&
+	          crypto_aead_xchacha20poly1305_ietf_npubbytes() == 24 &&
+	          crypto_aead_xchacha20poly1305_ietf_abytes() == 16 &&
+	          crypto_aead_xchacha20poly1305_ietf_keybytes() == 32 &&
+	          crypto_hash_sha256_bytes() == 32 && crypto_generichash_bytes_max() >= 32;
 
 	return ok ? 0 : -ENOTSUP;
 }

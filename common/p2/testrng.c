@@ -44,12 +44,12 @@ static const char *test_name(void)
 }
 
 static randombytes_implementation test_rng = {
-	.implementation_name = test_name,
-	.random = test_random,
-	.stir = NULL,
-	.uniform = NULL,
-	.buf = test_buf,
-	.close = NULL,
+        .implementation_name = test_name,
+        .random = test_random,
+        .stir = NULL,
+        .uniform = NULL,
+        .buf = test_buf,
+        .close = NULL,
 };
 
 void p2_test_rng_install(void)

@@ -15,19 +15,19 @@
 #define SEC 1000000ULL
 
 const P2Timeouts p2_default_timeouts = {
-	.hello = 10 * SEC,
-	.auth = 10 * SEC,
-	.idle = 45 * SEC,
-	.final = 10 * SEC,
-	.linger = 2 * SEC,
+        .hello = 10 * SEC,
+        .auth = 10 * SEC,
+        .idle = 45 * SEC,
+        .final = 10 * SEC,
+        .linger = 2 * SEC,
 };
 
 const P2Timeouts p2_client_default_timeouts = {
-	.hello = 5 * SEC,
-	.auth = 5 * SEC,
-	.idle = 45 * SEC,
-	.final = 10 * SEC,
-	.linger = 2 * SEC,
+        .hello = 5 * SEC,
+        .auth = 5 * SEC,
+        .idle = 45 * SEC,
+        .final = 10 * SEC,
+        .linger = 2 * SEC,
 };
 
 /* Output queues hold ciphertext only; a peer that never reads cannot make them grow past this. */
@@ -165,7 +165,8 @@ static int dm_take(uint8_t *buf, size_t *have, const uint8_t *in, size_t len, si
 		if (*used >= len) {
 			return 0;
 		}
-		need = r > 0 ? P2_DATAMSG_HEADER_LEN + (size_t)n - *have : P2_DATAMSG_HEADER_LEN - *have;
+		need = r > 0 ? P2_DATAMSG_HEADER_LEN + (size_t)n - *have
+		             : P2_DATAMSG_HEADER_LEN - *have;
 		need = MIN(need, len - *used);
 		memcpy(buf + *have, in + *used, need);
 		*have += need;
@@ -183,7 +184,8 @@ static int dm_open(crypto_secretstream_xchacha20poly1305_state *st, const uint8_
 	unsigned long long mlen = 0;
 	unsigned char tag = 0;
 
-	if (crypto_secretstream_xchacha20poly1305_pull(st, plain, &mlen, &tag, c, n, NULL, 0) != 0) {
+	if (crypto_secretstream_xchacha20poly1305_pull(st, plain, &mlen, &tag, c, n, NULL, 0) !=
+	    0) {
 		*why = "DataMessage does not decrypt";
 		return -EBADMSG;
 	}
@@ -200,6 +202,50 @@ static int dm_open(crypto_secretstream_xchacha20poly1305_state *st, const uint8_
 	}
 	*ret_len = (size_t)mlen;
 	return 0;
+}
+
+/* What dm_receive() found. */
+enum {
+	DM_MORE = 0,    /* all input used, the message is not complete yet */
+	DM_MESSAGE = 1, /* a TAG_MESSAGE plaintext */
+	DM_FINAL = 2,   /* the peer's empty FINAL */
+};
+
+/* dm_take() then dm_open(): DM_MORE, DM_MESSAGE (plaintext in plain), DM_FINAL, or -EBADMSG. */
+static int dm_receive(crypto_secretstream_xchacha20poly1305_state *st, uint8_t *buf, size_t *have,
+                      const uint8_t *in, size_t len, size_t *used, uint64_t n_min, uint64_t n_max,
+                      uint8_t *plain, size_t *ret_len, const char **why)
+{
+	size_t n = 0;
+	int r = dm_take(buf, have, in, len, used, n_min, n_max, &n, why);
+
+	if (r <= 0) {
+		return r;
+	}
+	*have = 0;
+	r = dm_open(st, buf + P2_DATAMSG_HEADER_LEN, n, plain, ret_len, why);
+	if (r < 0) {
+		return r;
+	}
+	return r == 1 ? DM_FINAL : DM_MESSAGE;
+}
+
+/*
+ * Accumulate a fixed-size hello (size bytes, starting with magic) from in[*used..len).
+ * Returns 1 when complete, 0 when more is needed, -EBADMSG as soon as the magic is wrong.
+ */
+static int take_fixed(uint8_t *buf, size_t size, size_t *have, const char *magic, size_t magic_len,
+                      const uint8_t *in, size_t len, size_t *used)
+{
+	size_t take = MIN(size - *have, len - *used);
+
+	memcpy(buf + *have, in + *used, take);
+	*have += take;
+	*used += take;
+	if (*have >= magic_len && memcmp(buf, magic, magic_len) != 0) {
+		return -EBADMSG;
+	}
+	return *have == size;
 }
 
 static uint64_t monotonic_usec(void)
@@ -239,6 +285,7 @@ struct P2ServerSession {
 	P2ClientAuth request;
 	char key_id[P2_KEY_ID_HEX_SIZE];
 	OutBuf out;
+	size_t out_mark; /* output length when the current feed began */
 };
 
 int p2_server_new(const P2Identity *server, const P2Timeouts *t, uint64_t now,
@@ -270,6 +317,8 @@ P2ServerSession *p2_server_free(P2ServerSession *s)
 
 static int server_fail(P2ServerSession *s, int r, const char *why, const char **ret_why)
 {
+	/* Whatever this feed queued goes: nothing is sent after a faulty step. */
+	s->out.len = MIN(s->out.len, s->out_mark);
 	s->state = SV_FAILED;
 	s->error = r;
 	s->error_why = why;
@@ -310,28 +359,20 @@ out:
 	return r;
 }
 
-/* CLIENT_AUTH arrived in s->in: steps 2-6 of §A.4.2, then queue SERVER_AUTH. */
-static int server_on_auth(P2ServerSession *s, size_t n, const char **why)
+/* CLIENT_AUTH is in s->plain (plen bytes): steps 3-6 of §A.4.2, then queue SERVER_AUTH. */
+static int server_on_auth(P2ServerSession *s, size_t plen, const char **why)
 {
 	uint8_t sa[P2_SERVER_AUTH_LEN];
-	size_t plen = 0;
 	int r;
 
-	r = dm_open(&s->pull, s->in + P2_DATAMSG_HEADER_LEN, n, s->plain, &plen, why);
-	if (r == 1) {
-		*why = "client aborted (FINAL) before CLIENT_AUTH";
-		return -EPROTO;
-	}
-	if (r < 0) {
-		return r;
-	}
 	r = p2_client_auth_parse(s->plain, plen, s->th, &s->request, why);
 	if (r < 0) {
 		return r;
 	}
 	p2_key_id_hex(s->request.client_pk, s->key_id);
 	p2_server_auth_build(s->id, s->th, s->plain, plen, sa);
-	r = dm_push(&s->out, &s->push, sa, sizeof(sa), crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
+	r = dm_push(&s->out, &s->push, sa, sizeof(sa),
+	            crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
 	if (r < 0) {
 		*why = "out of memory";
 		return r;
@@ -339,24 +380,19 @@ static int server_on_auth(P2ServerSession *s, size_t n, const char **why)
 	return 0;
 }
 
-/* A DataMessage after the request: only the client's empty FINAL is acceptable. */
+/* A DataMessage after the request: only the client's empty FINAL is acceptable (1). */
 static int server_take_final(P2ServerSession *s, const uint8_t *in, size_t len, size_t *u,
                              const char **why)
 {
-	size_t n = 0, plen = 0;
-	int r;
+	size_t plen = 0;
+	int r = dm_receive(&s->pull, s->in, &s->have, in, len, u, P2_STREAM_ABYTES,
+	                   P2_STREAM_ABYTES, s->plain, &plen, why);
 
-	r = dm_take(s->in, &s->have, in, len, u, P2_STREAM_ABYTES, P2_STREAM_ABYTES, &n, why);
-	if (r <= 0) {
-		return r;
-	}
-	s->have = 0;
-	r = dm_open(&s->pull, s->in + P2_DATAMSG_HEADER_LEN, n, s->plain, &plen, why);
-	if (r == 0) {
+	if (r == DM_MESSAGE) {
 		*why = "client sent a message after CLIENT_AUTH";
 		return -EBADMSG;
 	}
-	return r;
+	return r == DM_FINAL ? 1 : r;
 }
 
 int p2_server_feed(P2ServerSession *s, const uint8_t *in, size_t len, uint64_t now,
@@ -375,6 +411,7 @@ int p2_server_feed(P2ServerSession *s, const uint8_t *in, size_t len, uint64_t n
 		}
 		return s->error;
 	}
+	s->out_mark = s->out.len;
 	if (len == 0) {
 		switch (s->state) {
 		case SV_HELLO:
@@ -385,23 +422,21 @@ int p2_server_feed(P2ServerSession *s, const uint8_t *in, size_t len, uint64_t n
 			return server_fail(s, -EPROTO, "EOF before the RESULT", ret_why);
 		default:
 			s->state = SV_DONE;
-			s->deadline = 0;
+			s->deadline = UINT64_MAX;
 			return P2_EV_DONE;
 		}
 	}
 	while (u < len) {
-		size_t n = 0, take;
+		size_t plen = 0;
 
 		switch (s->state) {
 		case SV_HELLO:
-			take = MIN(sizeof(s->ch) - s->have, len - u);
-			memcpy(s->ch + s->have, in + u, take);
-			s->have += take;
-			u += take;
-			if (s->have >= 16 && memcmp(s->ch, P2_MAGIC_CLIENT, 16) != 0) {
-				return server_fail(s, -EBADMSG, "wrong ClientHello magic", ret_why);
+			r = take_fixed(s->ch, sizeof(s->ch), &s->have, P2_MAGIC_CLIENT, 16, in, len,
+			               &u);
+			if (r < 0) {
+				return server_fail(s, r, "wrong ClientHello magic", ret_why);
 			}
-			if (s->have == sizeof(s->ch)) {
+			if (r > 0) {
 				r = server_on_hello(s, now, &why);
 				if (r < 0) {
 					return server_fail(s, r, why, ret_why);
@@ -411,17 +446,16 @@ int p2_server_feed(P2ServerSession *s, const uint8_t *in, size_t len, uint64_t n
 			}
 			break;
 		case SV_HELLO2:
-			take = MIN(sizeof(s->ch2) - s->have, len - u);
-			memcpy(s->ch2 + s->have, in + u, take);
-			s->have += take;
-			u += take;
-			if (s->have >= 8 && memcmp(s->ch2, P2_MAGIC_CHEADER, 8) != 0) {
-				return server_fail(s, -EBADMSG, "wrong ClientHello2 magic", ret_why);
+			r = take_fixed(s->ch2, sizeof(s->ch2), &s->have, P2_MAGIC_CHEADER, 8, in,
+			               len, &u);
+			if (r < 0) {
+				return server_fail(s, r, "wrong ClientHello2 magic", ret_why);
 			}
-			if (s->have == sizeof(s->ch2)) {
-				if (crypto_secretstream_xchacha20poly1305_init_pull(&s->pull, s->ch2 + 8,
-				                                                    s->rx) != 0) {
-					return server_fail(s, -EBADMSG, "bad client stream header", ret_why);
+			if (r > 0) {
+				if (crypto_secretstream_xchacha20poly1305_init_pull(
+				            &s->pull, s->ch2 + 8, s->rx) != 0) {
+					return server_fail(s, -EBADMSG, "bad client stream header",
+					                   ret_why);
 				}
 				sodium_memzero(s->rx, sizeof(s->rx));
 				p2_transcript_hash(s->ch, s->sh, s->ch2, s->th);
@@ -430,17 +464,24 @@ int p2_server_feed(P2ServerSession *s, const uint8_t *in, size_t len, uint64_t n
 			}
 			break;
 		case SV_AUTH:
-			r = dm_take(s->in, &s->have, in, len, &u, P2_STREAM_ABYTES, P2_C2S_N_MAX, &n, &why);
+			r = dm_receive(&s->pull, s->in, &s->have, in, len, &u, P2_STREAM_ABYTES,
+			               P2_C2S_N_MAX, s->plain, &plen, &why);
+			if (r == DM_FINAL) {
+				return server_fail(s, -EPROTO,
+				                   "client aborted (FINAL) before CLIENT_AUTH",
+				                   ret_why);
+			}
+			if (r == DM_MESSAGE) {
+				r = server_on_auth(s, plen, &why);
+				if (r == 0) {
+					r = DM_MESSAGE;
+				}
+			}
 			if (r < 0) {
 				return server_fail(s, r, why, ret_why);
 			}
-			if (r == 0) {
+			if (r == DM_MORE) {
 				break;
-			}
-			s->have = 0;
-			r = server_on_auth(s, n, &why);
-			if (r < 0) {
-				return server_fail(s, r, why, ret_why);
 			}
 			s->state = SV_REQUEST;
 			s->deadline = UINT64_MAX;
@@ -449,17 +490,18 @@ int p2_server_feed(P2ServerSession *s, const uint8_t *in, size_t len, uint64_t n
 			}
 			return P2_EV_REQUEST;
 		case SV_REQUEST:
-			/* §A.4.2 step 7 and §A.5: any byte aborts; a whole FINAL is a valid abort. */
+			/* §A.4.2 step 7 and §A.5: any byte aborts; a whole FINAL is a valid abort.
+			 */
 			r = server_take_final(s, in, len, &u, &why);
 			if (r == 0) {
-				return server_fail(s, -EPROTO,
-				                   "client sent data before the RESULT", ret_why);
+				return server_fail(s, -EPROTO, "client sent data before the RESULT",
+				                   ret_why);
 			}
 			if (r < 0) {
 				return server_fail(s, r, why, ret_why);
 			}
 			s->state = SV_DONE;
-			s->deadline = 0;
+			s->deadline = UINT64_MAX;
 			if (ret_used) {
 				*ret_used = u;
 			}
@@ -471,7 +513,7 @@ int p2_server_feed(P2ServerSession *s, const uint8_t *in, size_t len, uint64_t n
 			}
 			if (r == 1) {
 				s->state = SV_DONE;
-				s->deadline = 0;
+				s->deadline = UINT64_MAX;
 				if (ret_used) {
 					*ret_used = u;
 				}
@@ -570,7 +612,7 @@ int p2_server_send_final(P2ServerSession *s)
 		return r;
 	}
 	s->state = SV_DONE;
-	s->deadline = 0;
+	s->deadline = UINT64_MAX;
 	return 0;
 }
 
@@ -593,11 +635,11 @@ uint64_t p2_server_deadline(const P2ServerSession *s)
 /* ---- client ---- */
 
 typedef enum ClientState {
-	CL_SHELLO,  /* waiting for ServerHello */
-	CL_SAUTH,   /* ClientHello2 and CLIENT_AUTH queued, waiting for SERVER_AUTH */
-	CL_WAIT,    /* authenticated, waiting for STATUS or RESULT */
-	CL_RFINAL,  /* RESULT in, our FINAL queued, waiting for the server's FINAL */
-	CL_DONE,    /* RESULT given, or our abort FINAL queued */
+	CL_SHELLO, /* waiting for ServerHello */
+	CL_SAUTH,  /* ClientHello2 and CLIENT_AUTH queued, waiting for SERVER_AUTH */
+	CL_WAIT,   /* authenticated, waiting for STATUS or RESULT */
+	CL_RFINAL, /* RESULT in, our FINAL queued, waiting for the server's FINAL */
+	CL_DONE,   /* RESULT given, or our abort FINAL queued */
 	CL_FAILED,
 } ClientState;
 
@@ -625,12 +667,14 @@ struct P2ClientSession {
 	unsigned n_status;
 	P2Status status;
 	P2Result result;
-	bool have_result; /* RESULT and the server's FINAL are in */
+	bool have_result;        /* RESULT and the server's FINAL are in */
+	bool result_unconfirmed; /* RESULT in, the server's FINAL not */
 	/* Big buffers (ciphertext and public plaintext) in ordinary memory. */
 	uint8_t *in;      /* P2_DATAMSG_HEADER_LEN + P2_S2C_N_MAX */
 	uint8_t *plain;   /* P2_S2C_N_MAX */
 	uint8_t *res_buf; /* the RESULT plaintext the result's items point into */
 	OutBuf out;
+	size_t out_mark; /* output length when the current feed began */
 };
 
 int p2_client_new(const P2ClientConfig *cfg, uint64_t now, P2ClientSession **ret)
@@ -700,6 +744,7 @@ P2ClientSession *p2_client_free(P2ClientSession *c)
 
 static int client_fail(P2ClientSession *c, int r, const char *why, const char **ret_why)
 {
+	c->out.len = MIN(c->out.len, c->out_mark);
 	c->state = CL_FAILED;
 	c->error = r;
 	c->error_why = why;
@@ -764,6 +809,27 @@ out:
 	return r;
 }
 
+/* SERVER_AUTH is in c->plain: sigS, then the pins (§A.3.4). */
+static int client_on_server_auth(P2ClientSession *c, size_t plen, const char **why)
+{
+	if (p2_server_auth_parse(c->plain, plen, c->th, c->ca, c->ca_len, c->server_pk) < 0) {
+		*why = "bad SERVER_AUTH";
+		return -EBADMSG;
+	}
+	p2_key_id_hex(c->server_pk, c->server_key_id);
+	if (c->cfg.pins != NULL && c->cfg.pins->configured) {
+		uint8_t id[P2_KEY_ID_LEN];
+
+		p2_key_id_raw(c->server_pk, id);
+		if (!p2_pins_match(c->cfg.pins, id)) {
+			*why = "server key is not pinned";
+			return -EPERM;
+		}
+		c->pinned = true;
+	}
+	return 0;
+}
+
 /* The §A.7.1 STATUS token bucket: 10, refilled 1 per second, at most 1000 per connection. */
 static bool client_status_allowed(P2ClientSession *c, uint64_t now)
 {
@@ -795,11 +861,13 @@ int p2_client_feed(P2ClientSession *c, const uint8_t *in, size_t len, uint64_t n
 		}
 		return c->error;
 	}
+	c->out_mark = c->out.len;
 	if (len == 0) {
 		switch (c->state) {
 		case CL_SHELLO:
 			if (!c->got_bytes) {
-				return client_fail(c, -ECONNRESET, "closed before ServerHello", ret_why);
+				return client_fail(c, -ECONNRESET, "closed before ServerHello",
+				                   ret_why);
 			}
 			return client_fail(c, -EPROTO, "EOF in ServerHello", ret_why);
 		case CL_SAUTH:
@@ -813,18 +881,16 @@ int p2_client_feed(P2ClientSession *c, const uint8_t *in, size_t len, uint64_t n
 	}
 	c->got_bytes = true;
 	while (u < len) {
-		size_t n = 0, plen = 0, take;
+		size_t plen = 0;
 
 		switch (c->state) {
 		case CL_SHELLO:
-			take = MIN(sizeof(c->sh) - c->have, len - u);
-			memcpy(c->sh + c->have, in + u, take);
-			c->have += take;
-			u += take;
-			if (c->have >= 16 && memcmp(c->sh, P2_MAGIC_SERVER, 16) != 0) {
-				return client_fail(c, -EBADMSG, "wrong ServerHello magic", ret_why);
+			r = take_fixed(c->sh, sizeof(c->sh), &c->have, P2_MAGIC_SERVER, 16, in, len,
+			               &u);
+			if (r < 0) {
+				return client_fail(c, r, "wrong ServerHello magic", ret_why);
 			}
-			if (c->have == sizeof(c->sh)) {
+			if (r > 0) {
 				r = client_on_hello(c, now, &why);
 				if (r < 0) {
 					return client_fail(c, r, why, ret_why);
@@ -834,35 +900,25 @@ int p2_client_feed(P2ClientSession *c, const uint8_t *in, size_t len, uint64_t n
 			}
 			break;
 		case CL_SAUTH:
-			r = dm_take(c->in, &c->have, in, len, &u, P2_STREAM_ABYTES + P2_SERVER_AUTH_LEN,
-			            P2_STREAM_ABYTES + P2_SERVER_AUTH_LEN, &n, &why);
-			if (r < 0) {
-				return client_fail(c, r, why, ret_why);
+			r = dm_receive(&c->pull, c->in, &c->have, in, len, &u,
+			               P2_STREAM_ABYTES + P2_SERVER_AUTH_LEN,
+			               P2_STREAM_ABYTES + P2_SERVER_AUTH_LEN, c->plain, &plen,
+			               &why);
+			if (r == DM_FINAL) {
+				return client_fail(c, -EBADMSG, "FINAL instead of SERVER_AUTH",
+				                   ret_why);
 			}
-			if (r == 0) {
-				break;
-			}
-			c->have = 0;
-			r = dm_open(&c->pull, c->in + P2_DATAMSG_HEADER_LEN, n, c->plain, &plen, &why);
-			if (r == 1) {
-				return client_fail(c, -EBADMSG, "FINAL instead of SERVER_AUTH", ret_why);
-			}
-			if (r < 0) {
-				return client_fail(c, r, why, ret_why);
-			}
-			if (p2_server_auth_parse(c->plain, plen, c->th, c->ca, c->ca_len,
-			                         c->server_pk) < 0) {
-				return client_fail(c, -EBADMSG, "bad SERVER_AUTH", ret_why);
-			}
-			p2_key_id_hex(c->server_pk, c->server_key_id);
-			if (c->cfg.pins != NULL && c->cfg.pins->configured) {
-				uint8_t id[P2_KEY_ID_LEN];
-
-				p2_key_id_raw(c->server_pk, id);
-				if (!p2_pins_match(c->cfg.pins, id)) {
-					return client_fail(c, -EPERM, "server key is not pinned", ret_why);
+			if (r == DM_MESSAGE) {
+				r = client_on_server_auth(c, plen, &why);
+				if (r == 0) {
+					r = DM_MESSAGE;
 				}
-				c->pinned = true;
+			}
+			if (r < 0) {
+				return client_fail(c, r, why, ret_why);
+			}
+			if (r == DM_MORE) {
+				break;
 			}
 			c->state = CL_WAIT;
 			c->deadline = now + c->t.idle;
@@ -871,28 +927,28 @@ int p2_client_feed(P2ClientSession *c, const uint8_t *in, size_t len, uint64_t n
 			}
 			return P2_EV_AUTHENTICATED;
 		case CL_WAIT:
-			r = dm_take(c->in, &c->have, in, len, &u, P2_STREAM_ABYTES, P2_S2C_N_MAX, &n, &why);
-			if (r < 0) {
-				return client_fail(c, r, why, ret_why);
-			}
-			if (r == 0) {
-				break;
-			}
-			c->have = 0;
-			r = dm_open(&c->pull, c->in + P2_DATAMSG_HEADER_LEN, n, c->plain, &plen, &why);
-			if (r == 1) {
-				return client_fail(c, -EPROTO, "server ended the stream without a RESULT",
+			r = dm_receive(&c->pull, c->in, &c->have, in, len, &u, P2_STREAM_ABYTES,
+			               P2_S2C_N_MAX, c->plain, &plen, &why);
+			if (r == DM_FINAL) {
+				return client_fail(c, -EPROTO,
+				                   "server ended the stream without a RESULT",
 				                   ret_why);
 			}
 			if (r < 0) {
 				return client_fail(c, r, why, ret_why);
 			}
-			if (plen >= 2 && c->plain[0] == P2_MSG_VERSION && c->plain[1] == P2_MSG_STATUS) {
+			if (r == DM_MORE) {
+				break;
+			}
+			if (plen >= 2 && c->plain[0] == P2_MSG_VERSION &&
+			    c->plain[1] == P2_MSG_STATUS) {
 				if (p2_status_parse(c->plain, plen, &c->status) < 0) {
-					return client_fail(c, -EBADMSG, "malformed STATUS", ret_why);
+					return client_fail(c, -EBADMSG, "malformed STATUS",
+					                   ret_why);
 				}
 				if (!client_status_allowed(c, now)) {
-					return client_fail(c, -EBADMSG, "too many STATUS messages", ret_why);
+					return client_fail(c, -EBADMSG, "too many STATUS messages",
+					                   ret_why);
 				}
 				c->deadline = now + c->t.idle;
 				if (ret_used) {
@@ -900,10 +956,13 @@ int p2_client_feed(P2ClientSession *c, const uint8_t *in, size_t len, uint64_t n
 				}
 				return P2_EV_STATUS;
 			}
-			if (plen >= 2 && c->plain[0] == P2_MSG_VERSION && c->plain[1] == P2_MSG_RESULT) {
+			if (plen >= 2 && c->plain[0] == P2_MSG_VERSION &&
+			    c->plain[1] == P2_MSG_RESULT) {
 				memcpy(c->res_buf, c->plain, plen);
-				if (p2_result_parse(c->res_buf, plen, &c->request, &c->result) < 0) {
-					return client_fail(c, -EBADMSG, "malformed RESULT", ret_why);
+				if (p2_result_parse(c->res_buf, plen, &c->request, &c->result) <
+				    0) {
+					return client_fail(c, -EBADMSG, "malformed RESULT",
+					                   ret_why);
 				}
 				r = dm_push(&c->out, &c->push, NULL, 0,
 				            crypto_secretstream_xchacha20poly1305_TAG_FINAL);
@@ -911,32 +970,35 @@ int p2_client_feed(P2ClientSession *c, const uint8_t *in, size_t len, uint64_t n
 					return client_fail(c, r, "out of memory", ret_why);
 				}
 				c->state = CL_RFINAL;
+				c->result_unconfirmed = true;
 				c->deadline = now + c->t.final;
 				break;
 			}
-			return client_fail(c, -EBADMSG, "unexpected message from the server", ret_why);
+			return client_fail(c, -EBADMSG, "unexpected message from the server",
+			                   ret_why);
 		case CL_RFINAL:
-			r = dm_take(c->in, &c->have, in, len, &u, P2_STREAM_ABYTES, P2_S2C_N_MAX, &n, &why);
+			r = dm_receive(&c->pull, c->in, &c->have, in, len, &u, P2_STREAM_ABYTES,
+			               P2_S2C_N_MAX, c->plain, &plen, &why);
+			if (r == DM_MESSAGE) {
+				return client_fail(c, -EBADMSG, "no FINAL after RESULT", ret_why);
+			}
 			if (r < 0) {
 				return client_fail(c, r, why, ret_why);
 			}
-			if (r == 0) {
+			if (r == DM_MORE) {
 				break;
-			}
-			c->have = 0;
-			r = dm_open(&c->pull, c->in + P2_DATAMSG_HEADER_LEN, n, c->plain, &plen, &why);
-			if (r != 1) {
-				return client_fail(c, -EBADMSG, "no FINAL after RESULT", ret_why);
 			}
 			c->state = CL_DONE;
 			c->have_result = true;
+			c->result_unconfirmed = false;
 			c->deadline = UINT64_MAX;
 			if (ret_used) {
 				*ret_used = u;
 			}
 			return P2_EV_RESULT;
 		case CL_DONE:
-			return client_fail(c, -EBADMSG, "data after the end of the stream", ret_why);
+			return client_fail(c, -EBADMSG, "data after the end of the stream",
+			                   ret_why);
 		case CL_FAILED:
 			break;
 		}
@@ -965,6 +1027,11 @@ const P2Status *p2_client_status(const P2ClientSession *c)
 const P2Result *p2_client_result(const P2ClientSession *c)
 {
 	return c->have_result ? &c->result : NULL;
+}
+
+bool p2_client_result_unconfirmed(const P2ClientSession *c)
+{
+	return c->result_unconfirmed;
 }
 
 int p2_client_send_final(P2ClientSession *c)

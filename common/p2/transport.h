@@ -70,8 +70,8 @@ P2ServerSession *p2_server_free(P2ServerSession *s);
  * other byte or EOF an error.  After send_result, the client's FINAL or EOF gives
  * P2_EV_DONE: write what is still queued, then close.  Returns an event or -EBADMSG
  * (malformed; *ret_why says what), -EPROTO (EOF or abort before the request).  After an
- * error every feed returns it again and the output is left as it was (nothing queued by the
- * faulty step).  ret_used and ret_why may be NULL.
+ * error every feed returns it again and the output is as it was before the failing feed
+ * (nothing queued by it survives).  ret_used and ret_why may be NULL.
  */
 int p2_server_feed(P2ServerSession *s, const uint8_t *in, size_t len, uint64_t now,
                    size_t *ret_used, const char **ret_why);
@@ -98,7 +98,9 @@ const uint8_t *p2_server_output(const P2ServerSession *s, size_t *ret_len);
 void p2_server_output_consume(P2ServerSession *s, size_t n);
 
 /* Absolute CLOCK_MONOTONIC µs deadline of the current phase, or UINT64_MAX when the
- * application owns the timing (between REQUEST and send_result).  Past it: close. */
+ * application owns the timing (between REQUEST and send_result; once finished: after DONE,
+ * PEER_FINAL or send_final, write what is queued and close).  Past it: close.  0 after an
+ * error. */
 uint64_t p2_server_deadline(const P2ServerSession *s);
 
 /* ---- client side ---- */
@@ -139,6 +141,12 @@ const P2Status *p2_client_status(const P2ClientSession *c);
 /* After P2_EV_RESULT: the RESULT, its items pointing into the session (valid until free);
  * NULL before. */
 const P2Result *p2_client_result(const P2ClientSession *c);
+
+/*
+ * Whether a RESULT arrived but the server's FINAL did not (yet): after an error, EOF or the
+ * deadline this is the "no FINAL after RESULT: discarded" case of §A.4.3.
+ */
+bool p2_client_result_unconfirmed(const P2ClientSession *c);
 
 /* Abort: queue FINAL (the caller writes it, then closes).  -ENOTCONN before ServerHello. */
 int p2_client_send_final(P2ClientSession *c);

@@ -254,7 +254,9 @@ static int setup_protocols(Client *c)
 		c->protocols[c->n_protocols++] = want[i];
 	}
 	if (c->n_protocols == 0) {
-		log_error("No protocol left to use (protocol 2 needs a seal key, %s)", a->seal_key);
+		log_error("No protocol left to use: protocol 2 needs a seal key (%s), protocol 1 "
+		          "OpenPGP keys and no server pins",
+		          a->seal_key);
 		return EX_UNAVAILABLE;
 	}
 	return 0;
@@ -386,30 +388,6 @@ static int setup_connect_targets(Client *c)
 	return 0;
 }
 
-/*
- * The protocols a server's TXT proto= lists ("1,2", "1", "2"), with PROTOCOL_BIT(0) marking
- * that proto= was there at all; 0 without proto= (upstream's servers publish no TXT).
- */
-static unsigned txt_protocols(const char *const *txt)
-{
-	const char *v = zeroconf_txt_get(txt, "proto");
-	unsigned bits = PROTOCOL_BIT(0);
-
-	if (!v) {
-		return 0;
-	}
-	for (const char *tok = v; *tok;) {
-		size_t n = strcspn(tok, ",");
-
-		if (n == 1 && (*tok == '1' || *tok == '2')) {
-			bits |= PROTOCOL_BIT(*tok - '0');
-		}
-		tok += n;
-		tok += *tok == ',';
-	}
-	return bits;
-}
-
 static void zeroconf_found(const ZeroconfService *svc, void *userdata)
 {
 	Client *c = userdata;
@@ -418,9 +396,12 @@ static void zeroconf_found(const ZeroconfService *svc, void *userdata)
 		log_debug("Ignoring Mandos server \"%s\" on interface %d", svc->name, svc->ifindex);
 		return;
 	}
-	log_debug("Mandos server %s found on interface %d", svc->label, svc->ifindex);
+	log_debug("Mandos server %s found on interface %d%s%s%s", svc->label, svc->ifindex,
+	          zeroconf_txt_get(svc->txt, "proto") ? " (TXT proto=" : "",
+	          zeroconf_txt_get(svc->txt, "proto") ?: "",
+	          zeroconf_txt_get(svc->txt, "proto") ? ")" : "");
 	if (client_add_server(c, svc->label, svc->addr, svc->addr_len, svc->ifindex, true,
-	                      txt_protocols(svc->txt)) < 0) {
+	                      zeroconf_txt_protocols(svc->txt)) < 0) {
 		log_oom();
 	}
 }

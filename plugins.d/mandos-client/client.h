@@ -30,7 +30,7 @@ typedef struct Server {
 	int ifindex;         /* interface it was seen on, 0 if unknown */
 	bool route_fallback; /* may add a host route when unreachable (Zeroconf only) */
 	bool route_added;
-	unsigned txt_protocols;    /* its TXT proto= (see txt_protocols() in client.c), 0: none */
+	unsigned txt_protocols;    /* its TXT proto= as zeroconf_txt_protocols() reads it, or 0 */
 	Conn *conn;                /* the running protocol 1 attempt, if any */
 	P2Conn *p2;                /* the running protocol 2 attempt, if any */
 	size_t step;               /* which of server_protocols() the attempt uses */
@@ -41,7 +41,7 @@ typedef struct Server {
 	AvahiTimeout *retry_timer; /* the next attempt, if scheduled */
 } Server;
 
-#define PROTOCOL_BIT(n) (1u << (n))
+#define PROTOCOL_BIT(n) ZEROCONF_PROTO_BIT(n)
 
 struct Client {
 	Args args;

@@ -15,6 +15,7 @@
 
 #include "io-util.h"
 #include "log.h"
+#include "tcp.h"
 
 struct TlsConfig {
 	gnutls_certificate_credentials_t cred;
@@ -236,27 +237,21 @@ static void conn_step(Conn *c)
 
 	for (;;) {
 		switch (c->state) {
-		case CONN_CONNECTING: {
-			int err = 0;
-			socklen_t l = sizeof(err);
-
-			if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0) {
-				err = errno;
-			}
-			if (err == EINPROGRESS || err == EALREADY) {
+		case CONN_CONNECTING:
+			r = tcp_connect_result(c->fd);
+			if (r == -EINPROGRESS) {
 				return;
 			}
-			if (err) {
-				log_info_errno(err, "Failed to connect to Mandos server %s: %m",
+			if (r < 0) {
+				log_info_errno(r, "Failed to connect to Mandos server %s: %m",
 				               c->name);
-				conn_finish(c, -err);
+				conn_finish(c, r);
 				return;
 			}
 			log_debug("Connected to Mandos server %s", c->name);
 			c->state = CONN_VERSION;
 			conn_set_deadline(c, c->t.step_ms);
 			break;
-		}
 		case CONN_VERSION: {
 			static const char line[] = "1\r\n";
 			ssize_t n = send(c->fd, line + c->version_sent,
@@ -384,17 +379,13 @@ int conn_start(const AvahiPoll *api, const TlsConfig *tls, const char *name,
 		r = -ENOMEM;
 		goto fail;
 	}
-	c->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
+	c->fd = tcp_connect_start(sa, salen, false);
 	if (c->fd < 0) {
-		r = negative_errno();
+		r = c->fd;
 		goto fail;
 	}
 	r = conn_start_tls(c, tls);
 	if (r < 0) {
-		goto fail;
-	}
-	if (connect(c->fd, sa, salen) < 0 && errno != EINPROGRESS) {
-		r = negative_errno();
 		goto fail;
 	}
 	c->state = CONN_CONNECTING;

@@ -3,8 +3,6 @@
 #include "p2conn.h"
 
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,6 +12,7 @@
 #include <avahi-common/timeval.h>
 
 #include "log.h"
+#include "tcp.h"
 
 /* One read's worth; the session buffers what a message needs. */
 #define P2CONN_READ_SIZE 16384
@@ -186,16 +185,18 @@ static bool feed(P2Conn *c, const uint8_t *in, size_t len)
 
 	do {
 		const char *why = NULL;
-		size_t used = 0, qlen;
-		int r = p2_client_feed(c->session, in + off, len - off, now_us(), &used, &why);
+		size_t used = 0, before, after;
+		int r;
 
+		(void)p2_client_output(c->session, &before);
+		r = p2_client_feed(c->session, in + off, len - off, now_us(), &used, &why);
 		off += used;
-		/* The session queues output at two points only: ClientHello2 and CLIENT_AUTH
-		 * after ServerHello, and our FINAL after a RESULT. */
-		(void)p2_client_output(c->session, &qlen);
-		if (c->stage == P2CONN_HELLO && qlen > 0) {
+		/* A feed queues output at two points only: ClientHello2 and CLIENT_AUTH after
+		 * ServerHello, and our FINAL after a RESULT. */
+		(void)p2_client_output(c->session, &after);
+		if (c->stage == P2CONN_HELLO && after > before) {
 			c->stage = P2CONN_AUTH;
-		} else if (c->stage == P2CONN_WAIT && qlen > 0) {
+		} else if (c->stage == P2CONN_WAIT && after > before) {
 			c->stage = P2CONN_FINAL;
 		}
 		if (r < 0) {
@@ -243,18 +244,13 @@ static void step(P2Conn *c, AvahiWatchEvent ev)
 	int r;
 
 	if (c->stage == P2CONN_CONNECTING) {
-		int err = 0;
-		socklen_t l = sizeof(err);
-
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0) {
-			err = errno;
-		}
-		if (err == EINPROGRESS || err == EALREADY) {
+		r = tcp_connect_result(c->fd);
+		if (r == -EINPROGRESS) {
 			return;
 		}
-		if (err) {
-			log_info_errno(err, "Failed to connect to Mandos server %s: %m", c->name);
-			finish(c, -err, NULL);
+		if (r < 0) {
+			log_info_errno(r, "Failed to connect to Mandos server %s: %m", c->name);
+			finish(c, r, NULL);
 			return;
 		}
 		log_debug("Connected to Mandos server %s (protocol 2)", c->name);
@@ -338,7 +334,6 @@ int p2conn_start(const AvahiPoll *api, const P2ClientConfig *cfg, const char *na
                  const P2ConnCallbacks *cb, P2Conn **ret)
 {
 	_cleanup_(p2conn_freep) P2Conn *c = calloc(1, sizeof(P2Conn));
-	const int one = 1;
 
 	if (!c) {
 		return -ENOMEM;
@@ -354,14 +349,10 @@ int p2conn_start(const AvahiPoll *api, const P2ClientConfig *cfg, const char *na
 	if (!c->name) {
 		return -ENOMEM;
 	}
-	c->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
-	if (c->fd < 0) {
-		return negative_errno();
-	}
 	/* The line and ClientHello leave in one segment (§A.1). */
-	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(c->fd, sa, salen) < 0 && errno != EINPROGRESS) {
-		return negative_errno();
+	c->fd = tcp_connect_start(sa, salen, true);
+	if (c->fd < 0) {
+		return c->fd;
 	}
 	c->connect_deadline = now_us() + (uint64_t)t->connect_ms * 1000u;
 	c->watch = api->watch_new(api, c->fd, AVAHI_WATCH_OUT, p2conn_io, c);

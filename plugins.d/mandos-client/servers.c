@@ -82,10 +82,10 @@ static void server_say(Server *s, char **slot, const char *state, const char *te
 }
 
 /* Forget the last outcome line: the next one is printed whatever it is. */
-static void server_state_changed(Server *s, const char *state)
+static void server_state_reset(Server *s)
 {
 	free(s->shown_state);
-	s->shown_state = state ? strdup(state) : NULL;
+	s->shown_state = NULL;
 }
 
 static int route_helper(Server *s, const char *cmd)
@@ -342,7 +342,7 @@ static void server_p2_done(P2Conn *conn, int r, const P2Result *res, P2ConnStage
 	} else {
 		log_info_errno(r, "Protocol 2 with Mandos server %s failed %s: %s", s->name,
 		               p2conn_stage_name(stage), why ? why : "%m");
-		server_state_changed(s, NULL);
+		server_state_reset(s);
 	}
 	s->p2 = p2conn_free(conn);
 	server_attempt_done(s, next);
@@ -408,6 +408,7 @@ static void server_attempt_step(Server *s, size_t step)
 		return;
 	}
 	s->step = step;
+	s->pinned = false;
 	if (order[step] == 1) {
 		log_debug("Trying Mandos server %s", s->name);
 	} else {

@@ -80,6 +80,30 @@ const char *zeroconf_txt_get(const char *const *txt, const char *key)
 	return NULL;
 }
 
+/*
+ * The protocols a server's TXT proto= lists ("1,2", "1", "2"), with ZEROCONF_PROTO_BIT(0) marking
+ * that proto= was there at all; 0 without proto= (upstream's servers publish no TXT).
+ */
+unsigned zeroconf_txt_protocols(const char *const *txt)
+{
+	const char *v = zeroconf_txt_get(txt, "proto");
+	unsigned bits = ZEROCONF_PROTO_BIT(0);
+
+	if (!v) {
+		return 0;
+	}
+	for (const char *tok = v; *tok;) {
+		size_t n = strcspn(tok, ",");
+
+		if (n == 1 && (*tok == '1' || *tok == '2')) {
+			bits |= ZEROCONF_PROTO_BIT(*tok - '0');
+		}
+		tok += n;
+		tok += *tok == ',';
+	}
+	return bits;
+}
+
 static void resolve_cb(AvahiSServiceResolver *r, AvahiIfIndex iface, AvahiProtocol proto,
                        AvahiResolverEvent event, const char *name, const char *type,
                        const char *domain, const char *host, const AvahiAddress *a, uint16_t port,

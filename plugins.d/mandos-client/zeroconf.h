@@ -48,3 +48,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ZeroconfBrowser *, zeroconf_browser_free)
  * the value "".
  */
 const char *zeroconf_txt_get(const char *const *txt, const char *key);
+
+/* Bit n stands for protocol n in zeroconf_txt_protocols(); bit 0 for "proto= is there". */
+#define ZEROCONF_PROTO_BIT(n) (1u << (n))
+
+/*
+ * The protocols a Mandos server's TXT proto= lists ("1,2", "1", "2"; other numbers are
+ * ignored), with ZEROCONF_PROTO_BIT(0) set when proto= is there at all; 0 without proto=
+ * (upstream's servers publish an empty TXT).
+ */
+unsigned zeroconf_txt_protocols(const char *const *txt);

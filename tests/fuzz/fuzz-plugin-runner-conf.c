@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target: plugin-runner.conf text split into words, parsed as options, then each
  * plugin's argv and environment built. */
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "conf.h"
 #include "runner.h"
@@ -24,12 +23,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n;
 
 	if (!quiet) {
-		/* getopt reports bad options on stderr: keep the fuzzer's output readable. */
-		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		/*
+		 * getopt and the option parser report bad options on stderr.  Point the stdio
+		 * stream (a plain variable in glibc) at /dev/null, not fd 2: libFuzzer keeps its
+		 * own FILE for its statistics and the sanitizers write crash reports to fd 2.
+		 */
+		FILE *null = fopen("/dev/null", "we");
 
-		if (null >= 0) {
-			dup2(null, STDERR_FILENO);
-			close(null);
+		if (null != NULL) {
+			stderr = null;
 		}
 		quiet = true;
 	}

@@ -149,12 +149,17 @@ for bus in "$BUS_OURS" "$BUS_UP"; do
 		se.recompile.Mandos.Client Secret > "$T/get-secret" 2>&1 && fail "Secret is readable"
 done
 
-# busctl: introspection (members, types, flags) and GetManagedObjects agree.
+# busctl: introspection (members, types, flags) and GetManagedObjects agree, apart from our
+# interface se.recompile.Mandos.Client.Delivery (protocol 2), which must be there besides.
+DELIVERY=se.recompile.Mandos.Client.Delivery
 intro() {
 	busctl --address="$1" introspect se.recompile.Mandos "$2" |
 		grep -v '^org.freedesktop.DBus.Peer\|^\.Ping\|^\.GetMachineId' | mask_times |
-		sed 's/  */ /g'
+		sed 's/  */ /g' |
+		awk -v d="$DELIVERY" '$1 == d { skip = 1; next } !/^\./ { skip = 0 } !skip'
 }
+busctl --address="$BUS_OURS" introspect se.recompile.Mandos /clients/alpha > "$T/intro-full"
+assert_contains "$T/intro-full" "$DELIVERY" "our introspection"
 for path in / /clients/alpha /clients/beta_x_y; do
 	intro "$BUS_OURS" "$path" > "$T/intro-ours"
 	intro "$BUS_UP" "$path" > "$T/intro-up"
@@ -166,16 +171,22 @@ done
 objects() {
 	busctl --address="$1" --json=short call se.recompile.Mandos / \
 		org.freedesktop.DBus.ObjectManager GetManagedObjects |
-		python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True, indent=1))' |
+		python3 -c 'import json,sys
+d = json.load(sys.stdin)
+found = [o.pop(sys.argv[1], None) is not None for o in d["data"][0].values()]
+print(json.dumps(d, sort_keys=True, indent=1))
+if sys.argv[2] == "ours" and not all(found):
+    print("MISSING " + sys.argv[1])' "$DELIVERY" "$2" |
 		mask_times
 }
-objects "$BUS_OURS" > "$T/objects-ours"
-objects "$BUS_UP" > "$T/objects-up"
+objects "$BUS_OURS" ours > "$T/objects-ours"
+objects "$BUS_UP" upstream > "$T/objects-up"
 cmp -s "$T/objects-ours" "$T/objects-up" || {
 	diff -u "$T/objects-up" "$T/objects-ours" >&2 || true
 	fail "GetManagedObjects differs from upstream"
 }
 assert_not_contains "$T/objects-ours" '"Secret"' "GetManagedObjects"
+assert_not_contains "$T/objects-ours" "MISSING $DELIVERY" "our GetManagedObjects"
 echo "busctl introspect and GetManagedObjects identical to upstream's"
 
 kill -TERM "$OURS_PID"

@@ -38,18 +38,6 @@ SERVER_PID=$!
 on_exit "kill -9 $SERVER_PID"
 wait_for 30 bus_name_owned "$BUS" se.recompile.Mandos || fail "not on the bus"
 
-# signal_seen MEMBER PATTERN: a signal MEMBER whose following lines match PATTERN.
-signal_seen() {
-	grep -A4 "interface=se.recompile.Mandos[.A-Za-z]*; member=$1\$" "$T/monitor" |
-		grep -q -- "$2"
-}
-expect() {
-	wait_for 15 signal_seen "$1" "$2" || {
-		tail -n 40 "$T/monitor" >&2
-		tail -n 20 "$T/server.log" >&2
-		fail "no $1 signal with $2"
-	}
-}
 
 # An unknown key.
 unlock stranger 3 || true

@@ -70,4 +70,11 @@ assert_not_contains "$T/err-p2" "pins configured"
 rc=0
 $VALGRIND "$MC" $common $(client_keys "$T/p2only") --protocol=1 >"$T/out" 2>"$T/err" || rc=$?
 assert_eq "$rc" 69 "--protocol=1 without OpenPGP keys"
+# ... and so is protocol 1 alone with pins: nothing is left to try.
+rc=0
+$VALGRIND "$MC" $common $(client_keys "$T/k") --protocol=1 --server-key-id=$pin >"$T/out" \
+	2>"$T/err" || rc=$?
+assert_eq "$rc" 69 "--protocol=1 with pins"
+assert_contains "$T/err" "server pins configured: not using protocol 1"
+assert_contains "$T/err" "No protocol left to use"
 echo ok

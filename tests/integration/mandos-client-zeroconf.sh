@@ -31,6 +31,18 @@ make_keys "$T/k"
 printf 'zeroconf secret\n' >"$T/pw"
 write_server_conf "$T/c" "servicename = Mandos test $$"
 add_client "$T/c" "$T/k" zc "$T/pw"
+# Our server: protocol 2 as well (its server key; a sealed secret for a seal key of the client).
+ours=""
+case $SERVER in "$BUILD"/*) ours=1 ;; esac
+if [ -n "$ours" ]; then
+	require_cmd openssl
+	openssl genpkey -algorithm ed25519 -out "$T/c/server-key.pem" 2>/dev/null
+	chmod 600 "$T/c/server-key.pem"
+	openssl genpkey -algorithm x25519 -out "$T/k/seal-privkey.pem" 2>/dev/null
+	openssl pkey -in "$T/k/seal-privkey.pem" -pubout -out "$T/k/seal-pubkey.pem"
+	printf 'protocols = 1 2\nsealed_secret = %s\n' \
+		"$("$BUILD/tests/tools/p2-seal" "$T/k/seal-pubkey.pem" <"$T/pw")" >>"$T/c/clients.conf"
+fi
 port=$(random_port)
 mkdir -m 755 "$T/avahi-run" "$T/bus"
 cat >"$T/avahi.conf" <<EOC
@@ -113,4 +125,20 @@ cmp -s "$T/out" "$T/pw" || fail "wrong secret (route fallback)"
 assert_contains "$T/err" "unreachable, trying direct route"
 [ -z "$(ip netns exec "$B" ip -6 route show table main proto boot)" ] || fail "route left behind"
 grep -v GnuTLS "$T/err" | grep -i "found\|Trying\|route\|Received\|Decrypt" >&2
+
+# 4. Our server over protocol 2, found by Zeroconf, its TXT record read (and the route
+#    fallback of 3 for protocol 2).
+if [ -n "$ours" ]; then
+	MANDOSPLUGINHELPERDIR=$BUILD/helpers/mandos-client-iprouteadddel \
+		ip netns exec "$B" timeout 40 $VALGRIND "$MC" --interface=vB --debug \
+		--network-hook-dir="$T/nohooks" $keys --seal-key="$T/k/seal-privkey.pem" \
+		--server-pins="$T/nopins" --servers-seen="$T/seen" >"$T/out" 2>"$T/err" ||
+		fail "protocol 2 by Zeroconf: $(grep -v GnuTLS "$T/err" | tail -n 8)"
+	cmp -s "$T/out" "$T/pw" || fail "wrong secret (protocol 2)"
+	assert_contains "$T/err" "(TXT proto=1,2)"
+	assert_contains "$T/err" "over protocol 2"
+	assert_contains "$T/err" "(not pinned)"
+	assert_contains "$T/server.log" "Sending secret to zc (protocol 2: sealed)"
+	grep -q " # \[" "$T/seen" || fail "servers-seen: $(cat "$T/seen")"
+fi
 echo ok

@@ -47,64 +47,63 @@ PY
 export SLOW
 
 # hold SRC N EXTRA: run hold.py in the background, wait until it holds; its output in
-# $T/hold.SRC.
+# $T/hold.SRC.  refused SRC / closed SRC: its counts.  unhold PID...: end hold.py runs.
 hold() {
+	rm -f "$T/held.$1"
 	python3 "$T/hold.py" "$PORT" "$1" "$2" "$3" > "$T/hold.$1" &
 	HOLD_PID=$!
 	on_exit "kill $HOLD_PID"
 	wait_for 60 test -e "$T/held.$1" || fail "hold.py from $1 did not finish"
 }
+refused() { sed -n 's/^refused //p' "$T/hold.$1"; }
+closed() { sed -n 's/^closed //p' "$T/hold.$1"; }
+unhold() {
+	kill "$@"
+	wait "$@" 2>/dev/null || true
+}
+# with_limits SETTINGS: a fresh log and the server on 127.0.0.1 with these mandos.conf lines.
+with_limits() {
+	printf "[DEFAULT]\nconnection_timeout = PT1M\n$1" > "$T/conf/mandos.conf"
+	: > "$T/server.log"
+	start_server --no-ipv6 --address 127.0.0.1
+}
 
 # 1. A per-source cap of 16 (the default): the 17th idle connection from 127.0.0.2 is closed at
 # once, the 16 stay, and a client from 127.0.0.1 unlocks meanwhile.  The bucket is off here.
-printf '[DEFAULT]\nconnection_timeout = PT1M\nsource_rate = 0\n' > "$T/conf/mandos.conf"
-start_server --no-ipv6 --address 127.0.0.1
+with_limits 'source_rate = 0\n'
 hold 127.0.0.2 16 10
-assert_eq "$(sed -n 's/^refused //p' "$T/hold.127.0.0.2")" 10 "refused past the per-source cap"
-assert_eq "$(sed -n 's/^closed //p' "$T/hold.127.0.0.2")" 0 "held connections closed"
+assert_eq "$(refused 127.0.0.2)" 10 "refused past the per-source cap"
+assert_eq "$(closed 127.0.0.2)" 0 "held connections closed"
 CONNECT_ADDR=127.0.0.1 assert_unlocks real
 log_wait "Refusing connections from 127.0.0.2: 16 unauthenticated connections"
 lines=$(grep -c "Refusing connections from 127.0.0.2" "$T/server.log")
 [ "$lines" -lt 10 ] || fail "a log line per refused connection ($lines)"
-kill "$HOLD_PID"
-wait "$HOLD_PID" 2>/dev/null || true
+unhold "$HOLD_PID"
 # The closed ones no longer count: the source gets in again.
-rm -f "$T/held.127.0.0.2"
 hold 127.0.0.2 16 1
-assert_eq "$(sed -n 's/^refused //p' "$T/hold.127.0.0.2")" 1 "refused after reconnecting"
-assert_eq "$(sed -n 's/^closed //p' "$T/hold.127.0.0.2")" 0 "held after reconnecting"
-kill "$HOLD_PID"
-wait "$HOLD_PID" 2>/dev/null || true
+assert_eq "$(refused 127.0.0.2)" 1 "refused after reconnecting"
+assert_eq "$(closed 127.0.0.2)" 0 "held after reconnecting"
+unhold "$HOLD_PID"
 stop_server
 
 # 2. The token bucket: 1 per second, burst 3.  Of 3 + 6 quick connections, the first 3 stay
 # and at least one of the others is closed at once (a slow machine may earn a token or two).
-printf '[DEFAULT]\nconnection_timeout = PT1M\nsource_rate = 1\nsource_burst = 3\n' \
-	> "$T/conf/mandos.conf"
-: > "$T/server.log"
-start_server --no-ipv6 --address 127.0.0.1
-rm -f "$T/held.127.0.0.2"
+with_limits 'source_rate = 1\nsource_burst = 3\n'
 hold 127.0.0.2 3 6
-[ "$(sed -n 's/^refused //p' "$T/hold.127.0.0.2")" -ge 1 ] || fail "the bucket refused nothing"
-assert_eq "$(sed -n 's/^closed //p' "$T/hold.127.0.0.2")" 0 "connections within the burst closed"
+[ "$(refused 127.0.0.2)" -ge 1 ] || fail "the bucket refused nothing"
+assert_eq "$(closed 127.0.0.2)" 0 "connections within the burst closed"
 log_wait "Refusing connections from 127.0.0.2: more than 1 new connections per second"
-kill "$HOLD_PID"
-wait "$HOLD_PID" 2>/dev/null || true
+unhold "$HOLD_PID"
 stop_server
 
 # 3. unauthenticated_connections = 20 in all: 16 from one source, 4 from another, then the
 # next from either is refused.
-printf '[DEFAULT]\nconnection_timeout = PT1M\nsource_rate = 0\nunauthenticated_connections = 20\n' \
-	> "$T/conf/mandos.conf"
-: > "$T/server.log"
-start_server --no-ipv6 --address 127.0.0.1
-rm -f "$T/held.127.0.0.2"
+with_limits 'source_rate = 0\nunauthenticated_connections = 20\n'
 hold 127.0.0.2 16 0
 first=$HOLD_PID
 hold 127.0.0.3 4 2
-assert_eq "$(sed -n 's/^refused //p' "$T/hold.127.0.0.3")" 2 "refused past the total cap"
+assert_eq "$(refused 127.0.0.3)" 2 "refused past the total cap"
 log_wait "20 unauthenticated connections already"
-kill "$first" "$HOLD_PID"
-wait "$first" "$HOLD_PID" 2>/dev/null || true
+unhold "$first" "$HOLD_PID"
 stop_server
 echo "per-source cap, per-source bucket and the total cap refuse at accept; other sources unlock"

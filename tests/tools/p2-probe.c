@@ -617,10 +617,28 @@ static int answered_case(const char *name)
 	return r;
 }
 
+/* stdin sealed to the seal key's public key, as clients.conf's sealed_secret (base64). */
+static int make_sealed(const P2SealKey *k)
+{
+	static uint8_t secret[P2_SECRET_MAX + 1], box[P2_SECRET_MAX + crypto_box_SEALBYTES];
+	static char b64[sodium_base64_ENCODED_LEN(sizeof(box), sodium_base64_VARIANT_ORIGINAL)];
+	size_t n = fread(secret, 1, sizeof(secret), stdin);
+
+	if (n == 0 || n > P2_SECRET_MAX || p2_seal(secret, n, k->pk, box, sizeof(box)) < 0) {
+		fprintf(stderr, "p2-probe: the secret must be 1 to %u bytes\n", P2_SECRET_MAX);
+		return 2;
+	}
+	sodium_memzero(secret, n);
+	p2_base64_encode(box, n + crypto_box_SEALBYTES, b64, sizeof(b64));
+	printf("%s\n", b64);
+	return 0;
+}
+
 static void usage(void)
 {
 	printf("Usage: p2-probe --connect=ADDRESS:PORT [--tls-privkey=FILE] [--seal-key=FILE]\n"
-	       "         [--flags=N] [--abort-on-status] [--timeout=SECONDS] [--case=NAME]\n");
+	       "         [--flags=N] [--abort-on-status] [--timeout=SECONDS] [--case=NAME]\n"
+	       "       p2-probe --seal-key=FILE --make-sealed < SECRET\n");
 }
 
 int main(int argc, char **argv)
@@ -633,11 +651,13 @@ int main(int argc, char **argv)
 	        {"flags", required_argument, NULL, 'f'},
 	        {"abort-on-status", no_argument, NULL, 'a'},
 	        {"timeout", required_argument, NULL, 't'},
+	        {"make-sealed", no_argument, NULL, 'm'},
 	        {"help", no_argument, NULL, 'h'},
 	        {0},
 	};
 	P2Identity *id;
 	P2SealKey *seal = NULL;
+	bool make = false;
 	int o, r;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -663,6 +683,9 @@ int main(int argc, char **argv)
 		case 't':
 			arg_timeout = (unsigned)strtoul(optarg, NULL, 10);
 			break;
+		case 'm':
+			make = true;
+			break;
 		case 'h':
 			usage();
 			return 0;
@@ -671,7 +694,22 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!arg_connect || sodium_init() < 0) {
+	if (sodium_init() < 0) {
+		return 99;
+	}
+	if (make && arg_seal) {
+		const char *why = NULL;
+
+		r = p2_seal_key_load(arg_seal, &seal, &why);
+		if (r < 0) {
+			fprintf(stderr, "p2-probe: %s: %s\n", arg_seal, why ? why : strerror(-r));
+			return 2;
+		}
+		r = make_sealed(seal);
+		p2_seal_key_free(seal);
+		return r;
+	}
+	if (!arg_connect) {
 		usage();
 		return 2;
 	}

@@ -146,6 +146,32 @@ START_TEST(txt_values)
 }
 END_TEST
 
+static unsigned protos(const char *value)
+{
+	const char *txt[] = {"txtvers=1", value, NULL};
+
+	return zeroconf_txt_protocols(txt);
+}
+
+START_TEST(txt_protocols)
+{
+	const unsigned present = ZEROCONF_PROTO_BIT(0), p1 = ZEROCONF_PROTO_BIT(1),
+	               p2 = ZEROCONF_PROTO_BIT(2);
+
+	ck_assert_uint_eq(protos("proto=1,2"), present | p1 | p2);
+	ck_assert_uint_eq(protos("proto=1"), present | p1);
+	ck_assert_uint_eq(protos("proto=2"), present | p2);
+	/* A later protocol alone: there, but without 2 (protocol 1 first, unless pinned). */
+	ck_assert_uint_eq(protos("proto=3"), present);
+	ck_assert_uint_eq(protos("proto=1,3"), present | p1);
+	ck_assert_uint_eq(protos("proto=12"), present);
+	ck_assert_uint_eq(protos("proto="), present);
+	/* Upstream's empty TXT, or other keys only: nothing known. */
+	ck_assert_uint_eq(protos("keyid=AB"), 0);
+	ck_assert_uint_eq(zeroconf_txt_protocols(NULL), 0);
+}
+END_TEST
+
 START_TEST(servers_seen)
 {
 	char dir[] = "/tmp/test-seen.XXXXXX", path[64], *text = NULL;
@@ -204,6 +230,7 @@ int main(void)
 	tcase_add_test(tc, result_lines);
 	tcase_add_test(tc, status_lines);
 	tcase_add_test(tc, txt_values);
+	tcase_add_test(tc, txt_protocols);
 	tcase_add_test(tc, servers_seen);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

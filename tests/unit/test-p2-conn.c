@@ -300,7 +300,7 @@ START_TEST(disabled_and_limit)
 	start(&p, 0);
 	run_until(&n_closed, 1, 5000);
 	ck_assert_int_eq(p.res.code, P2_DISABLED);
-	ck_assert_uint_eq(p.res.value, P2_DISABLED_NEVER_OK);
+	ck_assert_uint_eq(p.res.value, P2_DISABLED_BY_ADMIN);
 	stop(&p);
 	client_enable(client);
 	client->delivery.release_limit = 1;

@@ -76,8 +76,9 @@ START_TEST(refused_keys)
 	                 "an RFC 8410 v2 key (with a public key attached): not supported");
 	ck_assert_str_eq(load_why(P2_KEY_ED25519_PRIVATE, KEYS "rfc8410-v2.pem", -EBADMSG),
 	                 "an RFC 8410 v2 key (with a public key attached): not supported");
-	ck_assert_str_eq(load_why(P2_KEY_ED25519_PRIVATE, KEYS "openssl-ed25519-encrypted.pem",
-	                          -EBADMSG), "an encrypted key");
+	ck_assert_str_eq(
+	        load_why(P2_KEY_ED25519_PRIVATE, KEYS "openssl-ed25519-encrypted.pem", -EBADMSG),
+	        "an encrypted key");
 	ck_assert_str_eq(load_why(P2_KEY_ED25519_PRIVATE, KEYS "openssl-rsa.pem", -EBADMSG),
 	                 "not an Ed25519 key");
 	ck_assert_str_eq(load_why(P2_KEY_ED25519_PRIVATE, KEYS "openssl-ed448.pem", -EBADMSG),
@@ -114,7 +115,7 @@ static const char *parse_why(P2KeyKind kind, const char *text)
 START_TEST(pem_parsing)
 {
 	static const char good[] = "junk\n-----BEGIN PRIVATE KEY-----\r\n" SEED_PEM_BODY
-		"\r\n-----END PRIVATE KEY-----\r\ntrailer\n";
+	                           "\r\n-----END PRIVATE KEY-----\r\ntrailer\n";
 	uint8_t key[32];
 	const char *why = NULL;
 
@@ -136,16 +137,18 @@ START_TEST(pem_parsing)
 	                           "-----BEGIN PRIVATE KEY-----\n" SEED_PEM_BODY
 	                           "!\n-----END PRIVATE KEY-----\n"),
 	                 "bad base64 in the PEM body");
-	ck_assert_str_eq(parse_why(P2_KEY_ED25519_PRIVATE,
-	                           "-----BEGIN PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n" SEED_PEM_BODY
-	                           "\n-----END PRIVATE KEY-----\n"),
-	                 "an encrypted key (PEM headers)");
+	ck_assert_str_eq(
+	        parse_why(P2_KEY_ED25519_PRIVATE,
+	                  "-----BEGIN PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n" SEED_PEM_BODY
+	                  "\n-----END PRIVATE KEY-----\n"),
+	        "an encrypted key (PEM headers)");
 	/* One byte short of the DER. */
-	ck_assert_str_eq(parse_why(P2_KEY_ED25519_PRIVATE,
-	                           "-----BEGIN PRIVATE KEY-----\n"
-	                           "MC4CAQAwBQYDK2VwBCIEIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHQ==\n"
-	                           "-----END PRIVATE KEY-----\n"),
-	                 "a malformed Ed25519 key");
+	ck_assert_str_eq(
+	        parse_why(P2_KEY_ED25519_PRIVATE,
+	                  "-----BEGIN PRIVATE KEY-----\n"
+	                  "MC4CAQAwBQYDK2VwBCIEIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHQ==\n"
+	                  "-----END PRIVATE KEY-----\n"),
+	        "a malformed Ed25519 key");
 }
 END_TEST
 
@@ -200,12 +203,12 @@ static void on_bad(unsigned line, const char *why, void *userdata)
 START_TEST(pins)
 {
 	static const char text[] =
-		"# pinned servers\n"
-		"824c89aa8efb95ef93629b4519599129cace4adac9a6180daba31ceed41ecee6 # main\r\n"
-		"\n"
-		"  not a key\n"
-		"824C89AA 8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE6\n"
-		"A050837D85070582CCF7394B0988847CC312CB88259B894899F6F239CF1791A5";
+	        "# pinned servers\n"
+	        "824c89aa8efb95ef93629b4519599129cace4adac9a6180daba31ceed41ecee6 # main\r\n"
+	        "\n"
+	        "  not a key\n"
+	        "824C89AA 8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE6\n"
+	        "A050837D85070582CCF7394B0988847CC312CB88259B894899F6F239CF1791A5";
 	P2Pins p = {0};
 	uint8_t id[32];
 
@@ -231,7 +234,9 @@ START_TEST(pins)
 	ck_assert(!p.configured);
 	ck_assert_int_eq(p2_pins_add(&p, "nope"), -EINVAL);
 	ck_assert(p.configured);
-	ck_assert_int_eq(p2_pins_add(&p, "824c89aa8efb95ef93629b4519599129cace4adac9a6180daba31ceed41ecee6"), 0);
+	ck_assert_int_eq(
+	        p2_pins_add(&p, "824c89aa8efb95ef93629b4519599129cace4adac9a6180daba31ceed41ecee6"),
+	        0);
 	ck_assert_uint_eq(p.n, 1);
 }
 END_TEST

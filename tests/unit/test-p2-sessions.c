@@ -101,7 +101,8 @@ static void srv_setup(void)
 	p2_server_output_consume(srv.s, olen);
 	ck_assert_mem_eq(srv.sh, "mandos v2 server", 16);
 	ck_assert_uint_eq(p2_server_deadline(srv.s), T0 + 10 * SEC);
-	ck_assert_int_eq(crypto_kx_client_session_keys(rx, tx, srv.kx_pk, srv.kx_sk, srv.sh + 16), 0);
+	ck_assert_int_eq(crypto_kx_client_session_keys(rx, tx, srv.kx_pk, srv.kx_sk, srv.sh + 16),
+	                 0);
 	crypto_secretstream_xchacha20poly1305_init_pull(&srv.pull, srv.sh + 48, rx);
 	memcpy(srv.ch2, "cheader0", 8);
 	crypto_secretstream_xchacha20poly1305_init_push(&srv.push, srv.ch2 + 8, tx);
@@ -247,7 +248,8 @@ START_TEST(server_dm_magic)
 	size_t n;
 
 	srv_setup();
-	n = ch2_and(buf, ca, ca_make(ca, srv.client, srv.th, 1, 1, WANT, 0, 0, NULL, 0), TAG_MESSAGE);
+	n = ch2_and(buf, ca, ca_make(ca, srv.client, srv.th, 1, 1, WANT, 0, 0, NULL, 0),
+	            TAG_MESSAGE);
 	buf[32 + 7] = '1';
 	srv_fails(buf, n);
 	srv_teardown();
@@ -287,7 +289,8 @@ START_TEST(server_flip_bit)
 	size_t n;
 
 	srv_setup();
-	n = ch2_and(buf, ca, ca_make(ca, srv.client, srv.th, 1, 1, WANT, 0, 0, NULL, 0), TAG_MESSAGE);
+	n = ch2_and(buf, ca, ca_make(ca, srv.client, srv.th, 1, 1, WANT, 0, 0, NULL, 0),
+	            TAG_MESSAGE);
 	buf[32 + 16 + 40] ^= 0x04;
 	srv_fails(buf, n);
 	srv_teardown();
@@ -301,7 +304,8 @@ START_TEST(server_tags)
 
 	for (size_t i = 0; i < 2; i++) {
 		srv_setup();
-		srv_ca_fails(ca, ca_make(ca, srv.client, srv.th, 1, 1, WANT, 0, 0, NULL, 0), tags[i]);
+		srv_ca_fails(ca, ca_make(ca, srv.client, srv.th, 1, 1, WANT, 0, 0, NULL, 0),
+		             tags[i]);
 		srv_teardown();
 	}
 }
@@ -339,16 +343,22 @@ START_TEST(server_layouts)
 	srv_ca_fails(ca, ca_make(ca, srv.client, srv.th, 1, 9, WANT, 0, 0, NULL, 0), TAG_MESSAGE);
 	srv_teardown();
 	srv_setup(); /* n-9 with 8 items */
-	srv_ca_fails(ca, ca_make(ca, srv.client, srv.th, 1, 1, WANT | P2_FLAG_WANT_ESCROW, 9, 8,
-	                         items, 0), TAG_MESSAGE);
+	srv_ca_fails(
+	        ca,
+	        ca_make(ca, srv.client, srv.th, 1, 1, WANT | P2_FLAG_WANT_ESCROW, 9, 8, items, 0),
+	        TAG_MESSAGE);
 	srv_teardown();
 	srv_setup(); /* len-plus1 */
-	srv_ca_fails(ca, ca_make(ca, srv.client, srv.th, 1, 1, WANT | P2_FLAG_WANT_ESCROW, 1, 1,
-	                         items, 1), TAG_MESSAGE);
+	srv_ca_fails(
+	        ca,
+	        ca_make(ca, srv.client, srv.th, 1, 1, WANT | P2_FLAG_WANT_ESCROW, 1, 1, items, 1),
+	        TAG_MESSAGE);
 	srv_teardown();
 	srv_setup(); /* len-minus1 */
-	srv_ca_fails(ca, ca_make(ca, srv.client, srv.th, 1, 1, WANT | P2_FLAG_WANT_ESCROW, 1, 1,
-	                         items, -1), TAG_MESSAGE);
+	srv_ca_fails(
+	        ca,
+	        ca_make(ca, srv.client, srv.th, 1, 1, WANT | P2_FLAG_WANT_ESCROW, 1, 1, items, -1),
+	        TAG_MESSAGE);
 	srv_teardown();
 	srv_setup(); /* too short for the fixed part */
 	srv_ca_fails(ca, 102, TAG_MESSAGE);
@@ -399,7 +409,8 @@ START_TEST(server_half_close)
 	size_t n, used = 0;
 
 	srv_setup();
-	n = ch2_and(buf, ca, ca_make(ca, srv.client, srv.th, 1, 1, WANT, 0, 0, NULL, 0), TAG_MESSAGE);
+	n = ch2_and(buf, ca, ca_make(ca, srv.client, srv.th, 1, 1, WANT, 0, 0, NULL, 0),
+	            TAG_MESSAGE);
 	ck_assert_int_eq(p2_server_feed(srv.s, buf, n, T0 + SEC, &used, NULL), P2_EV_REQUEST);
 	ck_assert_uint_eq(used, n);
 	ck_assert_int_eq(srv_fails(buf, 0), -EPROTO);
@@ -446,15 +457,18 @@ START_TEST(server_escrow_flags)
 	it[1] = it[0];
 	crypto_core_ristretto255_random(it[1].point);
 	srv_setup(); /* escrow-flag-n0 */
-	srv_ca_fails(ca, ca_make(ca, srv.client, srv.th, 1, 1, WANT | P2_FLAG_WANT_ESCROW, 0, 0,
-	                         NULL, 0), TAG_MESSAGE);
+	srv_ca_fails(
+	        ca,
+	        ca_make(ca, srv.client, srv.th, 1, 1, WANT | P2_FLAG_WANT_ESCROW, 0, 0, NULL, 0),
+	        TAG_MESSAGE);
 	srv_teardown();
 	srv_setup(); /* items-without-flag */
 	srv_ca_fails(ca, ca_make(ca, srv.client, srv.th, 1, 1, WANT, 1, 1, it, 0), TAG_MESSAGE);
 	srv_teardown();
 	srv_setup(); /* dup-kid */
-	srv_ca_fails(ca, ca_make(ca, srv.client, srv.th, 1, 1, WANT | P2_FLAG_WANT_ESCROW, 2, 2,
-	                         it, 0), TAG_MESSAGE);
+	srv_ca_fails(ca,
+	             ca_make(ca, srv.client, srv.th, 1, 1, WANT | P2_FLAG_WANT_ESCROW, 2, 2, it, 0),
+	             TAG_MESSAGE);
 	srv_teardown();
 }
 END_TEST
@@ -479,7 +493,8 @@ static void srv_request(uint32_t flags, size_t n_items, const P2EscrowItem *item
 	o = p2_server_output(srv.s, &olen);
 	ck_assert_uint_eq(olen, 16 + 17 + 98);
 	ck_assert_int_eq(crypto_secretstream_xchacha20poly1305_pull(&srv.pull, plain, &mlen, &tag,
-	                                                            o + 16, olen - 16, NULL, 0), 0);
+	                                                            o + 16, olen - 16, NULL, 0),
+	                 0);
 	ck_assert_int_eq(tag, TAG_MESSAGE);
 	ck_assert_int_eq(p2_server_auth_parse(plain, mlen, srv.th, ca, *ca_len, server_pk), 0);
 	ck_assert_mem_eq(server_pk, srv.server->pk, 32);
@@ -500,7 +515,8 @@ static int srv_pull(const uint8_t **o, size_t *olen, uint8_t *plain, size_t *ple
 	}
 	ck_assert_uint_le(16 + n, *olen);
 	ck_assert_int_eq(crypto_secretstream_xchacha20poly1305_pull(&srv.pull, plain, &mlen, &tag,
-	                                                            *o + 16, n, NULL, 0), 0);
+	                                                            *o + 16, n, NULL, 0),
+	                 0);
 	*o += 16 + n;
 	*olen -= 16 + n;
 	*plen = mlen;
@@ -532,8 +548,9 @@ START_TEST(server_answers_unknown_client)
 	ck_assert_int_eq(p2_server_send_result(srv.s, &res), -EINVAL);
 	p2_server_output(srv.s, &olen);
 	p2_server_output_consume(srv.s, olen);
-	ck_assert_int_eq(p2_server_feed(srv.s, fin, dm(&srv.push, NULL, 0, TAG_FINAL, fin), T0,
-	                                &used, NULL), P2_EV_DONE);
+	ck_assert_int_eq(
+	        p2_server_feed(srv.s, fin, dm(&srv.push, NULL, 0, TAG_FINAL, fin), T0, &used, NULL),
+	        P2_EV_DONE);
 	srv_teardown();
 }
 END_TEST
@@ -575,8 +592,9 @@ START_TEST(server_peer_final_aborts)
 	ck_assert_int_eq(p2_server_send_status(srv.s, &st), 0);
 	before = out_len_server(srv.s);
 	ck_assert_uint_gt(before, 0);
-	ck_assert_int_eq(p2_server_feed(srv.s, fin, dm(&srv.push, NULL, 0, TAG_FINAL, fin), T0,
-	                                &used, NULL), P2_EV_PEER_FINAL);
+	ck_assert_int_eq(
+	        p2_server_feed(srv.s, fin, dm(&srv.push, NULL, 0, TAG_FINAL, fin), T0, &used, NULL),
+	        P2_EV_PEER_FINAL);
 	ck_assert_uint_eq(out_len_server(srv.s), before);
 	ck_assert_int_eq(p2_server_send_result(srv.s, &res), -EINVAL);
 	srv_teardown();
@@ -695,8 +713,9 @@ static void cli_setup(bool pinned)
 	size_t olen, used;
 
 	cli_new(pinned);
-	ck_assert_int_eq(crypto_kx_server_session_keys(cli.rx, cli.tx, cli.kx_pk, cli.kx_sk,
-	                                               cli.ch + 16), 0);
+	ck_assert_int_eq(
+	        crypto_kx_server_session_keys(cli.rx, cli.tx, cli.kx_pk, cli.kx_sk, cli.ch + 16),
+	        0);
 	crypto_secretstream_xchacha20poly1305_init_push(&cli.push, cli.sh + 48, cli.tx);
 	ck_assert_int_eq(p2_client_feed(cli.c, cli.sh, 72, T0 + 1, &used, NULL), P2_EV_NONE);
 	ck_assert_uint_eq(used, 72);
@@ -706,7 +725,8 @@ static void cli_setup(bool pinned)
 	ck_assert_mem_eq(cli.ch2, "cheader0", 8);
 	crypto_secretstream_xchacha20poly1305_init_pull(&cli.pull, cli.ch2 + 8, cli.rx);
 	ck_assert_int_eq(crypto_secretstream_xchacha20poly1305_pull(&cli.pull, cli.ca, &mlen, &tag,
-	                                                            o + 48, olen - 48, NULL, 0), 0);
+	                                                            o + 48, olen - 48, NULL, 0),
+	                 0);
 	cli.ca_len = mlen;
 	p2_transcript_hash(cli.ch, cli.sh, cli.ch2, cli.th);
 	p2_client_output_consume(cli.c, olen);
@@ -752,8 +772,9 @@ static void cli_auth(bool pinned)
 	size_t used;
 
 	cli_setup(pinned);
-	ck_assert_int_eq(p2_client_feed(cli.c, buf, cli_sa(buf, TAG_MESSAGE, false), T0 + 2, &used,
-	                                NULL), P2_EV_AUTHENTICATED);
+	ck_assert_int_eq(
+	        p2_client_feed(cli.c, buf, cli_sa(buf, TAG_MESSAGE, false), T0 + 2, &used, NULL),
+	        P2_EV_AUTHENTICATED);
 	ck_assert_uint_eq(p2_client_deadline(cli.c), T0 + 2 + 45 * SEC);
 	ck_assert_int_eq(p2_client_server_pinned(cli.c), pinned);
 }
@@ -897,7 +918,8 @@ START_TEST(client_status_flood)
 	cli_auth(false);
 	for (int i = 0; i < 40; i++) {
 		ck_assert_int_eq(p2_client_feed(cli.c, buf, status_dm(buf, "x"), T0 + 3 + i * SEC,
-		                                &used, NULL), P2_EV_STATUS);
+		                                &used, NULL),
+		                 P2_EV_STATUS);
 	}
 	cli_teardown();
 }
@@ -912,7 +934,9 @@ static size_t result_raw(uint8_t *m, uint8_t code, uint8_t nitems, const uint8_t
 	m[1] = 4;
 	m[2] = code;
 	m[10] = nitems;
-	memcpy(m + 11, items, items_len);
+	if (items_len > 0) {
+		memcpy(m + 11, items, items_len);
+	}
 	return 11 + items_len;
 }
 
@@ -1001,7 +1025,9 @@ START_TEST(client_result_needs_final)
 	/* The client queued its own FINAL. */
 	ck_assert_uint_eq(out_len_client(cli.c), 33);
 	ck_assert_ptr_null(p2_client_result(cli.c));
+	ck_assert(p2_client_result_unconfirmed(cli.c));
 	cli_fails(NULL, 0);
+	ck_assert(p2_client_result_unconfirmed(cli.c));
 	cli_teardown();
 	/* A STATUS instead of the FINAL. */
 	cli_auth(false);
@@ -1025,10 +1051,12 @@ START_TEST(client_result_ok)
 	n += dm(&cli.push, NULL, 0, TAG_FINAL, buf + n);
 	ck_assert_int_eq(p2_client_feed(cli.c, buf, n, T0 + 3, &used, NULL), P2_EV_RESULT);
 	ck_assert_uint_eq(used, n);
+	ck_assert(!p2_client_result_unconfirmed(cli.c));
 	res = p2_client_result(cli.c);
 	ck_assert_ptr_nonnull(res);
 	ck_assert_int_eq(res->code, P2_OK);
-	ck_assert_int_eq(p2_sealed_open(res->items[0].data, res->items[0].len, cli.seal, &secret), 0);
+	ck_assert_int_eq(p2_sealed_open(res->items[0].data, res->items[0].len, cli.seal, &secret),
+	                 0);
 	ck_assert_str_eq((char *)secret->data, "hunter2");
 	secbuf_free(secret);
 	cli_teardown();
@@ -1081,7 +1109,8 @@ START_TEST(client_refusal_and_abort)
 	o = p2_client_output(cli.c, &olen);
 	ck_assert_uint_eq(olen, 33);
 	ck_assert_int_eq(crypto_secretstream_xchacha20poly1305_pull(&cli.pull, plain, &mlen, &tag,
-	                                                            o + 16, 17, NULL, 0), 0);
+	                                                            o + 16, 17, NULL, 0),
+	                 0);
 	ck_assert_int_eq(tag, TAG_FINAL);
 	cli_teardown();
 }

@@ -23,7 +23,8 @@
 #define PASSWORD "correct horse battery staple\n"
 
 static const char *const A_sealed_secret =
-	"dF0G2X2CoUDeD36rIYD1gN/DxIzLp72k0bAKZFPUTQGFXHvZgTYJy5dnXASJCR82EzKKYGPVkJuZMIbuv0J77dmzFDuxCmY4Re5P5c4=";
+        "dF0G2X2CoUDeD36rIYD1gN/"
+        "DxIzLp72k0bAKZFPUTQGFXHvZgTYJy5dnXASJCR82EzKKYGPVkJuZMIbuv0J77dmzFDuxCmY4Re5P5c4=";
 
 #define ck_assert_hex(bytes, n, expected)                                                          \
 	do {                                                                                       \
@@ -76,7 +77,8 @@ START_TEST(key_vectors)
 
 	seed_range(seed, 0x00);
 	ck_assert_int_eq(p2_identity_from_seed(seed, &client), 0);
-	ck_assert_hex(client->pk, 32, "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8");
+	ck_assert_hex(client->pk, 32,
+	              "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8");
 	p2_key_id_hex(client->pk, id);
 	ck_assert_str_eq(id, "A050837D85070582CCF7394B0988847CC312CB88259B894899F6F239CF1791A5");
 	pem_body(P2_KEY_ED25519_PRIVATE, seed, body, sizeof(body));
@@ -86,7 +88,8 @@ START_TEST(key_vectors)
 
 	seed_range(seed, 0x20);
 	ck_assert_int_eq(p2_identity_from_seed(seed, &server), 0);
-	ck_assert_hex(server->pk, 32, "29acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd7");
+	ck_assert_hex(server->pk, 32,
+	              "29acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd7");
 	p2_key_id_hex(server->pk, id);
 	ck_assert_str_eq(id, "824C89AA8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE6");
 	pem_body(P2_KEY_ED25519_PRIVATE, seed, body, sizeof(body));
@@ -96,8 +99,10 @@ START_TEST(key_vectors)
 
 	seed_range(seed, 0x40);
 	crypto_box_seed_keypair(seal_pk, seal_sk, seed);
-	ck_assert_hex(seal_pk, 32, "f14b5173130a1b80687f273d49e8f4740a793a949b83b105837f2a61e8fee14f");
-	ck_assert_hex(seal_sk, 32, "6428d4276d036d787ba4df5803e7d15ae9165e486417ad3ae5e48b49290cd696");
+	ck_assert_hex(seal_pk, 32,
+	              "f14b5173130a1b80687f273d49e8f4740a793a949b83b105837f2a61e8fee14f");
+	ck_assert_hex(seal_sk, 32,
+	              "6428d4276d036d787ba4df5803e7d15ae9165e486417ad3ae5e48b49290cd696");
 	ck_assert_int_eq(p2_seal_key_from_secret(seal_sk, &seal), 0);
 	ck_assert_mem_eq(seal->pk, seal_pk, 32);
 	pem_body(P2_KEY_X25519_PRIVATE, seal_sk, body, sizeof(body));
@@ -222,7 +227,8 @@ static void *client_thread(void *arg)
 		do {
 			size_t used = 0;
 			const char *why = NULL;
-			int r = p2_client_feed(c, buf + at, (size_t)n - at, now_usec(), &used, &why);
+			int r = p2_client_feed(c, buf + at, (size_t)n - at, now_usec(), &used,
+			                       &why);
 
 			at += used;
 			if (r < 0) {
@@ -306,7 +312,8 @@ static void *server_thread(void *arg)
 			size_t used = 0, olen;
 			const char *why = NULL;
 			const uint8_t *o;
-			int r = p2_server_feed(s, buf + at, (size_t)n - at, now_usec(), &used, &why);
+			int r = p2_server_feed(s, buf + at, (size_t)n - at, now_usec(), &used,
+			                       &why);
 
 			at += used;
 			if (r < 0) {
@@ -318,7 +325,8 @@ static void *server_thread(void *arg)
 
 				p->request = *p2_server_request(s);
 				strcpy(p->client_key_id, p2_server_client_key_id(s));
-				res.items[0] = (P2ResultItem){P2_ITEM_SEALED, (uint16_t)box_len, box};
+				res.items[0] =
+				        (P2ResultItem){P2_ITEM_SEALED, (uint16_t)box_len, box};
 				if (p2_server_send_result(s, &res) < 0) {
 					p->error = "send_result";
 					goto out;
@@ -377,9 +385,11 @@ START_TEST(run_a)
 	const uint8_t *ch = cl->sent + 3, *ch2 = cl->sent + 3 + 48, *sh = cl->received;
 	ck_assert_mem_eq(cl->sent, "2\r\n", 3);
 	ck_assert_mem_eq(ch, "mandos v2 client", 16);
-	ck_assert_hex(ch + 16, 32, "ad48b6796ac372ffeef186e20d4f2f5361d7f702ee4db5123aff7e33c6949f05");
+	ck_assert_hex(ch + 16, 32,
+	              "ad48b6796ac372ffeef186e20d4f2f5361d7f702ee4db5123aff7e33c6949f05");
 	ck_assert_mem_eq(sh, "mandos v2 server", 16);
-	ck_assert_hex(sh + 16, 32, "88aa5b656929ef4df1b1fc94f3d433ecd0b8bf5bf93c620c54c7af3ccd675002");
+	ck_assert_hex(sh + 16, 32,
+	              "88aa5b656929ef4df1b1fc94f3d433ecd0b8bf5bf93c620c54c7af3ccd675002");
 	ck_assert_hex(sh + 48, 24, "c5f530a6952ce2e7508e8b0f6a66cb27cec51b4332ae2c5d");
 	ck_assert_mem_eq(ch2, "cheader0", 8);
 	ck_assert_hex(ch2 + 8, 24, "8c7bb75ab724682fdea0d08f691dcb60a0b62acf4edada0a");
@@ -392,13 +402,15 @@ START_TEST(run_a)
 	ck_assert_int_eq(p2_identity_from_seed(seed, &client), 0);
 	ca_len = p2_client_auth_build(&req, client, th, ca);
 	ck_assert_int_eq(ca_len, 103);
-	ck_assert_hex(ca, 103,
-	              "010103a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b86f26d866dc64"
-	              "ecf5923d610d07cad47a4a508c860473d0f08dae5cb14265be76ed94c55dd5cf15c7b06da4f0c085"
-	              "61118e19d95f09fa41d4b273c10ffe098d0a0500000000");
-	ck_assert_hex(sv->request.sig, 64,
-	              "6f26d866dc64ecf5923d610d07cad47a4a508c860473d0f08dae5cb14265be76ed94c55dd5cf15c7"
-	              "b06da4f0c08561118e19d95f09fa41d4b273c10ffe098d0a");
+	ck_assert_hex(
+	        ca, 103,
+	        "010103a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b86f26d866dc64"
+	        "ecf5923d610d07cad47a4a508c860473d0f08dae5cb14265be76ed94c55dd5cf15c7b06da4f0c085"
+	        "61118e19d95f09fa41d4b273c10ffe098d0a0500000000");
+	ck_assert_hex(
+	        sv->request.sig, 64,
+	        "6f26d866dc64ecf5923d610d07cad47a4a508c860473d0f08dae5cb14265be76ed94c55dd5cf15c7"
+	        "b06da4f0c08561118e19d95f09fa41d4b273c10ffe098d0a");
 	ck_assert_uint_eq(sv->request.flags, 5);
 	ck_assert_uint_eq(sv->request.n_items, 0);
 	ck_assert_mem_eq(sv->request.client_pk, client->pk, 32);
@@ -410,26 +422,30 @@ START_TEST(run_a)
 	seed_range(seed, 0x20);
 	ck_assert_int_eq(p2_identity_from_seed(seed, &server), 0);
 	p2_server_auth_build(server, th, ca, 103, sa);
-	ck_assert_hex(sa + 34, 64,
-	              "6aeb8d7b058bd7f7f6200324e9d49d8b23fb8e55fee70d68c4365ee9becfb5dcf6e62dff09f51b73"
-	              "abb8cc12917c81793fa1293d7a46b6ab5fbf202246646402");
+	ck_assert_hex(
+	        sa + 34, 64,
+	        "6aeb8d7b058bd7f7f6200324e9d49d8b23fb8e55fee70d68c4365ee9becfb5dcf6e62dff09f51b73"
+	        "abb8cc12917c81793fa1293d7a46b6ab5fbf202246646402");
 	ck_assert_str_eq(cl->server_key_id,
 	                 "824C89AA8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE6");
 	ck_assert(cl->pinned);
 
 	ck_assert_int_eq(cl->result_len, 91);
-	ck_assert_hex(cl->result_bytes, 91,
-	              "0104000000000000000001014d00745d06d97d82a140de0f7eab2180f580dfc3c48ccba7bda4d1b0"
-	              "0a6453d44d01855c7bd9813609cb97675c0489091f3613328a6063d5909b993086eebf427bedd9b3"
-	              "143bb10a663845ee4fe5ce");
+	ck_assert_hex(
+	        cl->result_bytes, 91,
+	        "0104000000000000000001014d00745d06d97d82a140de0f7eab2180f580dfc3c48ccba7bda4d1b0"
+	        "0a6453d44d01855c7bd9813609cb97675c0489091f3613328a6063d5909b993086eebf427bedd9b3"
+	        "143bb10a663845ee4fe5ce");
 	ck_assert_ptr_nonnull(cl->secret);
 	ck_assert_uint_eq(cl->secret->len, sizeof(PASSWORD) - 1);
 	ck_assert_mem_eq(cl->secret->data, PASSWORD, sizeof(PASSWORD) - 1);
 
 	crypto_generichash(digest, 32, cl->sent, cl->n_sent, NULL, 0);
-	ck_assert_hex(digest, 32, "200eccd9b683b2ef94e769e1c61807e064616dc78de6e9b77f0539159a08ee5f");
+	ck_assert_hex(digest, 32,
+	              "200eccd9b683b2ef94e769e1c61807e064616dc78de6e9b77f0539159a08ee5f");
 	crypto_generichash(digest, 32, cl->received, cl->n_received, NULL, 0);
-	ck_assert_hex(digest, 32, "ac5d0ac877127e325beb0eba965ad1f7b6f8c58ef38391cb43ca4aa04caee302");
+	ck_assert_hex(digest, 32,
+	              "ac5d0ac877127e325beb0eba965ad1f7b6f8c58ef38391cb43ca4aa04caee302");
 
 	secbuf_free(cl->secret);
 	p2_identity_free(client);

@@ -164,6 +164,16 @@ static void release_once(Client *c, int protocol)
 	release_free(o.r);
 }
 
+/* A release that is decided at once: its outcome in *o (the release already freed). */
+static ReleaseVerdict decide_now(Client *c, int protocol, Outcome *o)
+{
+	*o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, protocol, &ops, o, &o->r), 0);
+	ck_assert_uint_eq(o->n_decided, 1);
+	o->r = release_free(o->r);
+	return o->v;
+}
+
 START_TEST(material)
 {
 	Client *c = make(0, true, 0);
@@ -194,18 +204,13 @@ START_TEST(limit_both_protocols)
 	ck_assert_uint_eq(n_got_secret, 2);
 	ck_assert_uint_eq(c->n_releases, 2);
 	ck_assert_int_eq(release_left(c, now_realtime()), 0);
-	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
-	ck_assert_int_eq(o.v, RELEASE_LIMIT);
+	ck_assert_int_eq(decide_now(c, 2, &o), RELEASE_LIMIT);
 	/* Seconds until the oldest leaves the window: a full day, rounded up. */
 	ck_assert_uint_ge(o.value, 86399);
 	ck_assert_uint_le(o.value, 86400);
 	ck_assert_str_eq(last_rejected, "Release limit");
-	release_free(o.r);
 	/* Protocol 1 as well. */
-	o = (Outcome){0};
-	ck_assert_int_eq(release_begin(event, c, 1, &ops, &o, &o.r), 0);
-	ck_assert_int_eq(o.v, RELEASE_LIMIT);
-	release_free(o.r);
+	ck_assert_int_eq(decide_now(c, 1, &o), RELEASE_LIMIT);
 	ck_assert_uint_eq(n_got_secret, 2);
 	client_unref(c);
 }
@@ -224,12 +229,10 @@ START_TEST(limit_window)
 	c->releases[2] = now + HOUR_USEC;
 	c->n_releases = 3;
 	ck_assert_int_eq(release_left(c, now), 0);
-	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
-	ck_assert_int_eq(o.v, RELEASE_LIMIT);
+	ck_assert_int_eq(decide_now(c, 2, &o), RELEASE_LIMIT);
 	/* The 23 h old one leaves in about an hour. */
 	ck_assert_uint_ge(o.value, 3599);
 	ck_assert_uint_le(o.value, 3601);
-	release_free(o.r);
 	/* With a limit of 3 one more goes; the stale time is pruned, the limit kept. */
 	c->delivery.release_limit = 3;
 	release_once(c, 2);
@@ -248,22 +251,29 @@ END_TEST
 START_TEST(disabled_reasons)
 {
 	Client *c = make(0, true, 0);
-	Outcome o = {0};
+	Outcome o;
 
-	client_disable(c, true);
-	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
-	ck_assert_int_eq(o.v, RELEASE_DISABLED);
+	/* Disabled in an earlier run (as the state file restores it): the checker tells. */
+	c->s.enabled = false;
+	ck_assert_int_eq(decide_now(c, 2, &o), RELEASE_DISABLED);
 	ck_assert_uint_eq(o.value, P2_DISABLED_NEVER_OK);
 	ck_assert_str_eq(last_rejected, "Disabled");
-	release_free(o.r);
+	c->last_checked_ok = now_realtime();
+	c->last_checker_status = 1;
+	ck_assert_int_eq(decide_now(c, 2, &o), RELEASE_DISABLED);
+	ck_assert_uint_eq(o.value, P2_DISABLED_CHECKER);
+	c->last_checked_ok = 0;
+	c->s.enabled = true;
 
+	/* By an administrator, before any check and after one. */
+	client_disable(c, true);
+	decide_now(c, 2, &o);
+	ck_assert_uint_eq(o.value, P2_DISABLED_BY_ADMIN);
 	client_enable(c);
 	client_checked_ok(c);
 	client_disable(c, true);
-	o = (Outcome){0};
-	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	decide_now(c, 2, &o);
 	ck_assert_uint_eq(o.value, P2_DISABLED_BY_ADMIN);
-	release_free(o.r);
 
 	/* Timed out after a good check (the disable timer's path). */
 	client_enable(c);
@@ -273,17 +283,12 @@ START_TEST(disabled_reasons)
 		sd_event_run(event, 20000); /* until the disable timer fired */
 	}
 	ck_assert(!c->s.enabled);
-	ck_assert(c->disabled_by_timeout);
-	o = (Outcome){0};
-	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_int_eq(c->disabled_by, CLIENT_DISABLED_BY_TIMEOUT);
+	decide_now(c, 2, &o);
 	ck_assert_uint_eq(o.value, P2_DISABLED_CHECKER);
-	release_free(o.r);
 
 	client_mark_removed(c);
-	o = (Outcome){0};
-	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
-	ck_assert_int_eq(o.v, RELEASE_REMOVED);
-	release_free(o.r);
+	ck_assert_int_eq(decide_now(c, 2, &o), RELEASE_REMOVED);
 	client_unref(c);
 }
 END_TEST
@@ -373,6 +378,38 @@ START_TEST(approval_deny_and_timeout)
 }
 END_TEST
 
+/* STATUS keepalives: at the start of the wait, then every 15 s (this test takes 15 s). */
+START_TEST(status_every_15s)
+{
+	Client *c = make(20000, true, 0);
+	Outcome o = {0};
+
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.n_waiting, 1);
+	ck_assert_uint_eq(o.last_left, 20);
+	/* A change of the client re-enters the wait; the default did not change: no STATUS. */
+	client_set_approval_duration(c, 2000);
+	client_approve(c, false);
+	client_approve(c, true);
+	run_until(&o.n_decided, 1, 100);
+	ck_assert_uint_eq(o.n_decided, 1); /* approved: granted at once */
+	release_free(o.r);
+
+	run_until(&n_rejected, 99, 2100); /* the approval lapses */
+	o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.n_waiting, 1);
+	run_until(&o.n_waiting, 2, 17000);
+	ck_assert_uint_eq(o.n_waiting, 2);
+	ck_assert_uint_eq(o.n_decided, 0);
+	ck_assert_uint_ge(o.last_left, 4);
+	ck_assert_uint_le(o.last_left, 5);
+	ck_assert(o.last_default);
+	release_free(o.r);
+	client_unref(c);
+}
+END_TEST
+
 START_TEST(abort_drops_pending)
 {
 	Client *c = make(60000, true, 0);
@@ -425,6 +462,7 @@ int main(void)
 	tcase_add_test(tc, approval_approve);
 	tcase_add_test(tc, approval_deny_and_timeout);
 	tcase_add_test(tc, abort_drops_pending);
+	tcase_add_test(tc, status_every_15s);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -420,12 +420,8 @@ START_TEST(protocol2_clients)
 			fputc(i, f);
 		}
 		fclose(f);
-		snprintf(path, sizeof(path), "%s/short", dir);
-		f = fopen(path, "w");
-		ck_assert_ptr_nonnull(f);
-		fputs("short", f);
-		fclose(f);
 	}
+	write_file("short", "short");
 	ck_assert_int_eq(load("[DEFAULT]\n"
 	                      "release_limit = 3\n"
 	                      "\n"
