@@ -128,7 +128,9 @@ P2ClientSession *p2_client_free(P2ClientSession *c);
  * Returns an event, or an error: -ECONNRESET for EOF
  * before the first ServerHello byte ("no protocol 2 here", §A.8), -EPERM for a server key
  * that is not pinned (p2_client_server_key_id() tells which), -EBADMSG for anything
- * malformed (*ret_why), -ETIMEDOUT is never returned here (see p2_client_deadline()).
+ * malformed (*ret_why), -EPROTO for EOF or the server's FINAL before the exchange ended;
+ * -ETIMEDOUT is never returned here (see p2_client_deadline()).  Errors stick, and the output
+ * is as before the failing feed, as on the server.  ret_used and ret_why may be NULL.
  */
 int p2_client_feed(P2ClientSession *c, const uint8_t *in, size_t len, uint64_t now,
                    size_t *ret_used, const char **ret_why);

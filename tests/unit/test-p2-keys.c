@@ -16,6 +16,7 @@
 #include "p2.h"
 #include "pins.h"
 #include "sealed.h"
+#include "unit-main.h"
 
 #define KEYS P2_KEYS_DIR "/"
 
@@ -384,8 +385,6 @@ int main(void)
 {
 	Suite *s = suite_create("p2-keys");
 	TCase *tc = tcase_create("keys");
-	SRunner *sr;
-	int failed;
 
 	if (sodium_init() < 0) {
 		return 99;
@@ -404,9 +403,5 @@ int main(void)
 	tcase_add_test(tc, sealing);
 	tcase_add_test(tc, sizes);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }

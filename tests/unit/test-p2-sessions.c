@@ -13,6 +13,7 @@
 #include "p2.h"
 #include "sealed.h"
 #include "transport.h"
+#include "unit-main.h"
 
 #define SEC 1000000ULL
 #define T0 (1000 * SEC)
@@ -1208,8 +1209,6 @@ int main(void)
 {
 	Suite *s = suite_create("p2-sessions");
 	TCase *ts = tcase_create("server"), *tc = tcase_create("client");
-	SRunner *sr;
-	int failed;
 
 	if (sodium_init() < 0) {
 		return 99;
@@ -1256,9 +1255,5 @@ int main(void)
 	tcase_add_test(tc, sessions_byte_by_byte);
 	suite_add_tcase(s, ts);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }

@@ -19,6 +19,7 @@
 #include "sealed.h"
 #include "testrng.h"
 #include "transport.h"
+#include "unit-main.h"
 
 #define PASSWORD "correct horse battery staple\n"
 
@@ -68,34 +69,41 @@ static void pem_body(P2KeyKind kind, const uint8_t key[32], char *ret, size_t si
 	ret[e - b] = '\0';
 }
 
+/* §A.12.2: the two Ed25519 identities. */
+static const struct {
+	uint8_t seed_first;
+	const char *pk, *key_id, *priv_pem, *pub_pem;
+} identities[] = {
+        {0x00, "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8",
+         "A050837D85070582CCF7394B0988847CC312CB88259B894899F6F239CF1791A5",
+         "MC4CAQAwBQYDK2VwBCIEIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f",
+         "MCowBQYDK2VwAyEAA6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="},
+        {0x20, "29acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd7",
+         "824C89AA8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE6",
+         "MC4CAQAwBQYDK2VwBCIEICAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/",
+         "MCowBQYDK2VwAyEAKay64UG8yvCyLhqU000LxzYeUm0L/hLIl5S8kyKWbdc="},
+};
+
 START_TEST(key_vectors)
 {
 	uint8_t seed[32], seal_pk[32], seal_sk[32];
-	P2Identity *client = NULL, *server = NULL;
 	P2SealKey *seal = NULL;
 	char id[P2_KEY_ID_HEX_SIZE], body[80];
 
-	seed_range(seed, 0x00);
-	ck_assert_int_eq(p2_identity_from_seed(seed, &client), 0);
-	ck_assert_hex(client->pk, 32,
-	              "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8");
-	p2_key_id_hex(client->pk, id);
-	ck_assert_str_eq(id, "A050837D85070582CCF7394B0988847CC312CB88259B894899F6F239CF1791A5");
-	pem_body(P2_KEY_ED25519_PRIVATE, seed, body, sizeof(body));
-	ck_assert_str_eq(body, "MC4CAQAwBQYDK2VwBCIEIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f");
-	pem_body(P2_KEY_ED25519_PUBLIC, client->pk, body, sizeof(body));
-	ck_assert_str_eq(body, "MCowBQYDK2VwAyEAA6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=");
+	for (size_t i = 0; i < sizeof(identities) / sizeof(identities[0]); i++) {
+		P2Identity *ident = NULL;
 
-	seed_range(seed, 0x20);
-	ck_assert_int_eq(p2_identity_from_seed(seed, &server), 0);
-	ck_assert_hex(server->pk, 32,
-	              "29acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd7");
-	p2_key_id_hex(server->pk, id);
-	ck_assert_str_eq(id, "824C89AA8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE6");
-	pem_body(P2_KEY_ED25519_PRIVATE, seed, body, sizeof(body));
-	ck_assert_str_eq(body, "MC4CAQAwBQYDK2VwBCIEICAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/");
-	pem_body(P2_KEY_ED25519_PUBLIC, server->pk, body, sizeof(body));
-	ck_assert_str_eq(body, "MCowBQYDK2VwAyEAKay64UG8yvCyLhqU000LxzYeUm0L/hLIl5S8kyKWbdc=");
+		seed_range(seed, identities[i].seed_first);
+		ck_assert_int_eq(p2_identity_from_seed(seed, &ident), 0);
+		ck_assert_hex(ident->pk, 32, identities[i].pk);
+		p2_key_id_hex(ident->pk, id);
+		ck_assert_str_eq(id, identities[i].key_id);
+		pem_body(P2_KEY_ED25519_PRIVATE, seed, body, sizeof(body));
+		ck_assert_str_eq(body, identities[i].priv_pem);
+		pem_body(P2_KEY_ED25519_PUBLIC, ident->pk, body, sizeof(body));
+		ck_assert_str_eq(body, identities[i].pub_pem);
+		p2_identity_free(ident);
+	}
 
 	seed_range(seed, 0x40);
 	crypto_box_seed_keypair(seal_pk, seal_sk, seed);
@@ -109,9 +117,6 @@ START_TEST(key_vectors)
 	ck_assert_str_eq(body, "MC4CAQAwBQYDK2VuBCIEIGQo1CdtA214e6TfWAPn0VrpFl5IZBetOuXki0kpDNaW");
 	pem_body(P2_KEY_X25519_PUBLIC, seal_pk, body, sizeof(body));
 	ck_assert_str_eq(body, "MCowBQYDK2VuAyEA8UtRcxMKG4Bofyc9Sej0dAp5OpSbg7EFg38qYej+4U8=");
-
-	p2_identity_free(client);
-	p2_identity_free(server);
 	p2_seal_key_free(seal);
 }
 END_TEST
@@ -465,8 +470,6 @@ int main(void)
 {
 	Suite *s = suite_create("p2-vectors");
 	TCase *tc = tcase_create("vectors");
-	SRunner *sr;
-	int failed;
 
 	/* §A.12.1: the test RNG goes in before sodium_init(). */
 	p2_test_rng_install();
@@ -479,9 +482,5 @@ int main(void)
 	tcase_add_test(tc, run_a);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }
