@@ -99,11 +99,12 @@ wait_boot || true
 assert_contains "$T/boot2.log" "$MARKER" "guest console (dracut, protocol 2)"
 assert_contains "$T/server.log" "Sending secret to guest2 (protocol 2: sealed)" "server log"
 echo "dracut + password-agent boot, protocol 2 only: ok"
-for n in 1:boot:initrd 2:boot2:initrd2; do
-	log=${n#*:}
-	img=${log#*:}
-	log=${log%:*}
-	printf 'protocol %s: cryptsetup start to success %s s (guest), image %s bytes\n' \
-		"${n%%:*}" "$(console_interval "$T/$log.log" "Starting systemd-cryptsetu" \
+for n in 1:boot:initrd:listing 2:boot2:initrd2:listing2; do
+	IFS=: read -r proto log img listing <<-EOF
+	$n
+	EOF
+	printf 'protocol %s: cryptsetup start to success %s s (guest), image %s bytes' "$proto" \
+		"$(console_interval "$T/$log.log" "Starting systemd-cryptsetu" \
 		"Finished systemd-cryptsetu")" "$(stat -c %s "$T/$img.img")"
+	printf ' (%s unpacked)\n' "$(unpacked_size "$T/$listing")"
 done

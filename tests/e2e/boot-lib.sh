@@ -129,6 +129,12 @@ console_interval() {
 	fi
 }
 
+# unpacked_size LISTING: the bytes of the regular files in an image, from its "lsinitramfs -l"
+# or lsinitrd listing (the image file itself is compressed).
+unpacked_size() {
+	awk '$1 ~ /^-/ { s += $5 } END { printf "%d\n", s }' "$1"
+}
+
 # check_p2_image LISTING1 LISTING2 KEYDIR: the protocol 1 image listed in LISTING1 has gpg and
 # gpg-agent; the protocol 2 one in LISTING2 (lsinitramfs or lsinitrd output) has neither, nor
 # OpenPGP keys, but has the seal key and server-pins in KEYDIR (its path inside the image).
