@@ -29,17 +29,17 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "Usage: mandos-keygen-p2 COMMAND ARGS...\n"
 	        "The protocol 2 key work of mandos-keygen(8); not meant to be run by hand.\n"
-	        "  seal-keygen PRIVFILE PUBFILE    make an X25519 seal key pair (0600 / 0644)\n"
-	        "  server-keygen PRIVFILE PUBFILE  make an Ed25519 server key pair (0600 / 0644),\n"
-	        "                                  print its key ID\n"
-	        "  seal PUBFILE                    seal the password on standard input to the seal\n"
-	        "                                  key, print base64 in lines of %d characters\n"
-	        "  opens PRIVFILE                  check that the base64 sealed secret on standard\n"
-	        "                                  input opens with the seal key; print its length\n"
-	        "  key-id FILE                     print the key ID of an Ed25519 key file\n"
-	        "  check FILE...                   check protocol 2 key files (by their names)\n"
-	        "  pinned PINSFILE KEYID           exit 0 if KEYID is pinned in PINSFILE, else 1\n"
-	        "  pin PINSFILE KEYID [COMMENT]    append KEYID (with \"# COMMENT\") unless pinned\n"
+	        "  seal-keygen PRIV PUB    make an X25519 seal key pair (0600 / 0644)\n"
+	        "  server-keygen PRIV PUB  make an Ed25519 server key pair (0600 / 0644),\n"
+	        "                          print its key ID\n"
+	        "  seal PUB                seal the password on standard input to the seal key,\n"
+	        "                          print base64 in lines of %d characters\n"
+	        "  opens PRIV              check that the base64 sealed secret on standard\n"
+	        "                          input opens with the seal key; print its length\n"
+	        "  key-id FILE             print the key ID of an Ed25519 key file\n"
+	        "  check FILE...           check protocol 2 key files (known by their names)\n"
+	        "  pinned PINS KEYID       exit 0 if KEYID is pinned in the file PINS, else 1\n"
+	        "  pin PINS KEYID [NAME]   append KEYID (with \"# NAME\") unless pinned\n"
 	        "Exit status: 0, 1 (\"no\" for pinned), 64 usage, 65 bad key or id, 66 missing\n"
 	        "input, 70 libsodium size mismatch, 73 cannot create, 74 I/O error.\n",
 	        B64_LINE);
@@ -70,12 +70,12 @@ static int kind_of_path(const char *path, P2KeyKind *ret)
 		const char *suffix;
 		P2KeyKind kind;
 	} names[] = {
-		{ "seal-privkey.pem", P2_KEY_X25519_PRIVATE },
-		{ "seal-pubkey.pem", P2_KEY_X25519_PUBLIC },
-		{ "tls-privkey.pem", P2_KEY_ED25519_PRIVATE },
-		{ "tls-pubkey.pem", P2_KEY_ED25519_PUBLIC },
-		{ "server-key.pem", P2_KEY_ED25519_PRIVATE },
-		{ "server-pubkey.pem", P2_KEY_ED25519_PUBLIC },
+	        {"seal-privkey.pem", P2_KEY_X25519_PRIVATE},
+	        {"seal-pubkey.pem", P2_KEY_X25519_PUBLIC},
+	        {"tls-privkey.pem", P2_KEY_ED25519_PRIVATE},
+	        {"tls-pubkey.pem", P2_KEY_ED25519_PUBLIC},
+	        {"server-key.pem", P2_KEY_ED25519_PRIVATE},
+	        {"server-pubkey.pem", P2_KEY_ED25519_PUBLIC},
 	};
 	size_t len = strlen(path);
 
@@ -517,8 +517,8 @@ static int cmd_pin(const char *pins_path, const char *key_id, const char *commen
 		comment = "";
 	}
 	n = snprintf(line, sizeof(line), "%s%s%s%s\n",
-	             old_len > 0 && old[old_len - 1] != '\n' ? "\n" : "", hex, *comment ? " # " : "",
-	             comment);
+	             old_len > 0 && old[old_len - 1] != '\n' ? "\n" : "", hex,
+	             *comment ? " # " : "", comment);
 	if (n < 0 || (size_t)n >= sizeof(line)) {
 		return EX_SOFTWARE;
 	}

@@ -83,24 +83,28 @@ $VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-dbus --no-z
 on_exit "kill $!"
 wait_for_port "$port"
 
+# systemd's status lines on the console: the times of systemd-cryptsetup's start and end.
+dracut_append="rd.luks.uuid=$uuid root=/dev/mapper/luks-$uuid rd.neednet=1 ip=dhcp rd.shell=0"
+dracut_append="$dracut_append systemd.show_status=1"
 boot_guest "$T/root.img" "$T/initrd.img" "$T/boot.log" 200 \
-	"rd.luks.uuid=$uuid root=/dev/mapper/luks-$uuid rd.neednet=1 ip=dhcp rd.shell=0"
+	"$dracut_append"
 wait_boot || true
 assert_contains "$T/boot.log" "$MARKER" "guest console (dracut)"
 assert_contains "$T/server.log" "Sending secret to guest" "server log"
 echo "dracut + password-agent boot: ok"
 
 boot_guest "$T/root.img" "$T/initrd2.img" "$T/boot2.log" 200 \
-	"rd.luks.uuid=$uuid root=/dev/mapper/luks-$uuid rd.neednet=1 ip=dhcp rd.shell=0"
+	"$dracut_append"
 wait_boot || true
 assert_contains "$T/boot2.log" "$MARKER" "guest console (dracut, protocol 2)"
 assert_contains "$T/server.log" "Sending secret to guest2 (protocol 2: sealed)" "server log"
 echo "dracut + password-agent boot, protocol 2 only: ok"
-for n in 1:boot:initrd 2:boot2:initrd2; do
-	log=${n#*:}
-	img=${log#*:}
-	log=${log%:*}
-	printf 'protocol %s: cryptsetup start to success %s s (guest), image %s bytes\n' \
-		"${n%%:*}" "$(console_interval "$T/$log.log" "Starting Cryptography Setup" \
-		"Finished Cryptography Setup")" "$(stat -c %s "$T/$img.img")"
+for n in 1:boot:initrd:listing 2:boot2:initrd2:listing2; do
+	IFS=: read -r proto log img listing <<-EOF
+	$n
+	EOF
+	printf 'protocol %s: cryptsetup start to success %s s (guest), image %s bytes' "$proto" \
+		"$(console_interval "$T/$log.log" "Starting systemd-cryptsetu" \
+		"Finished systemd-cryptsetu")" "$(stat -c %s "$T/$img.img")"
+	printf ' (%s unpacked)\n' "$(unpacked_size "$T/$listing")"
 done

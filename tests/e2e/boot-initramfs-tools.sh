@@ -58,7 +58,7 @@ check_entry '-rw-------' "$mandos_user" 'conf/conf.d/mandos/seckey.txt'
 check_entry '-rw-------' "$mandos_user" 'conf/conf.d/mandos/tls-privkey.pem'
 [ "$(stat -c %a "$T/initrd.img")" = 640 ] || fail "initrd.img is not mode 640 (UMASK=0027)"
 # gpg in the protocol 1 image; none of it in the protocol 2 one, which has the seal key and pins.
-lsinitramfs "$T/initrd2.img" > "$T/listing2"
+lsinitramfs -l "$T/initrd2.img" > "$T/listing2"
 check_p2_image "$T/listing" "$T/listing2" conf/conf.d/mandos
 
 # Our server on the host's IPv4 loopback, which QEMU's user network shows as 10.0.2.2.
@@ -104,12 +104,14 @@ wait_boot || true
 assert_contains "$T/boot4.log" "$MARKER" "guest console (protocol 2 boot)"
 assert_contains "$T/server.log" "Sending secret to guest2 (protocol 2: sealed)" "server log"
 echo "protocol 2 only, unattended boot: ok"
-for n in 1:boot1 2:boot4; do
-	img=$T/initrd.img
-	[ "${n%%:*}" = 1 ] || img=$T/initrd2.img
-	printf 'protocol %s: cryptsetup prompt to success %s s (guest), image %s bytes\n' \
-		"${n%%:*}" "$(console_interval "$T/${n#*:}.log" "Please unlock disk" \
-		"set up successfully")" "$(stat -c %s "$img")"
+for n in 1:boot1:initrd:listing 2:boot4:initrd2:listing2; do
+	IFS=: read -r proto log img listing <<-EOF
+	$n
+	EOF
+	printf 'protocol %s: cryptsetup prompt to success %s s (guest), image %s bytes' "$proto" \
+		"$(console_interval "$T/$log.log" "Please unlock disk" "set up successfully")" \
+		"$(stat -c %s "$T/$img.img")"
+	printf ' (%s unpacked)\n' "$(unpacked_size "$T/$listing")"
 done
 
 # 2. Disabled client: no unlock by itself; a typed passphrase works.
