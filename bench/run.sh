@@ -269,12 +269,10 @@ if [ "${INITRAMFS:-1}" != 0 ] && [ "$(id -u)" -eq 0 ] && command -v mkinitramfs 
 		else
 			build_initramfs "$T/$1.img" "$2:/etc/keys/mandos"
 		fi
-		unmkinitramfs "$T/$1.img" "$T/$1.unpacked"
-		lsinitramfs "$T/$1.img" > "$T/$1.list"
-		echo "$(stat -c %s "$T/$1.img")" "$(du -sb "$T/$1.unpacked" | cut -f1)" \
-			"$(grep -cE '(^|/)(gpg|gpg-agent|libgpgme\.so[.0-9]*)$' "$T/$1.list")" \
-			"$(grep -cE '/libgnutls\.so[.0-9]*$' "$T/$1.list")"
-		rm -rf "$T/$1.unpacked"
+		lsinitramfs -l "$T/$1.img" > "$T/$1.list"
+		echo "$(stat -c %s "$T/$1.img")" "$(unpacked_size "$T/$1.list")" \
+			"$(grep -cE '^-.*/(gpg|gpg-agent|libgpgme\.so[.0-9]*)$' "$T/$1.list")" \
+			"$(grep -cE '^-.*/libgnutls\.so[.0-9]*$' "$T/$1.list")"
 	}
 	set -- $(image upstream "$T/keys-up" 0)
 	img_up=$1 raw_up=$2 gpg_up=$3 tls_up=$4
@@ -363,7 +361,7 @@ about $capacity1 and $capacity2 unlocks per second.
 | ours, protocol 2 sealed (pinned, no OpenPGP keys) | $c_p2 | $(client ours-p2 3) | $(client ours-p2 4) of $client_runs |
 | upstream (\`mandos-client\` 1.8.16), protocol 1 | $c_up | $(client upstream 3) | $(client upstream 4) of $client_runs |
 
-| initramfs (mkinitramfs, kernel $KVER) | image | unpacked | gpg, gpg-agent, GPGME files | GnuTLS |
+| initramfs (mkinitramfs, kernel $KVER) | image | unpacked | gpg, gpg-agent, GPGME files | GnuTLS files |
 |---|---|---|---|---|
 | upstream's hook, upstream's keys | $(mb "$img_up") | $(mb "$raw_up") | $gpg_up | $tls_up |
 | ours, protocol 1 and 2 (OpenPGP and seal keys) | $(mb "$img_p1") | $(mb "$raw_p1") | $gpg_p1 | $tls_p1 |
