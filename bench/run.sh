@@ -12,7 +12,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
-seconds=${2:-10}
+seconds=${2:-15}
 concurrency=${3:-64}
 client_runs=${CLIENT_RUNS:-20}
 export MESON_SOURCE_ROOT="$top" MESON_BUILD_ROOT="$build"
