@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* mandos-loadgen: many Mandos protocol 1 clients at once; reports unlocks per second and latency.
+/*
+ * mandos-loadgen: many Mandos clients at once, over protocol 1 or 2; reports unlocks per second
+ * and latency.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,28 +22,38 @@
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
+#include <sodium.h>
 
+#include "clock.h"
+#include "keys.h"
 #include "macro.h"
+#include "p2.h"
 #include "parse-util.h"
 #include "priority.h"
+#include "sealed.h"
+#include "transport.h"
 
 /*
- * Each simulated client does what mandos-client does on the wire: TCP connect, "1\r\n", TLS
- * 1.3 as the TLS *server* with a raw public key, read until close_notify, bye.  An unlock
- * counts when at least one byte arrived before a clean close_notify.  Latency is from connect()
- * to that close.  One thread, epoll, non-blocking GnuTLS.
+ * Each simulated client does what mandos-client does on the wire.  Protocol 1: TCP connect,
+ * "1\r\n", TLS 1.3 as the TLS *server* with a raw public key, read until close_notify, bye; an
+ * unlock counts when at least one byte arrived before a clean close_notify.  Protocol 2: a
+ * common/p2 client session asking for the sealed secret; an unlock counts when a RESULT OK with
+ * a SEALED item arrived followed by the server's FINAL and the box opened with the seal key; then
+ * our FINAL and close.  Latency is from connect() to that point.  One thread, epoll,
+ * non-blocking sockets.
  */
 
 /* How long connections may run on after the measured period before they count as failed. */
 #define GRACE_USEC (5 * 1000000ULL)
 
-typedef enum { ST_CONNECT, ST_VERSION, ST_HANDSHAKE, ST_READ, ST_BYE } State;
+typedef enum { ST_CONNECT, ST_VERSION, ST_HANDSHAKE, ST_READ, ST_BYE, ST_P2 } State;
 
 typedef struct Conn {
 	int fd;
 	State state;
 	uint32_t events; /* what epoll waits for now */
 	gnutls_session_t session;
+	P2ClientSession *p2;
 	uint64_t started;
 	size_t received;
 	size_t version_sent;
@@ -56,29 +68,26 @@ static struct {
 	socklen_t addr_len;
 	gnutls_certificate_credentials_t cred;
 	gnutls_priority_t priority;
+	unsigned protocol;
+	P2Identity *identity;  /* protocol 2 */
+	P2SealKey *seal;       /* protocol 2: every box is opened, as mandos-client does */
+	P2ClientConfig p2_cfg; /* asks for the sealed secret */
 	int epfd;
 	uint64_t deadline;    /* stop starting new connections after this */
 	uint64_t max_unlocks; /* or after this many (0: no limit) */
 	uint64_t started, unlocks, failures, empty, unfinished;
-	bool seconds_mode; /* stop at the deadline (rather than after --count unlocks) */
+	bool seconds_mode;   /* stop at the deadline (rather than after --count unlocks) */
 	uint64_t *latencies; /* usec, one per unlock */
 	size_t n_lat, cap_lat;
 	unsigned active;
 } g;
-
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static void conn_free(Conn *c)
 {
 	if (c->session) {
 		gnutls_deinit(c->session);
 	}
+	p2_client_free(c->p2);
 	close(c->fd);
 	free(c);
 	g.active--;
@@ -102,7 +111,7 @@ static void record(Conn *c, bool ok)
 			abort();
 		}
 	}
-	g.latencies[g.n_lat++] = now_usec() - c->started;
+	g.latencies[g.n_lat++] = mono_usec() - c->started;
 }
 
 static void want(Conn *c, uint32_t events)
@@ -181,7 +190,7 @@ static bool start_one(void)
 		return false;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->started = now_usec();
+	c->started = mono_usec();
 	c->state = ST_CONNECT;
 	g.active++;
 	g.started++;
@@ -193,6 +202,93 @@ static bool start_one(void)
 		conn_free(c);
 	}
 	return true;
+}
+
+/* Send what the protocol 2 session queued; false on a socket error. */
+static bool p2_flush(Conn *c)
+{
+	size_t len;
+	const uint8_t *out = p2_client_output(c->p2, &len);
+
+	while (len > 0) {
+		ssize_t n = send(c->fd, out, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EAGAIN) {
+				want(c, EPOLLIN | EPOLLOUT);
+				return true;
+			}
+			return false;
+		}
+		p2_client_output_consume(c->p2, (size_t)n);
+		out = p2_client_output(c->p2, &len);
+	}
+	want(c, EPOLLIN);
+	return true;
+}
+
+/* A RESULT (with the server's FINAL behind it) arrived: count it, send our FINAL, close. */
+static void p2_result(Conn *c)
+{
+	const P2Result *res = p2_client_result(c->p2);
+	bool ok = res && res->code == P2_OK && res->n_items >= 1 &&
+	          res->items[0].kind == P2_ITEM_SEALED;
+
+	if (ok) {
+		_cleanup_secbuf_ SecBuf *secret = NULL;
+
+		ok = p2_sealed_open(res->items[0].data, res->items[0].len, g.seal, &secret) == 0;
+	}
+	c->received = ok ? res->items[0].len : 0;
+	record(c, ok);
+	p2_flush(c);
+	conn_free(c);
+}
+
+static void step_p2(Conn *c)
+{
+	uint8_t buf[4096];
+	size_t off = 0, n;
+	ssize_t r;
+
+	if (!p2_flush(c)) {
+		goto fail;
+	}
+	if (!(c->events & EPOLLIN)) {
+		return;
+	}
+	r = recv(c->fd, buf, sizeof(buf), 0);
+	if (r < 0) {
+		if (errno == EAGAIN) {
+			return;
+		}
+		goto fail;
+	}
+	n = (size_t)r;
+	do {
+		const char *why = NULL;
+		size_t used = 0;
+		int ev = p2_client_feed(c->p2, buf + off, n - off, mono_usec(), &used, &why);
+
+		if (ev < 0) {
+			goto fail;
+		}
+		off += used;
+		if (ev == P2_EV_RESULT) {
+			p2_result(c);
+			return;
+		}
+		if (used == 0 && ev == P2_EV_NONE && off < n) {
+			goto fail; /* the session refused bytes without saying why */
+		}
+	} while (off < n);
+	if (n == 0 || !p2_flush(c)) {
+		goto fail; /* EOF before the RESULT */
+	}
+	return;
+fail:
+	record(c, false);
+	conn_free(c);
 }
 
 static void step(Conn *c)
@@ -209,6 +305,16 @@ static void step(Conn *c)
 		if (err) {
 			record(c, false);
 			conn_free(c);
+			return;
+		}
+		if (g.protocol == 2) {
+			if (p2_client_new(&g.p2_cfg, mono_usec(), &c->p2) < 0) {
+				record(c, false);
+				conn_free(c);
+				return;
+			}
+			c->state = ST_P2;
+			step_p2(c);
 			return;
 		}
 		c->state = ST_VERSION;
@@ -290,6 +396,9 @@ static void step(Conn *c)
 		}
 		conn_free(c);
 		return;
+	case ST_P2:
+		step_p2(c);
+		return;
 	}
 }
 
@@ -343,9 +452,12 @@ static int parse_target(const char *s)
 static void usage(void)
 {
 	fprintf(stderr,
-	        "usage: mandos-loadgen --connect=HOST:PORT --tls-pubkey=PEM --tls-privkey=PEM\n"
-	        "                      [--concurrency=N] [--seconds=S] [--count=N]\n"
-	        "                      [--priority=STRING] [--label=TEXT] [--processes=N]\n");
+	        "usage: mandos-loadgen --connect=HOST:PORT [--protocol=1] --tls-pubkey=PEM\n"
+	        "                      --tls-privkey=PEM [--priority=STRING] [COMMON]\n"
+	        "       mandos-loadgen --connect=HOST:PORT --protocol=2 --tls-privkey=PEM\n"
+	        "                      --seal-key=PEM [COMMON]\n"
+	        "COMMON: [--concurrency=N] [--seconds=S] [--count=N] [--label=TEXT]\n"
+	        "        [--processes=N]\n");
 }
 
 int main(int argc, char **argv)
@@ -360,10 +472,13 @@ int main(int argc, char **argv)
 	        {"priority", required_argument, NULL, 'P'},
 	        {"label", required_argument, NULL, 'l'},
 	        {"processes", required_argument, NULL, 'j'},
+	        {"protocol", required_argument, NULL, 'V'},
+	        {"seal-key", required_argument, NULL, 'S'},
 	        {"help", no_argument, NULL, 'h'},
 	        {0},
 	};
 	const char *pub = NULL, *priv = NULL, *prio = MANDOS_DEFAULT_PRIORITY, *label = "server";
+	const char *seal_path = NULL, *why = NULL;
 	unsigned concurrency = 64, processes = 1, my_concurrency;
 	int results[2] = {-1, -1}; /* [1]: a worker's report pipe */
 	double seconds = 10;
@@ -414,22 +529,56 @@ int main(int argc, char **argv)
 				return 64;
 			}
 			break;
+		case 'V':
+			if (parse_uint(optarg, 2, &g.protocol) < 0 || g.protocol == 0) {
+				fprintf(stderr, "bad --protocol (1 or 2)\n");
+				return 64;
+			}
+			break;
+		case 'S':
+			seal_path = optarg;
+			break;
 		default:
 			usage();
 			return o == 'h' ? 0 : 64;
 		}
 	}
-	if (!pub || !priv || g.addr_len == 0) {
+	if (g.protocol == 0) {
+		g.protocol = 1;
+	}
+	if (!priv || g.addr_len == 0 || (g.protocol == 1 && (!pub || seal_path)) ||
+	    (g.protocol == 2 && !seal_path)) {
 		usage();
 		return 64;
 	}
+	if (g.protocol == 2) {
+		if (sodium_init() < 0 || p2_check_sizes() < 0) {
+			fprintf(stderr, "libsodium size assumptions do not hold\n");
+			return 70;
+		}
+		r = p2_identity_load(priv, &g.identity, &why);
+		if (r < 0) {
+			fprintf(stderr, "cannot load %s: %s\n", priv, why ? why : strerror(-r));
+			return 66;
+		}
+		why = NULL;
+		r = p2_seal_key_load(seal_path, &g.seal, &why);
+		if (r < 0) {
+			fprintf(stderr, "cannot load %s: %s\n", seal_path,
+			        why ? why : strerror(-r));
+			return 66;
+		}
+		g.p2_cfg = (P2ClientConfig){.identity = g.identity, .seal = g.seal};
+	}
 	gnutls_global_init();
 	gnutls_certificate_allocate_credentials(&g.cred);
-	r = gnutls_certificate_set_rawpk_key_file(g.cred, pub, priv, GNUTLS_X509_FMT_PEM, NULL, 0,
-	                                          NULL, 0, 0, 0);
-	if (r < 0) {
-		fprintf(stderr, "cannot load the key: %s\n", gnutls_strerror(r));
-		return 66;
+	if (g.protocol == 1) {
+		r = gnutls_certificate_set_rawpk_key_file(g.cred, pub, priv, GNUTLS_X509_FMT_PEM,
+		                                          NULL, 0, NULL, 0, 0, 0);
+		if (r < 0) {
+			fprintf(stderr, "cannot load the key: %s\n", gnutls_strerror(r));
+			return 66;
+		}
 	}
 	if (gnutls_priority_init(&g.priority, prio, NULL) < 0) {
 		fprintf(stderr, "bad priority string\n");
@@ -459,7 +608,7 @@ int main(int argc, char **argv)
 			close(p[1]);
 			pipes[i] = p[0];
 		}
-		t0 = now_usec();
+		t0 = mono_usec();
 		if (i == processes) {
 			/* The parent: merge what the workers report. */
 			for (i = 0; i < processes; i++) {
@@ -487,15 +636,17 @@ int main(int argc, char **argv)
 			goto report;
 		}
 	}
-	t0 = now_usec();
+	t0 = mono_usec();
 	concurrency = my_concurrency;
 	g.epfd = epoll_create1(EPOLL_CLOEXEC);
 	g.deadline = t0 + (uint64_t)(seconds * 1e6);
 	g.seconds_mode = g.max_unlocks == 0;
 	for (;;) {
 		struct epoll_event evs[256];
-		bool more =
-		        now_usec() < g.deadline && (!g.max_unlocks || g.unlocks < g.max_unlocks);
+		/* With --count, as many failures as wanted unlocks mean a server that refuses. */
+		bool more = mono_usec() < g.deadline &&
+		            (!g.max_unlocks ||
+		             (g.unlocks < g.max_unlocks && g.failures < g.max_unlocks));
 		int n;
 
 		while (more && g.active < concurrency) {
@@ -507,12 +658,12 @@ int main(int argc, char **argv)
 		if (g.active == 0 && (!more || (g.max_unlocks && g.unlocks >= g.max_unlocks))) {
 			break;
 		}
-		if (g.seconds_mode && now_usec() >= g.deadline) {
+		if (g.seconds_mode && mono_usec() >= g.deadline) {
 			/* A fixed measuring window: what is still running is left unfinished. */
 			g.unfinished = g.active;
 			break;
 		}
-		if (now_usec() > g.deadline + GRACE_USEC) {
+		if (mono_usec() > g.deadline + GRACE_USEC) {
 			/* Connections still unfinished this long after the end count as failed. */
 			g.failures += g.active;
 			break;
@@ -533,7 +684,7 @@ int main(int argc, char **argv)
 		_exit(0);
 	}
 report:
-	t1 = now_usec();
+	t1 = mono_usec();
 	concurrency = processes > 1 ? concurrency : my_concurrency;
 	qsort(g.latencies, g.n_lat, sizeof(uint64_t), cmp_u64);
 	{
@@ -551,5 +702,7 @@ report:
 	gnutls_priority_deinit(g.priority);
 	gnutls_certificate_free_credentials(g.cred);
 	gnutls_global_deinit();
+	p2_seal_key_free(g.seal);
+	p2_identity_free(g.identity);
 	return g.unlocks > 0 ? 0 : 1;
 }

@@ -1,123 +1,193 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Benchmark our server against upstream's /usr/sbin/mandos in the same run (unlocks per second
-# and latency with bench/loadgen), then the start with 10,000 clients (time to READY=1 and to
-# listening, resident memory), and write the table into bench/README.md.
+# Benchmark, in one run: the libsodium primitives of a protocol 2 unlock; our server over
+# protocol 1 and over protocol 2 and upstream's /usr/sbin/mandos (unlocks per second, latency,
+# server CPU per unlock, with bench/loadgen); one mandos-client unlock over each protocol and
+# upstream's mandos-client against the same server; the start with 10,000 clients; the
+# initramfs size with protocol 1, protocol 2 only and upstream's.  Writes the tables into
+# bench/README.md.
 # Usage: bench/run.sh [BUILD_DIR] [SECONDS] [CONCURRENCY]
+# Environment: CLIENT_RUNS (mandos-client unlocks per client, default 20), INITRAMFS=0 skips
+# the three mkinitramfs runs (about a minute each), KEEP_TEST_DIR=1 keeps the work directory.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
-seconds=${2:-10}
+seconds=${2:-15}
 concurrency=${3:-64}
+client_runs=${CLIENT_RUNS:-20}
+export MESON_SOURCE_ROOT="$top" MESON_BUILD_ROOT="$build"
+# $T (removed at exit), on_exit, random_port, wait_for_port, private_bus, fail; the
+# initramfs helpers of the boot tests.
+. "$top/tests/integration/lib.sh"
+. "$top/tests/e2e/boot-lib.sh"
 mandos="$build/server/mandos"
 loadgen="$build/bench/mandos-loadgen"
-[ -x "$mandos" ] && [ -x "$loadgen" ] || { echo "build first: meson compile -C $build" >&2; exit 1; }
-
-W=$(mktemp -d /tmp/mandos-bench.XXXXXX)
-chmod 755 "$W"
-pids=""
-cleanup() {
-	for p in $pids; do /bin/kill -KILL -- "$p" 2>/dev/null || true; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-	python3 -c 'import socket
-s = socket.socket(socket.AF_INET6)
-s.bind(("::1", 0))
-print(s.getsockname()[1])'
-}
-listening() { ss -Htln "sport = :$1" | grep -q .; }
-wait_port() {
-	i=0
-	while ! listening "$1"; do
-		i=$((i + 1))
-		[ $i -lt 2000 ] || { echo "nothing listens on $1" >&2; exit 1; }
-		sleep 0.01
-	done
-}
+primitives="$build/bench/mandos-primitives"
+seal_tool="$build/tests/tools/p2-seal"
+our_client="$build/plugins.d/mandos-client/mandos-client"
+upstream_client="$UPSTREAM_PLUGIN_DIR/mandos-client"
+for f in "$mandos" "$loadgen" "$primitives"; do
+	[ -x "$f" ] || fail "build first: meson compile -C $build ($f missing)"
+done
+require_cmd mandos-keygen openssl python3 /usr/sbin/mandos dbus-daemon
 
 load0=$(cut -d" " -f1-3 /proc/loadavg)
+note() { echo "# $*" >&2; }
 
-# Keys and clients.conf as upstream's tools make them.
-mkdir -p "$W/keys" "$W/conf"
-mandos-keygen --dir "$W/keys" --force >/dev/null 2>&1
-printf 'bench password\n' > "$W/pw"
-mandos-keygen --dir "$W/keys" --passfile "$W/pw" --no-ssh --name bench > "$W/section"
-printf '[DEFAULT]\n' > "$W/conf/mandos.conf"
-{ printf '[DEFAULT]\nchecker = true\n\n'; cat "$W/section"; } > "$W/conf/clients.conf"
+# Keys: upstream's mandos-keygen makes the OpenPGP and TLS keys and the section; openssl the
+# seal key and the server key (the same DER as mandos-keygen's, spec A.9.4).
+mkdir -p "$T/keys-up" "$T/conf-up" "$T/conf" "$T/nohooks"
+chmod 755 "$T/conf" "$T/conf-up"
+mandos-keygen --dir "$T/keys-up" --force >/dev/null 2>&1
+printf 'bench password\n' > "$T/pw"
+mandos-keygen --dir "$T/keys-up" --passfile "$T/pw" --no-ssh --name bench > "$T/section"
+cp -a "$T/keys-up" "$T/keys"
+openssl genpkey -algorithm x25519 -out "$T/keys/seal-privkey.pem" 2>/dev/null
+openssl pkey -in "$T/keys/seal-privkey.pem" -pubout -out "$T/keys/seal-pubkey.pem"
+# A protocol-2-only key directory: no OpenPGP keys.
+mkdir -p "$T/keys-p2"
+cp "$T/keys/tls-privkey.pem" "$T/keys/tls-pubkey.pem" "$T/keys/seal-privkey.pem" \
+	"$T/keys/seal-pubkey.pem" "$T/keys-p2/"
+openssl genpkey -algorithm ed25519 -out "$T/conf/server-key.pem" 2>/dev/null
+chmod 600 "$T/conf/server-key.pem"
+server_key_id=$(openssl pkey -in "$T/conf/server-key.pem" -pubout -outform der |
+	sha256sum | cut -c1-64 | tr a-f A-F)
 
-run_load() { # LABEL PORT
-	"$loadgen" --connect="[::1]:$2" --tls-pubkey="$W/keys/tls-pubkey.pem" \
-		--tls-privkey="$W/keys/tls-privkey.pem" --concurrency="$concurrency" \
-		--seconds="$seconds" --processes=2 --label="$1"
+# Upstream's server: the section as mandos-keygen printed it.
+printf '[DEFAULT]\n' > "$T/conf-up/mandos.conf"
+{ printf '[DEFAULT]\nchecker = true\n\n'; cat "$T/section"; } > "$T/conf-up/clients.conf"
+# Ours: the same section plus the sealed secret; per-source limits raised, since every
+# simulated client comes from ::1 (decisions.md).
+sealed=""
+if [ -x "$seal_tool" ]; then
+	sealed=$("$seal_tool" "$T/keys/seal-pubkey.pem" < "$T/pw") || sealed=""
+fi
+[ -n "$sealed" ] || note "no $seal_tool (build with -Dtests=true): no sealed secret"
+cat > "$T/conf/mandos.conf" <<CONF
+[DEFAULT]
+server_key = $T/conf/server-key.pem
+source_rate = 0
+source_connections = 4096
+unauthenticated_connections = 4096
+CONF
+{
+	printf '[DEFAULT]\nchecker = true\n\n'
+	cat "$T/section"
+	[ -z "$sealed" ] || printf 'sealed_secret = %s\n' "$sealed"
+} > "$T/conf/clients.conf"
+
+run_load() { # LABEL PORT PROTOCOL: one loadgen line (or nothing if it could not unlock)
+	case $3 in
+	1) keys="--tls-pubkey=$T/keys/tls-pubkey.pem" ;;
+	2) keys="--protocol=2 --seal-key=$T/keys/seal-privkey.pem" ;;
+	esac
+	"$loadgen" --connect="[::1]:$2" $keys --tls-privkey="$T/keys/tls-privkey.pem" \
+		--concurrency="$concurrency" --seconds="$seconds" --processes=2 --label="$1" ||
+		true
 }
-field() { # LINE NAME: pick a number out of the loadgen line
+field() { # LINE NAME: pick a number out of the loadgen line ("-" if there is none)
+	[ -n "$1" ] || { echo -; return; }
 	case $2 in
 	rate) echo "$1" | sed 's/.* = \([0-9.]*\) unlocks\/s.*/\1/' ;;
 	p50) echo "$1" | sed 's/.*p50 \([0-9.]*\).*/\1/' ;;
 	p99) echo "$1" | sed 's/.*p99 \([0-9.]*\).*/\1/' ;;
 	failed) echo "$1" | sed 's/.*; \([0-9]*\) failed.*/\1/' ;;
-	unlocks) echo "$1" | sed 's/^[a-z]*: \([0-9]*\) unlocks.*/\1/' ;;
+	unlocks) echo "$1" | sed 's/^[^:]*: \([0-9]*\) unlocks.*/\1/' ;;
 	esac
 }
 cpu_ms() { # PID: user+system CPU time in ms, its reaped children's included
 	awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15 + $16 + $17) * 1000 / hz) }' \
 		"/proc/$1/stat"
 }
+py() { # EXPRESSION: print it, or "-" when it cannot be computed (a "-" input)
+	python3 -c "print($1)" 2>/dev/null || echo -
+}
 
-# 1. Our server.
-port=$(free_port)
-"$mandos" --configdir "$W/conf" --statedir "$W/state-ours" --no-dbus --no-zeroconf \
-	--address ::1 --port "$port" --foreground >/dev/null 2>"$W/ours.log" &
+# 1. The primitives, on this machine, now (spec A.13), with this run's secret length.
+"$primitives" --kv --secret-len="$(wc -c < "$T/pw")" > "$T/primitives"
+prim_sum=$(awk -F'\t' '$1 == "server_sealed_sum_us" { print $2 }' "$T/primitives")
+prim_client=$(awk -F'\t' '$1 == "client_sealed_sum_us" { print $2 }' "$T/primitives")
+sess_server=$(awk -F'\t' '$1 == "session_server_us" { print $2 }' "$T/primitives")
+sess_client=$(awk -F'\t' '$1 == "session_client_us" { print $2 }' "$T/primitives")
+note "primitives: server sealed sum $prim_sum us, client $prim_client us"
+
+# 2. Our server, one process: protocol 1, then protocol 2, then the client unlocks.
+port=$(random_port)
+"$mandos" --configdir "$T/conf" --statedir "$T/state-ours" --no-dbus --no-zeroconf \
+	--address ::1 --port "$port" --foreground >/dev/null 2>"$T/ours.log" &
 ours=$!
-pids="$pids $ours"
-wait_port "$port"
+on_exit "kill -KILL $ours"
+wait_for_port "$port"
 cpu0=$(cpu_ms "$ours")
-ours_line=$(run_load ours "$port")
+p1_line=$(run_load ours-p1 "$port" 1)
 cpu1=$(cpu_ms "$ours")
+echo "$p1_line"
+p2_line=$(run_load ours-p2 "$port" 2)
+cpu2=$(cpu_ms "$ours")
+echo "${p2_line:-protocol 2: no unlock (see $T/ours.log)}"
 ours_rss=$(awk '/VmHWM/ { print $2 }' "/proc/$ours/status")
+
+# One mandos-client unlock at a time, each client in turn, CLIENT_RUNS times: wall time from
+# exec to exit with the secret on stdout.
+common="--connect=[::1]:$port --interface=none --network-hook-dir=$T/nohooks"
+p1_keys="--pubkey=$T/keys/pubkey.txt --seckey=$T/keys/seckey.txt"
+p1_keys="$p1_keys --tls-pubkey=$T/keys/tls-pubkey.pem --tls-privkey=$T/keys/tls-privkey.pem"
+p2_opts="--protocol=2 --seal-key=$T/keys-p2/seal-privkey.pem --server-key-id=$server_key_id"
+p2_opts="$p2_opts --servers-seen= --tls-pubkey=$T/keys-p2/tls-pubkey.pem"
+p2_opts="$p2_opts --tls-privkey=$T/keys-p2/tls-privkey.pem"
+TMPDIR=$T python3 - "$T/pw" "$client_runs" > "$T/clients" <<PY
+import statistics, subprocess, sys, time
+secret = open(sys.argv[1], "rb").read()
+runs = int(sys.argv[2])
+cases = [("ours-p1", "$our_client $common $p1_keys"),
+         ("ours-p2", "$our_client $common $p2_opts"),
+         ("upstream", "$upstream_client $common $p1_keys")]
+times = {name: [] for name, _ in cases}
+for i in range(runs):
+    for name, cmd in cases:
+        t0 = time.perf_counter()
+        try:
+            p = subprocess.run(cmd.split(), stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        t = time.perf_counter() - t0
+        if p.returncode == 0 and p.stdout == secret:
+            times[name].append(t * 1000)
+for name, _ in cases:
+    t = times[name]
+    print(name, "%.1f" % statistics.median(t) if t else "-",
+          "%.1f" % min(t) if t else "-", len(t))
+PY
 kill "$ours"
 wait "$ours" || true
-echo "$ours_line"
+cat "$T/clients"
 
-# 2. Upstream's server (it wants a system bus even with --no-dbus: a private one).
-cat > "$W/bus.conf" <<BUS
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>system</type><listen>unix:path=$W/bus.sock</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow user="*"/><allow own="*"/><allow send_type="method_call"/>
-<allow send_destination="*"/><allow receive_sender="*"/></policy></busconfig>
-BUS
-dbus-daemon --config-file="$W/bus.conf" --nofork --nopidfile &
-pids="$pids $!"
-i=0
-while [ ! -S "$W/bus.sock" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-mkdir -p "$W/state-up"
-chown _mandos "$W/state-up" 2>/dev/null || chmod 777 "$W/state-up"
-port=$(free_port)
+# 3. Upstream's server (it wants a system bus even with --no-dbus: a private one).
+private_bus "$T/bus"
+mkdir -p "$T/state-up"
+chown _mandos "$T/state-up" 2>/dev/null || chmod 777 "$T/state-up"
+port=$(random_port)
 # In its own process group: its per-connection children may hang on abandoned connections
 # (upstream has no timeouts), and must all go at the end.
-DBUS_SYSTEM_BUS_ADDRESS="unix:path=$W/bus.sock" setsid /usr/sbin/mandos --configdir "$W/conf" \
-	--statedir "$W/state-up" --no-dbus --no-zeroconf --address ::1 --port "$port" \
-	--foreground >/dev/null 2>"$W/up.log" &
+DBUS_SYSTEM_BUS_ADDRESS=$BUS setsid /usr/sbin/mandos --configdir "$T/conf-up" \
+	--statedir "$T/state-up" --no-dbus --no-zeroconf --address ::1 --port "$port" \
+	--foreground >/dev/null 2>"$T/up.log" &
 up=$!
-pids="$pids -$up"
-wait_port "$port"
+on_exit "/bin/kill -KILL -- -$up"
+wait_for_port "$port" 20
 ucpu0=$(cpu_ms "$up")
-up_line=$(run_load upstream "$port")
+up_line=$(run_load upstream "$port" 1)
 ucpu1=$(cpu_ms "$up")
 /bin/kill -TERM -- "-$up" 2>/dev/null || true
 i=0
 while kill -0 "$up" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 /bin/kill -KILL -- "-$up" 2>/dev/null || true
-wait "$up" || true
+wait "$up" 2>/dev/null || true
 echo "$up_line"
 
-# 3. Start with 10,000 clients: time to listening and to READY=1, resident memory.
-python3 - "$W/section" "$W/c10k" <<'PY'
+# 4. Start with 10,000 clients: time to listening and to READY=1, resident memory.
+python3 - "$T/section" "$T/c10k" <<'PY'
 import binascii, os, sys
 section = open(sys.argv[1]).read().splitlines()
 i = section.index("secret =")
@@ -134,7 +204,7 @@ with open(os.path.join(sys.argv[2], "clients.conf"), "w") as f:
         f.write("[client%05d]\nhost = client%05d.example.org\nkey_id = %s\nsecret =\n%s\n\n"
                 % (n, n, binascii.hexlify(os.urandom(32)).decode(), "\n".join(secret)))
 PY
-cat > "$W/notify.py" <<'PY'
+cat > "$T/notify.py" <<'PY'
 import os, socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
@@ -144,12 +214,12 @@ while b"READY=1" not in s.recv(4096):
     pass
 print(time.time_ns() // 1000000, flush=True)
 PY
-start10k() { # LABEL: one start, prints "ms_listening ms_ready rss_kib"
-	rm -f "$W/notify.sock" "$W/notify.up"
-	python3 "$W/notify.py" "$W/notify.sock" "$W/notify.up" > "$W/ready.ms" &
+start10k() { # one start, prints "ms_listening ms_ready rss_kib"
+	rm -f "$T/notify.sock" "$T/notify.up"
+	python3 "$T/notify.py" "$T/notify.sock" "$T/notify.up" > "$T/ready.ms" &
 	np=$!
-	while [ ! -e "$W/notify.up" ]; do sleep 0.01; done
-	port=$(free_port)
+	while [ ! -e "$T/notify.up" ]; do sleep 0.01; done
+	port=$(random_port)
 	python3 -c 'import socket, sys, time
 while True:
     s = socket.socket(socket.AF_INET6)
@@ -157,17 +227,17 @@ while True:
         break
     s.close()
     time.sleep(0.001)
-print(time.time_ns() // 1000000)' "$port" > "$W/listen.ms" &
+print(time.time_ns() // 1000000)' "$port" > "$T/listen.ms" &
 	lp=$!
 	sleep 0.2
 	t0=$(($(date +%s%N) / 1000000))
-	NOTIFY_SOCKET="$W/notify.sock" "$mandos" --configdir "$W/c10k" --statedir "$W/state-10k" \
+	NOTIFY_SOCKET="$T/notify.sock" "$mandos" --configdir "$T/c10k" --statedir "$T/state-10k" \
 		--no-dbus --no-zeroconf --address ::1 --port "$port" --foreground 2>/dev/null &
 	p=$!
 	wait "$lp"
-	t1=$(cat "$W/listen.ms")
+	t1=$(cat "$T/listen.ms")
 	wait "$np"
-	t2=$(cat "$W/ready.ms")
+	t2=$(cat "$T/ready.ms")
 	sleep 0.5
 	rss=$(awk '/VmHWM/ { print $2 }' "/proc/$p/status")
 	kill "$p"
@@ -178,34 +248,124 @@ cold=$(start10k)
 warm=$(start10k)
 echo "10k clients, no state: $cold; with state: $warm (ms listening, ms ready, peak RSS KiB)"
 
-# The table.
-ours_rate=$(field "$ours_line" rate)
-up_rate=$(field "$up_line" rate)
-ratio=$(python3 -c "print('%.0f' % ($ours_rate / $up_rate) if $up_rate > 0 else 'inf')")
-per_unlock() { # CPU_MS UNLOCKS
-	python3 -c "print('%.2f' % ($1 / $2) if $2 else '-')"
+# 5. Initramfs images for this system: upstream's hook with upstream's keys, ours with the
+# same keys plus a seal key (protocol 1 and 2), ours with no OpenPGP keys (protocol 2 only).
+img_up=- img_p1=- img_p2=- gpg_up=- gpg_p1=- gpg_p2=- raw_up=- raw_p1=- raw_p2=-
+tls_up=- tls_p1=- tls_p2=-
+if [ "${INITRAMFS:-1}" != 0 ] && [ "$(id -u)" -eq 0 ] && command -v mkinitramfs >/dev/null &&
+	[ -n "$KVER" ]; then
+	stage_install
+	# Stripped, as Debian's packages are (dh_strip): a debug build's symbols are not what
+	# an installed system puts into its image.
+	find "$T/inst" -type f -exec strip --strip-unneeded {} + 2>/dev/null || true
+	mkdir -p "$T/etc-mandos/plugins.d" "$T/etc-mandos/plugin-helpers" \
+		"$T/etc-mandos/network-hooks.d"
+	cp "$top/plugin-runner/plugin-runner.conf" "$T/etc-mandos/" 2>/dev/null ||
+		: > "$T/etc-mandos/plugin-runner.conf"
+	# NAME KEYDIR OURS(0/1): build $T/NAME.img, print "bytes unpacked_bytes gpg_files"
+	image() {
+		if [ "$3" = 1 ]; then
+			build_initramfs "$T/$1.img" $(our_initramfs_binds | sed "s|^$T/keys:|$2:|")
+		else
+			build_initramfs "$T/$1.img" "$2:/etc/keys/mandos"
+		fi
+		lsinitramfs -l "$T/$1.img" > "$T/$1.list"
+		echo "$(stat -c %s "$T/$1.img")" "$(unpacked_size "$T/$1.list")" \
+			"$(grep -cE '^-.*/(gpg|gpg-agent|libgpgme\.so[.0-9]*)$' "$T/$1.list")" \
+			"$(grep -cE '^-.*/libgnutls\.so[.0-9]*$' "$T/$1.list")"
+	}
+	set -- $(image upstream "$T/keys-up" 0)
+	img_up=$1 raw_up=$2 gpg_up=$3 tls_up=$4
+	set -- $(image ours-p1 "$T/keys" 1)
+	img_p1=$1 raw_p1=$2 gpg_p1=$3 tls_p1=$4
+	set -- $(image ours-p2 "$T/keys-p2" 1)
+	img_p2=$1 raw_p2=$2 gpg_p2=$3 tls_p2=$4
+	echo "initramfs bytes, unpacked, gpg files, GnuTLS files: upstream $img_up $raw_up" \
+		"$gpg_up $tls_up, ours p1 $img_p1 $raw_p1 $gpg_p1 $tls_p1, ours p2 only $img_p2" \
+		"$raw_p2 $gpg_p2 $tls_p2"
+else
+	note "initramfs sizes skipped (INITRAMFS=0, not root, or no mkinitramfs or kernel)"
+fi
+
+# The tables.
+p1_n=$(field "$p1_line" unlocks)
+p2_n=$(field "$p2_line" unlocks)
+up_n=$(field "$up_line" unlocks)
+per_unlock() { # CPU_MS UNLOCKS: ms per unlock
+	py "'%.3f' % ($1 / $2) if $2 else '-'"
 }
-ours_cpu=$(per_unlock $((cpu1 - cpu0)) "$(field "$ours_line" unlocks)")
-up_cpu=$(per_unlock $((ucpu1 - ucpu0)) "$(field "$up_line" unlocks)")
-cpu_ratio=$(python3 -c "print('%.0f' % ($up_cpu / $ours_cpu))" 2>/dev/null || echo -)
-capacity=$(python3 -c "print('%.0f' % (1000 / $ours_cpu))" 2>/dev/null || echo -)
+p1_cpu=$(per_unlock $((cpu1 - cpu0)) "$p1_n")
+p2_cpu=$(per_unlock $((cpu2 - cpu1)) "$p2_n")
+up_cpu=$(per_unlock $((ucpu1 - ucpu0)) "$up_n")
+p2_vs_prim=$(py "'%.2f' % ($p2_cpu * 1000 / $prim_sum)")
+sess_vs_prim=$(py "'%.2f' % ($sess_server / $prim_sum)")
+sess_us=$(py "'%.0f' % $sess_server")
+p2_vs_p1=$(py "'%.2f' % ($p2_cpu / $p1_cpu)")
+p1_vs_up=$(py "'%.0f' % ($up_cpu / $p1_cpu)")
+capacity1=$(py "'%.0f' % (1000 / $p1_cpu)")
+capacity2=$(py "'%.0f' % (1000 / $p2_cpu)")
+mib() { py "'%d MiB' % ($1 / 1024)"; }
+client() { # NAME FIELD(2 median, 3 min, 4 successes)
+	awk -v n="$1" -v f="$2" '$1 == n { print $f }' "$T/clients"
+}
+c_p1=$(client ours-p1 2) c_p2=$(client ours-p2 2) c_up=$(client upstream 2)
+c_p2_vs_up=$(py "'%.2f' % ($c_p2 / $c_up)")
+c_p1_vs_up=$(py "'%.2f' % ($c_p1 / $c_up)")
+mb() { py "'%.1f MB' % ($1 / 1e6)"; }
+img_saved=$(py "'%.1f MB' % (($img_up - $img_p2) / 1e6)")
+raw_saved=$(py "'%.1f MB' % (($raw_up - $raw_p2) / 1e6)")
 set -- $cold
 cold_listen=$1 cold_ready=$2 cold_rss=$(($3 / 1024))
 set -- $warm
 warm_listen=$1 warm_ready=$2 warm_rss=$(($3 / 1024))
+row() { # LABEL LINE CPU N [MIN]: a table row; fewer than MIN unlocks are flagged
+	few=""
+	case $4 in
+	'' | - | *[!0-9]*) ;;
+	*) [ "$4" -ge "${5:-0}" ] || few=" (fewer than spec A.13's $5: raise SECONDS)" ;;
+	esac
+	echo "| $1 | $(field "$2" rate) | $(field "$2" p50) | $(field "$2" p99) |" \
+		"$(field "$2" failed) | $3 | $4$few |"
+}
 table=$(cat <<TABLE
 Run on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load average before the run: $load0.
-Load generator on the same machine: $concurrency concurrent clients in 2 processes, $seconds s each.
+Load generator on the same machine: $concurrency concurrent clients in 2 processes, $seconds s each,
+one connection per unlock; protocol 2 in sealed mode (a $(wc -c < "$T/pw")-byte secret), the
+load generator opening every box.
 
-| server | unlocks/s | p50 ms | p99 ms | failed | server CPU ms/unlock | peak RSS |
+| server | unlocks/s | p50 ms | p99 ms | failed | server CPU ms/unlock | over unlocks |
 |---|---|---|---|---|---|---|
-| ours (\`build/server/mandos\`) | $ours_rate | $(field "$ours_line" p50) | $(field "$ours_line" p99) | $(field "$ours_line" failed) | $ours_cpu | $((ours_rss / 1024)) MiB |
-| upstream (\`/usr/sbin/mandos\` 1.8.16) | $up_rate | $(field "$up_line" p50) | $(field "$up_line" p99) | $(field "$up_line" failed) | $up_cpu | - |
+$(row "ours, protocol 1" "$p1_line" "$p1_cpu" "$p1_n" 10000)
+$(row "ours, protocol 2 (sealed)" "$p2_line" "$p2_cpu" "$p2_n" 10000)
+$(row "upstream (\`/usr/sbin/mandos\` 1.8.16), protocol 1" "$up_line" "$up_cpu" "$up_n")
 
-Ours / upstream: **${ratio}x** the measured rate (ours and the load generator together
-fill both CPUs, see above); **${cpu_ratio}x** less server CPU per unlock (upstream's
-figure counts only its reaped per-connection processes, so it is a lower bound).  At
-$ours_cpu ms per unlock one core of ours serves about $capacity unlocks per second.
+Our server's peak RSS over both loads: $(mib "$ours_rss").  Upstream's CPU counts only its
+reaped per-connection processes, so it is a lower bound.
+
+| ratio (same run) | measured | target |
+|---|---|---|
+| protocol 2 server CPU per unlock / sum of its primitives ($prim_sum us, \`mandos-primitives\`) | **$p2_vs_prim** | ≤ 1.25 |
+| common/p2's server session alone ($sess_us us, over a socketpair, thread CPU) / the same sum | $sess_vs_prim | — |
+| protocol 2 / protocol 1 server CPU per unlock | **$p2_vs_p1** | ≤ 0.5 |
+| upstream / our protocol 1 server CPU per unlock | $p1_vs_up | ≥ 25 |
+| mandos-client wall time, protocol 2 sealed / upstream's mandos-client | **$c_p2_vs_up** | ≤ 0.2 |
+| mandos-client wall time, our protocol 1 / upstream's mandos-client | $c_p1_vs_up | — |
+| initramfs, protocol 2 only, smaller than upstream's by (unpacked; compressed image) | **$raw_saved**; $img_saved | ≥ 10 MB |
+
+At $p1_cpu ms (protocol 1) and $p2_cpu ms (protocol 2) per unlock, one core of ours serves
+about $capacity1 and $capacity2 unlocks per second.
+
+| one mandos-client unlock, against our server | median ms | best ms | unlocks |
+|---|---|---|---|
+| ours, protocol 1 (GnuTLS, gpg) | $c_p1 | $(client ours-p1 3) | $(client ours-p1 4) of $client_runs |
+| ours, protocol 2 sealed (pinned, no OpenPGP keys) | $c_p2 | $(client ours-p2 3) | $(client ours-p2 4) of $client_runs |
+| upstream (\`mandos-client\` 1.8.16), protocol 1 | $c_up | $(client upstream 3) | $(client upstream 4) of $client_runs |
+
+| initramfs (mkinitramfs, kernel $KVER) | image | unpacked | gpg, gpg-agent, GPGME files | GnuTLS files |
+|---|---|---|---|---|
+| upstream's hook, upstream's keys | $(mb "$img_up") | $(mb "$raw_up") | $gpg_up | $tls_up |
+| ours, protocol 1 and 2 (OpenPGP and seal keys) | $(mb "$img_p1") | $(mb "$raw_p1") | $gpg_p1 | $tls_p1 |
+| ours, protocol 2 only (no OpenPGP keys) | $(mb "$img_p2") | $(mb "$raw_p2") | $gpg_p2 | $tls_p2 |
 
 | start with 10,000 clients | listening | ready (sd_notify) | peak RSS |
 |---|---|---|---|

@@ -2,7 +2,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Boot a QEMU guest with an initramfs built by dracut (with systemd inside) and our 90mandos
 # module: password-agent runs our mandos-client, which fetches the LUKS passphrase from our
-# server on the host; the guest reaches its marker with no human input (spec 8.4, 8.5).
+# server on the host; the guest reaches its marker with no human input (spec 8.4, 8.5).  Then
+# protocol 2 only (issue 12): keys made with mandos-keygen --no-pgp, a sealed secret, the
+# server key pinned, protocols = 2 for that client; no gpg in the image, unattended again.
+# The test prints the guest's time from systemd-cryptsetup's start to its success and the
+# image's size for both protocols.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/boot-lib.sh"
 boot_requirements
@@ -27,6 +31,12 @@ mkdir -p "$T/keys" "$T/etc-mandos/plugins.d" "$T/etc-mandos/plugin-helpers" \
 : > "$T/etc-mandos/plugin-runner.conf"
 sh "$KEYGEN" --dir "$T/keys" --force > /dev/null 2>&1
 sh "$KEYGEN" --dir "$T/keys" --passfile "$T/pw" --no-ssh --name guest > "$T/section"
+mkdir -m 700 "$T/keys2"
+sh "$KEYGEN" --dir "$T/keys2" --no-pgp > /dev/null 2>&1 || fail "mandos-keygen --no-pgp"
+sh "$KEYGEN" --dir "$T/keys2" --passfile "$T/pw" --no-ssh --no-pgp --name guest2 \
+	> "$T/section2" || fail "mandos-keygen --passfile --no-pgp"
+server_id=$(sh "$KEYGEN" --server-key --dir "$T/conf" 2> /dev/null) || fail "--server-key"
+sh "$KEYGEN" --dir "$T/keys2" --pin-server="$server_id:host" > /dev/null || fail "--pin-server"
 port=$(random_port)
 printf '[Service]\nEnvironment=MANDOS_CLIENT_OPTIONS=--connect=10.0.2.2:%s\n' "$port" \
 	> "$T/dropin/connect.conf"
@@ -35,25 +45,37 @@ printf '[Service]\nEnvironment=MANDOS_CLIENT_OPTIONS=--connect=10.0.2.2:%s\n' "$
 cp -a /usr/lib/dracut/modules.d/. "$T/modules.d/"
 rm -rf "$T/modules.d/90mandos"
 cp -a "$moddir" "$T/modules.d/90mandos"
-script=$T/dracut-in-ns.sh
-{
-	echo 'set -e'
-	our_initramfs_binds | grep -v initramfs-tools | while IFS=: read -r src dest; do
-		printf "mount --bind '%s' '%s'\n" "$src" "$dest"
-	done
-	printf "mount --bind '%s' /usr/lib/dracut/modules.d\n" "$T/modules.d"
-	printf "dracut --quiet --force --hostonly --no-hostonly-cmdline"
-	printf " --add 'crypt mandos systemd-networkd'"
-	printf " --add-drivers 'virtio_blk virtio_net virtio_pci dm_crypt ext4'"
-	printf " --include '%s' /etc/systemd/system/ask-password-mandos.service.d" "$T/dropin"
-	printf " '%s' '%s'\n" "$T/initrd.img" "$KVER"
-} > "$script"
-unshare -m --propagation private sh "$script" > "$T/dracut.log" 2>&1 ||
-	{ tail -n 30 "$T/dracut.log" >&2; fail "dracut failed"; }
+# build_dracut IMAGE: our module with the keys of $KEYS (default $T/keys).
+build_dracut() {
+	script=$T/dracut-in-ns.sh
+	{
+		echo 'set -e'
+		our_initramfs_binds | grep -v initramfs-tools | while IFS=: read -r src dest; do
+			printf "mount --bind '%s' '%s'\n" "$src" "$dest"
+		done
+		printf "mount --bind '%s' /usr/lib/dracut/modules.d\n" "$T/modules.d"
+		printf "dracut --quiet --force --hostonly --no-hostonly-cmdline"
+		printf " --add 'crypt mandos systemd-networkd'"
+		printf " --add-drivers 'virtio_blk virtio_net virtio_pci dm_crypt ext4'"
+		printf " --include '%s' /etc/systemd/system/ask-password-mandos.service.d" "$T/dropin"
+		printf " '%s' '%s'\n" "$1" "$KVER"
+	} > "$script"
+	unshare -m --propagation private sh "$script" > "$T/dracut.log" 2>&1 ||
+		{ tail -n 30 "$T/dracut.log" >&2; fail "dracut failed"; }
+}
+build_dracut "$T/initrd.img"
+KEYS=$T/keys2 build_dracut "$T/initrd2.img"
+# gpg in the protocol 1 image; none of it in the protocol 2 one, which has the seal key and pins.
+lsinitrd "$T/initrd.img" > "$T/listing" 2> /dev/null
+lsinitrd "$T/initrd2.img" > "$T/listing2" 2> /dev/null
+check_p2_image "$T/listing" "$T/listing2" etc/mandos/keys
 
 printf '[DEFAULT]\n' > "$T/conf/mandos.conf"
 {
 	cat "$T/section"
+	echo "checker = true"
+	echo
+	cat "$T/section2"
 	echo "checker = true"
 } > "$T/conf/clients.conf"
 $VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-dbus --no-zeroconf \
@@ -61,9 +83,28 @@ $VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-dbus --no-z
 on_exit "kill $!"
 wait_for_port "$port"
 
+# systemd's status lines on the console: the times of systemd-cryptsetup's start and end.
+dracut_append="rd.luks.uuid=$uuid root=/dev/mapper/luks-$uuid rd.neednet=1 ip=dhcp rd.shell=0"
+dracut_append="$dracut_append systemd.show_status=1"
 boot_guest "$T/root.img" "$T/initrd.img" "$T/boot.log" 200 \
-	"rd.luks.uuid=$uuid root=/dev/mapper/luks-$uuid rd.neednet=1 ip=dhcp rd.shell=0"
+	"$dracut_append"
 wait_boot || true
 assert_contains "$T/boot.log" "$MARKER" "guest console (dracut)"
 assert_contains "$T/server.log" "Sending secret to guest" "server log"
 echo "dracut + password-agent boot: ok"
+
+boot_guest "$T/root.img" "$T/initrd2.img" "$T/boot2.log" 200 \
+	"$dracut_append"
+wait_boot || true
+assert_contains "$T/boot2.log" "$MARKER" "guest console (dracut, protocol 2)"
+assert_contains "$T/server.log" "Sending secret to guest2 (protocol 2: sealed)" "server log"
+echo "dracut + password-agent boot, protocol 2 only: ok"
+for n in 1:boot:initrd:listing 2:boot2:initrd2:listing2; do
+	IFS=: read -r proto log img listing <<-EOF
+	$n
+	EOF
+	printf 'protocol %s: cryptsetup start to success %s s (guest), image %s bytes' "$proto" \
+		"$(console_interval "$T/$log.log" "Starting systemd-cryptsetu" \
+		"Finished systemd-cryptsetu")" "$(stat -c %s "$T/$img.img")"
+	printf ' (%s unpacked)\n' "$(unpacked_size "$T/$listing")"
+done

@@ -5,7 +5,11 @@
 #  1. the guest boots to its marker with no human input;
 #  2. with the client disabled on the server it does not unlock by itself; a passphrase typed
 #     on the serial console unlocks it; once re-enabled, the next boot is unattended again;
-#  3. the image's Mandos files have upstream's modes and owners.
+#  3. the image's Mandos files have upstream's modes and owners;
+#  4. protocol 2 only (issue 12): keys made with mandos-keygen --no-pgp, a sealed secret, the
+#     server key pinned, protocols = 2 for that client: no gpg in the image, and the guest
+#     boots unattended.  The test prints the guest's time from cryptsetup's prompt to success
+#     and the image's size for both protocols.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/boot-lib.sh"
 boot_requirements
@@ -25,8 +29,16 @@ cp "$SRC/plugin-runner/plugin-runner.conf" "$T/etc-mandos/" 2>/dev/null ||
 	: > "$T/etc-mandos/plugin-runner.conf"
 sh "$KEYGEN" --dir "$T/keys" --force > /dev/null 2>&1
 sh "$KEYGEN" --dir "$T/keys" --passfile "$T/pw" --no-ssh --name guest > "$T/section"
+# The protocol 2 client: no OpenPGP keys, a sealed secret, the server's key pinned.
+mkdir -m 700 "$T/keys2"
+sh "$KEYGEN" --dir "$T/keys2" --no-pgp > /dev/null 2>&1 || fail "mandos-keygen --no-pgp"
+sh "$KEYGEN" --dir "$T/keys2" --passfile "$T/pw" --no-ssh --no-pgp --name guest2 \
+	> "$T/section2" || fail "mandos-keygen --passfile --no-pgp"
+server_id=$(sh "$KEYGEN" --server-key --dir "$T/conf" 2> /dev/null) || fail "--server-key"
+sh "$KEYGEN" --dir "$T/keys2" --pin-server="$server_id:host" > /dev/null || fail "--pin-server"
 
 build_initramfs "$T/initrd.img" $(our_initramfs_binds)
+KEYS=$T/keys2 build_initramfs "$T/initrd2.img" $(KEYS=$T/keys2 our_initramfs_binds)
 
 # 3. Modes and owners as upstream's hook makes them.
 lsinitramfs -l "$T/initrd.img" > "$T/listing"
@@ -45,6 +57,9 @@ check_entry '-rwxr-xr-x' root 'usr/lib/mandos/plugins.d/password-prompt'
 check_entry '-rw-------' "$mandos_user" 'conf/conf.d/mandos/seckey.txt'
 check_entry '-rw-------' "$mandos_user" 'conf/conf.d/mandos/tls-privkey.pem'
 [ "$(stat -c %a "$T/initrd.img")" = 640 ] || fail "initrd.img is not mode 640 (UMASK=0027)"
+# gpg in the protocol 1 image; none of it in the protocol 2 one, which has the seal key and pins.
+lsinitramfs -l "$T/initrd2.img" > "$T/listing2"
+check_p2_image "$T/listing" "$T/listing2" conf/conf.d/mandos
 
 # Our server on the host's IPv4 loopback, which QEMU's user network shows as 10.0.2.2.
 printf '[DEFAULT]\n' > "$T/conf/mandos.conf"
@@ -52,7 +67,11 @@ printf '[DEFAULT]\n' > "$T/conf/mandos.conf"
 	cat "$T/section"
 	echo "checker = true"
 	echo "interval = PT1S"
+	echo
+	cat "$T/section2"
+	echo "checker = true"
 } > "$T/conf/clients.conf"
+grep -qx 'protocols = 2' "$T/section2" || fail "the protocol 2 section lacks protocols = 2"
 port=$(random_port)
 # start_server LOG [OPTIONS...]: our server on $port, its pid in $server.
 start_server() {
@@ -78,6 +97,22 @@ wait_boot || true
 assert_contains "$T/boot1.log" "$MARKER" "guest console (unattended boot)"
 assert_contains "$T/server.log" "Sending secret to guest" "server log"
 echo "unattended boot: ok"
+
+# 4. Protocol 2 only.
+boot_guest "$T/root.img" "$T/initrd2.img" "$T/boot4.log" 150 $append
+wait_boot || true
+assert_contains "$T/boot4.log" "$MARKER" "guest console (protocol 2 boot)"
+assert_contains "$T/server.log" "Sending secret to guest2 (protocol 2: sealed)" "server log"
+echo "protocol 2 only, unattended boot: ok"
+for n in 1:boot1:initrd:listing 2:boot4:initrd2:listing2; do
+	IFS=: read -r proto log img listing <<-EOF
+	$n
+	EOF
+	printf 'protocol %s: cryptsetup prompt to success %s s (guest), image %s bytes' "$proto" \
+		"$(console_interval "$T/$log.log" "Please unlock disk" "set up successfully")" \
+		"$(stat -c %s "$T/$img.img")"
+	printf ' (%s unpacked)\n' "$(unpacked_size "$T/$listing")"
+done
 
 # 2. Disabled client: no unlock by itself; a typed passphrase works.
 stop_server

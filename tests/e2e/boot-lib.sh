@@ -61,9 +61,17 @@ build_initramfs() {
 	}
 }
 
+# The console lines whose first appearance boot_guest times (console_interval reads them):
+# cryptsetup's prompt and success under initramfs-tools, the start and end of systemd's
+# systemd-cryptsetup@ unit under dracut (status lines, cut to the console's width), and the
+# marker.
+CONSOLE_EVENTS="Please unlock disk|set up successfully|Starting systemd-cryptsetu|"
+CONSOLE_EVENTS="${CONSOLE_EVENTS}Finished systemd-cryptsetu|$MARKER"
+
 # boot_guest IMG INITRD LOG TIMEOUT APPEND...: boot to completion or TIMEOUT seconds (times
-# $SLOW); the serial console goes to LOG.  Input for the console is read from $T/console.in
-# (a FIFO kept open) so tests can type on it with console_type.
+# $SLOW); the serial console goes to LOG, and the times of $CONSOLE_EVENTS to LOG.times.  Input
+# for the console is read from $T/console.in (a FIFO kept open) so tests can type on it with
+# console_type.
 boot_guest() {
 	img=$1 initrd=$2 log=$3 timeout=$4
 	shift 4
@@ -77,12 +85,21 @@ boot_guest() {
 	sleep "$((timeout + 30))" > "$T/console.in" &
 	_keeper=$!
 	on_exit "kill $_keeper"
+	rm -f "$T/console.out" "$log.times"
+	mkfifo "$T/console.out"
+	_ifs=$IFS
+	IFS='|'
+	# shellcheck disable=SC2086
+	python3 "$SRC/tests/e2e/console-recorder.py" "$log" $CONSOLE_EVENTS < "$T/console.out" &
+	IFS=$_ifs
+	_recorder=$!
+	on_exit "kill $_recorder"
 	timeout "$timeout" qemu-system-x86_64 -m 1024 -smp 2 -nographic -no-reboot \
 		-kernel "/boot/vmlinuz-$KVER" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 $*" \
 		-drive "file=$img,format=raw,if=virtio,snapshot=on" \
 		-netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
-		< "$T/console.in" > "$log" 2>&1 &
+		< "$T/console.in" > "$T/console.out" 2>&1 &
 	_qemu=$!
 	_boot_start=$(date +%s)
 	on_exit "kill $_qemu"
@@ -93,8 +110,43 @@ wait_boot() {
 	_rc=0
 	wait "$_qemu" || _rc=$?
 	kill "$_keeper" 2>/dev/null || true
+	wait "$_recorder" 2>/dev/null || true
 	echo "guest ran for $(($(date +%s) - _boot_start)) s"
 	return "$_rc"
+}
+
+# console_interval LOG FROM TO: print the seconds from the first console line with FROM to the
+# first with TO in the boot that wrote LOG (two decimals), or "?" if either is missing.
+console_interval() {
+	awk -v from="$2" -v to="$3" '
+		{ t = $1; sub(/^[^ ]* /, "") }
+		$0 == from { a = t }
+		$0 == to { b = t }
+		END { if (a != "" && b != "") printf "%.2f\n", b - a; else print "?" }' "$1.times"
+	# Which lines there were instead, to fix the strings when a boot prints others.
+	if ! grep -q " $2\$" "$1.times" || ! grep -q " $3\$" "$1.times"; then
+		grep -ai "crypt" "$1" | head -n 20 >&2
+	fi
+}
+
+# unpacked_size LISTING: the bytes of the regular files in an image, from its "lsinitramfs -l"
+# or lsinitrd listing (the image file itself is compressed).
+unpacked_size() {
+	awk '$1 ~ /^-/ { s += $5 } END { printf "%d\n", s }' "$1"
+}
+
+# check_p2_image LISTING1 LISTING2 KEYDIR: the protocol 1 image listed in LISTING1 has gpg and
+# gpg-agent; the protocol 2 one in LISTING2 (lsinitramfs or lsinitrd output) has neither, nor
+# OpenPGP keys, but has the seal key and server-pins in KEYDIR (its path inside the image).
+check_p2_image() {
+	for prog in gpg gpg-agent; do
+		grep -Eq "(^| )(usr/)?bin/$prog\$" "$1" || fail "the protocol 1 image lacks $prog"
+		! grep -Eq "(^| )(usr/)?bin/$prog\$" "$2" || fail "the protocol 2 image has $prog"
+	done
+	for f in seal-privkey.pem server-pins; do
+		grep -Eq "(^| )$3/$f\$" "$2" || fail "the protocol 2 image lacks $3/$f"
+	done
+	! grep -Eq "(^| )$3/seckey.txt\$" "$2" || fail "the protocol 2 image has OpenPGP keys"
 }
 
 # console_type TEXT: type TEXT and Enter on the guest's serial console.
@@ -129,7 +181,7 @@ stage_install() {
 }
 
 # our_initramfs_binds: the bind mounts that make mkinitramfs use our installed files, our
-# /etc/mandos ($T/etc-mandos) and keys ($T/keys).
+# /etc/mandos ($T/etc-mandos) and keys ($KEYS, default $T/keys).
 our_initramfs_binds() {
 	echo "$ITOOLS:/usr/share/initramfs-tools"
 	if [ "$PREFIX" = /usr/local ]; then
@@ -139,5 +191,5 @@ our_initramfs_binds() {
 		echo "$INST_LIBDIR:$LIBDIR/mandos"
 	fi
 	echo "$T/etc-mandos:/etc/mandos"
-	echo "$T/keys:/etc/keys/mandos"
+	echo "${KEYS:-$T/keys}:/etc/keys/mandos"
 }

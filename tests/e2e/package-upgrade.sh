@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Our packages upgrade Debian's upstream mandos and mandos-client in place, in a throwaway
-# Debian root (never on the host): configuration and keys stay byte for byte, our server
+# Debian root (never on the host): configuration and keys stay byte for byte, the protocol 2
+# keys appear (the client's seal key, the server key) and nothing else, our server
 # started as its systemd unit says keeps upstream's client state (a disabled client, a changed
 # timeout), the enabled client unlocks and the disabled one gets nothing; then our packages
 # are removed and upstream's installed again.
@@ -180,15 +181,28 @@ for p in mandos mandos-client; do
 	esac
 done
 # Every file there before is there, byte for byte, with its mode and owner; the only new files
-# are dpkg's copies of the new package's versions of edited conffiles (FILE.dpkg-dist).
+# are dpkg's copies of the new package's versions of edited conffiles (FILE.dpkg-dist) and the
+# protocol 2 keys our postinsts make where absent.
+P2_NEW='etc/keys/mandos/seal-p\(riv\|ub\)key[.]pem\|etc/mandos/server-\(pub\)\?key[.]pem'
 same_files() { # LABEL
-	snapshot | grep -v '[.]dpkg-dist$' >"$T/after" || true
+	snapshot | grep -v '[.]dpkg-dist$' | grep -v " \($P2_NEW\)\$" >"$T/after" || true
 	if ! cmp -s "$T/before" "$T/after"; then
 		diff "$T/before" "$T/after" >&2 || true
 		fail "$1 changed files under /etc/mandos or /etc/keys/mandos"
 	fi
 }
 same_files "the upgrade"
+# new_keys LABEL: the protocol 2 keys are there, with their modes (secret ones for root only).
+new_keys() {
+	for f in keys/mandos/seal-privkey.pem:600 keys/mandos/seal-pubkey.pem:644 \
+		mandos/server-key.pem:600 mandos/server-pubkey.pem:644; do
+		assert_eq "$(stat -c '%a %u' "$R/etc/${f%:*}" 2>/dev/null)" "${f#*:} 0" \
+			"$1: mode and owner of /etc/${f%:*}"
+	done
+	in_root openssl pkey -in /etc/keys/mandos/seal-privkey.pem -noout 2>/dev/null ||
+		fail "$1: the seal key is not a key OpenSSL reads"
+}
+new_keys "the upgrade"
 assert_eq "$(in_root stat -c '%a %U' /var/lib/mandos)" "700 _mandos" "/var/lib/mandos"
 # Upstream's SysV script (and its start links) and its copy of the D-Bus policy under /etc are
 # gone: ours is in /usr/share/dbus-1/system.d.
@@ -244,6 +258,9 @@ kill_in_root_named dbus-daemon
 apt_in_root purge mandos mandos-client >"$T/purge.log" 2>&1 ||
 	{ tail -n 40 "$T/purge.log" >&2; fail "purging upstream's packages failed"; }
 [ ! -e "$R/etc/keys/mandos/seckey.txt" ] || fail "upstream's purge left the keys"
+# Upstream's purge does not know the protocol 2 keys ours made: remove them, for a machine
+# that never had Mandos.
+rm -f "$R"/etc/keys/mandos/seal-*.pem "$R"/etc/mandos/server-*.pem
 # shellcheck disable=SC2046
 apt_in_root install $(cd "$R" && ls tmp/mandos_*.deb tmp/mandos-client_*.deb | sed 's|^|/|') \
 	>"$T/fresh.log" 2>&1 ||
@@ -255,19 +272,26 @@ done
 key_id=$(in_root certtool --key-id --hash=sha256 --infile=/etc/keys/mandos/tls-pubkey.pem |
 	tr a-f A-F)
 assert_contains "$T/fresh.log" "key_id = $key_id" "the first install's output"
+new_keys "the first install"
+server_key_id=$(in_root openssl pkey -pubin -in /etc/mandos/server-pubkey.pem -outform der |
+	sha256sum | cut -d' ' -f1 | tr a-f A-F)
+assert_contains "$T/fresh.log" "    $server_key_id" "the first install's output (server key)"
 assert_eq "$(in_root stat -c '%a %U' /var/lib/mandos)" "700 _mandos" \
 	"/var/lib/mandos (first install)"
 assert_eq "$(stat -c %a "$R/etc/mandos/clients.conf")" 600 "mode of /etc/mandos/clients.conf"
-(cd "$R" && sha256sum etc/keys/mandos/*) >"$T/keys"
+(cd "$R" && sha256sum etc/keys/mandos/* etc/mandos/server-*) >"$T/keys"
 # shellcheck disable=SC2046
 apt_in_root install --reinstall $(cd "$R" && ls tmp/mandos_*.deb tmp/mandos-client_*.deb |
 	sed 's|^|/|') >"$T/again.log" 2>&1 ||
 	{ tail -n 40 "$T/again.log" >&2; fail "installing ours again failed"; }
-(cd "$R" && sha256sum etc/keys/mandos/*) | cmp -s - "$T/keys" || fail "a reinstall replaced keys"
+(cd "$R" && sha256sum etc/keys/mandos/* etc/mandos/server-*) | cmp -s - "$T/keys" ||
+	fail "a reinstall replaced keys"
 assert_not_contains "$T/again.log" "key_id =" "the reinstall's output"
 apt_in_root purge mandos mandos-client >"$T/purge.log" 2>&1 ||
 	{ tail -n 40 "$T/purge.log" >&2; fail "purging our packages failed"; }
 [ -z "$(ls -A "$R/etc/keys/mandos" 2>/dev/null)" ] || fail "our purge left keys behind"
+[ ! -e "$R/etc/mandos/server-key.pem" ] && [ ! -e "$R/etc/mandos/server-pubkey.pem" ] ||
+	fail "our purge left the server key behind"
 # (Upstream's clients.pickle is not ours to remove: upstream's purge leaves it too.)
 [ -z "$(ls -A "$R/var/lib/mandos" 2>/dev/null | grep -vx clients.pickle)" ] ||
 	fail "our purge left files in /var/lib/mandos: $(ls -A "$R/var/lib/mandos")"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Real dracut builds initramfs images with our 90mandos module (with and without systemd);
-# lsinitrd shows what went in.  No boot: the QEMU tests do that.
+# Real dracut builds initramfs images with our 90mandos module (with and without systemd, with
+# and without OpenPGP keys); lsinitrd shows what went in.  No boot: the QEMU tests do that.
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd dracut lsinitrd bash
@@ -94,3 +94,47 @@ hasnt "$img" lib/mandos/plugins.d/askpass-fifo
 hasnt "$img" lib/mandos/password-agent
 lsinitrd -f etc/mandos/plugin-runner.conf "$img" >"$T/conf" 2>/dev/null
 assert_contains "$T/conf" "--options-for=mandos-client:--pubkey=/etc/mandos/keys/pubkey.txt,"
+# A client with OpenPGP keys gets gpg.
+has "$img" bin/gpg
+
+echo "# a client without OpenPGP keys (protocol 2 only): no gpg, no OpenPGP options"
+# The key directory of mandos-keygen --no-pgp, over the host's in a private mount namespace.
+KG="sh $BUILD/helpers/mandos-keygen/mandos-keygen"
+mkdir -m 700 "$T/keys"
+$KG --dir "$T/keys" --no-pgp >/dev/null 2>"$T/kg.err" ||
+	fail "mandos-keygen --no-pgp: $(cat "$T/kg.err")"
+pin=824C89AA8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE6
+$KG --dir "$T/keys" --pin-server="$pin:srv" >/dev/null
+keydir=/etc/keys/mandos
+[ -d "$keydir" ] || keydir=/etc/mandos/keys
+# build_in_ns IMAGE MODULES OMIT: as build, with $T/keys as the host's key directory.
+build_in_ns() {
+	dracutbasedir=$base unshare -m --propagation private sh -c \
+		'mount --bind "$1" "$2" && shift 2 && exec "$@"' sh "$T/keys" "$keydir" \
+		dracut --conf /dev/null --confdir "$T/conf.d" --force --hostonly --no-kernel \
+		--no-compress --tmpdir "$T/tmp" --modules "$2" --omit "$3" "$1" \
+		>"$T/dracut.log" 2>&1 || { tail -n 30 "$T/dracut.log" >&2; fail "dracut failed"; }
+	lsinitrd "$1" >"$1.list" 2>/dev/null
+}
+img=$T/nopgp-systemd.img
+build_in_ns "$img" "bash systemd crypt mandos" ""
+has "$img" etc/mandos/keys/seal-privkey.pem
+has "$img" etc/mandos/keys/server-pins
+hasnt "$img" etc/mandos/keys/seckey.txt
+for prog in gpg gpg-agent gpgconf; do
+	hasnt "$img" "bin/$prog"
+done
+lsinitrd -f usr/lib/systemd/system/ask-password-mandos.service "$img" >"$T/unit" 2>/dev/null
+assert_not_contains "$T/unit" "pubkey.txt" "the unit of a client without OpenPGP keys"
+assert_not_contains "$T/unit" "seckey.txt" "the unit of a client without OpenPGP keys"
+assert_contains "$T/unit" "--seal-key=/etc/mandos/keys/seal-privkey.pem"
+assert_contains "$T/unit" "--server-pins=/etc/mandos/keys/server-pins"
+img=$T/nopgp-plain.img
+build_in_ns "$img" "bash crypt mandos" "systemd systemd-initrd dracut-systemd"
+hasnt "$img" bin/gpg
+hasnt "$img" bin/gpg-agent
+lsinitrd -f etc/mandos/plugin-runner.conf "$img" >"$T/conf" 2>/dev/null
+assert_not_contains "$T/conf" "--pubkey=" "plugin-runner.conf without OpenPGP keys"
+k=/etc/mandos/keys
+assert_contains "$T/conf" \
+	"--options-for=mandos-client:--tls-pubkey=$k/tls-pubkey.pem,--tls-privkey=$k/tls-privkey.pem,--seal-key=$k/seal-privkey.pem,--server-pins=$k/server-pins"

@@ -78,7 +78,7 @@ for page in man8/mandos.8 man8/mandos-ctl.8 man8/mandos-keygen.8 man5/mandos.con
 	man5/mandos-clients.conf.5 man8/intro.8mandos man8/plugin-runner.8mandos \
 	man8/mandos-client.8mandos man8/password-prompt.8mandos man8/askpass-fifo.8mandos \
 	man8/plymouth.8mandos man8/password-agent.8mandos \
-	man8/mandos-client-iprouteadddel.8mandos man8/mandos-dbus.8mandos; do
+	man8/mandos-client-iprouteadddel.8mandos man8/mandos-dbus.8mandos man7/mandos-protocol.7; do
 	expect 644 "$M/$page"
 done
 [ "$missing" -eq 0 ] || fail "$missing installed files missing or with the wrong mode"
