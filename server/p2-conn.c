@@ -205,8 +205,8 @@ static bool on_verdict(P2Conn *p, ReleaseVerdict v, uint32_t value)
 		if (r < 0 || len > UINT16_MAX) {
 			return send_code(p, P2_INTERNAL, 0, 0);
 		}
-		res.items[0] = (P2ResultItem){.kind = P2_ITEM_SEALED, .len = (uint16_t)len,
-		                              .data = data};
+		res.items[0] =
+		        (P2ResultItem){.kind = P2_ITEM_SEALED, .len = (uint16_t)len, .data = data};
 		return send_result(p, &res);
 	}
 	case RELEASE_DISABLED:
@@ -395,6 +395,8 @@ static bool feed(P2Conn *p, const uint8_t *in, size_t len)
 			}
 			return finish(p, p->phase == P2C_HELLO ? "the client aborted" : NULL);
 		case P2_EV_DONE:
+			/* What is still queued goes if the socket takes it now. */
+			(void)flush(p);
 			log_debug("Protocol 2 connection from %s done", p->address);
 			return finish(p, NULL);
 		default:

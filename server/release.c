@@ -28,11 +28,11 @@ struct Release {
 	const ReleaseOps *ops;
 	void *userdata;
 	ClientWaiter waiter;
-	bool waiting;           /* in the client's waiter list */
-	bool approval_required; /* counted in the client's approvals_pending */
-	bool deciding;          /* counted in the client's releases_deciding */
-	bool decided;           /* the verdict was given (or the release aborted) */
-	bool granted;           /* ... and it was RELEASE_GRANTED: one commit allowed */
+	bool waiting;               /* in the client's waiter list */
+	bool approval_required;     /* counted in the client's approvals_pending */
+	bool deciding;              /* counted in the client's releases_deciding */
+	bool decided;               /* the verdict was given (or the release aborted) */
+	bool granted;               /* ... and it was RELEASE_GRANTED: one commit allowed */
 	uint64_t approval_deadline; /* CLOCK_MONOTONIC µs */
 	uint64_t last_status;       /* CLOCK_MONOTONIC µs of the last ops->waiting, 0 = none */
 	bool last_status_default;   /* the approved_by_default it told */
@@ -118,7 +118,8 @@ static bool limit_reached(const Client *c, realtime_t now, uint32_t *ret_value)
 		}
 	}
 	wait = (wait + USEC_PER_SEC_U - 1) / USEC_PER_SEC_U;
-	*ret_value = (uint32_t)MAX(MIN(wait, (uint64_t)P2_TRY_LATER_MAX), (uint64_t)P2_TRY_LATER_MIN);
+	*ret_value =
+	        (uint32_t)MAX(MIN(wait, (uint64_t)P2_TRY_LATER_MAX), (uint64_t)P2_TRY_LATER_MIN);
 	return true;
 }
 
@@ -323,8 +324,8 @@ static void approval_step(Release *r)
 	                            now >= r->last_status + RELEASE_STATUS_MIN_USEC)) {
 		tell_waiting(r);
 	}
-	if (arm(r, &r->status_timer, r->last_status + RELEASE_STATUS_INTERVAL_USEC,
-	        on_status_timer, true) < 0) {
+	if (arm(r, &r->status_timer, r->last_status + RELEASE_STATUS_INTERVAL_USEC, on_status_timer,
+	        true) < 0) {
 		log_oom(); /* no keepalives then; the wait itself goes on */
 	}
 }
@@ -372,8 +373,8 @@ static void on_client_changed(ClientWaiter *w)
 	(void)sd_event_source_set_enabled(r->wakeup, SD_EVENT_ONESHOT);
 }
 
-int release_begin(sd_event *event, Client *c, int protocol, const ReleaseOps *ops,
-                  void *userdata, Release **ret)
+int release_begin(sd_event *event, Client *c, int protocol, const ReleaseOps *ops, void *userdata,
+                  Release **ret)
 {
 	Release *r = calloc(1, sizeof(*r));
 	uint32_t value = 0;

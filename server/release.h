@@ -49,7 +49,8 @@ typedef struct ReleaseOps {
 	void (*decided)(Release *r, ReleaseVerdict v, uint32_t value, void *userdata);
 	/* Optional: the approval wait started or is still on (at its start, then every 15 s):
 	 * seconds left and approved_by_default, for protocol 2's STATUS AWAITING_APPROVAL. */
-	void (*waiting)(Release *r, uint32_t seconds_left, bool approved_by_default, void *userdata);
+	void (*waiting)(Release *r, uint32_t seconds_left, bool approved_by_default,
+	                void *userdata);
 } ReleaseOps;
 
 /*
@@ -64,8 +65,8 @@ typedef struct ReleaseOps {
  * (release_begin() included) touches nothing after decided returns, so the caller must
  * not either (call release_begin() last).  ApprovalPending drops when the verdict is given.
  */
-int release_begin(sd_event *event, Client *c, int protocol, const ReleaseOps *ops,
-                  void *userdata, Release **ret);
+int release_begin(sd_event *event, Client *c, int protocol, const ReleaseOps *ops, void *userdata,
+                  Release **ret);
 
 /*
  * After RELEASE_GRANTED: re-check the limit and count the release atomically, set expires to

@@ -27,6 +27,9 @@
 #include "macro.h"
 #include "privs.h"
 
+/* Upstream's exit status when no network interface can be used (not a sysexits code). */
+#define EXIT_NO_INTERFACE 1
+
 /* Largest decrypted secret (a LUKS passphrase or key file). */
 #define PASSWORD_MAX (64 * 1024)
 
@@ -539,7 +542,7 @@ static int client_setup_and_run(Client *c)
 
 	r = setup_interfaces(c);
 	if (r == -ENODEV) {
-		return 1;
+		return EXIT_NO_INTERFACE;
 	}
 	if (r < 0) {
 		return EX_OSERR;

@@ -2,7 +2,8 @@
 # Helpers for the protocol 2 server tests (source after lib.sh and server-lib.sh): the spec's
 # server key, protocol 2 client keys and sections, and unlocks with tests/tools/p2-probe.
 P2_PROBE="$BUILD/tests/tools/p2-probe"
-require_cmd openssl "$P2_PROBE"
+P2_SEAL="$BUILD/tests/tools/p2-seal"
+require_cmd openssl "$P2_PROBE" "$P2_SEAL"
 
 # The spec's server key (§A.12.2) and its key id.
 P2_SERVER_KEY_ID=824C89AA8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE6
@@ -21,10 +22,16 @@ p2_keys() {
 	openssl genpkey -algorithm x25519 -out "$_d/seal-privkey.pem" 2>/dev/null ||
 		fail "openssl genpkey x25519 failed"
 	printf '%s\n' "${2:-protocol 2 secret of $1}" > "$_d/pw"
-	"$P2_PROBE" --seal-key="$_d/seal-privkey.pem" --make-sealed < "$_d/pw" > "$_d/sealed" ||
-		fail "cannot seal the secret of $1"
+	p2_seal "$_d"
 	openssl pkey -in "$_d/tls-privkey.pem" -pubout -outform der | sha256sum |
 		cut -d' ' -f1 | tr a-f A-F > "$_d/key_id"
+}
+
+# p2_seal DIR: DIR/pw sealed to DIR/seal-privkey.pem's public key, in base64 in DIR/sealed.
+p2_seal() {
+	openssl pkey -in "$1/seal-privkey.pem" -pubout -out "$1/seal-pubkey.pem" 2>/dev/null ||
+		fail "openssl pkey -pubout failed"
+	"$P2_SEAL" "$1/seal-pubkey.pem" < "$1/pw" > "$1/sealed" || fail "cannot seal $1/pw"
 }
 
 # p2_key_id NAME

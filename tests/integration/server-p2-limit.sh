@@ -13,8 +13,7 @@ new_keys dual
 mkdir -p "$T/p2-dual"
 cp "$T/keys-dual/tls-privkey.pem" "$T/keys-dual/pw" "$T/p2-dual/"
 openssl genpkey -algorithm x25519 -out "$T/p2-dual/seal-privkey.pem" 2>/dev/null
-"$P2_PROBE" --seal-key="$T/p2-dual/seal-privkey.pem" --make-sealed < "$T/p2-dual/pw" \
-	> "$T/p2-dual/sealed"
+p2_seal "$T/p2-dual"
 # config LIMIT
 config() {
 	{

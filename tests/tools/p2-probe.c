@@ -243,8 +243,7 @@ static void raw_streams(Raw *w, const char *ch2_magic)
 {
 	uint8_t rx[crypto_kx_SESSIONKEYBYTES], tx[crypto_kx_SESSIONKEYBYTES];
 
-	if (!read_exact(w->fd, w->sh, sizeof(w->sh)) ||
-	    memcmp(w->sh, P2_MAGIC_SERVER, 16) != 0) {
+	if (!read_exact(w->fd, w->sh, sizeof(w->sh)) || memcmp(w->sh, P2_MAGIC_SERVER, 16) != 0) {
 		printf("case %s: no ServerHello\n", arg_case);
 		exit(1);
 	}
@@ -279,9 +278,8 @@ static void sign_ca(const uint8_t sk[64], const uint8_t th[32], uint8_t *ca, siz
 }
 
 /* A CLIENT_AUTH plaintext: ver 1, type 1, our pk, flags, n, items (each kid ‖ x). */
-static size_t build_ca(uint8_t *ca, const P2Identity *id, uint32_t flags, uint8_t n,
-                       size_t n_items, const uint8_t (*kids)[P2_KID_LEN],
-                       const uint8_t (*xs)[P2_POINT_LEN])
+static size_t build_ca(uint8_t *ca, const P2Identity *id, uint32_t flags, uint8_t n, size_t n_items,
+                       const uint8_t (*kids)[P2_KID_LEN], const uint8_t (*xs)[P2_POINT_LEN])
 {
 	size_t len = 103 + 48 * n_items;
 
@@ -473,8 +471,8 @@ static int run_case(const char *name)
 	           strcmp(name, "n-9") == 0 || strcmp(name, "len-plus1") == 0 ||
 	           strcmp(name, "len-minus1") == 0 || strcmp(name, "sig-otherkey") == 0 ||
 	           strcmp(name, "sig-otherth") == 0 || strncmp(name, "x-", 2) == 0 ||
-	           strcmp(name, "escrow-flag-n0") == 0 ||
-	           strcmp(name, "items-without-flag") == 0 || strcmp(name, "dup-kid") == 0) {
+	           strcmp(name, "escrow-flag-n0") == 0 || strcmp(name, "items-without-flag") == 0 ||
+	           strcmp(name, "dup-kid") == 0) {
 		raw_dm(&w, P2_MAGIC_DATAMSG, ca, len, TAG_MESSAGE, 0);
 	} else {
 		goto unknown;
@@ -535,7 +533,8 @@ static int unlock(const P2Identity *id, const P2SealKey *seal, uint32_t extra_fl
 		do {
 			const char *why = NULL;
 			size_t used = 0;
-			int ev = p2_client_feed(c, buf + off, (size_t)n - off, now_usec(), &used, &why);
+			int ev = p2_client_feed(c, buf + off, (size_t)n - off, now_usec(), &used,
+			                        &why);
 
 			off += used;
 			if (ev < 0) {
@@ -568,7 +567,8 @@ static int unlock(const P2Identity *id, const P2SealKey *seal, uint32_t extra_fl
 
 				write_all(fd, fo, fl);
 				close(fd);
-				fprintf(stderr, "RESULT code=%u flags=%u value=%u text=\"%s\" items=%u\n",
+				fprintf(stderr,
+				        "RESULT code=%u flags=%u value=%u text=\"%s\" items=%u\n",
 				        res->code, res->flags, res->value, res->text, res->n_items);
 				for (unsigned i = 0; i < res->n_items; i++) {
 					SecBuf *secret = NULL;
@@ -576,8 +576,8 @@ static int unlock(const P2Identity *id, const P2SealKey *seal, uint32_t extra_fl
 					if (res->items[i].kind != P2_ITEM_SEALED || !seal) {
 						continue;
 					}
-					r = p2_sealed_open(res->items[i].data, res->items[i].len, seal,
-					                   &secret);
+					r = p2_sealed_open(res->items[i].data, res->items[i].len,
+					                   seal, &secret);
 					if (r < 0) {
 						fprintf(stderr, "SEALED does not open\n");
 						return 1;
@@ -617,28 +617,10 @@ static int answered_case(const char *name)
 	return r;
 }
 
-/* stdin sealed to the seal key's public key, as clients.conf's sealed_secret (base64). */
-static int make_sealed(const P2SealKey *k)
-{
-	static uint8_t secret[P2_SECRET_MAX + 1], box[P2_SECRET_MAX + crypto_box_SEALBYTES];
-	static char b64[sodium_base64_ENCODED_LEN(sizeof(box), sodium_base64_VARIANT_ORIGINAL)];
-	size_t n = fread(secret, 1, sizeof(secret), stdin);
-
-	if (n == 0 || n > P2_SECRET_MAX || p2_seal(secret, n, k->pk, box, sizeof(box)) < 0) {
-		fprintf(stderr, "p2-probe: the secret must be 1 to %u bytes\n", P2_SECRET_MAX);
-		return 2;
-	}
-	sodium_memzero(secret, n);
-	p2_base64_encode(box, n + crypto_box_SEALBYTES, b64, sizeof(b64));
-	printf("%s\n", b64);
-	return 0;
-}
-
 static void usage(void)
 {
 	printf("Usage: p2-probe --connect=ADDRESS:PORT [--tls-privkey=FILE] [--seal-key=FILE]\n"
-	       "         [--flags=N] [--abort-on-status] [--timeout=SECONDS] [--case=NAME]\n"
-	       "       p2-probe --seal-key=FILE --make-sealed < SECRET\n");
+	       "         [--flags=N] [--abort-on-status] [--timeout=SECONDS] [--case=NAME]\n");
 }
 
 int main(int argc, char **argv)
@@ -651,13 +633,11 @@ int main(int argc, char **argv)
 	        {"flags", required_argument, NULL, 'f'},
 	        {"abort-on-status", no_argument, NULL, 'a'},
 	        {"timeout", required_argument, NULL, 't'},
-	        {"make-sealed", no_argument, NULL, 'm'},
 	        {"help", no_argument, NULL, 'h'},
 	        {0},
 	};
 	P2Identity *id;
 	P2SealKey *seal = NULL;
-	bool make = false;
 	int o, r;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -683,9 +663,6 @@ int main(int argc, char **argv)
 		case 't':
 			arg_timeout = (unsigned)strtoul(optarg, NULL, 10);
 			break;
-		case 'm':
-			make = true;
-			break;
 		case 'h':
 			usage();
 			return 0;
@@ -697,25 +674,14 @@ int main(int argc, char **argv)
 	if (sodium_init() < 0) {
 		return 99;
 	}
-	if (make && arg_seal) {
-		const char *why = NULL;
-
-		r = p2_seal_key_load(arg_seal, &seal, &why);
-		if (r < 0) {
-			fprintf(stderr, "p2-probe: %s: %s\n", arg_seal, why ? why : strerror(-r));
-			return 2;
-		}
-		r = make_sealed(seal);
-		p2_seal_key_free(seal);
-		return r;
-	}
 	if (!arg_connect) {
 		usage();
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (arg_case) {
-		if (strcmp(arg_case, "unknown-client") == 0 || strcmp(arg_case, "foreign-kid") == 0) {
+		if (strcmp(arg_case, "unknown-client") == 0 ||
+		    strcmp(arg_case, "foreign-kid") == 0) {
 			return answered_case(arg_case);
 		}
 		return run_case(arg_case);

@@ -25,6 +25,7 @@
  *   result CODE FLAGS VALUE TEXT   a refusal RESULT, then FINAL
  *   sealed BASE64                  RESULT OK with this SEALED item, then FINAL
  *   nofinal                        (before result/sealed) leave the FINAL out
+ *   hang                           send nothing more; wait for the client to go
  */
 
 static uint64_t now_us(void)
@@ -109,7 +110,7 @@ static void serve(int fd, const P2Identity *id, int argc, char **argv)
 {
 	static uint8_t box[P2_SEALED_MAX];
 	P2ServerSession *s = NULL;
-	bool nofinal = false;
+	bool nofinal = false, hang = false;
 	uint8_t buf[256];
 
 	if (p2_server_new(id, NULL, now_us(), &s) < 0 || read_request(fd, s) < 0) {
@@ -120,6 +121,9 @@ static void serve(int fd, const P2Identity *id, int argc, char **argv)
 
 		if (strcmp(argv[i], "nofinal") == 0) {
 			nofinal = true;
+		} else if (strcmp(argv[i], "hang") == 0) {
+			hang = true;
+			break;
 		} else if (strcmp(argv[i], "status") == 0 && i + 4 < argc) {
 			P2Status st = {0};
 
@@ -159,8 +163,10 @@ static void serve(int fd, const P2Identity *id, int argc, char **argv)
 			break;
 		}
 	}
-	/* Linger until the client is done, as a server does. */
-	(void)shutdown(fd, SHUT_WR);
+	/* Linger until the client is done, as a server does (hang: with our side open). */
+	if (!hang) {
+		(void)shutdown(fd, SHUT_WR);
+	}
 	while (read(fd, buf, sizeof(buf)) > 0) {
 	}
 out:

@@ -12,6 +12,7 @@
 #include "io-util.h"
 #include "p2lines.h"
 #include "seen.h"
+#include "unit-main.h"
 #include "zeroconf.h"
 
 static const char K[] = "A050837D85070582CCF7394B0988847CC312CB88259B894899F6F239CF1791A5";
@@ -223,8 +224,6 @@ int main(void)
 {
 	Suite *s = suite_create("mandos-client-p2");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, protocol_lists);
 	tcase_add_test(tc, result_lines);
@@ -233,9 +232,5 @@ int main(void)
 	tcase_add_test(tc, txt_protocols);
 	tcase_add_test(tc, servers_seen);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

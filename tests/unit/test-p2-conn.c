@@ -108,7 +108,8 @@ static void setup(void)
 	cc.settings.fingerprint = strdup("");
 	p2_key_id_hex(client_id->pk, key_id);
 	/* The spec's client.key_id (§A.12.2). */
-	ck_assert_str_eq(key_id, "A050837D85070582CCF7394B0988847CC312CB88259B894899F6F239CF1791A5");
+	ck_assert_str_eq(key_id,
+	                 "A050837D85070582CCF7394B0988847CC312CB88259B894899F6F239CF1791A5");
 	strcpy(cc.settings.key_id, key_id);
 	cc.settings.timeout = 300000;
 	cc.settings.extended_timeout = 900000;
@@ -195,8 +196,8 @@ static int on_peer(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 			p->res = *r;
 			p->n_result++;
 			if (r->n_items == 1) {
-				ck_assert_int_eq(p2_sealed_open(r->items[0].data, r->items[0].len, seal,
-				                                &p->secret),
+				ck_assert_int_eq(p2_sealed_open(r->items[0].data, r->items[0].len,
+				                                seal, &p->secret),
 				                 0);
 			}
 		}
