@@ -31,12 +31,8 @@ mkdir -p "$T/keys" "$T/etc-mandos/plugins.d" "$T/etc-mandos/plugin-helpers" \
 : > "$T/etc-mandos/plugin-runner.conf"
 sh "$KEYGEN" --dir "$T/keys" --force > /dev/null 2>&1
 sh "$KEYGEN" --dir "$T/keys" --passfile "$T/pw" --no-ssh --name guest > "$T/section"
-mkdir -m 700 "$T/keys2"
-sh "$KEYGEN" --dir "$T/keys2" --no-pgp > /dev/null 2>&1 || fail "mandos-keygen --no-pgp"
-sh "$KEYGEN" --dir "$T/keys2" --passfile "$T/pw" --no-ssh --no-pgp --name guest2 \
-	> "$T/section2" || fail "mandos-keygen --passfile --no-pgp"
-server_id=$(sh "$KEYGEN" --server-key --dir "$T/conf" 2> /dev/null) || fail "--server-key"
-sh "$KEYGEN" --dir "$T/keys2" --pin-server="$server_id:host" > /dev/null || fail "--pin-server"
+# The protocol 2 client, guest2.
+make_p2_client
 port=$(random_port)
 printf '[Service]\nEnvironment=MANDOS_CLIENT_OPTIONS=--connect=10.0.2.2:%s\n' "$port" \
 	> "$T/dropin/connect.conf"
@@ -99,12 +95,7 @@ wait_boot || true
 assert_contains "$T/boot2.log" "$MARKER" "guest console (dracut, protocol 2)"
 assert_contains "$T/server.log" "Sending secret to guest2 (protocol 2: sealed)" "server log"
 echo "dracut + password-agent boot, protocol 2 only: ok"
-for n in 1:boot:initrd:listing 2:boot2:initrd2:listing2; do
-	IFS=: read -r proto log img listing <<-EOF
-	$n
-	EOF
-	printf 'protocol %s: cryptsetup start to success %s s (guest), image %s bytes' "$proto" \
-		"$(console_interval "$T/$log.log" "Starting systemd-cryptsetu" \
-		"Finished systemd-cryptsetu")" "$(stat -c %s "$T/$img.img")"
-	printf ' (%s unpacked)\n' "$(unpacked_size "$T/$listing")"
-done
+boot_figures 1 "start to success" "Starting systemd-cryptsetu" "Finished systemd-cryptsetu" \
+	"$T/boot.log" "$T/initrd.img" "$T/listing"
+boot_figures 2 "start to success" "Starting systemd-cryptsetu" "Finished systemd-cryptsetu" \
+	"$T/boot2.log" "$T/initrd2.img" "$T/listing2"

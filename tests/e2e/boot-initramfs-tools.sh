@@ -29,13 +29,8 @@ cp "$SRC/plugin-runner/plugin-runner.conf" "$T/etc-mandos/" 2>/dev/null ||
 	: > "$T/etc-mandos/plugin-runner.conf"
 sh "$KEYGEN" --dir "$T/keys" --force > /dev/null 2>&1
 sh "$KEYGEN" --dir "$T/keys" --passfile "$T/pw" --no-ssh --name guest > "$T/section"
-# The protocol 2 client: no OpenPGP keys, a sealed secret, the server's key pinned.
-mkdir -m 700 "$T/keys2"
-sh "$KEYGEN" --dir "$T/keys2" --no-pgp > /dev/null 2>&1 || fail "mandos-keygen --no-pgp"
-sh "$KEYGEN" --dir "$T/keys2" --passfile "$T/pw" --no-ssh --no-pgp --name guest2 \
-	> "$T/section2" || fail "mandos-keygen --passfile --no-pgp"
-server_id=$(sh "$KEYGEN" --server-key --dir "$T/conf" 2> /dev/null) || fail "--server-key"
-sh "$KEYGEN" --dir "$T/keys2" --pin-server="$server_id:host" > /dev/null || fail "--pin-server"
+# The protocol 2 client, guest2.
+make_p2_client
 
 build_initramfs "$T/initrd.img" $(our_initramfs_binds)
 KEYS=$T/keys2 build_initramfs "$T/initrd2.img" $(KEYS=$T/keys2 our_initramfs_binds)
@@ -71,7 +66,6 @@ printf '[DEFAULT]\n' > "$T/conf/mandos.conf"
 	cat "$T/section2"
 	echo "checker = true"
 } > "$T/conf/clients.conf"
-grep -qx 'protocols = 2' "$T/section2" || fail "the protocol 2 section lacks protocols = 2"
 port=$(random_port)
 # start_server LOG [OPTIONS...]: our server on $port, its pid in $server.
 start_server() {
@@ -104,15 +98,10 @@ wait_boot || true
 assert_contains "$T/boot4.log" "$MARKER" "guest console (protocol 2 boot)"
 assert_contains "$T/server.log" "Sending secret to guest2 (protocol 2: sealed)" "server log"
 echo "protocol 2 only, unattended boot: ok"
-for n in 1:boot1:initrd:listing 2:boot4:initrd2:listing2; do
-	IFS=: read -r proto log img listing <<-EOF
-	$n
-	EOF
-	printf 'protocol %s: cryptsetup prompt to success %s s (guest), image %s bytes' "$proto" \
-		"$(console_interval "$T/$log.log" "Please unlock disk" "set up successfully")" \
-		"$(stat -c %s "$T/$img.img")"
-	printf ' (%s unpacked)\n' "$(unpacked_size "$T/$listing")"
-done
+boot_figures 1 "prompt to success" "Please unlock disk" "set up successfully" "$T/boot1.log" \
+	"$T/initrd.img" "$T/listing"
+boot_figures 2 "prompt to success" "Please unlock disk" "set up successfully" "$T/boot4.log" \
+	"$T/initrd2.img" "$T/listing2"
 
 # 2. Disabled client: no unlock by itself; a typed passphrase works.
 stop_server

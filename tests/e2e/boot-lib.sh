@@ -37,6 +37,21 @@ make_root_image() {
 		--pbkdf-force-iterations 1000 --batch-mode "$img" --key-file "$pw" >/dev/null
 }
 
+# make_p2_client: the protocol 2 client "guest2" of the boot tests, made with $KEYGEN: keys
+# without OpenPGP in $T/keys2, its section (a sealed secret, protocols = 2) in $T/section2, the
+# server key in $T/conf (its key ID in $server_id) pinned in $T/keys2/server-pins.  The
+# password is $T/pw.
+make_p2_client() {
+	mkdir -m 700 "$T/keys2"
+	sh "$KEYGEN" --dir "$T/keys2" --no-pgp > /dev/null 2>&1 || fail "mandos-keygen --no-pgp"
+	sh "$KEYGEN" --dir "$T/keys2" --passfile "$T/pw" --no-ssh --no-pgp --name guest2 \
+		> "$T/section2" || fail "mandos-keygen --passfile --no-pgp"
+	grep -qx 'protocols = 2' "$T/section2" || fail "the protocol 2 section lacks protocols = 2"
+	server_id=$(sh "$KEYGEN" --server-key --dir "$T/conf" 2> /dev/null) || fail "--server-key"
+	sh "$KEYGEN" --dir "$T/keys2" --pin-server="$server_id:host" > /dev/null ||
+		fail "--pin-server"
+}
+
 # build_initramfs OUT BINDS...: run mkinitramfs in a private mount namespace where each
 # "SRC:DEST" in BINDS is bind-mounted over DEST first.  DEST must exist (a file or a dir).
 build_initramfs() {
@@ -133,6 +148,14 @@ console_interval() {
 # or lsinitrd listing (the image file itself is compressed).
 unpacked_size() {
 	awk '$1 ~ /^-/ { s += $5 } END { printf "%d\n", s }' "$1"
+}
+
+# boot_figures PROTOCOL WHAT FROM TO LOG IMAGE LISTING: print one line with the guest's time
+# from the console line FROM to TO in the boot that wrote LOG, and IMAGE's size, packed and
+# unpacked (from its LISTING).
+boot_figures() {
+	printf 'protocol %s: cryptsetup %s %s s (guest), image %s bytes (%s unpacked)\n' "$1" "$2" \
+		"$(console_interval "$5" "$3" "$4")" "$(stat -c %s "$6")" "$(unpacked_size "$7")"
 }
 
 # check_p2_image LISTING1 LISTING2 KEYDIR: the protocol 1 image listed in LISTING1 has gpg and
