@@ -32,7 +32,7 @@ ids=$(bash -c '. "$1"; mandos_ids' sh "$BUILD/dracut/90mandos/module-setup.sh")
 cp -a "$libdir" "$T/libmandos"
 libdir=$T/libmandos
 install -m 4755 "$BUILD/plugins.d/mandos-client/mandos-client" "$libdir/plugins.d/"
-install -m 4755 "$BUILD/plugins.d/mandos-client/mandos-client-p2only" "$libdir/"
+install -m 755 "$BUILD/plugins.d/mandos-client/mandos-client-p2only" "$libdir/"
 sed -i "s|local -a dirs=(|&\"$libdir\" |" "$base/modules.d/90mandos/module-setup.sh"
 uid=${ids% *} gid=${ids#* }
 
@@ -162,6 +162,8 @@ build_in_ns "$img" "bash crypt mandos" "systemd systemd-initrd dracut-systemd"
 hasnt "$img" bin/gpg
 hasnt "$img" bin/gpg-agent
 client_is "$img" lib/mandos/plugins.d/mandos-client p2only
+grep -E ' (usr/)?lib/mandos/plugins.d/mandos-client$' "$img.list" | grep -q '^-rwsr-xr-x' ||
+	fail "mandos-client-p2only is not setuid in the image without systemd"
 lsinitrd -f etc/mandos/plugin-runner.conf "$img" >"$T/conf" 2>/dev/null
 assert_not_contains "$T/conf" "--pubkey=" "plugin-runner.conf without OpenPGP keys"
 k=/etc/mandos/keys
