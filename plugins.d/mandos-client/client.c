@@ -156,8 +156,7 @@ static int setup_protocols(Client *c)
 		}
 		if (want[i] == 1 && !p1_built_in) {
 			if (a->n_protocols > 0) {
-				log_warning("This build (mandos-client-p2only) has no protocol 1: not "
-				            "using protocol 1");
+				log_warning("This build (mandos-client-p2only) has no protocol 1");
 			} else {
 				log_debug("This build has no protocol 1");
 			}
@@ -176,8 +175,8 @@ static int setup_protocols(Client *c)
 		c->protocols[c->n_protocols++] = want[i];
 	}
 	if (c->n_protocols == 0 && !p1_built_in) {
-		log_error("No protocol left to use: protocol 2 needs a seal key (%s), and this build "
-		          "(mandos-client-p2only) has no protocol 1",
+		log_error("No protocol left to use: protocol 2 needs a seal key (%s), and this "
+		          "build (mandos-client-p2only) has no protocol 1",
 		          a->seal_key);
 		return EX_UNAVAILABLE;
 	}

@@ -7,7 +7,9 @@
 . "$SRC/tests/e2e/boot-lib.sh"
 require_root
 require_cmd mkinitramfs lsinitramfs unshare
-[ -n "$KVER" ] && [ -d "/lib/modules/$KVER" ] || skip "no kernel modules for an image"
+if [ -z "$KVER" ] || [ ! -d "/lib/modules/$KVER" ]; then
+	skip "no kernel modules for an image"
+fi
 
 KEYGEN=$BUILD/helpers/mandos-keygen/mandos-keygen
 stage_install
@@ -25,6 +27,7 @@ sh "$KEYGEN" --dir "$T/keys2" \
 # image NAME KEYDIR: build $T/NAME.img with those keys; its listing in $T/NAME.list, its
 # mandos-client in $T/NAME.client.
 image() {
+	# shellcheck disable=SC2046 # one bind mount a word
 	KEYS=$2 build_initramfs "$T/$1.img" $(KEYS=$2 our_initramfs_binds)
 	lsinitramfs -l "$T/$1.img" >"$T/$1.list"
 	mkdir "$T/$1.root"
