@@ -13,9 +13,9 @@
 #include <sysexits.h>
 
 #include "cli-util.h"
-#include "crypto/priority.h"
 #include "log.h"
 #include "macro.h"
+#include "p1.h"
 #include "parse-util.h"
 
 const char *argp_program_version = "mandos-client" CLI_VERSION_TAIL;
@@ -357,7 +357,6 @@ int args_parse(Args *a, int argc, char **argv)
 	        .parser = parse_opt,
 	        .doc = "Mandos client: get and decrypt a password from a Mandos server.",
 	};
-	const char *err = NULL;
 	error_t e;
 
 	*a = (Args){
@@ -366,7 +365,6 @@ int args_parse(Args *a, int argc, char **argv)
 	        .tls_pubkey = MC_DEFAULT_TLS_PUBKEY,
 	        .tls_privkey = MC_DEFAULT_TLS_PRIVKEY,
 	        .dh_params = MC_DEFAULT_DH_PARAMS,
-	        .priority = MANDOS_DEFAULT_PRIORITY,
 	        .hook_dir = MC_DEFAULT_HOOK_DIR,
 	        .seal_key = MC_DEFAULT_SEAL_KEY,
 	        .server_pins = MC_DEFAULT_SERVER_PINS,
@@ -385,11 +383,7 @@ int args_parse(Args *a, int argc, char **argv)
 	if (e) {
 		return EX_USAGE;
 	}
-	if (priority_check(a->priority, &err) < 0) {
-		log_error("Syntax error at: %s", err);
-		return EX_USAGE;
-	}
-	return 0;
+	return p1_check_priority(a->priority);
 }
 
 void args_done(Args *a)

@@ -36,7 +36,8 @@ typedef struct Args {
 	size_t n_interfaces;
 	size_t n_bring_up; /* how many of them come before the first "none" */
 	bool saw_none;
-	const char *pubkey, *seckey, *tls_pubkey, *tls_privkey, *dh_params, *priority;
+	const char *pubkey, *seckey, *tls_pubkey, *tls_privkey, *dh_params;
+	const char *priority; /* --priority, NULL for the default (p1.h) */
 	bool dh_params_given;
 	unsigned dh_bits;
 	const char *hook_dir;

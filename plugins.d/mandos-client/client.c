@@ -18,8 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gnutls/gnutls.h>
-
 #include "hooks.h"
 #include "io-util.h"
 #include "log.h"
@@ -98,32 +96,6 @@ static int setup_signals(Client *c)
 	return c->sigfd < 0 ? negative_errno() : 0;
 }
 
-/* GnuPG rejects keys "from the future": a clock still in January 1970 gets the key's mtime
- * (Debian bug #894495). */
-static void fix_clock(const char *keyfile)
-{
-	struct timespec now, ts;
-	struct stat st;
-
-	if (clock_gettime(CLOCK_REALTIME, &now) == 0 && now.tv_sec >= 31 * 24 * 3600) {
-		return;
-	}
-	if (stat(keyfile, &st) < 0) {
-		return;
-	}
-	ts = st.st_mtim;
-	if (privs_raise() < 0) {
-		log_warning("Failed to raise privileges to set the clock");
-		return;
-	}
-	if (clock_settime(CLOCK_REALTIME, &ts) < 0) {
-		log_warning_errno(errno, "Failed to set the clock: %m");
-	} else {
-		log_info("Set the clock from 1970 to the time of %s", keyfile);
-	}
-	(void)privs_lower();
-}
-
 /* Default key files installed root:root are given to the plugin user (Debian bug #633582). */
 static void chown_default_file(const char *path, const char *deflt)
 {
@@ -141,68 +113,6 @@ static void chown_default_file(const char *path, const char *deflt)
 		}
 		(void)privs_lower();
 	}
-}
-
-/* gpgme needs /dev/fd, which some initramfs setups lack (Debian bug #981302). */
-static void ensure_dev_fd(void)
-{
-	if (access("/dev/fd", F_OK) == 0 || errno != ENOENT) {
-		return;
-	}
-	if (privs_raise() == 0) {
-		if (symlink("/proc/self/fd", "/dev/fd") < 0) {
-			log_debug_errno(errno, "Failed to create /dev/fd: %m");
-		}
-		(void)privs_lower();
-	}
-}
-
-static int setup_gpg(Client *c)
-{
-	const char *tmpdir = getenv("TMPDIR");
-	const char *const dflt[] = {"/run/tmp", "/tmp", NULL};
-	const char *const from_env[] = {tmpdir, NULL};
-	const char *paths[] = {c->args.pubkey, c->args.seckey};
-	const char *detail = NULL;
-	int r;
-
-	ensure_dev_fd();
-	r = decryptor_new(tmpdir && *tmpdir ? from_env : dflt, &c->decryptor);
-	if (r == -ENOPKG) {
-		log_error("GPGME initialization failed");
-		return EX_UNAVAILABLE;
-	}
-	if (r < 0) {
-		log_error_errno(r, "Failed to create a temporary GnuPG home: %m");
-		return EX_OSERR;
-	}
-	log_debug("GnuPG home: %s", decryptor_home(c->decryptor));
-	/* mandos-keygen signs every secret with the client's key; a server that has only the
-	 * public key (anyone) cannot.  Upstream did not check. */
-	decryptor_require_signature(c->decryptor, !c->args.allow_unsigned);
-	for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
-		fix_clock(paths[i]);
-	}
-	/* Both files in one gpg run: every process costs time at boot. */
-	{
-		const char *const list[] = {c->args.pubkey, c->args.seckey, NULL};
-
-		r = decryptor_import_files(c->decryptor, list, &detail);
-	}
-	if (r < 0) {
-		if (detail == c->args.pubkey || detail == c->args.seckey) {
-			log_error_errno(r, "Failed to read key file %s: %m", detail);
-		} else if (detail) {
-			log_error("Failed to import the key files %s and %s: %s", c->args.pubkey,
-			          c->args.seckey, detail);
-		} else {
-			log_error_errno(r, "Failed to import the key files %s and %s: %m",
-			                c->args.pubkey, c->args.seckey);
-		}
-		c->decryptor = decryptor_free(c->decryptor);
-		return EX_UNAVAILABLE;
-	}
-	return 0;
 }
 
 /*
@@ -244,6 +154,14 @@ static int setup_protocols(Client *c)
 		if (want[i] == 2 && !material) {
 			continue;
 		}
+		if (want[i] == 1 && !p1_built_in) {
+			if (a->n_protocols > 0) {
+				log_warning("This build (mandos-client-p2only) has no protocol 1");
+			} else {
+				log_debug("This build has no protocol 1");
+			}
+			continue;
+		}
 		if (want[i] == 1 && material && !openpgp) {
 			log_debug("No OpenPGP keys (%s, %s): not using protocol 1", a->pubkey,
 			          a->seckey);
@@ -256,6 +174,12 @@ static int setup_protocols(Client *c)
 		}
 		c->protocols[c->n_protocols++] = want[i];
 	}
+	if (c->n_protocols == 0 && !p1_built_in) {
+		log_error("No protocol left to use: protocol 2 needs a seal key (%s), and this "
+		          "build (mandos-client-p2only) has no protocol 1",
+		          a->seal_key);
+		return EX_UNAVAILABLE;
+	}
 	if (c->n_protocols == 0) {
 		log_error("No protocol left to use: protocol 2 needs a seal key (%s), protocol 1 "
 		          "OpenPGP keys and no server pins",
@@ -263,63 +187,6 @@ static int setup_protocols(Client *c)
 		return EX_UNAVAILABLE;
 	}
 	return 0;
-}
-
-/*
- * GnuTLS credentials for protocol 1, and GnuPG when protocol 1 comes first (else at its first
- * use, so that a protocol 2 unlock never waits for gpg).  When protocol 2 is in use too, a
- * failure only turns protocol 1 off.  Returns 0 or an exit code.
- */
-static int setup_protocol1(Client *c)
-{
-	bool only = c->n_protocols == 1;
-	int r;
-
-	if (!client_has_protocol(c->protocols, c->n_protocols, 1)) {
-		return 0;
-	}
-	r = tls_config_new(c->args.tls_pubkey, c->args.tls_privkey, c->args.priority,
-	                   c->args.dh_params_given || access(c->args.dh_params, R_OK) == 0
-	                           ? c->args.dh_params
-	                           : NULL,
-	                   c->args.dh_bits, &c->tls);
-	if (r < 0 && only) {
-		return r == -EINVAL ? EX_USAGE : EX_UNAVAILABLE;
-	}
-	if (r < 0) {
-		log_warning("Not using protocol 1 (no TLS credentials)");
-		client_drop_protocol(c, 1);
-		return 0;
-	}
-	if (c->protocols[0] != 1) {
-		return 0;
-	}
-	r = setup_gpg(c);
-	if (r != 0 && only) {
-		return r;
-	}
-	if (r != 0) {
-		log_warning("Not using protocol 1 (no usable OpenPGP keys)");
-		c->gpg_failed = true;
-		client_drop_protocol(c, 1);
-	}
-	return 0;
-}
-
-bool client_gpg_ready(Client *c)
-{
-	if (c->decryptor) {
-		return true;
-	}
-	if (!c->gpg_failed && setup_gpg(c) == 0) {
-		return true;
-	}
-	if (!c->gpg_failed) {
-		log_warning("Not using protocol 1 (no usable OpenPGP keys)");
-		c->gpg_failed = true;
-	}
-	client_drop_protocol(c, 1);
-	return false;
 }
 
 static char *join_interfaces(char **list)
@@ -460,8 +327,6 @@ static void client_cleanup(Client *c)
 		(void)hooks_run(c->args.hook_dir, "stop", &env, -1);
 	}
 	interfaces_done(&c->ifs);
-	c->decryptor = decryptor_free(c->decryptor);
-	c->tls = tls_config_free(c->tls);
 	p2setup_done(&c->p2);
 	c->password = secbuf_free(c->password);
 	if (c->simple_poll) {
@@ -469,12 +334,7 @@ static void client_cleanup(Client *c)
 	}
 	safe_close(c->sigfd);
 	args_done(&c->args);
-	gnutls_global_deinit();
-}
-
-static void gnutls_log(int level, const char *msg)
-{
-	log_debug("GnuTLS: %.*s", (int)strcspn(msg, "\n"), msg);
+	p1_done(c);
 }
 
 static int client_setup_and_run(Client *c)
@@ -488,14 +348,9 @@ static int client_setup_and_run(Client *c)
 		log_error_errno(r, "Failed to set up signals: %m");
 		return EX_OSERR;
 	}
-	r = gnutls_global_init();
-	if (r < 0) {
-		log_error("GnuTLS initialization failed: %s", gnutls_strerror(r));
-		return EX_UNAVAILABLE;
-	}
-	if (c->args.debug) {
-		gnutls_global_set_log_function(gnutls_log);
-		gnutls_global_set_log_level(2);
+	r = p1_init(c->args.debug);
+	if (r != 0) {
+		return r;
 	}
 	c->password = secbuf_new(256, PASSWORD_MAX);
 	if (!c->password) {
@@ -514,7 +369,7 @@ static int client_setup_and_run(Client *c)
 	if (r != 0) {
 		return r;
 	}
-	r = setup_protocol1(c);
+	r = p1_setup(c);
 	if (r != 0) {
 		return r;
 	}

@@ -9,9 +9,8 @@
 #include <avahi-common/simple-watch.h>
 
 #include "args.h"
-#include "conn.h"
-#include "crypto/decrypt.h"
 #include "interfaces.h"
+#include "p1.h"
 #include "p2conn.h"
 #include "p2setup.h"
 #include "secmem.h"
@@ -47,9 +46,7 @@ struct Client {
 	Args args;
 	AvahiSimplePoll *simple_poll;
 	const AvahiPoll *api;
-	TlsConfig *tls;
-	Decryptor *decryptor;
-	bool gpg_failed;  /* a late GnuPG setup failed: protocol 1 is off */
+	P1 *p1;           /* protocol 1's state (p1.h), NULL when it is not in use */
 	P2Setup p2;       /* protocol 2 keys and pins */
 	int protocols[2]; /* the protocols in use, in order of preference (§A.8.1) */
 	size_t n_protocols;
@@ -91,8 +88,8 @@ bool client_has_protocol(const int *list, size_t n, int p);
 /* Take protocol p out of c->protocols. */
 void client_drop_protocol(Client *c, int p);
 
-/* client.c: GnuPG set up now if not yet (protocol 1's first use); false turns protocol 1 off. */
-bool client_gpg_ready(Client *c);
+/* The attempt at s has ended: the next protocol at once (true) or a retry later (false). */
+void client_attempt_done(Server *s, bool next_protocol);
 
 /* The program: returns the exit code (or raises a terminating signal). */
 int client_main(int argc, char **argv);

@@ -25,7 +25,7 @@ static void server_attempt_step(Server *s, size_t step);
 
 static void server_free(Server *s)
 {
-	conn_free(s->conn);
+	p1_stop(s);
 	p2conn_free(s->p2);
 	if (s->retry_timer) {
 		s->client->api->timeout_free(s->retry_timer);
@@ -190,7 +190,7 @@ static void server_say_line(Server *s, const P2Line *l)
 }
 
 /* Next attempt: the next protocol at once (true) or a retry later (false). */
-static void server_attempt_done(Server *s, bool next_protocol)
+void client_attempt_done(Server *s, bool next_protocol)
 {
 	Client *c = s->client;
 	int order[2];
@@ -206,32 +206,6 @@ static void server_attempt_done(Server *s, bool next_protocol)
 		return;
 	}
 	server_schedule_retry(s);
-}
-
-static void server_conn_done(Conn *conn, int r, const unsigned char *data, size_t len,
-                             void *userdata)
-{
-	Server *s = userdata;
-	Client *c = s->client;
-	const char *detail = NULL;
-	bool next = r == -ENODATA || r == -EPROTO;
-
-	if (r == 0 && !c->have_password) {
-		r = decryptor_decrypt(c->decryptor, data, len, c->password, &detail);
-		if (r < 0) {
-			log_warning_errno(r, "bad gpgme_op_decrypt: %s (from %s)",
-			                  detail ? detail : "%m", s->name);
-			next = true;
-		} else {
-			log_debug("Decrypted a password of %zu bytes from %s", c->password->len,
-			          s->name);
-			c->have_password = true;
-			avahi_simple_poll_quit(c->simple_poll);
-		}
-	}
-	/* data belongs to conn: free it only now. */
-	s->conn = conn_free(conn);
-	server_attempt_done(s, next);
 }
 
 /* Note a server that gave a secret in the servers-seen file; failures only logged (§A.9.3). */
@@ -345,7 +319,7 @@ static void server_p2_done(P2Conn *conn, int r, const P2Result *res, P2ConnStage
 		server_state_reset(s);
 	}
 	s->p2 = p2conn_free(conn);
-	server_attempt_done(s, next);
+	client_attempt_done(s, next);
 }
 
 static bool addr_route_fallback_ok(const struct sockaddr_storage *ss)
@@ -363,13 +337,7 @@ static int server_start(Server *s, int protocol)
 	const struct sockaddr *sa = (const struct sockaddr *)&s->addr;
 
 	if (protocol == 1) {
-		ConnTimeouts t = {
-		        .step_ms = (unsigned)client_ms_of(c->args.timeout),
-		        .secret_ms = (unsigned)client_ms_of(c->args.secret_timeout),
-		};
-
-		return conn_start(c->api, c->tls, s->name, sa, s->addr_len, &t, server_conn_done, s,
-		                  &s->conn);
+		return p1_start(s);
 	} else {
 		/* §A.7.2: 5 s to connect, 10 s to write a message; --timeout may shorten them. */
 		P2ConnTimeouts t = {
@@ -398,7 +366,7 @@ static void server_attempt_step(Server *s, size_t step)
 	if (s->conn || s->p2 || c->have_password) {
 		return;
 	}
-	if (step < n && order[step] == 1 && !client_gpg_ready(c)) {
+	if (step < n && order[step] == 1 && !p1_ready(c)) {
 		/* Protocol 1 just went away: the list is shorter now. */
 		n = server_protocols(s, order);
 		step = MIN(step, n);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Real dracut builds initramfs images with our 90mandos module (with and without systemd, with
-# and without OpenPGP keys); lsinitrd shows what went in.  No boot: the QEMU tests do that.
+# and without OpenPGP keys: then mandos-client-p2only); lsinitrd shows what went in.  No boot: the QEMU tests do that.
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd dracut lsinitrd bash
@@ -27,6 +27,13 @@ libdir=$(bash -c '. "$1"; mandos_libdir' sh "$BUILD/dracut/90mandos/module-setup
 	skip "no Mandos programs on this host"
 [ -x "$libdir/plugins.d/mandos-client" ] || skip "no mandos-client in $libdir"
 ids=$(bash -c '. "$1"; mandos_ids' sh "$BUILD/dracut/90mandos/module-setup.sh")
+# The host's programs with our two mandos-client builds, found first by the module: without
+# OpenPGP keys the image gets mandos-client-p2only, with them the full client.
+cp -a "$libdir" "$T/libmandos"
+libdir=$T/libmandos
+install -m 4755 "$BUILD/plugins.d/mandos-client/mandos-client" "$libdir/plugins.d/"
+install -m 755 "$BUILD/plugins.d/mandos-client/mandos-client-p2only" "$libdir/"
+sed -i "s|local -a dirs=(|&\"$libdir\" |" "$base/modules.d/90mandos/module-setup.sh"
 uid=${ids% *} gid=${ids#* }
 
 # build IMAGE MODULES OMIT: a host-only image without kernel, host configuration ignored.
@@ -36,6 +43,23 @@ build() {
 		>"$T/dracut.log" 2>&1 || { tail -n 30 "$T/dracut.log" >&2; fail "dracut failed"; }
 	assert_contains "$T/dracut.log" "Including module: mandos"
 	lsinitrd "$1" >"$1.list" 2>/dev/null
+}
+
+# client_is IMAGE PATH full|p2only: the image's mandos-client at PATH is that build, and the
+# image has GnuTLS and GPGME libraries exactly when it is the full one.
+client_is() {
+	_p=$(grep -Eo " (usr/)?$2\$" "$1.list" | head -n 1)
+	lsinitrd -f "${_p# }" "$1" >"$T/client" 2>/dev/null
+	[ -s "$T/client" ] || fail "no $2 in $1"
+	chmod 755 "$T/client"
+	if [ "$3" = full ]; then
+		ldd "$T/client" | grep -q libgnutls || fail "$2 in $1 is not the full mandos-client"
+		grep -q 'libgnutls' "$1.list" || fail "no GnuTLS library in $1"
+	else
+		! ldd "$T/client" | grep -E 'libgnutls|libgpgme' ||
+			fail "$2 in $1 is not mandos-client-p2only"
+		! grep -E 'libgnutls|libgpgme' "$1.list" || fail "GnuTLS or GPGME libraries in $1"
+	fi
 }
 
 # has IMAGE PATH: the image holds PATH (under /usr too: merged /usr).
@@ -57,6 +81,7 @@ has "$img" lib/systemd/system/sysinit.target.wants/ask-password-mandos.path
 has "$img" etc/mandos/keys/pubkey.txt
 has "$img" etc/mandos/keys/tls-privkey.pem
 hasnt "$img" lib/mandos/plugin-runner
+client_is "$img" lib/mandos/mandos-client full
 grep -E ' (usr/)?lib/mandos/mandos-client$' "$img.list" | grep -q '^-rwxr-xr-x' ||
 	fail "mandos-client is setuid or not executable in the systemd image"
 lsinitrd -f usr/lib/systemd/system/ask-password-mandos.service "$img" >"$T/unit" 2>/dev/null
@@ -94,8 +119,9 @@ hasnt "$img" lib/mandos/plugins.d/askpass-fifo
 hasnt "$img" lib/mandos/password-agent
 lsinitrd -f etc/mandos/plugin-runner.conf "$img" >"$T/conf" 2>/dev/null
 assert_contains "$T/conf" "--options-for=mandos-client:--pubkey=/etc/mandos/keys/pubkey.txt,"
-# A client with OpenPGP keys gets gpg.
+# A client with OpenPGP keys gets gpg and the full client.
 has "$img" bin/gpg
+client_is "$img" lib/mandos/plugins.d/mandos-client full
 
 echo "# a client without OpenPGP keys (protocol 2 only): no gpg, no OpenPGP options"
 # The key directory of mandos-keygen --no-pgp, over the host's in a private mount namespace.
@@ -129,10 +155,15 @@ assert_not_contains "$T/unit" "pubkey.txt" "the unit of a client without OpenPGP
 assert_not_contains "$T/unit" "seckey.txt" "the unit of a client without OpenPGP keys"
 assert_contains "$T/unit" "--seal-key=/etc/mandos/keys/seal-privkey.pem"
 assert_contains "$T/unit" "--server-pins=/etc/mandos/keys/server-pins"
+# ... and mandos-client-p2only as its mandos-client: no GnuTLS, no GPGME.
+client_is "$img" lib/mandos/mandos-client p2only
 img=$T/nopgp-plain.img
 build_in_ns "$img" "bash crypt mandos" "systemd systemd-initrd dracut-systemd"
 hasnt "$img" bin/gpg
 hasnt "$img" bin/gpg-agent
+client_is "$img" lib/mandos/plugins.d/mandos-client p2only
+grep -E ' (usr/)?lib/mandos/plugins.d/mandos-client$' "$img.list" | grep -q '^-rwsr-xr-x' ||
+	fail "mandos-client-p2only is not setuid in the image without systemd"
 lsinitrd -f etc/mandos/plugin-runner.conf "$img" >"$T/conf" 2>/dev/null
 assert_not_contains "$T/conf" "--pubkey=" "plugin-runner.conf without OpenPGP keys"
 k=/etc/mandos/keys

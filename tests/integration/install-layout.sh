@@ -58,6 +58,7 @@ done
 expect 755 "$L/plugin-runner"
 expect 755 "$L/mandos-to-cryptroot-unlock"
 expect "$setuid" "$L/plugins.d/mandos-client"
+expect 755 "$L/mandos-client-p2only"
 expect "$setuid" "$L/plugins.d/askpass-fifo"
 expect "$setuid" "$L/plugins.d/plymouth"
 expect 755 "$L/plugins.d/password-prompt"

@@ -141,6 +141,30 @@ assert_eq "$(cat "$T/seen-good")" "$SERVER_KEY_ID # [::1]:$PORT" "servers-seen"
 $VALGRIND "$MC" $(mc_args good) >"$T/out-good" 2>"$T/err-good" || fail "second unlock failed"
 assert_eq "$(wc -l <"$T/seen-good")" 1 "servers-seen lines"
 
+# 1b. The same unlock with mandos-client-p2only, which links neither GnuTLS nor GPGME; asked
+# for protocol 1, or with nothing for protocol 2, it says it has no protocol 1 (exit 69).
+MC2=$BUILD/plugins.d/mandos-client/mandos-client-p2only
+! ldd "$MC2" | grep -E 'libgnutls|libgpgme' || fail "mandos-client-p2only links GnuTLS or GPGME"
+$VALGRIND "$MC2" $(mc_args good) --debug >"$T/out-good" 2>"$T/err-good" ||
+	fail "p2only: no unlock: $(tail -n 5 "$T/err-good")"
+cmp -s "$T/out-good" "$T/good/pw" || fail "p2only: wrong secret"
+assert_contains "$T/err-good" "server [::1]:$PORT: key ID $SERVER_KEY_ID (not pinned)"
+rc=0
+$VALGRIND "$MC2" $(mc_args dual) --protocol=1 >"$T/out" 2>"$T/err" || rc=$?
+assert_eq "$rc" 69 "p2only: --protocol=1"
+assert_contains "$T/err" "This build (mandos-client-p2only) has no protocol 1"
+assert_contains "$T/err" "No protocol left to use"
+[ ! -s "$T/out" ] || fail "p2only: --protocol=1 printed something"
+rc=0
+$VALGRIND "$MC2" $(mc_args dual) --seal-key="$T/none.pem" >"$T/out" 2>"$T/err" || rc=$?
+assert_eq "$rc" 69 "p2only: no seal key"
+assert_contains "$T/err" "this build (mandos-client-p2only) has no protocol 1"
+# Protocol 2 before 1: protocol 2 only, and it works.
+$VALGRIND "$MC2" $(mc_args dual) --protocol=2,1 >"$T/out-dual" 2>"$T/err-dual" ||
+	fail "p2only: --protocol=2,1: $(tail -n 5 "$T/err-dual")"
+cmp -s "$T/out-dual" "$T/dual/pw" || fail "p2only: dual: wrong secret"
+assert_contains "$T/err-dual" "This build (mandos-client-p2only) has no protocol 1"
+
 # 2. Pinned (file or option, any case and spacing): "(pinned)", no "(unauthenticated) ".
 echo "# our server
 $(echo "$SERVER_KEY_ID" | tr A-F a-f | sed 's/..../& /g') # the one" >"$T/pinned/server-pins"
