@@ -261,7 +261,10 @@ static const ReleaseOps release_ops = {
         .waiting = release_waiting,
 };
 
-/* §A.5.1 after SERVER_AUTH: lookup, material, then release.c decides. */
+/*
+ * §A.5.1 after SERVER_AUTH (queued, not yet written): lookup, material, then release.c
+ * decides.  Every path writes what is queued before it returns or waits.
+ */
 static bool decide(P2Conn *p)
 {
 	const char *key_id = p2_server_client_key_id(p->session);
@@ -293,8 +296,8 @@ static bool decide(P2Conn *p)
 	if (p->verdict_pending) {
 		return on_verdict(p, p->verdict, p->verdict_value);
 	}
-	rearm(p);
-	return true;
+	/* A wait (approval, a busy client): SERVER_AUTH goes now (the client's deadline). */
+	return write_out(p);
 }
 
 static bool feed(P2Conn *p, const uint8_t *in, size_t len);
@@ -341,10 +344,11 @@ static bool on_request(P2Conn *p, const uint8_t *rest, size_t rest_len)
 	if (errno != EAGAIN) {
 		return finish(p, "connection reset");
 	}
+	/*
+	 * SERVER_AUTH stays queued: an immediate verdict leaves with it in one send() (SERVER_AUTH
+	 * first, as §A.4.2 wants); decide() flushes it at once when the verdict has to wait.
+	 */
 	p->phase = P2C_DECIDING;
-	if (!write_out(p)) {
-		return false;
-	}
 	return decide(p);
 }
 
