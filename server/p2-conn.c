@@ -84,9 +84,15 @@ static bool finish(P2Conn *p, const char *why)
 	return false;
 }
 
-/* Write what the session queued.  0 when all is written, 1 when the socket is full, -errno. */
+/*
+ * Write what the session queued.  0 when all is written, 1 when the socket is full, -errno.
+ * In RESULT everything queued is the last of our stream and shutdown(SHUT_WR) follows at
+ * once: MSG_MORE holds the segment back so that the FIN rides on it (one segment, not two).
+ */
 static int flush(P2Conn *p)
 {
+	int more = p->phase == P2C_RESULT ? MSG_MORE : 0;
+
 	for (;;) {
 		size_t len = 0;
 		const uint8_t *out = p2_server_output(p->session, &len);
@@ -96,7 +102,7 @@ static int flush(P2Conn *p)
 			p->write_deadline = 0;
 			return 0;
 		}
-		n = RETRY_EINTR(send(p->fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT));
+		n = RETRY_EINTR(send(p->fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT | more));
 		if (n < 0) {
 			if (errno == EAGAIN) {
 				if (p->write_deadline == 0) {
