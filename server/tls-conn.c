@@ -649,18 +649,17 @@ static void start_p2(Connection *conn, const uint8_t *early, size_t len)
 {
 	int r;
 
-	/* One io source per fd: p2-conn.c watches the socket from now on, with its deadlines. */
-	conn->io = sd_event_source_disable_unref(conn->io);
+	/* p2-conn.c drives our io source and deadline from now on (on_io(), on_deadline()). */
 	(void)sd_event_source_set_enabled(conn->deadline, SD_EVENT_OFF);
-	r = p2_conn_new(conn->srv, conn->fd, conn->address, conn->ip, conn->accepted, early, len,
-	                p2_done, conn, &conn->p2);
+	r = p2_conn_new(conn->srv, conn->fd, conn->io, conn->deadline, conn->address, conn->ip,
+	                conn->accepted, p2_done, conn, &conn->p2);
 	if (r < 0) {
 		log_error_errno(r, "Cannot start protocol 2 for %s: %m", conn->address);
 		connection_free(conn);
 		return;
 	}
 	conn->state = CONN_P2;
-	p2_conn_start(conn->p2);
+	p2_conn_start(conn->p2, early, len);
 }
 
 static void read_version(Connection *conn)
@@ -712,6 +711,10 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	Connection *conn = userdata;
 
+	if (conn->state == CONN_P2) {
+		p2_conn_io(conn->p2, revents);
+		return 0;
+	}
 	if (conn->wlen > 0) {
 		if (!flush_output(conn)) {
 			return 0;
@@ -764,6 +767,10 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Connection *conn = userdata;
 
+	if (conn->state == CONN_P2) {
+		p2_conn_timer(conn->p2);
+		return 0;
+	}
 	if (conn->pooled) {
 		if (!conn->orphaned) {
 			hs_pool_cancel(conn->srv->pool, &conn->job); /* job_done() logs and frees */
