@@ -559,6 +559,10 @@ static void log_version_line(const char *buf, size_t n)
 	char shown[VERSION_LINE_MAX + 1];
 	size_t j = 0;
 
+	if (log_get_max_level() < LOG_DEBUG) {
+		return; /* no copy and no repr for a line nobody sees */
+	}
+
 	/* Upstream reads the line in text mode, where "\r\n" becomes "\n". */
 	for (size_t i = 0; i < n; i++) {
 		if (buf[i] == '\r' && i + 1 < n && buf[i + 1] == '\n') {
