@@ -275,6 +275,7 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		connection_set_owner_data(conn, a);
 		connection_link(conn, &m->conn_head, &m->conn_tail);
 		m->n_connections++;
+		connection_start(conn);
 	}
 	return 0;
 }
