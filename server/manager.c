@@ -244,8 +244,9 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		socklen_t len = sizeof(peer);
 		Connection *conn;
 		Admission *a;
-		int one = 1, cfd;
+		int cfd;
 
+		/* TCP_NODELAY comes from the listening socket (manager_open_listener()). */
 		cfd = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
@@ -265,7 +266,6 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 			safe_close(cfd);
 			continue;
 		}
-		(void)setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (connection_new(&m->conn_server, cfd, (struct sockaddr *)&peer, len, &conn) <
 		    0) {
 			ratelimit_closed(m->ratelimit, a->source, true);
@@ -275,6 +275,7 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		connection_set_owner_data(conn, a);
 		connection_link(conn, &m->conn_head, &m->conn_tail);
 		m->n_connections++;
+		connection_start(conn);
 	}
 	return 0;
 }
@@ -917,6 +918,8 @@ int manager_open_listener(Manager *m)
 	if (listen(fd, SOMAXCONN) < 0) {
 		return log_error_errno(errno, "Cannot listen: %m");
 	}
+	/* Linux copies it into every accepted socket: one setsockopt() here, none per accept. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	r = fd_set_nonblock(fd, true);
 	if (r < 0) {
 		return log_error_errno(r, "Cannot make the socket non-blocking: %m");

@@ -35,8 +35,8 @@ struct P2Conn {
 	P2ConnPhase phase;
 	P2ServerSession *session;
 	P2Timeouts timeouts;
-	sd_event_source *io;
-	sd_event_source *timer;
+	sd_event_source *io;    /* the owner's, borrowed */
+	sd_event_source *timer; /* the owner's, borrowed */
 	Client *client;
 	Release *release;
 	bool authenticated;
@@ -46,12 +46,10 @@ struct P2Conn {
 	uint32_t verdict_value;
 	uint64_t write_deadline;  /* CLOCK_MONOTONIC µs; 0 while nothing waits to be written */
 	uint64_t linger_deadline; /* in LINGER */
-	uint8_t *early;
-	size_t early_len;
 	P2ConnDone done;
 	void *userdata;
-	char *address;
-	char *ip;
+	const char *address; /* the owner's */
+	const char *ip;      /* the owner's */
 };
 
 static uint64_t now_mono(void)
@@ -84,9 +82,15 @@ static bool finish(P2Conn *p, const char *why)
 	return false;
 }
 
-/* Write what the session queued.  0 when all is written, 1 when the socket is full, -errno. */
+/*
+ * Write what the session queued.  0 when all is written, 1 when the socket is full, -errno.
+ * In RESULT everything queued is the last of our stream and shutdown(SHUT_WR) follows at
+ * once: MSG_MORE holds the segment back so that the FIN rides on it (one segment, not two).
+ */
 static int flush(P2Conn *p)
 {
+	int more = p->phase == P2C_RESULT ? MSG_MORE : 0;
+
 	for (;;) {
 		size_t len = 0;
 		const uint8_t *out = p2_server_output(p->session, &len);
@@ -96,7 +100,7 @@ static int flush(P2Conn *p)
 			p->write_deadline = 0;
 			return 0;
 		}
-		n = RETRY_EINTR(send(p->fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT));
+		n = RETRY_EINTR(send(p->fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT | more));
 		if (n < 0) {
 			if (errno == EAGAIN) {
 				if (p->write_deadline == 0) {
@@ -261,7 +265,10 @@ static const ReleaseOps release_ops = {
         .waiting = release_waiting,
 };
 
-/* §A.5.1 after SERVER_AUTH: lookup, material, then release.c decides. */
+/*
+ * §A.5.1 after SERVER_AUTH (queued, not yet written): lookup, material, then release.c
+ * decides.  Every path writes what is queued before it returns or waits.
+ */
 static bool decide(P2Conn *p)
 {
 	const char *key_id = p2_server_client_key_id(p->session);
@@ -293,8 +300,8 @@ static bool decide(P2Conn *p)
 	if (p->verdict_pending) {
 		return on_verdict(p, p->verdict, p->verdict_value);
 	}
-	rearm(p);
-	return true;
+	/* A wait (approval, a busy client): SERVER_AUTH goes now (the client's deadline). */
+	return write_out(p);
 }
 
 static bool feed(P2Conn *p, const uint8_t *in, size_t len);
@@ -341,10 +348,11 @@ static bool on_request(P2Conn *p, const uint8_t *rest, size_t rest_len)
 	if (errno != EAGAIN) {
 		return finish(p, "connection reset");
 	}
+	/*
+	 * SERVER_AUTH stays queued: an immediate verdict leaves with it in one send() (SERVER_AUTH
+	 * first, as §A.4.2 wants); decide() flushes it at once when the verdict has to wait.
+	 */
 	p->phase = P2C_DECIDING;
-	if (!write_out(p)) {
-		return false;
-	}
 	return decide(p);
 }
 
@@ -418,98 +426,70 @@ static bool feed(P2Conn *p, const uint8_t *in, size_t len)
 	return write_out(p);
 }
 
-static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+void p2_conn_io(P2Conn *p, uint32_t revents)
 {
-	P2Conn *p = userdata;
-
 	if ((revents & EPOLLOUT) && !write_out(p)) {
-		return 0;
+		return;
 	}
 	if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		(void)read_in(p);
 	}
-	return 0;
 }
 
-static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+void p2_conn_timer(P2Conn *p)
 {
-	P2Conn *p = userdata;
 	uint64_t now = now_mono();
 
 	if (p->phase == P2C_LINGER && now >= p->linger_deadline) {
 		log_debug("Protocol 2 connection from %s: no FINAL from the client", p->address);
 		(void)finish(p, NULL);
-		return 0;
+		return;
 	}
 	if (p->write_deadline && now >= p->write_deadline) {
 		(void)finish(p, "timed out writing");
-		return 0;
+		return;
 	}
 	if (p->phase == P2C_HELLO && now >= p2_server_deadline(p->session)) {
 		log_warning("Connection from %s timed out in the protocol 2 handshake", p->address);
 		(void)finish(p, NULL);
-		return 0;
+		return;
 	}
 	rearm(p);
-	return 0;
 }
 
-int p2_conn_new(const ConnServer *srv, int fd, const char *address, const char *ip,
-                uint64_t accepted, const uint8_t *early, size_t early_len, P2ConnDone done,
+int p2_conn_new(const ConnServer *srv, int fd, sd_event_source *io, sd_event_source *timer,
+                const char *address, const char *ip, uint64_t accepted, P2ConnDone done,
                 void *userdata, P2Conn **ret)
 {
 	P2Conn *p = calloc(1, sizeof(*p));
-	int r = -ENOMEM;
+	int r;
 
 	if (!p) {
 		return -ENOMEM;
 	}
 	p->srv = srv;
 	p->fd = fd;
+	p->io = io;
+	p->timer = timer;
 	p->done = done;
 	p->userdata = userdata;
+	p->address = address;
+	p->ip = ip;
 	p->timeouts = p2_default_timeouts;
 	p->timeouts.hello = p->timeouts.auth = srv->timeout_usec;
-	p->address = strdup(address);
-	p->ip = strdup(ip);
-	if (early_len > 0) {
-		p->early = malloc(early_len);
-		if (p->early) {
-			memcpy(p->early, early, early_len);
-			p->early_len = early_len;
-		}
-	}
-	if (!p->address || !p->ip || (early_len > 0 && !p->early)) {
-		goto fail;
-	}
 	r = p2_server_new(srv->p2_identity, &p->timeouts, accepted, &p->session);
 	if (r < 0) {
-		goto fail;
-	}
-	r = sd_event_add_io(srv->event, &p->io, fd, EPOLLIN, on_io, p);
-	if (r < 0) {
-		goto fail;
-	}
-	(void)sd_event_source_set_enabled(p->io, SD_EVENT_OFF);
-	r = sd_event_add_time(srv->event, &p->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_timer,
-	                      p);
-	if (r < 0) {
-		goto fail;
+		free(p);
+		return r;
 	}
 	*ret = p;
 	return 0;
-fail:
-	p2_conn_free(p);
-	return r;
 }
 
-void p2_conn_start(P2Conn *p)
+void p2_conn_start(P2Conn *p, const uint8_t *early, size_t early_len)
 {
-	(void)sd_event_source_set_enabled(p->io, SD_EVENT_ON);
-	if (p->early_len > 0) {
-		_cleanup_free_ uint8_t *early = TAKE_PTR(p->early);
-
-		(void)feed(p, early, p->early_len);
+	if (early_len > 0) {
+		(void)feed(p, early, early_len);
 		return;
 	}
 	rearm(p);
@@ -541,12 +521,7 @@ P2Conn *p2_conn_free(P2Conn *p)
 	}
 	release_free(p->release);
 	client_unref(p->client);
-	sd_event_source_disable_unref(p->io);
-	sd_event_source_disable_unref(p->timer);
 	p2_server_free(p->session);
-	free(p->early);
-	free(p->address);
-	free(p->ip);
 	free(p);
 	return NULL;
 }

@@ -31,17 +31,28 @@ typedef void (*P2ConnDone)(void *userdata);
 
 /*
  * A protocol 2 connection on fd (borrowed: the caller closes it after done) for srv, whose
- * p2_identity must be set.  early/early_len are the bytes read past "2\r\n" (copied).
- * accepted is the CLOCK_MONOTONIC µs of accept().  address is the peer as logs show it, ip
- * its bare address (for ClientNotFound).  Nothing runs before p2_conn_start().  Returns 0
- * or -ENOMEM.
+ * p2_identity must be set.  io (an enabled io source on fd) and timer (a CLOCK_MONOTONIC time
+ * source) are the caller's, borrowed: p2-conn.c sets their events, time and enabled state,
+ * and the caller's callbacks call p2_conn_io() and p2_conn_timer() (one epoll registration
+ * per socket for its whole life).  accepted is the CLOCK_MONOTONIC µs of accept().  address
+ * is the peer as logs show it, ip its bare address (for ClientNotFound); both borrowed, they
+ * must outlive p.  Nothing runs before p2_conn_start().  Returns 0 or -ENOMEM.
  */
-int p2_conn_new(const ConnServer *srv, int fd, const char *address, const char *ip,
-                uint64_t accepted, const uint8_t *early, size_t early_len, P2ConnDone done,
+int p2_conn_new(const ConnServer *srv, int fd, sd_event_source *io, sd_event_source *timer,
+                const char *address, const char *ip, uint64_t accepted, P2ConnDone done,
                 void *userdata, P2Conn **ret);
 
-/* Feed the early bytes and start watching the socket.  May call done before it returns. */
-void p2_conn_start(P2Conn *p);
+/*
+ * Feed early/early_len, the bytes read past "2\r\n" (not kept), and start watching the
+ * socket.  May call done before it returns.
+ */
+void p2_conn_start(P2Conn *p, const uint8_t *early, size_t early_len);
+
+/* The io source's event (revents as epoll gives them).  May call done. */
+void p2_conn_io(P2Conn *p, uint32_t revents);
+
+/* The timer source fired.  May call done. */
+void p2_conn_timer(P2Conn *p);
 
 /* Whether the peer proved its key in this session (a valid sigC, §A.7.4's accounting). */
 bool p2_conn_authenticated(const P2Conn *p);

@@ -559,6 +559,10 @@ static void log_version_line(const char *buf, size_t n)
 	char shown[VERSION_LINE_MAX + 1];
 	size_t j = 0;
 
+	if (log_get_max_level() < LOG_DEBUG) {
+		return; /* no copy and no repr for a line nobody sees */
+	}
+
 	/* Upstream reads the line in text mode, where "\r\n" becomes "\n". */
 	for (size_t i = 0; i < n; i++) {
 		if (buf[i] == '\r' && i + 1 < n && buf[i + 1] == '\n') {
@@ -649,18 +653,17 @@ static void start_p2(Connection *conn, const uint8_t *early, size_t len)
 {
 	int r;
 
-	/* One io source per fd: p2-conn.c watches the socket from now on, with its deadlines. */
-	conn->io = sd_event_source_disable_unref(conn->io);
+	/* p2-conn.c drives our io source and deadline from now on (on_io(), on_deadline()). */
 	(void)sd_event_source_set_enabled(conn->deadline, SD_EVENT_OFF);
-	r = p2_conn_new(conn->srv, conn->fd, conn->address, conn->ip, conn->accepted, early, len,
-	                p2_done, conn, &conn->p2);
+	r = p2_conn_new(conn->srv, conn->fd, conn->io, conn->deadline, conn->address, conn->ip,
+	                conn->accepted, p2_done, conn, &conn->p2);
 	if (r < 0) {
 		log_error_errno(r, "Cannot start protocol 2 for %s: %m", conn->address);
 		connection_free(conn);
 		return;
 	}
 	conn->state = CONN_P2;
-	p2_conn_start(conn->p2);
+	p2_conn_start(conn->p2, early, len);
 }
 
 static void read_version(Connection *conn)
@@ -708,10 +711,20 @@ static void read_version(Connection *conn)
 	start_handshake(conn);
 }
 
+void connection_start(Connection *conn)
+{
+	/* Not waiting for epoll saves a wake-up; an empty socket costs one recv() (EAGAIN). */
+	read_version(conn);
+}
+
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	Connection *conn = userdata;
 
+	if (conn->state == CONN_P2) {
+		p2_conn_io(conn->p2, revents);
+		return 0;
+	}
 	if (conn->wlen > 0) {
 		if (!flush_output(conn)) {
 			return 0;
@@ -764,6 +777,10 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Connection *conn = userdata;
 
+	if (conn->state == CONN_P2) {
+		p2_conn_timer(conn->p2);
+		return 0;
+	}
 	if (conn->pooled) {
 		if (!conn->orphaned) {
 			hs_pool_cancel(conn->srv->pool, &conn->job); /* job_done() logs and frees */

@@ -63,6 +63,12 @@ int connection_new(const ConnServer *srv, int fd, const struct sockaddr *peer, s
                    Connection **ret);
 
 /*
+ * Read what the peer sent already (its version line usually comes with the connection), once
+ * the owner has recorded conn: it may be closed (srv->closed) before this returns.
+ */
+void connection_start(Connection *conn);
+
+/*
  * Close at once (no bye), calling srv->closed.  For eviction and shutdown: a protocol 2
  * request past SERVER_AUTH first gets RESULT TRY_LATER (10 s) and FINAL, if the socket
  * takes them without waiting.

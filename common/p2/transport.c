@@ -262,9 +262,11 @@ static uint64_t monotonic_usec(void)
 /*
  * sodium_malloc() and sodium_free() cost mmap, mprotect, mlock and munmap calls, about 20 µs
  * together, a tenth of a server's whole unlock (§A.13).  Wiped server session blocks are kept
- * for reuse instead: still guarded, locked sodium_malloc memory.
+ * for reuse instead: still guarded, locked sodium_malloc memory.  At most as many as were in
+ * use at once, up to 256 (a page each, locked): 64 clients at once keep a few more sessions
+ * than 64 alive (the ones just accepted, the ones whose client just closed).
  */
-#define SESSION_CACHE_MAX 64
+#define SESSION_CACHE_MAX 256
 
 static struct {
 	pthread_mutex_t lock;
