@@ -75,7 +75,10 @@ run_until() {
 	wait_for 30 sh -c "[ \$(grep -cF -- '$_ru_str' '$_ru_file') -ge $_ru_want ]" ||
 		fail "not $_ru_n more times '$_ru_str' in $_ru_file: $(tail -n 5 "$_ru_err")"
 	kill -0 "$_ru_pid" 2>/dev/null || fail "$1 stopped by itself: $(tail -n 5 "$_ru_err")"
-	kill -TERM "$_ru_pid"
+	# When CMD is a shell function, the job is a subshell and the program its child: signal
+	# the children first, or they outlive the subshell.
+	pkill -TERM -P "$_ru_pid" 2>/dev/null || true
+	kill -TERM "$_ru_pid" 2>/dev/null || true
 	_ru_rc=0
 	wait "$_ru_pid" || _ru_rc=$?
 	assert_eq "$_ru_rc" 143 "exit status of $1 (killed by SIGTERM)"
