@@ -216,3 +216,18 @@ install_dir() {
 # upstream paths
 UPSTREAM_PLUGIN_DIR=/usr/lib/x86_64-linux-gnu/mandos/plugins.d
 UPSTREAM_LIB_DIR=/usr/lib/x86_64-linux-gnu/mandos
+
+# silent_server PORT: a TCP server on [::1]:PORT that accepts every connection and never says
+# anything (for the clients' deadlines); stopped at exit.
+silent_server() {
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::1", int(sys.argv[1])))
+s.listen(8)
+conns = []
+while True:
+    conns.append(s.accept())' "$1" &
+	on_exit "kill $!"
+	wait_for_port "$1"
+}

@@ -58,16 +58,7 @@ assert_contains "$T/err-busy" "server [::1]:$port: (unauthenticated) server says
 # Deadlines (upstream has none): a server that accepts and says nothing, and one that goes
 # quiet after SERVER_AUTH.  Each attempt ends and the next follows.
 port=$(random_port)
-python3 -c 'import socket, sys
-s = socket.socket(socket.AF_INET6)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("::1", int(sys.argv[1])))
-s.listen(8)
-conns = []
-while True:
-    conns.append(s.accept())' "$port" &
-on_exit "kill $!"
-wait_for_port "$port"
+silent_server "$port"
 run_until 2 "Timed out waiting for ServerHello" "$T/err-silent" "$T/out-silent" "$T/err-silent" \
 	mc --timeout=1 --retry=0.5 --debug
 serve hang

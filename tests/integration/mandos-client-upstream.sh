@@ -127,16 +127,7 @@ rejected_delay=1; rejected delay "$T/u" "INFO: Client not found for key ID"
 
 # 5. Timeouts.  A server that accepts and then says nothing: the handshake times out.
 sport=$(random_port)
-python3 -c 'import socket, sys, time
-s = socket.socket(socket.AF_INET6)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("::1", int(sys.argv[1])))
-s.listen(8)
-conns = []
-while True:
-    conns.append(s.accept())' "$sport" &
-on_exit "kill $!"
-wait_for_port "$sport"
+silent_server "$sport"
 run_mc_until 2 "Timed out the TLS handshake" "$T/err-silent" silent \
 	--connect="[::1]:$sport" --timeout=1 --retry=0.5 --debug $common $(client_keys "$T/k")
 # A server that completes the handshake but holds the secret back (approval delay).
