@@ -152,11 +152,32 @@ const char *protocols_format(unsigned protocols, char sep, char ret[PROTOCOLS_ST
  * What a client may receive, and how (spec/protocol-2.md §A.5.2, §A.6, §A.9.1).  From
  * clients.conf only (never merged with the state file); replaced as a whole on reload.
  */
+/* Escrow key sizes (§B.2; P2_SCALAR_LEN and P2_KID_LEN of common/p2, as above). */
+#define ESCROW_SCALAR_LEN 32U
+#define ESCROW_KID_LEN 16U
+#define ESCROW_KEYS_MAX 64U /* per section: more is an ERROR, the rest left out */
+
+/*
+ * A client's escrow keys (§B.2): the union of `escrow_key` and `escrow_keyfile`, in that
+ * order, bad keys left out.  The scalars are n × 32 bytes in the SecretStore (packed
+ * sodium_malloc chunks, never one allocation per client), index i matching kids[i]; nothing
+ * of them is ever written to the state file, D-Bus or a log.  The kids (not secret) are
+ * malloc()ed.
+ */
+typedef struct ClientEscrow {
+	Secret scalars;                    /* n × ESCROW_SCALAR_LEN bytes, or all zero */
+	uint8_t (*kids)[ESCROW_KID_LEN];   /* n kids, or NULL */
+	size_t n;
+	char *keyfile;   /* the expanded escrow_keyfile path, or NULL (for --shred) */
+	char *inline_at; /* "FILE:LINE" of the section's escrow_key line, or NULL */
+} ClientEscrow;
+
 typedef struct ClientDelivery {
 	unsigned protocols;     /* PROTOCOL_BIT(1) | PROTOCOL_BIT(2); default PROTOCOLS_DEFAULT */
 	uint32_t release_limit; /* releases per rolling 24 h, 0 = unlimited */
 	uint8_t *sealed;        /* crypto_box_seal ciphertext (not a secret), malloc()ed, or NULL */
 	size_t sealed_len;
+	ClientEscrow escrow;    /* Part B; its scalars live in the loader's SecretStore */
 } ClientDelivery;
 
 void client_delivery_done(ClientDelivery *d);
