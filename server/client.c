@@ -200,9 +200,9 @@ Client *client_unref(Client *c)
 		secret_store_drop(c->ctx->store, &c->secret);
 		secret_store_drop(c->ctx->store, &c->state_key);
 	}
+	client_delivery_done(&c->delivery, c->ctx ? c->ctx->store : NULL);
 	client_settings_done(&c->s);
 	client_settings_done(&c->config);
-	client_delivery_done(&c->delivery);
 	free(c->releases);
 	free(c->name);
 	free(c);
@@ -568,14 +568,24 @@ void client_rejected(Client *c, const char *reason)
 	CLIENT_NOTIFY(c->ctx, rejected, c, reason);
 }
 
+static bool same_string(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 bool client_replace_delivery(Client *c, ClientDelivery *d)
 {
 	const ClientDelivery *o = &c->delivery;
 	bool same = o->protocols == d->protocols && o->release_limit == d->release_limit &&
 	            o->sealed_len == d->sealed_len &&
-	            (o->sealed_len == 0 || memcmp(o->sealed, d->sealed, o->sealed_len) == 0);
+	            (o->sealed_len == 0 || memcmp(o->sealed, d->sealed, o->sealed_len) == 0) &&
+	            o->escrow.n == d->escrow.n &&
+	            (o->escrow.n == 0 ||
+	             memcmp(o->escrow.kids, d->escrow.kids, o->escrow.n * ESCROW_KID_LEN) == 0) &&
+	            same_string(o->escrow.keyfile, d->escrow.keyfile) &&
+	            same_string(o->escrow.inline_at, d->escrow.inline_at);
 
-	client_delivery_done(&c->delivery);
+	client_delivery_done(&c->delivery, c->ctx->store);
 	c->delivery = *d;
 	*d = (ClientDelivery){0};
 	if (!same) {
