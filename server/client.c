@@ -3,8 +3,13 @@
 #include "client.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -592,6 +597,84 @@ bool client_replace_delivery(Client *c, ClientDelivery *d)
 		notify(c, CLIENT_PROP_DELIVERY);
 	}
 	return !same;
+}
+
+/* Overwrite path's bytes with zeros in place (hard links see them too), fsync, unlink it and
+ * fsync its directory.  Returns 0 or -errno with *ret_step the failing step. */
+static int shred_file(const char *path, const char **ret_step)
+{
+	static const uint8_t zeros[4096];
+	_cleanup_free_ char *dir = strdup(path);
+	_cleanup_close_ int fd = -EBADF, dfd = -EBADF;
+	struct stat st;
+	off_t left;
+
+	*ret_step = "overwrite";
+	if (!dir) {
+		return -ENOMEM;
+	}
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		return negative_errno();
+	}
+	if (!S_ISREG(st.st_mode)) {
+		return -EINVAL;
+	}
+	for (left = st.st_size; left > 0;) {
+		ssize_t n = RETRY_EINTR(write(fd, zeros, (size_t)MIN(left, (off_t)sizeof(zeros))));
+
+		if (n < 0) {
+			return negative_errno();
+		}
+		left -= n;
+	}
+	if (fsync(fd) < 0) {
+		return negative_errno();
+	}
+	*ret_step = "delete";
+	if (unlink(path) < 0) {
+		return negative_errno();
+	}
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+	}
+	return 0;
+}
+
+int client_shred_escrow(Client *c, char **ret_message)
+{
+	ClientEscrow *e = &c->delivery.escrow;
+	const char *step = NULL;
+	int r;
+
+	*ret_message = NULL;
+	if (e->inline_at) {
+		return -EPERM;
+	}
+	if (e->n == 0 && !e->keyfile) {
+		return -ENOENT;
+	}
+	secret_store_drop(c->ctx->store, &e->scalars);
+	free(e->kids);
+	e->kids = NULL;
+	e->n = 0;
+	client_disable(c, false);
+	r = shred_file(e->keyfile, &step);
+	if (r < 0) {
+		log_error("Wiped the escrow keys of %s from memory, but cannot %s %s: %s", c->name,
+		          step, e->keyfile, strerror(-r));
+		if (asprintf(ret_message, "cannot %s %s: %s (errno %d)", step, e->keyfile,
+		             strerror(-r), -r) < 0) {
+			*ret_message = NULL;
+		}
+		notify(c, CLIENT_PROP_DELIVERY);
+		return -EIO;
+	}
+	log_warning("Shredded the escrow keys of %s (%s deleted)", c->name, e->keyfile);
+	*ret_message = TAKE_PTR(e->keyfile);
+	notify(c, CLIENT_PROP_DELIVERY);
+	return 0;
 }
 
 void client_mark_removed(Client *c)
