@@ -30,8 +30,9 @@ ZERO=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 FF=//////////////////////////////////////////8=
 # clients.conf: a has two keys inline, b a keyfile, c good and bad keys on continuation
 # lines, d a keyfile with a bad key, e a keyfile that does not exist, f needs approval.
+# [DEFAULT] names b's keyfile: an ERROR, and no other client inherits b's key.
 conf() {
-	printf '[DEFAULT]\nchecker = true\n\n'
+	printf '[DEFAULT]\nchecker = true\nescrow_keyfile = %s\n\n' "$KEYS/b.key"
 	p2_section a "escrow_key = $1"
 	p2_section b "escrow_keyfile = $KEYS/b.key"
 	p2_section c "escrow_key = @@@@ AAAA
@@ -57,6 +58,8 @@ done
 assert_contains "$T/server.log" "ERROR: $KEYS/d.key:4: client d: escrow key #2: not 32 bytes; left out"
 assert_contains "$T/server.log" \
 	"ERROR: client e: cannot read escrow_keyfile $KEYS/missing.key: No such file or directory"
+assert_contains "$T/server.log" \
+	"ERROR: $CONF:3: escrow_keyfile is a key of one client, not of [DEFAULT]; ignored"
 kill -0 "$SERVER_PID" || fail "the server stopped on bad escrow keys"
 echo "bad escrow keys: ERROR with FILE:LINE and position, left out, the server runs"
 
@@ -86,8 +89,8 @@ cmp -s "$T/p2out-a" "$T/pw2" || fail "sealed + escrow: not the secret twice"
 log_wait "Sending secret to a (protocol 2: sealed, escrow ×1)"
 echo "one ESCROW item per matching kid, in request order; sealed first"
 
-# Another client's kid: NO_MATERIAL, no evaluation, no release; with a's own sealed secret
-# requested too, only the sealed item comes back.
+# Another client's kid (b's, also named in [DEFAULT]): NO_MATERIAL, no evaluation, no release;
+# with a's own sealed secret requested too, only the sealed item comes back.
 released=$(grep -c "Sending secret to a " "$T/server.log")
 p2_unlock a --flags=0 --escrow="$T/p2-b/escrow-one.conf" || fail "a with b's kid got no RESULT"
 assert_contains "$T/p2err-a" "RESULT code=5 flags=0 value=0 text=\"\" items=0"
