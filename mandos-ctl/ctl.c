@@ -577,10 +577,10 @@ static int run_shred(const CtlOptions *o, MandosBus *bus, Client *const *sel, si
 		if (*inl) {
 			say_inline(name, inl);
 			refuse = true;
-		} else if (!kids || !kids[0]) {
-			fprintf(stderr, "%s has no escrow keys%s%s%s\n", name,
-			        *file ? " (none loaded from its escrow_keyfile " : "", file,
-			        *file ? ")" : "");
+		} else if ((!kids || !kids[0]) && !*file) {
+			/* With a file but no keys (a shred that could not delete it, a file that
+			 * could not be read), the server tries the file again. */
+			fprintf(stderr, "%s has no escrow keys\n", name);
 			refuse = true;
 		}
 	}
@@ -593,8 +593,14 @@ static int run_shred(const CtlOptions *o, MandosBus *bus, Client *const *sel, si
 			char *const *kids = dget(sel[i], "EscrowKeyIds")->strv;
 			size_t n_kids = 0;
 
-			while (kids[n_kids]) {
+			while (kids && kids[n_kids]) {
 				n_kids++;
+			}
+			if (n_kids == 0) {
+				fprintf(stderr, "%s: no escrow keys in memory, but %s is still to be "
+				                "deleted\n",
+				        client_get(sel[i], "Name")->s, dget(sel[i], "EscrowKeyFile")->s);
+				continue;
 			}
 			fprintf(stderr, "%s: %zu escrow key%s (", client_get(sel[i], "Name")->s,
 			        n_kids, n_kids == 1 ? "" : "s");
@@ -603,11 +609,11 @@ static int run_shred(const CtlOptions *o, MandosBus *bus, Client *const *sel, si
 			}
 			fprintf(stderr, ") in %s\n", dget(sel[i], "EscrowKeyFile")->s);
 		}
-		fprintf(stderr, "The server will forget %s, disable the client%s, and overwrite "
-		                "and delete the file%s: what they unlock stays locked unless a "
-		                "copy of the file is left somewhere.\n",
-		        n_sel == 1 ? "these keys" : "the keys", n_sel == 1 ? "" : "s",
-		        n_sel == 1 ? "" : "s");
+		fprintf(stderr, "The server will forget the keys, disable the client%s, and "
+		                "overwrite and delete the file%s; a machine bound to them then no "
+		                "longer unlocks without its passphrase, unless a copy of the file "
+		                "survives somewhere.\n",
+		        n_sel == 1 ? "" : "s", n_sel == 1 ? "" : "s");
 		r = confirm(sel, n_sel);
 		if (r == -ENOTTY) {
 			fprintf(stderr, "Nothing shredded: standard input is not a terminal to ask "
@@ -643,10 +649,10 @@ static int run_shred(const CtlOptions *o, MandosBus *bus, Client *const *sel, si
 			const char *file = dget(sel[i], "EscrowKeyFile")->s;
 
 			fprintf(stderr,
-			        "%s\nThe server has forgotten the escrow keys of %s and disabled "
-			        "it, but the file is still there: delete %s by hand (shred -u), and "
-			        "every copy and backup of it.\n",
-			        msg ? msg : error, name, file);
+			        "%s: %s\nThe server has forgotten the escrow keys of %s and "
+			        "disabled it, but the file is still there: delete %s by hand "
+			        "(shred -u), and every copy and backup of it.\n",
+			        name, msg ? msg : error, name, file);
 			return CTL_EXIT_FILE_LEFT;
 		}
 		return dbus_failure(r, TAKE_PTR(msg));
