@@ -281,9 +281,9 @@ static const struct {
 	const char *key;
 	ValueType type;
 } delivery_keys[] = {
-        {"Protocols", VAL_STRING},     {"HasSealedSecret", VAL_BOOL}, {"EscrowKeyIds", VAL_STRV},
-        {"EscrowKeyFile", VAL_STRING}, {"EscrowKeyInline", VAL_STRING},
-        {"ReleaseLimit", VAL_UINT},    {"ReleasesLeft", VAL_INT},
+        {"Protocols", VAL_STRING},     {"HasSealedSecret", VAL_BOOL},   {"EscrowKeyIds", VAL_STRV},
+        {"EscrowKeyFile", VAL_STRING}, {"EscrowKeyInline", VAL_STRING}, {"ReleaseLimit", VAL_UINT},
+        {"ReleasesLeft", VAL_INT},
 };
 
 static const char *const escrow_headers[] = {
@@ -451,8 +451,7 @@ static void dump_escrow_json(FILE *f, Client *const *clients, size_t n)
 	fputs("\n}\n", f);
 }
 
-int ctl_print_escrow(FILE *f, Client *const *clients, size_t n, bool json,
-                     const char **ret_missing)
+int ctl_print_escrow(FILE *f, Client *const *clients, size_t n, bool json, const char **ret_missing)
 {
 	int r = check_delivery(clients, n, ret_missing);
 
@@ -505,7 +504,10 @@ static void no_delivery(const char *name)
 static void write_names(FILE *f, Client *const *sel, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "%s%s", i == 0 ? "" : i + 1 == n ? " and " : ", ",
+		fprintf(f, "%s%s",
+		        i == 0       ? ""
+		        : i + 1 == n ? " and "
+		                     : ", ",
 		        client_get(sel[i], "Name")->s);
 	}
 }
@@ -563,8 +565,9 @@ static int run_shred(const CtlOptions *o, MandosBus *bus, Client *const *sel, si
 		return 1;
 	}
 	if (r < 0) {
-		fprintf(stderr, "Failed to access Mandos server through D-Bus:\n"
-		                "a client lacks the property %s\n",
+		fprintf(stderr,
+		        "Failed to access Mandos server through D-Bus:\n"
+		        "a client lacks the property %s\n",
 		        missing);
 		return 1;
 	}
@@ -597,9 +600,11 @@ static int run_shred(const CtlOptions *o, MandosBus *bus, Client *const *sel, si
 				n_kids++;
 			}
 			if (n_kids == 0) {
-				fprintf(stderr, "%s: no escrow keys in memory, but %s is still to be "
-				                "deleted\n",
-				        client_get(sel[i], "Name")->s, dget(sel[i], "EscrowKeyFile")->s);
+				fprintf(stderr,
+				        "%s: no escrow keys in memory, but %s is still to be "
+				        "deleted\n",
+				        client_get(sel[i], "Name")->s,
+				        dget(sel[i], "EscrowKeyFile")->s);
 				continue;
 			}
 			fprintf(stderr, "%s: %zu escrow key%s (", client_get(sel[i], "Name")->s,
@@ -609,10 +614,11 @@ static int run_shred(const CtlOptions *o, MandosBus *bus, Client *const *sel, si
 			}
 			fprintf(stderr, ") in %s\n", dget(sel[i], "EscrowKeyFile")->s);
 		}
-		fprintf(stderr, "The server will forget the keys, disable the client%s, and "
-		                "overwrite and delete the file%s; a machine bound to them then no "
-		                "longer unlocks without its passphrase, unless a copy of the file "
-		                "survives somewhere.\n",
+		fprintf(stderr,
+		        "The server will forget the keys, disable the client%s, and "
+		        "overwrite and delete the file%s; a machine bound to them then no "
+		        "longer unlocks without its passphrase, unless a copy of the file "
+		        "survives somewhere.\n",
 		        n_sel == 1 ? "" : "s", n_sel == 1 ? "" : "s");
 		r = confirm(sel, n_sel);
 		if (r == -ENOTTY) {
@@ -631,7 +637,8 @@ static int run_shred(const CtlOptions *o, MandosBus *bus, Client *const *sel, si
 
 		r = mandos_bus_shred(bus, sel[i]->path, &deleted, &error, &msg);
 		if (r >= 0) {
-			fprintf(out, "Shredded the escrow keys of %s (%s deleted); %s is disabled\n",
+			fprintf(out,
+			        "Shredded the escrow keys of %s (%s deleted); %s is disabled\n",
 			        name, deleted, name);
 			fflush(out);
 			continue;

@@ -32,7 +32,7 @@ int ctl_print_escrow(FILE *f, Client *const *clients, size_t n, bool json,
                      const char **ret_missing);
 
 /* mandos-ctl --shred's exit statuses besides 0, 1 (as upstream's) and 2 (usage). */
-#define CTL_EXIT_NOT_CONFIRMED 3 /* not confirmed, or no terminal to ask and no --force */
+#define CTL_EXIT_NOT_CONFIRMED 3    /* not confirmed, or no terminal to ask and no --force */
 #define CTL_EXIT_NOTHING_SHREDDED 4 /* keys written inline, or no escrow keys: no change */
 #define CTL_EXIT_FILE_LEFT 5 /* keys wiped from memory and client disabled, file not deleted */
 

@@ -442,17 +442,15 @@ START_TEST(ours_options_errors)
 	const char *s[] = {"mandos-ctl", "--s", "x", NULL};
 
 	check_usage_error(alone, "mandos-ctl: error: --shred requires client names.\n");
-	check_usage_error(all,
-	                  "mandos-ctl: error: --shred cannot be used with --all: name the "
-	                  "clients.\n");
+	check_usage_error(all, "mandos-ctl: error: --shred cannot be used with --all: name the "
+	                       "clients.\n");
 	check_usage_error(all_named,
 	                  "mandos-ctl: error: --shred cannot be used with --all: name the "
 	                  "clients.\n");
 	check_usage_error(other, "mandos-ctl: error: --shred can only be used alone.\n");
 	check_usage_error(verbose, "mandos-ctl: error: --verbose can only be used alone.\n");
 	check_usage_error(force, "mandos-ctl: error: --force can only be used with --shred.\n");
-	check_usage_error(force_e,
-	                  "mandos-ctl: error: --force can only be used with --shred.\n");
+	check_usage_error(force_e, "mandos-ctl: error: --force can only be used with --shred.\n");
 	check_usage_error(escrow_v,
 	                  "mandos-ctl: error: --escrow can only be combined with --dump-json.\n");
 	check_usage_error(escrow_e,
