@@ -49,17 +49,10 @@ chmod 600 "$T/escrow/filed" "$T/escrow/other" "$T/ro/stuck"
 } > "$T/conf/clients.conf"
 chmod 644 "$T/conf/clients.conf"
 INLINE_LINE=$(grep -n "^escrow_key = $S4" "$T/conf/clients.conf" | cut -d: -f1)
-mkdir -p "$T/state"
-chmod 777 "$T/state"
 
 start_bus ours
 export DBUS_SYSTEM_BUS_ADDRESS="$BUS"
-$VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-zeroconf --address ::1 \
-	--port "$PORT" --foreground --debug > "$T/server.log" 2>&1 &
-SERVER_PID=$!
-on_exit "kill -9 $SERVER_PID"
-wait_for 30 bus_name_owned "$BUS" se.recompile.Mandos || fail "not on the bus"
-wait_for 30 _port_open "$PORT" || fail "the server does not listen"
+start_bus_server
 
 # ctl NAME ARGS...: our mandos-ctl with stdin from /dev/null; $T/NAME.out, $T/NAME.err, $rc.
 ctl() {
@@ -76,6 +69,16 @@ field() {
 	python3 -c 'import json, sys
 v = json.load(open(sys.argv[1]))[sys.argv[2]][sys.argv[3]]
 print(" ".join(v) if isinstance(v, list) else json.dumps(v))' "$T/escrow-json.out" "$1" "$2"
+}
+
+# is_enabled STATUS WHAT NAME...: mandos-ctl -V exits with STATUS (0 enabled, 1 disabled).
+is_enabled() {
+	_want=$1 _why=$2
+	shift 2
+	for _n in "$@"; do
+		ctl is-enabled -V "$_n"
+		assert_eq "$rc" "$_want" "mandos-ctl -V $_n $_why"
+	done
 }
 
 # snapshot FILE: what --shred may change: the delivery properties, Enabled, the key files.
@@ -98,9 +101,15 @@ unchanged() {
 	}
 }
 
-# tm_joined: the pane's text with wrapped lines joined.
-tm_joined() {
-	$TM capture-pane -p -J -t "$tm"
+# tty_shred NAME ANSWER PLAN: mandos-ctl --shred NAME on a terminal (stdout in $T/tty-NAME.out)
+# shows the line PLAN (wrapped lines joined) and the question, gets ANSWER; its status in $rc.
+tty_shred() {
+	tm_run "DBUS_SYSTEM_BUS_ADDRESS=$BUS $VALGRIND $CTL --shred $1 > $T/tty-$1.out"
+	tm_wait_text "Shred the escrow keys of $1? This cannot be undone. [y/N]"
+	$TM capture-pane -p -J -t "$tm" | grep -qxF "$3" ||
+		fail "--shred $1 does not say what it will shred: $(tm_screen)"
+	$TM send-keys -t "$tm" "$2" Enter
+	tm_wait_rc
 }
 
 # --- The listing ---
@@ -164,15 +173,10 @@ assert_contains "$T/notty.err" "--force"
 unchanged "--shred without a terminal"
 
 # The answer "n" on a terminal.
-tm_run "DBUS_SYSTEM_BUS_ADDRESS=$BUS $VALGRIND $CTL --shred filed > $T/tty-n.out"
-tm_wait_text "Shred the escrow keys of filed? This cannot be undone. [y/N]"
-tm_joined | grep -qF "filed: 1 escrow key ($BS_KID) in $T/escrow/filed" ||
-	fail "--shred does not say what it will shred: $(tm_screen)"
-$TM send-keys -t "$tm" n Enter
-tm_wait_rc
+tty_shred filed n "filed: 1 escrow key ($BS_KID) in $T/escrow/filed"
 assert_eq "$rc" 3 "--shred answered n"
 tm_wait_text "Nothing shredded."
-[ ! -s "$T/tty-n.out" ] || fail "--shred answered n printed $(cat "$T/tty-n.out")"
+[ ! -s "$T/tty-filed.out" ] || fail "--shred answered n printed $(cat "$T/tty-filed.out")"
 unchanged "--shred answered n"
 
 # Keys written inline: the file and line to delete, no question, even with --force and a
@@ -207,33 +211,26 @@ assert_eq "$(cat "$T/forced.out")" \
 assert_contains "$T/forced.err" \
 	"D-Bus: se.recompile.Mandos:/clients/filed:se.recompile.Mandos.Client.Delivery.ShredEscrowKeys()"
 [ ! -e "$T/escrow/filed" ] || fail "filed's key file is still there"
-ctl v-filed -V filed
-assert_eq "$rc" 1 "filed enabled after --shred"
+is_enabled 1 "after --shred" filed
 assert_eq "$(field filed EscrowKeyIds)" "" "filed's kids after --shred"
 log_wait "Shredded the escrow keys of filed ($T/escrow/filed deleted)"
 # The others are untouched.
 assert_eq "$(field other EscrowKeyIds)" "$OTHER_KIDS" "other's kids after filed's --shred"
 assert_eq "$(field inline EscrowKeyIds)" "$INLINE_KIDS" "inline's kids after filed's --shred"
 assert_eq "$(field stuck EscrowKeyIds | wc -w)" 1 "stuck's kids after filed's --shred"
-[ -e "$T/escrow/other" ] && [ -e "$T/ro/stuck" ] || fail "another client's key file is gone"
-for n in other inline stuck plain; do
-	ctl v-$n -V "$n"
-	assert_eq "$rc" 0 "$n enabled after filed's --shred"
+for f in "$T/escrow/other" "$T/ro/stuck"; do
+	[ -e "$f" ] || fail "another client's key file is gone: $f"
 done
+is_enabled 0 "after filed's --shred" other inline stuck plain
 ctl again --shred --force filed
 assert_eq "$rc" 4 "--shred filed a second time"
 assert_contains "$T/again.err" "filed has no escrow keys"
 echo "--shred --force: key file deleted, client disabled, the others untouched"
 
 # The answer "y" on a terminal.
-tm_run "DBUS_SYSTEM_BUS_ADDRESS=$BUS $VALGRIND $CTL --shred other > $T/tty-y.out"
-tm_wait_text "Shred the escrow keys of other? This cannot be undone. [y/N]"
-tm_joined | grep -qF "other: 2 escrow keys ($OTHER_KIDS) in $T/escrow/other" ||
-	fail "--shred does not say what it will shred: $(tm_screen)"
-$TM send-keys -t "$tm" y Enter
-tm_wait_rc
+tty_shred other y "other: 2 escrow keys ($OTHER_KIDS) in $T/escrow/other"
 assert_eq "$rc" 0 "--shred answered y: $(tm_screen)"
-assert_eq "$(cat "$T/tty-y.out")" \
+assert_eq "$(cat "$T/tty-other.out")" \
 	"Shredded the escrow keys of other ($T/escrow/other deleted); other is disabled" \
 	"--shred answered y"
 [ ! -e "$T/escrow/other" ] || fail "other's key file is still there"
@@ -245,23 +242,15 @@ assert_eq "$rc" 5 "--shred on an undeletable file: $(cat "$T/stuck.err")"
 assert_contains "$T/stuck.err" "stuck: cannot delete $T/ro/stuck: Permission denied"
 assert_contains "$T/stuck.err" "delete $T/ro/stuck by hand"
 assert_eq "$(field stuck EscrowKeyIds)" "" "stuck's kids after the failed --shred"
-ctl v-stuck -V stuck
-assert_eq "$rc" 1 "stuck enabled after the failed --shred"
+is_enabled 1 "after the failed --shred" stuck
 # Inline keys and the client without keys never changed.
 assert_eq "$(field inline EscrowKeyIds)" "$INLINE_KIDS" "inline's kids at the end"
-for n in inline plain; do
-	ctl v-$n -V "$n"
-	assert_eq "$rc" 0 "$n enabled at the end"
-done
+is_enabled 0 "at the end" inline plain
 # The file is still named: --shred tries it again, and deletes it once it can.
 ctl stuck2 --shred --force stuck
 assert_eq "$rc" 5 "--shred on the undeletable file again"
 chown "$SRV_USER:" "$T/ro"
-tm_run "DBUS_SYSTEM_BUS_ADDRESS=$BUS $VALGRIND $CTL --shred stuck > $T/tty-stuck.out"
-tm_wait_text "stuck: no escrow keys in memory, but $T/ro/stuck is still to be deleted"
-tm_wait_text "Shred the escrow keys of stuck? This cannot be undone. [y/N]"
-$TM send-keys -t "$tm" y Enter
-tm_wait_rc
+tty_shred stuck y "stuck: no escrow keys in memory, but $T/ro/stuck is still to be deleted"
 assert_eq "$rc" 0 "--shred on the file once deletable: $(tm_screen)"
 [ ! -e "$T/ro/stuck" ] || fail "stuck's key file is still there"
 echo "--shred on an undeletable file: exit 5, keys wiped, client disabled"

@@ -105,27 +105,28 @@ compare_files() {
 	fi
 }
 
-# same ARGS...: upstream's and our mandos-ctl on the same server (bus A) print the same
-# stdout and stderr and exit with the same code.
-same() {
+# _both ARGS...: upstream's and our mandos-ctl on the same server (bus A), into $T/u$_n.* and
+# $T/o$_n.*, print the same on stderr and exit with the same code.
+_both() {
 	_n=$((_n + 1))
 	run_ctl upstream A "$T/u$_n" "$@"
 	run_ctl ours A "$T/o$_n" "$@"
 	_what="mandos-ctl $*"
-	compare_files "$T/u$_n.out" "$T/o$_n.out" "stdout of $_what"
 	compare_files "$T/u$_n.err" "$T/o$_n.err" "stderr of $_what"
 	compare_files "$T/u$_n.rc" "$T/o$_n.rc" "exit code of $_what"
+}
+
+# same ARGS...: upstream's and our mandos-ctl on the same server (bus A) print the same
+# stdout and stderr and exit with the same code.
+same() {
+	_both "$@"
+	compare_files "$T/u$_n.out" "$T/o$_n.out" "stdout of $_what"
 }
 
 # same_help ARGS...: like same, but our --help goes on after upstream's text, unchanged, with
 # our protocol 2 options under a heading of their own (and nothing else).
 same_help() {
-	_n=$((_n + 1))
-	run_ctl upstream A "$T/u$_n" "$@"
-	run_ctl ours A "$T/o$_n" "$@"
-	_what="mandos-ctl $*"
-	compare_files "$T/u$_n.err" "$T/o$_n.err" "stderr of $_what"
-	compare_files "$T/u$_n.rc" "$T/o$_n.rc" "exit code of $_what"
+	_both "$@"
 	_len=$(wc -c <"$T/u$_n.out")
 	head -c "$_len" "$T/o$_n.out" >"$T/o$_n.head"
 	compare_files "$T/u$_n.out" "$T/o$_n.head" "stdout of $_what, up to upstream's end"
