@@ -686,7 +686,9 @@ static int escrow_tokens(EscrowLoad *e, const char *text, size_t len, bool keyfi
 		_cleanup_free_ char *where = NULL;
 
 		if (text[p] == '\n') {
-			line++;
+			/* A keyfile's lines are its own; a value's pieces are named by its key line
+			 * (comment lines inside a value are not in it, so its lines do not count). */
+			line += keyfile;
 			p++;
 			continue;
 		}
