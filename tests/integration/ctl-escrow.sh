@@ -22,8 +22,9 @@ require_root
 BS=KAEVMwNgF4GvBVa6CZfpIu4yQHtfzLvkW+Dxs4wP8AM=
 BS_KID=c5abbe4bcbbcd8ec44300b711d4f9dd4
 S2=AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+S3=AwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 S4=BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
-CLIENTS="filed other inline stuck plain"
+CLIENTS="filed other inline stuck spare plain"
 for n in $CLIENTS; do
 	p2_keys "$n"
 done
@@ -35,6 +36,7 @@ FILED_KID=$(p2_kid filed one)
 SRV_USER=$(run_user)
 p2_keyfile "$T/escrow/filed" "# filed" "$(p2_S filed one)"
 p2_keyfile "$T/escrow/other" "$(p2_S other one)" "$S2"
+p2_keyfile "$T/escrow/spare" "$S3"
 p2_keyfile "$T/ro/stuck" "# spec B.6.1 B.S" "$BS"
 chown root: "$T/ro"
 chmod 755 "$T/ro"
@@ -44,6 +46,7 @@ chmod 755 "$T/ro"
 	p2_section other "escrow_keyfile = $T/escrow/other" "release_limit = 3"
 	p2_section inline "escrow_key = $S4"
 	p2_section stuck "escrow_keyfile = $T/ro/stuck"
+	p2_section spare "escrow_keyfile = $T/escrow/spare"
 	p2_section plain
 } > "$T/conf/clients.conf"
 chmod 644 "$T/conf/clients.conf"
@@ -140,7 +143,7 @@ assert_eq "$(sed 1d "$T/list-one.out" | cut -d' ' -f1)" other "--escrow other"
 # The scalars themselves are nowhere in what mandos-ctl shows.
 ctl v -v
 ctl j -j
-for s in "$(p2_S filed one)" "$(p2_S other one)" "$BS" "$S2" "$S4"; do
+for s in "$(p2_S filed one)" "$(p2_S other one)" "$BS" "$S2" "$S3" "$S4"; do
 	! grep -qF "$s" "$T/list.out" "$T/escrow-json.out" "$T/v.out" "$T/j.out" ||
 		fail "an escrow scalar in mandos-ctl's output"
 done
@@ -225,10 +228,10 @@ log_wait "Shredded the escrow keys of filed ($T/escrow/filed deleted)"
 assert_eq "$(field other EscrowKeyIds)" "$OTHER_KIDS" "other's kids after filed's --shred"
 assert_eq "$(field inline EscrowKeyIds)" "$INLINE_KIDS" "inline's kids after filed's --shred"
 assert_eq "$(field stuck EscrowKeyIds)" "$BS_KID" "stuck's kids after filed's --shred"
-for f in "$T/escrow/other" "$T/ro/stuck"; do
+for f in "$T/escrow/other" "$T/escrow/spare" "$T/ro/stuck"; do
 	[ -e "$f" ] || fail "another client's key file is gone: $f"
 done
-is_enabled 0 "after filed's --shred" other inline stuck plain
+is_enabled 0 "after filed's --shred" other inline stuck spare plain
 # filed's binding no longer unlocks (NO_MATERIAL), not even once enabled again; other's does.
 assert_p2_result filed "code=5 flags=0 value=0" --flags=0 --escrow="$T/p2-filed/escrow-one.conf"
 ctl enable --enable filed
@@ -259,9 +262,15 @@ is_enabled 1 "after the failed --shred" stuck
 # Inline keys and the client without keys never changed.
 assert_eq "$(field inline EscrowKeyIds)" "$INLINE_KIDS" "inline's kids at the end"
 is_enabled 0 "at the end" inline plain
-# The file is still named: --shred tries it again, and deletes it once it can.
-ctl stuck2 --shred --force stuck
+# The file is still named: --shred tries it again (and stops there: the next client keeps its
+# keys), and deletes it once it can.
+SPARE_KIDS=$(field spare EscrowKeyIds)
+ctl stuck2 --shred --force stuck spare
 assert_eq "$rc" 5 "--shred on the undeletable file again"
+assert_contains "$T/stuck2.err" "Stopped there; not shredded: spare"
+assert_eq "$(field spare EscrowKeyIds)" "$SPARE_KIDS" "spare's kids after the stopped --shred"
+[ -e "$T/escrow/spare" ] || fail "spare's key file is gone"
+is_enabled 0 "after the stopped --shred" spare
 chown "$SRV_USER" "$T/ro"
 tty_shred stuck y "stuck: no escrow keys in memory, but $T/ro/stuck is still to be deleted"
 assert_eq "$rc" 0 "--shred on the file once deletable: $(tm_screen)"
