@@ -1030,6 +1030,9 @@ int ctl_selftest(FILE *f)
 		const char *a10[] = {"mandos-ctl", "-e", "a", "-b", "c", NULL};
 		const char *a11[] = {"mandos-ctl", "-D", "-r", "-tPT1S", "--", "-e", NULL};
 		const char *a12[] = {"mandos-ctl", "-ex", "a", NULL};
+		const char *a13[] = {"mandos-ctl", "--shred", NULL};
+		const char *a14[] = {"mandos-ctl", "--sh", "a", NULL};
+		const char *a15[] = {"mandos-ctl", "--shred", "--force", "a", "b", NULL};
 
 		test_parse(&t, 2, a1, 2,
 		           "mandos-ctl: error: Options require clients names or --all.",
@@ -1062,6 +1065,11 @@ int ctl_selftest(FILE *f)
 		test_parse(&t, 3, a12, 2,
 		           "mandos-ctl: error: argument -e/--enable: ignored explicit argument 'x'",
 		           "unknown flag in a group of short flags");
+		test_parse(&t, 2, a13, 2, "mandos-ctl: error: --shred requires client names.",
+		           "--shred without clients");
+		test_parse(&t, 3, a14, 2, "mandos-ctl: error: unrecognized arguments: --sh",
+		           "our options are never abbreviations");
+		test_parse(&t, 5, a15, -1, NULL, "--shred --force with clients");
 	}
 	{
 		const char *argv[] = {"mandos-ctl", "-r", "-D", "-t", "5", "x", NULL};
