@@ -59,7 +59,7 @@ static void props_free(Property *props, size_t n)
 	free(props);
 }
 
-void client_done(Client *c)
+static void client_done(Client *c)
 {
 	props_free(c->props, c->n_props);
 	props_free(c->delivery, c->n_delivery);

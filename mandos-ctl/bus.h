@@ -68,9 +68,6 @@ const Value *client_get(const Client *c, const char *name);
 /* The same for a property of the delivery interface. */
 const Value *client_get_delivery(const Client *c, const char *name);
 
-/* Free what a Client holds (as read from the bus or built alike) and zero it. */
-void client_done(Client *c);
-
 void client_list_done(ClientList *l);
 
 /*

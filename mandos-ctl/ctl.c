@@ -547,6 +547,37 @@ static void say_inline(const char *name, const char *at)
 	        name, at);
 }
 
+/* ShredEscrowKeys() on one client: 0, or the exit status after saying why not. */
+static int shred_one(MandosBus *bus, const Client *c, FILE *out)
+{
+	const char *name = client_get(c, "Name")->s;
+	_cleanup_free_ char *deleted = NULL, *error = NULL, *msg = NULL;
+	int r;
+
+	r = mandos_bus_shred(bus, c->path, &deleted, &error, &msg);
+	if (r >= 0) {
+		fprintf(out, "Shredded the escrow keys of %s (%s deleted); %s is disabled\n", name,
+		        deleted, name);
+		fflush(out);
+		return 0;
+	}
+	/* Inline or none: as the server saw it after our check (a reload in between). */
+	if (error && (strcmp(error, MANDOS_ERROR_ESCROW_KEYS_INLINE) == 0 ||
+	              strcmp(error, MANDOS_ERROR_NO_ESCROW_KEYS) == 0)) {
+		fprintf(stderr, "%s\n", msg ? msg : error);
+		return CTL_EXIT_NOTHING_SHREDDED;
+	}
+	if (error && strcmp(error, MANDOS_ERROR_SHRED_FAILED) == 0) {
+		fprintf(stderr,
+		        "%s: %s\nThe server has forgotten the escrow keys of %s and disabled it, "
+		        "but the file is still there: delete %s by hand (shred -u), and every "
+		        "copy and backup of it.\n",
+		        name, msg ? msg : error, name, dget(c, "EscrowKeyFile")->s);
+		return CTL_EXIT_FILE_LEFT;
+	}
+	return dbus_failure(r, TAKE_PTR(msg));
+}
+
 /*
  * --shred: check every selected client first (keys inline or none: nothing changes), show
  * what will happen and ask once (unless --force), then shred one client after the other,
@@ -632,37 +663,15 @@ static int run_shred(const CtlOptions *o, MandosBus *bus, Client *const *sel, si
 		}
 	}
 	for (size_t i = 0; i < n_sel; i++) {
-		const char *name = client_get(sel[i], "Name")->s;
-		_cleanup_free_ char *deleted = NULL, *error = NULL, *msg = NULL;
-
-		r = mandos_bus_shred(bus, sel[i]->path, &deleted, &error, &msg);
-		if (r >= 0) {
-			fprintf(out,
-			        "Shredded the escrow keys of %s (%s deleted); %s is disabled\n",
-			        name, deleted, name);
-			fflush(out);
-			continue;
+		r = shred_one(bus, sel[i], out);
+		if (r != 0) {
+			if (i + 1 < n_sel) {
+				fputs("Stopped there; not shredded: ", stderr);
+				write_names(stderr, sel + i + 1, n_sel - i - 1);
+				fputc('\n', stderr);
+			}
+			return r;
 		}
-		if (error && strcmp(error, MANDOS_ERROR_ESCROW_KEYS_INLINE) == 0) {
-			fprintf(stderr, "%s\n", msg ? msg : error);
-			return CTL_EXIT_NOTHING_SHREDDED;
-		}
-		if (error && strcmp(error, MANDOS_ERROR_NO_ESCROW_KEYS) == 0) {
-			fprintf(stderr, "%s has no escrow keys (any more): %s\n", name,
-			        msg ? msg : error);
-			return CTL_EXIT_NOTHING_SHREDDED;
-		}
-		if (error && strcmp(error, MANDOS_ERROR_SHRED_FAILED) == 0) {
-			const char *file = dget(sel[i], "EscrowKeyFile")->s;
-
-			fprintf(stderr,
-			        "%s: %s\nThe server has forgotten the escrow keys of %s and "
-			        "disabled it, but the file is still there: delete %s by hand "
-			        "(shred -u), and every copy and backup of it.\n",
-			        name, msg ? msg : error, name, file);
-			return CTL_EXIT_FILE_LEFT;
-		}
-		return dbus_failure(r, TAKE_PTR(msg));
 	}
 	return 0;
 }
@@ -1021,6 +1030,9 @@ int ctl_selftest(FILE *f)
 		const char *a10[] = {"mandos-ctl", "-e", "a", "-b", "c", NULL};
 		const char *a11[] = {"mandos-ctl", "-D", "-r", "-tPT1S", "--", "-e", NULL};
 		const char *a12[] = {"mandos-ctl", "-ex", "a", NULL};
+		const char *a13[] = {"mandos-ctl", "--shred", NULL};
+		const char *a14[] = {"mandos-ctl", "--sh", "a", NULL};
+		const char *a15[] = {"mandos-ctl", "--shred", "--force", "a", "b", NULL};
 
 		test_parse(&t, 2, a1, 2,
 		           "mandos-ctl: error: Options require clients names or --all.",
@@ -1053,6 +1065,11 @@ int ctl_selftest(FILE *f)
 		test_parse(&t, 3, a12, 2,
 		           "mandos-ctl: error: argument -e/--enable: ignored explicit argument 'x'",
 		           "unknown flag in a group of short flags");
+		test_parse(&t, 2, a13, 2, "mandos-ctl: error: --shred requires client names.",
+		           "--shred without clients");
+		test_parse(&t, 3, a14, 2, "mandos-ctl: error: unrecognized arguments: --sh",
+		           "our options are never abbreviations");
+		test_parse(&t, 5, a15, -1, NULL, "--shred --force with clients");
 	}
 	{
 		const char *argv[] = {"mandos-ctl", "-r", "-D", "-t", "5", "x", NULL};

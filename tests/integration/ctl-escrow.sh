@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # mandos-ctl --escrow and --shred against our server on a private bus (issue 13, point 5): the
 # listing shows key ids, where the keys are and the release counters; --shred --force deletes
-# the escrow_keyfile, disables the client and leaves the other clients' keys alone; a "n"
+# the escrow_keyfile and disables the client, whose escrow unlock then fails (enabled again
+# too), while the other clients keep their keys and still unlock (p2-probe); a "n"
 # answer, no terminal to ask on, keys written inline (FILE:LINE named) or no keys change
 # nothing; a "y" answer shreds; a key file the server cannot delete exits 5.  Upstream's
 # mandos-ctl and ours still print the same table, -v and -j for these clients.
@@ -13,38 +14,39 @@
 . "$(dirname "$0")/tmux-lib.sh"
 CTL=$BUILD/mandos-ctl/mandos-ctl
 UPSTREAM_CTL=/usr/sbin/mandos-ctl
-require_cmd "$UPSTREAM_CTL" python3
+require_cmd "$UPSTREAM_CTL" python3 "$P2_ESCROW_TOOL"
 require_root
 
-# Escrow scalars: spec §B.6.1's B.S (its kid is known), and small canonical ones.
+# filed and other have real bindings (p2_escrow); other has a second, plain scalar; stuck has
+# spec §B.6.1's B.S (its kid is known), inline a small canonical scalar.
 BS=KAEVMwNgF4GvBVa6CZfpIu4yQHtfzLvkW+Dxs4wP8AM=
 BS_KID=c5abbe4bcbbcd8ec44300b711d4f9dd4
 S2=AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 S3=AwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 S4=BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
-S5=BQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
-CLIENTS="filed other inline stuck plain"
+CLIENTS="filed other inline stuck spare plain"
 for n in $CLIENTS; do
 	p2_keys "$n"
 done
+p2_escrow filed one
+p2_escrow other one
+FILED_KID=$(p2_kid filed one)
 # Key files belong to the server's run-time user, in a directory it may write (decisions.md);
 # stuck's directory is root's, so the server can overwrite that file but not delete it.
-SRV_USER=_mandos
-id "$SRV_USER" >/dev/null 2>&1 || skip "needs the user $SRV_USER"
-mkdir -p "$T/escrow" "$T/ro"
-printf '# spec B.6.1 B.S\n%s\n' "$BS" > "$T/escrow/filed"
-printf '%s\n%s\n' "$S2" "$S3" > "$T/escrow/other"
-printf '%s\n' "$S5" > "$T/ro/stuck"
-chown "$SRV_USER:" "$T/escrow" "$T/escrow/filed" "$T/escrow/other" "$T/ro/stuck"
-chmod 700 "$T/escrow"
+SRV_USER=$(run_user)
+p2_keyfile "$T/escrow/filed" "# filed" "$(p2_S filed one)"
+p2_keyfile "$T/escrow/other" "$(p2_S other one)" "$S2"
+p2_keyfile "$T/escrow/spare" "$S3"
+p2_keyfile "$T/ro/stuck" "# spec B.6.1 B.S" "$BS"
+chown root: "$T/ro"
 chmod 755 "$T/ro"
-chmod 600 "$T/escrow/filed" "$T/escrow/other" "$T/ro/stuck"
 {
 	printf '[DEFAULT]\nchecker = true\ninterval = PT1H\n\n'
 	p2_section filed "escrow_keyfile = $T/escrow/filed"
 	p2_section other "escrow_keyfile = $T/escrow/other" "release_limit = 3"
 	p2_section inline "escrow_key = $S4"
 	p2_section stuck "escrow_keyfile = $T/ro/stuck"
+	p2_section spare "escrow_keyfile = $T/escrow/spare"
 	p2_section plain
 } > "$T/conf/clients.conf"
 chmod 644 "$T/conf/clients.conf"
@@ -117,16 +119,17 @@ ctl list --escrow
 assert_eq "$rc" 0 "mandos-ctl --escrow: $(cat "$T/list.err")"
 head -n 1 "$T/list.out" | grep -q '^Name  *Protocols Sealed Secret Escrow Key IDs  *Escrow Keys In  *Release Limit Releases Left$' ||
 	fail "--escrow header: $(head -n 1 "$T/list.out")"
-grep -q "^filed  *2  *Yes  *$BS_KID  *$T/escrow/filed  *unlimited  *unlimited *\$" "$T/list.out" ||
+grep -q "^filed  *2  *Yes  *$FILED_KID  *$T/escrow/filed  *unlimited  *unlimited *\$" "$T/list.out" ||
 	fail "--escrow row of filed: $(cat "$T/list.out")"
 grep -q "^plain  *2  *Yes  *-  *-  *unlimited  *unlimited *\$" "$T/list.out" ||
 	fail "--escrow row of plain: $(cat "$T/list.out")"
 grep -q "^inline .* $T/conf/clients.conf:$INLINE_LINE " "$T/list.out" ||
 	fail "--escrow row of inline: $(cat "$T/list.out")"
 grep -q "^other .* 3  *3 *\$" "$T/list.out" || fail "--escrow row of other: $(cat "$T/list.out")"
-assert_eq "$(field filed EscrowKeyIds)" "$BS_KID" "filed's kids"
+assert_eq "$(field filed EscrowKeyIds)" "$FILED_KID" "filed's kids"
+assert_eq "$(field stuck EscrowKeyIds)" "$BS_KID" "stuck's kids"
 OTHER_KIDS=$(field other EscrowKeyIds)
-echo "$OTHER_KIDS" | grep -Eqx '[0-9a-f]{32} [0-9a-f]{32}' || fail "other's kids: $OTHER_KIDS"
+echo "$OTHER_KIDS" | grep -Eqx "$(p2_kid other one) [0-9a-f]{32}" || fail "other's kids: $OTHER_KIDS"
 INLINE_KIDS=$(field inline EscrowKeyIds)
 echo "$INLINE_KIDS" | grep -Eqx '[0-9a-f]{32}' || fail "inline's kids: $INLINE_KIDS"
 assert_eq "$(field inline EscrowKeyInline)" "\"$T/conf/clients.conf:$INLINE_LINE\"" "inline's place"
@@ -140,7 +143,7 @@ assert_eq "$(sed 1d "$T/list-one.out" | cut -d' ' -f1)" other "--escrow other"
 # The scalars themselves are nowhere in what mandos-ctl shows.
 ctl v -v
 ctl j -j
-for s in "$BS" "$S2" "$S3" "$S4" "$S5"; do
+for s in "$(p2_S filed one)" "$(p2_S other one)" "$BS" "$S2" "$S3" "$S4"; do
 	! grep -qF "$s" "$T/list.out" "$T/escrow-json.out" "$T/v.out" "$T/j.out" ||
 		fail "an escrow scalar in mandos-ctl's output"
 done
@@ -161,6 +164,13 @@ for args in "" -v -j "-v filed plain" "-j inline"; do
 done
 echo "default table, -v and -j: as upstream's"
 
+# Both bindings unlock; other's release counter goes down.
+assert_p2_escrow_unlocks filed one
+assert_p2_escrow_unlocks other one
+assert_eq "$(field other ReleasesLeft)" 2 "other's releases left after an unlock"
+ctl list-other --escrow other
+grep -q "^other .* 3  *2 *\$" "$T/list-other.out" || fail "--escrow other: $(cat "$T/list-other.out")"
+
 snapshot "$T/before"
 
 # --- Refusals: nothing changes ---
@@ -173,7 +183,7 @@ assert_contains "$T/notty.err" "--force"
 unchanged "--shred without a terminal"
 
 # The answer "n" on a terminal.
-tty_shred filed n "filed: 1 escrow key ($BS_KID) in $T/escrow/filed"
+tty_shred filed n "filed: 1 escrow key ($FILED_KID) in $T/escrow/filed"
 assert_eq "$rc" 3 "--shred answered n"
 tm_wait_text "Nothing shredded."
 [ ! -s "$T/tty-filed.out" ] || fail "--shred answered n printed $(cat "$T/tty-filed.out")"
@@ -217,15 +227,21 @@ log_wait "Shredded the escrow keys of filed ($T/escrow/filed deleted)"
 # The others are untouched.
 assert_eq "$(field other EscrowKeyIds)" "$OTHER_KIDS" "other's kids after filed's --shred"
 assert_eq "$(field inline EscrowKeyIds)" "$INLINE_KIDS" "inline's kids after filed's --shred"
-assert_eq "$(field stuck EscrowKeyIds | wc -w)" 1 "stuck's kids after filed's --shred"
-for f in "$T/escrow/other" "$T/ro/stuck"; do
+assert_eq "$(field stuck EscrowKeyIds)" "$BS_KID" "stuck's kids after filed's --shred"
+for f in "$T/escrow/other" "$T/escrow/spare" "$T/ro/stuck"; do
 	[ -e "$f" ] || fail "another client's key file is gone: $f"
 done
-is_enabled 0 "after filed's --shred" other inline stuck plain
+is_enabled 0 "after filed's --shred" other inline stuck spare plain
+# filed's binding no longer unlocks (NO_MATERIAL), not even once enabled again; other's does.
+assert_p2_result filed "code=5 flags=0 value=0" --flags=0 --escrow="$T/p2-filed/escrow-one.conf"
+ctl enable --enable filed
+assert_p2_result filed "code=5 flags=0 value=0" --flags=0 --escrow="$T/p2-filed/escrow-one.conf"
+assert_p2_escrow_unlocks other one
+ctl disable --disable filed
 ctl again --shred --force filed
 assert_eq "$rc" 4 "--shred filed a second time"
 assert_contains "$T/again.err" "filed has no escrow keys"
-echo "--shred --force: key file deleted, client disabled, the others untouched"
+echo "--shred --force: key file deleted, client disabled, its unlock fails, the others untouched"
 
 # The answer "y" on a terminal.
 tty_shred other y "other: 2 escrow keys ($OTHER_KIDS) in $T/escrow/other"
@@ -246,10 +262,16 @@ is_enabled 1 "after the failed --shred" stuck
 # Inline keys and the client without keys never changed.
 assert_eq "$(field inline EscrowKeyIds)" "$INLINE_KIDS" "inline's kids at the end"
 is_enabled 0 "at the end" inline plain
-# The file is still named: --shred tries it again, and deletes it once it can.
-ctl stuck2 --shred --force stuck
+# The file is still named: --shred tries it again (and stops there: the next client keeps its
+# keys), and deletes it once it can.
+SPARE_KIDS=$(field spare EscrowKeyIds)
+ctl stuck2 --shred --force stuck spare
 assert_eq "$rc" 5 "--shred on the undeletable file again"
-chown "$SRV_USER:" "$T/ro"
+assert_contains "$T/stuck2.err" "Stopped there; not shredded: spare"
+assert_eq "$(field spare EscrowKeyIds)" "$SPARE_KIDS" "spare's kids after the stopped --shred"
+[ -e "$T/escrow/spare" ] || fail "spare's key file is gone"
+is_enabled 0 "after the stopped --shred" spare
+chown "$SRV_USER" "$T/ro"
 tty_shred stuck y "stuck: no escrow keys in memory, but $T/ro/stuck is still to be deleted"
 assert_eq "$rc" 0 "--shred on the file once deletable: $(tm_screen)"
 [ ! -e "$T/ro/stuck" ] || fail "stuck's key file is still there"
