@@ -170,10 +170,11 @@ static int setup_protocols(Client *c)
 		c->protocols[c->n_protocols++] = want[i];
 	}
 	if (c->n_protocols == 0 && !p1_built_in) {
-		log_error("No protocol left to use: protocol 2 needs a seal key (%s) or an escrow "
-		          "binding (%s/escrow-*.conf), and this build (mandos-client-p2only) has no "
-		          "protocol 1",
-		          a->seal_key, a->escrow_dir);
+		log_error(
+		        "No protocol left to use: protocol 2 needs a seal key (%s) or an escrow "
+		        "binding (%s/escrow-*.conf), and this build (mandos-client-p2only) has no "
+		        "protocol 1",
+		        a->seal_key, a->escrow_dir);
 		return EX_UNAVAILABLE;
 	}
 	if (c->n_protocols == 0) {

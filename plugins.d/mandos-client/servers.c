@@ -262,8 +262,9 @@ static void servers_recovered(Client *c, Server *from)
 			continue;
 		}
 		if (o->p2 || o->conn) {
-			log_warning("server %s: session stopped (the secret was recovered elsewhere)",
-			            o->where);
+			log_warning(
+			        "server %s: session stopped (the secret was recovered elsewhere)",
+			        o->where);
 		}
 		o->p2 = p2conn_free(o->p2);
 		o->escrow = bindings_session_free(o->escrow);
@@ -329,15 +330,16 @@ static void server_p2_open(Server *s, P2Conn *conn, const P2Result *res)
 		uint8_t raw[P2_KEY_ID_LEN];
 
 		p2_key_id_raw(c->p2.identity->pk, raw);
-		r = bindings_answer(&c->escrow, s->escrow, res, s->where, p2conn_server_key_id(conn),
-		                    raw, &secret, &from);
+		r = bindings_answer(&c->escrow, s->escrow, res, s->where,
+		                    p2conn_server_key_id(conn), raw, &secret, &from);
 		sodium_memzero(raw, sizeof(raw));
 		if (r == -ENOMEM) {
 			log_oom();
 			return;
 		}
 		if (r > 0) {
-			log_debug("Opened an escrow secret of %zu bytes (%s)", secret->len, from->file);
+			log_debug("Opened an escrow secret of %zu bytes (%s)", secret->len,
+			          from->file);
 			if (from->b.threshold) {
 				note_shares(c, from);
 			} else {
