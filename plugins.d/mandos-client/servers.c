@@ -249,13 +249,10 @@ static void note_seen(Client *c, const char *key_id, const char *where)
 	}
 }
 
-/*
- * The secret is in c->password: end every other attempt at once (a protocol 2 session with
- * FINAL, so that its server stops waiting for an approval), start no new one, and leave the
- * loop to write it (§B.4.3 step 6).
- */
-static void servers_recovered(Client *c, Server *from)
+void client_secret_recovered(Server *from)
 {
+	Client *c = from->client;
+
 	c->have_password = true;
 	for (Server *o = c->servers; o; o = o->next) {
 		if (o == from) {
@@ -284,7 +281,7 @@ static void server_got_secret(Server *s, SecBuf *secret)
 
 	c->password = secbuf_free(c->password);
 	c->password = secret;
-	servers_recovered(c, s);
+	client_secret_recovered(s);
 }
 
 /* Note the servers whose shares opened a threshold binding. */
