@@ -272,18 +272,34 @@ int bindings_session_new(const EscrowBindings *bs, EscrowSession **ret)
 	}
 	sodium_memzero(ses, sizeof(*ses));
 	for (size_t q = 0; q < bs->n_items; q++) {
-		const P2BindingKey *k = &bs->list[bs->items[q].binding].b.keys[bs->items[q].key];
-		int r;
-
-		memcpy(ses->items[q].kid, k->kid, P2_KID_LEN);
-		r = p2_escrow_blind(k->c, ses->E[q], ses->items[q].point);
-		if (r < 0) {
-			bindings_session_free(ses);
-			return r;
-		}
+		memcpy(ses->items[q].kid,
+		       bs->list[bs->items[q].binding].b.keys[bs->items[q].key].kid, P2_KID_LEN);
 	}
 	ses->n = bs->n_items;
 	*ret = ses;
+	return 0;
+}
+
+int bindings_session_blind(const EscrowBindings *bs, EscrowSession *ses, P2EscrowItem *items,
+                           size_t n)
+{
+	if (n != ses->n || n != bs->n_items) {
+		return -EINVAL;
+	}
+	for (size_t q = 0; q < n; q++) {
+		const P2BindingKey *k = &bs->list[bs->items[q].binding].b.keys[bs->items[q].key];
+		int r;
+
+		if (memcmp(items[q].kid, k->kid, P2_KID_LEN) != 0) {
+			return -EINVAL;
+		}
+		r = p2_escrow_blind(k->c, ses->E[q], items[q].point);
+		if (r < 0) {
+			sodium_memzero(ses->E, sizeof(ses->E));
+			return r;
+		}
+		memcpy(ses->items[q].point, items[q].point, P2_POINT_LEN);
+	}
 	return 0;
 }
 

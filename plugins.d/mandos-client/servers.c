@@ -429,6 +429,14 @@ static bool addr_route_fallback_ok(const struct sockaddr_storage *ss)
 	return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 16) != 0xa9fe;
 }
 
+/* P2ClientConfig.blind for s's session. */
+static int server_p2_blind(void *userdata, P2EscrowItem *items, uint8_t n_items)
+{
+	Server *s = userdata;
+
+	return bindings_session_blind(&s->client->escrow, s->escrow, items, n_items);
+}
+
 static int server_start(Server *s, int protocol)
 {
 	Client *c = s->client;
@@ -451,7 +459,8 @@ static int server_start(Server *s, int protocol)
 		};
 		int r;
 
-		/* §B.4.3 step 3: every escrow item, each with a fresh E for this session. */
+		/* §B.4.3 step 3: every escrow item, each with a fresh E for this session, drawn
+		 * when the session builds its CLIENT_AUTH (§A.12.1's order). */
 		s->escrow = bindings_session_free(s->escrow);
 		s->p2cfg = c->p2.config;
 		if (c->escrow.n_items > 0) {
@@ -461,6 +470,8 @@ static int server_start(Server *s, int protocol)
 			}
 			s->p2cfg.items = s->escrow->items;
 			s->p2cfg.n_items = (uint8_t)s->escrow->n;
+			s->p2cfg.blind = server_p2_blind;
+			s->p2cfg.blind_userdata = s;
 		}
 		r = p2conn_start(c->api, &s->p2cfg, s->name, sa, s->addr_len, &t, &cb, &s->p2);
 		if (r < 0) {

@@ -104,11 +104,15 @@ static int ask(EscrowBindings *bs, size_t q, const uint8_t S[P2_SCALAR_LEN], int
 {
 	EscrowSession *ses = NULL;
 	const EscrowBinding *from = NULL;
+	P2EscrowItem items[P2_MAX_ESCROW_ITEMS];
 	uint8_t data[P2_ESCROW_ITEM_LEN];
 	P2Result res;
 	int r;
 
 	ck_assert_int_eq(bindings_session_new(bs, &ses), 0);
+	memcpy(items, ses->items, sizeof(items));
+	ck_assert_int_eq(bindings_session_blind(bs, ses, items, ses->n), 0);
+	ck_assert_mem_eq(items[q].point, ses->items[q].point, P2_POINT_LEN);
 	answer(ses, q, S, data, &res);
 	r = bindings_answer(bs, ses, &res, "[::1]:1", server_hex[server], client_raw, secret,
 	                    &from);
