@@ -368,6 +368,25 @@ static void server_p2_status(P2Conn *conn, const P2Status *st, void *userdata)
 	server_say_line(s, &l);
 }
 
+/*
+ * After a RESULT from a server that proved its key: whether asking it again (or over the next
+ * protocol) could still give something.  Without a seal key, only escrow items it may answer
+ * for that are not open yet can (bindings_want_from()).
+ */
+static bool server_may_help(Server *s, P2Conn *conn, bool next_protocol)
+{
+	Client *c = s->client;
+	int order[2];
+
+	if (c->have_password || c->p2.seal || c->escrow.n_items == 0) {
+		return true;
+	}
+	if (next_protocol && s->step + 1 < server_protocols(s, order)) {
+		return true;
+	}
+	return bindings_want_from(&c->escrow, p2conn_server_key_id(conn));
+}
+
 static void server_p2_done(P2Conn *conn, int r, const P2Result *res, P2ConnStage stage,
                            const char *why, void *userdata)
 {
@@ -378,16 +397,6 @@ static void server_p2_done(P2Conn *conn, int r, const P2Result *res, P2ConnStage
 	if (r == 0 && res->code == P2_OK) {
 		if (!c->have_password) {
 			server_p2_open(s, conn, res);
-		}
-		if (!c->have_password && !c->p2.seal && c->escrow.n_items > 0 &&
-		    !bindings_want_from(&c->escrow, p2conn_server_key_id(conn))) {
-			/* Its share is open already: nothing more to ask of it (§B.4.3 step 5). */
-			log_info("Mandos server %s has nothing more for this client", s->name);
-			s->p2 = p2conn_free(conn);
-			s->escrow = bindings_session_free(s->escrow);
-			server_route_cleanup(s);
-			servers_check_round(c);
-			return;
 		}
 	} else if (r == 0) {
 		P2Line l;
@@ -414,6 +423,16 @@ static void server_p2_done(P2Conn *conn, int r, const P2Result *res, P2ConnStage
 		log_info_errno(r, "Protocol 2 with Mandos server %s failed %s: %s", s->name,
 		               p2conn_stage_name(stage), why ? why : "%m");
 		server_state_reset(s);
+	}
+	if (r == 0 && !server_may_help(s, conn, next)) {
+		/* Its shares are open already, or it holds none: nothing more to ask of it
+		 * (§B.4.3 step 5). */
+		log_info("Mandos server %s has nothing more for this client", s->name);
+		s->p2 = p2conn_free(conn);
+		s->escrow = bindings_session_free(s->escrow);
+		server_route_cleanup(s);
+		servers_check_round(c);
+		return;
 	}
 	s->p2 = p2conn_free(conn);
 	s->escrow = bindings_session_free(s->escrow);
