@@ -13,7 +13,7 @@
 require_cmd "$P2_ESCROW_TOOL"
 
 printf '[DEFAULT]\nsource_rate = 0\n' > "$T/conf/mandos.conf"
-for n in a b c d e f; do
+for n in a b c d e f g; do
 	p2_keys "$n"
 done
 p2_escrow a one
@@ -23,13 +23,18 @@ p2_escrow b two
 p2_escrow c one
 p2_escrow d one
 p2_escrow f one
+p2_escrow g one
 KEYS="$T/escrow"
 p2_keyfile "$KEYS/b.key" "# the escrow key of b" "$(p2_S b one)"
 p2_keyfile "$KEYS/d.key" "# the escrow keys of d" "$(p2_S d one)" "" "AAAA"
+# g's keyfile others may read: a WARNING, and used.
+p2_keyfile "$KEYS/g.key" "   # an indented comment" "$(p2_S g one)  # not a comment"
+chmod 640 "$KEYS/g.key"
 ZERO=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 FF=//////////////////////////////////////////8=
 # clients.conf: a has two keys inline, b a keyfile, c good and bad keys on continuation
-# lines, d a keyfile with a bad key, e a keyfile that does not exist, f needs approval.
+# lines, d a keyfile with a bad key, e a keyfile that does not exist, f needs approval, g a
+# keyfile of mode 0640 with a word after its key.
 # [DEFAULT] names b's keyfile: an ERROR, and no other client inherits b's key.
 conf() {
 	printf '[DEFAULT]\nchecker = true\nescrow_keyfile = %s\n\n' "$KEYS/b.key"
@@ -43,6 +48,7 @@ conf() {
 	p2_section e "escrow_keyfile = $KEYS/missing.key"
 	p2_section f "escrow_key = $(p2_S f one)" "approval_delay = PT10M" \
 		"approved_by_default = False"
+	p2_section g "escrow_keyfile = $KEYS/g.key"
 }
 conf "$(p2_S a two) $(p2_S a one)" > "$T/conf/clients.conf"
 CONF="$T/conf/clients.conf"
@@ -60,6 +66,10 @@ assert_contains "$T/server.log" \
 	"ERROR: client e: cannot read escrow_keyfile $KEYS/missing.key: No such file or directory"
 assert_contains "$T/server.log" \
 	"ERROR: $CONF:3: escrow_keyfile is a key of one client, not of [DEFAULT]; ignored"
+assert_contains "$T/server.log" \
+	"WARNING: client g: escrow_keyfile $KEYS/g.key has mode 0640: others may read it"
+assert_contains "$T/server.log" "ERROR: $KEYS/g.key:2: client g: escrow key #2: not base64; left out"
+assert_contains "$T/server.log" "ERROR: $KEYS/g.key:2: client g: escrow key #3: not base64; left out"
 kill -0 "$SERVER_PID" || fail "the server stopped on bad escrow keys"
 echo "bad escrow keys: ERROR with FILE:LINE and position, left out, the server runs"
 
@@ -71,6 +81,7 @@ assert_p2_escrow_unlocks a two
 assert_p2_escrow_unlocks b one
 assert_p2_escrow_unlocks c one
 assert_p2_escrow_unlocks d one
+assert_p2_escrow_unlocks g one
 echo "escrow unlocks: inline keys, a keyfile, the good keys next to bad ones"
 
 # Two kids of a in one request: two ESCROW items, in request order, both open.
