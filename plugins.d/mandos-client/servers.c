@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include <avahi-common/timeval.h>
+#include <sodium.h>
 
 #include "log.h"
 #include "macro.h"
@@ -27,6 +28,7 @@ static void server_free(Server *s)
 {
 	p1_stop(s);
 	p2conn_free(s->p2);
+	bindings_session_free(s->escrow);
 	if (s->retry_timer) {
 		s->client->api->timeout_free(s->retry_timer);
 	}
@@ -189,6 +191,24 @@ static void server_say_line(Server *s, const P2Line *l)
 	server_say(s, NULL, NULL, l->detail);
 }
 
+/*
+ * A retry round ends when no attempt runs any more: then each threshold binding still short
+ * of shares says how many it has (§B.4.3).
+ */
+static void servers_check_round(Client *c)
+{
+	if (!c->round_open || c->have_password) {
+		return;
+	}
+	for (Server *o = c->servers; o; o = o->next) {
+		if (o->conn || o->p2) {
+			return;
+		}
+	}
+	c->round_open = false;
+	bindings_say_waiting(&c->escrow);
+}
+
 /* Next attempt: the next protocol at once (true) or a retry later (false). */
 void client_attempt_done(Server *s, bool next_protocol)
 {
@@ -206,37 +226,84 @@ void client_attempt_done(Server *s, bool next_protocol)
 		return;
 	}
 	server_schedule_retry(s);
+	servers_check_round(c);
 }
 
 /* Note a server that gave a secret in the servers-seen file; failures only logged (§A.9.3). */
-static void server_note_seen(Server *s, const char *key_id)
+static void note_seen(Client *c, const char *key_id, const char *where)
 {
-	const char *path = s->client->args.servers_seen;
+	const char *path = c->args.servers_seen;
 	bool raised;
 	int r;
 
-	if (!path || !*path || !key_id) {
+	if (!path || !*path || !key_id || !where) {
 		return;
 	}
 	raised = privs_raise() == 0;
-	r = servers_seen_add(path, key_id, s->where);
+	r = servers_seen_add(path, key_id, where);
 	if (raised) {
 		(void)privs_lower();
 	}
 	if (r < 0) {
-		log_info_errno(r, "Failed to note server %s in %s: %m", s->where, path);
+		log_info_errno(r, "Failed to note server %s in %s: %m", where, path);
 	}
 }
 
-/* RESULT OK: open the sealed item into secure memory. */
-static void server_p2_open(Server *s, P2Conn *conn, const P2Result *res)
+void client_secret_recovered(Server *from)
+{
+	Client *c = from->client;
+
+	c->have_password = true;
+	for (Server *o = c->servers; o; o = o->next) {
+		if (o == from) {
+			continue;
+		}
+		if (o->p2 || o->conn) {
+			log_warning(
+			        "server %s: session stopped (the secret was recovered elsewhere)",
+			        o->where);
+		}
+		o->p2 = p2conn_free(o->p2);
+		o->escrow = bindings_session_free(o->escrow);
+		p1_stop(o);
+		server_route_cleanup(o);
+		if (o->retry_timer) {
+			c->api->timeout_free(o->retry_timer);
+			o->retry_timer = NULL;
+		}
+	}
+	avahi_simple_poll_quit(c->simple_poll);
+}
+
+static void server_got_secret(Server *s, SecBuf *secret)
 {
 	Client *c = s->client;
 
+	c->password = secbuf_free(c->password);
+	c->password = secret;
+	client_secret_recovered(s);
+}
+
+/* Note the servers whose shares opened a threshold binding. */
+static void note_shares(Client *c, const EscrowBinding *e)
+{
+	for (size_t i = 0; i < e->b.n_keys; i++) {
+		if (e->opened[i]) {
+			note_seen(c, e->from[i], e->from_where[i]);
+		}
+	}
+}
+
+/* RESULT OK: open the sealed item, then the escrow items, into secure memory. */
+static void server_p2_open(Server *s, P2Conn *conn, const P2Result *res)
+{
+	Client *c = s->client;
+	const EscrowBinding *from = NULL;
+	SecBuf *secret = NULL;
+	int r;
+
 	for (size_t i = 0; i < res->n_items; i++) {
 		const P2ResultItem *it = &res->items[i];
-		SecBuf *secret = NULL;
-		int r;
 
 		if (it->kind != P2_ITEM_SEALED) {
 			continue;
@@ -249,17 +316,37 @@ static void server_p2_open(Server *s, P2Conn *conn, const P2Result *res)
 		if (r < 0) {
 			server_say(s, &s->shown_state, "no open",
 			           "the sealed secret it sent does not open (wrong seal key?)");
-			return;
+			break;
 		}
 		log_debug("Opened a sealed secret of %zu bytes from %s", secret->len, s->name);
-		c->password = secbuf_free(c->password);
-		c->password = secret;
-		c->have_password = true;
-		server_note_seen(s, p2conn_server_key_id(conn));
-		avahi_simple_poll_quit(c->simple_poll);
+		note_seen(c, p2conn_server_key_id(conn), s->where);
+		server_got_secret(s, secret);
 		return;
 	}
-	log_info("Mandos server %s sent no item this client can open", s->name);
+	if (c->escrow.n_items > 0) {
+		uint8_t raw[P2_KEY_ID_LEN];
+
+		p2_key_id_raw(c->p2.identity->pk, raw);
+		r = bindings_answer(&c->escrow, s->escrow, res, s->where,
+		                    p2conn_server_key_id(conn), raw, &secret, &from);
+		sodium_memzero(raw, sizeof(raw));
+		if (r == -ENOMEM) {
+			log_oom();
+			return;
+		}
+		if (r > 0) {
+			log_debug("Opened an escrow secret of %zu bytes (%s)", secret->len,
+			          from->file);
+			if (from->b.threshold) {
+				note_shares(c, from);
+			} else {
+				note_seen(c, p2conn_server_key_id(conn), s->where);
+			}
+			server_got_secret(s, secret);
+			return;
+		}
+	}
+	log_info("Mandos server %s sent no item that opens the secret", s->name);
 }
 
 static void server_p2_authenticated(P2Conn *conn, const char *key_id, bool pinned, void *userdata)
@@ -279,6 +366,25 @@ static void server_p2_status(P2Conn *conn, const P2Status *st, void *userdata)
 
 	p2line_status(st, s->pinned, &l);
 	server_say_line(s, &l);
+}
+
+/*
+ * After a RESULT from a server that proved its key: whether asking it again (or over the next
+ * protocol) could still give something.  Without a seal key, only escrow items it may answer
+ * for that are not open yet can (bindings_want_from()).
+ */
+static bool server_may_help(Server *s, P2Conn *conn, bool next_protocol)
+{
+	Client *c = s->client;
+	int order[2];
+
+	if (c->have_password || c->p2.seal || c->escrow.n_items == 0) {
+		return true;
+	}
+	if (next_protocol && s->step + 1 < server_protocols(s, order)) {
+		return true;
+	}
+	return bindings_want_from(&c->escrow, p2conn_server_key_id(conn));
 }
 
 static void server_p2_done(P2Conn *conn, int r, const P2Result *res, P2ConnStage stage,
@@ -318,7 +424,18 @@ static void server_p2_done(P2Conn *conn, int r, const P2Result *res, P2ConnStage
 		               p2conn_stage_name(stage), why ? why : "%m");
 		server_state_reset(s);
 	}
+	if (r == 0 && !server_may_help(s, conn, next)) {
+		/* Its shares are open already, or it holds none: nothing more to ask of it
+		 * (§B.4.3 step 5). */
+		log_info("Mandos server %s has nothing more for this client", s->name);
+		s->p2 = p2conn_free(conn);
+		s->escrow = bindings_session_free(s->escrow);
+		server_route_cleanup(s);
+		servers_check_round(c);
+		return;
+	}
 	s->p2 = p2conn_free(conn);
+	s->escrow = bindings_session_free(s->escrow);
 	client_attempt_done(s, next);
 }
 
@@ -329,6 +446,14 @@ static bool addr_route_fallback_ok(const struct sockaddr_storage *ss)
 	}
 	/* 169.254.0.0/16 */
 	return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 16) != 0xa9fe;
+}
+
+/* P2ClientConfig.blind for s's session. */
+static int server_p2_blind(void *userdata, P2EscrowItem *items, uint8_t n_items)
+{
+	Server *s = userdata;
+
+	return bindings_session_blind(&s->client->escrow, s->escrow, items, n_items);
 }
 
 static int server_start(Server *s, int protocol)
@@ -351,9 +476,27 @@ static int server_start(Server *s, int protocol)
 		        .done = server_p2_done,
 		        .userdata = s,
 		};
+		int r;
 
-		return p2conn_start(c->api, &c->p2.config, s->name, sa, s->addr_len, &t, &cb,
-		                    &s->p2);
+		/* §B.4.3 step 3: every escrow item, each with a fresh E for this session, drawn
+		 * when the session builds its CLIENT_AUTH (§A.12.1's order). */
+		s->escrow = bindings_session_free(s->escrow);
+		s->p2cfg = c->p2.config;
+		if (c->escrow.n_items > 0) {
+			r = bindings_session_new(&c->escrow, &s->escrow);
+			if (r < 0) {
+				return r;
+			}
+			s->p2cfg.items = s->escrow->items;
+			s->p2cfg.n_items = (uint8_t)s->escrow->n;
+			s->p2cfg.blind = server_p2_blind;
+			s->p2cfg.blind_userdata = s;
+		}
+		r = p2conn_start(c->api, &s->p2cfg, s->name, sa, s->addr_len, &t, &cb, &s->p2);
+		if (r < 0) {
+			s->escrow = bindings_session_free(s->escrow);
+		}
+		return r;
 	}
 }
 
@@ -377,6 +520,7 @@ static void server_attempt_step(Server *s, size_t step)
 	}
 	s->step = step;
 	s->pinned = false;
+	c->round_open = true;
 	if (order[step] == 1) {
 		log_debug("Trying Mandos server %s", s->name);
 	} else {
@@ -397,6 +541,7 @@ static void server_attempt_step(Server *s, size_t step)
 		s->p2 = NULL;
 		server_route_cleanup(s);
 		server_schedule_retry(s);
+		servers_check_round(c);
 	}
 }
 
