@@ -600,7 +600,9 @@ bool client_replace_delivery(Client *c, ClientDelivery *d)
 }
 
 /* Overwrite path's bytes with zeros in place (hard links see them too), fsync, unlink it and
- * fsync its directory.  Returns 0 or -errno with *ret_step the failing step. */
+ * fsync its directory.  Returns 0, 1 when there was no such file any more (a reload found it
+ * missing, or someone deleted it: nothing left to shred), or -errno with *ret_step the
+ * failing step. */
 static int shred_file(const char *path, const char **ret_step)
 {
 	static const uint8_t zeros[4096];
@@ -614,6 +616,9 @@ static int shred_file(const char *path, const char **ret_step)
 		return -ENOMEM;
 	}
 	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT) {
+		return 1;
+	}
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		return negative_errno();
 	}
@@ -671,7 +676,12 @@ int client_shred_escrow(Client *c, char **ret_message)
 		notify(c, CLIENT_PROP_DELIVERY);
 		return -EIO;
 	}
-	log_warning("Shredded the escrow keys of %s (%s deleted)", c->name, e->keyfile);
+	if (r > 0) {
+		log_warning("Shredded the escrow keys of %s (%s was already gone)", c->name,
+		            e->keyfile);
+	} else {
+		log_warning("Shredded the escrow keys of %s (%s deleted)", c->name, e->keyfile);
+	}
 	*ret_message = TAKE_PTR(e->keyfile);
 	notify(c, CLIENT_PROP_DELIVERY);
 	return 0;

@@ -16,7 +16,7 @@ require_cmd dbus-monitor dbus-send "$P2_ESCROW_TOOL"
 
 DELIVERY=se.recompile.Mandos.Client.Delivery
 printf '[DEFAULT]\nsource_rate = 0\n' > "$T/conf/mandos.conf"
-for n in inl kf other root; do
+for n in inl kf other root gone; do
 	p2_keys "$n"
 	p2_escrow "$n" one
 done
@@ -35,6 +35,7 @@ chmod 600 "$T/rootkeys/root.key"
 	p2_section kf "escrow_keyfile = $KEYS/kf.key"
 	p2_section other "escrow_keyfile = $KEYS/other.key"
 	p2_section root "escrow_keyfile = $T/rootkeys/root.key"
+	p2_section gone "escrow_keyfile = $KEYS/gone.key"
 	p2_section none
 } > "$T/conf/clients.conf"
 CONF="$T/conf/clients.conf"
@@ -119,6 +120,14 @@ assert_p2_escrow_unlocks inl one
 shred kf && fail "a second ShredEscrowKeys on kf succeeded"
 assert_contains "$T/shred-kf" "Error se.recompile.Mandos.Error.NoEscrowKeys: kf has no escrow keys"
 echo "ShredEscrowKeys: keys wiped, client disabled, keyfile zeroed and deleted, others unlock"
+
+# A keyfile already gone (deleted before the server read it): the shred succeeds, nothing to
+# delete, and the client is disabled all the same.
+log_wait "client gone: cannot read escrow_keyfile $KEYS/gone.key"
+shred gone || { cat "$T/shred-gone" >&2; fail "ShredEscrowKeys on gone failed"; }
+assert_eq "$(enabled gone)" "b false" "gone enabled after the shred"
+log_wait "WARNING: Shredded the escrow keys of gone ($KEYS/gone.key was already gone)"
+echo "a keyfile already gone: the shred succeeds, the client is disabled"
 
 # A keyfile the server may not write (root's, the server runs as another user): ShredFailed,
 # the keys wiped and the client disabled all the same.
