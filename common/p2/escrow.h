@@ -97,6 +97,9 @@ typedef struct P2Binding {
 /* Free what a binding owns and zero it.  Accepts NULL. */
 void p2_binding_done(P2Binding *b);
 
+/* Whether two bindings hold the same values (every field the file holds; for tests). */
+bool p2_binding_equal(const P2Binding *a, const P2Binding *b);
+
 /* ---- enrolment and rewrapping (mandos-keygen) ---- */
 
 /*
@@ -151,8 +154,7 @@ int p2_share_open(const P2Binding *b, const uint8_t key_id_raw[P2_KEY_ID_LEN], u
  * bad xs), -ENOMEM.
  */
 int p2_threshold_open(const P2Binding *b, const uint8_t key_id_raw[P2_KEY_ID_LEN],
-                      const uint8_t *xs, const uint8_t (*d)[P2_SCALAR_LEN], size_t k,
-                      SecBuf **ret);
+                      const uint8_t *xs, const uint8_t (*d)[P2_SCALAR_LEN], size_t k, SecBuf **ret);
 
 /* ---- Shamir over GF(L), exposed for the vectors and the fuzzers ---- */
 

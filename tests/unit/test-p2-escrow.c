@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Protocol 2 Part B (common/p2/escrow.h): the Run B / Run T values of §B.6, and negative cases. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "escrow.h"
+#include "keys.h"
+#include "p2.h"
+#include "sealed.h"
+#include "testrng.h"
+#include "unit-main.h"
+
+#define PASSWORD "correct horse battery staple\n"
+#define PASSWORD_LEN (sizeof(PASSWORD) - 1)
+
+#define ck_assert_hex(bytes, n, expected)                                                          \
+	do {                                                                                       \
+		char _h[2 * (n) + 1];                                                              \
+		sodium_bin2hex(_h, sizeof(_h), (bytes), (n));                                      \
+		ck_assert_str_eq(_h, (expected));                                                  \
+	} while (0)
+
+static const char *const B_binding_file =
+        "# Mandos protocol 2 escrow binding\n"
+        "version = 1\n"
+        "kid = c5abbe4bcbbcd8ec44300b711d4f9dd4\n"
+        "s = 1mpNMyV64EOI/WZjEzRpTw87Joci8JO9JCiobJS6yXs=\n"
+        "c = pq5cbl+9DO10QklbKxG3CVnX9zh3qnjTLfs9527K9GY=\n"
+        "nonce = Rs7Qe4UtbKPvQ7rfzOG5OfAQYFbPhdtf\n"
+        "box = P2Sw1SUCouelkpoD9ky9A6Ru36ob30iiY8kpyxHrQgGn+6Trxq5THL3ZzJYY\n";
+static const char *const T_binding_file =
+        "# Mandos protocol 2 escrow binding\n"
+        "version = 1\n"
+        "threshold = 2\n"
+        "shares = 3\n"
+        "data_nonce = UTqsRp1hRye3j+92AeHMEq6MDTzoy62j\n"
+        "data_box = yD2TRWR1vSt+FM9EJ0O7kNShl3uyM50QPEj1T0buuQTnqhBvZDH0ZI7Vgtrn\n"
+        "\n"
+        "[share 1]\n"
+        "server = 824C89AA8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE6\n"
+        "kid = f1f9fbfd0434a4193875350a1775246e\n"
+        "s = FMLtfa4yln/+3/fA5VOIFHHsBkOFQetLxQjWj6BdXkk=\n"
+        "c = aILysTtyl2Yo39CxZEHN52uWfecMF2I/+DrLv/3zoEM=\n"
+        "nonce = sE6q4omxZpC/zjFpV2+KYSt35tSyj+rD\n"
+        "box = GM45WdxBsu4kYJ/Qm5HrKR5BrbQPMwf+kMO39ZLiOc7d2eYfazY2+MSWRN0Lij3A\n"
+        "\n"
+        "[share 2]\n"
+        "server = 1F0C09D0953E74E7D5D1F9537DC9B3F004D3137584386A520F5F03251CBD7F2D\n"
+        "kid = 74bdc2fe204153fba182932cdba1854d\n"
+        "s = MvsE517/PnF9M2SXUGLOHEiFiDGK7g0+lnqSiyX9+QI=\n"
+        "c = HGxWksAWjL+i00WsfwwpZNwIkaiuknsHvYC8QeOD+lo=\n"
+        "nonce = PvUW8o7L6z/SSq4d9/mDdNcVOwYXvnAG\n"
+        "box = zz8FbWli8SAqcS6ZBZf3Tp4r4ucvlNaEsfjXMyZa4+6EbcO+wpb465+UloXEnQ+H\n"
+        "\n"
+        "[share 3]\n"
+        "server = 276C0103ED82C2B1E3E831D19225D8B07C94EC98F099B011B9462ED810F03747\n"
+        "kid = 27b890e238f51836481717eb128dfb06\n"
+        "s = WLj9AmBb4oXFeAyijeQzT+Zby2eRU3bBFcXpeVT44mc=\n"
+        "c = Wh9RxGCXyGk2rxwRSkQNpBCbdw8LyFgdwpkek3+/7j0=\n"
+        "nonce = uslPRiXa5VXekdyDbWz/EmHhFkOSGB1m\n"
+        "box = Z1t3CN7otHvIYzJ6SKYcBQMF+YtTWBds3VfEFY4CMaZ7i5Wx4VmUwB83NDlcvkVs\n";
+
+/* client.key_id, server.key_id, server2.key_id, server3.key_id (§A.12.2, §B.6.2) */
+static const char *const client_key_id =
+        "a050837d85070582ccf7394b0988847cc312cb88259b894899f6f239cf1791a5";
+static const char *const server_key_ids[3] = {
+        "824c89aa8efb95ef93629b4519599129cace4adac9a6180daba31ceed41ecee6",
+        "1f0c09d0953e74e7d5d1f9537dc9b3f004d3137584386a520f5f03251cbd7f2d",
+        "276c0103ed82c2b1e3e831d19225d8b07c94ec98f099b011b9462ed810f03747",
+};
+
+static void unhex(const char *hex, uint8_t *ret, size_t n)
+{
+	size_t got = 0;
+
+	ck_assert_uint_eq(strlen(hex), 2 * n);
+	ck_assert_int_eq(sodium_hex2bin(ret, n, hex, 2 * n, NULL, &got, NULL), 0);
+	ck_assert_uint_eq(got, n);
+}
+
+static void client_id(uint8_t ret[P2_KEY_ID_LEN])
+{
+	unhex(client_key_id, ret, P2_KEY_ID_LEN);
+}
+
+static void blake2b(uint8_t ret[32], const char *label, const uint8_t *const *parts,
+                    const size_t *lens, size_t n)
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const uint8_t *)label, strlen(label));
+	for (size_t i = 0; i < n; i++) {
+		crypto_generichash_update(&st, parts[i], lens[i]);
+	}
+	crypto_generichash_final(&st, ret, 32);
+}
+
+static P2Binding parse_ok(const char *text)
+{
+	P2Binding b;
+	unsigned line = 99;
+	const char *why = NULL;
+	int r = p2_binding_parse(text, strlen(text), &b, &line, &why);
+
+	ck_assert_msg(r == 0, "parse: %d at line %u: %s", r, line, why ? why : "");
+	return b;
+}
+
+/* ---- Run B (§B.6.1): keygen, blind, evaluate, unblind, open ---- */
+
+START_TEST(run_b_values)
+{
+	uint8_t id[P2_KEY_ID_LEN], S[P2_SCALAR_LEN], C[P2_SCALAR_LEN], eph[32], nonce[24];
+	uint8_t K[32], kw[32], E[32], x[32], y[32], z[32], K0[32], hdr[24];
+	uint8_t seed[32], seal_pk[32], seal_sk[32], sealed[PASSWORD_LEN + 48];
+	P2Binding b = {0}, parsed;
+	SecBuf *secret = NULL;
+	char *text;
+
+	client_id(id);
+	for (int i = 0; i < 32; i++) {
+		seed[i] = (uint8_t)(0x40 + i);
+	}
+	crypto_box_seed_keypair(seal_pk, seal_sk, seed);
+
+	/* The library's keygen: seal first, then S, C, nonce. */
+	p2_test_rng_start("mandos-p2 test keygen");
+	ck_assert_int_eq(
+	        p2_seal((const uint8_t *)PASSWORD, PASSWORD_LEN, seal_pk, sealed, sizeof(sealed)),
+	        0);
+	ck_assert_int_eq(p2_escrow_enrol(id, (const uint8_t *)PASSWORD, PASSWORD_LEN, &b, S), 0);
+	ck_assert_hex(S, 32, "2801153303601781af0556ba0997e922ee32407b5fccbbe45be0f1b38c0ff003");
+	ck_assert_uint_eq(b.threshold, 0);
+	ck_assert_uint_eq(b.n_keys, 1);
+	ck_assert_uint_eq(b.keys[0].n_servers, 0);
+	ck_assert_hex(b.keys[0].s, 32,
+	              "d66a4d33257ae04388fd66631334694f0f3b268722f093bd2428a86c94bac97b");
+	ck_assert_hex(b.keys[0].kid, 16, "c5abbe4bcbbcd8ec44300b711d4f9dd4");
+	ck_assert_hex(b.keys[0].c, 32,
+	              "a6ae5c6e5fbd0ced7442495b2b11b70959d7f73877aa78d32dfb3de76ecaf466");
+	ck_assert_hex(b.keys[0].nonce, 24, "46ced07b852d6ca3ef43badfcce1b939f0106056cf85db5f");
+	ck_assert_uint_eq(b.keys[0].box_len, 45);
+	ck_assert_hex(b.keys[0].box, 45,
+	              "3f64b0d52502a2e7a5929a03f64cbd03a46edfaa1bdf48a263c929cb11eb4201a7fba4ebc6"
+	              "ae531cbdd9cc9618");
+
+	/* The same draws by hand give the secrets the library wiped: C, K, kw. */
+	p2_test_rng_start("mandos-p2 test keygen");
+	randombytes_buf(eph, sizeof(eph));
+	crypto_core_ristretto255_scalar_random(S);
+	crypto_core_ristretto255_scalar_random(C);
+	randombytes_buf(nonce, sizeof(nonce));
+	ck_assert_hex(C, 32, "ab9665a87038f03500b412e497ed9523827118d23770def6d7c582a2bbfb4f0a");
+	ck_assert_mem_eq(nonce, b.keys[0].nonce, 24);
+	ck_assert_int_eq(crypto_scalarmult_ristretto255(K, C, b.keys[0].s), 0);
+	ck_assert_hex(K, 32, "6e24609838345c65c8b73094d6959c7fb9f0d48249265b04a84fcddca0ee2706");
+	{
+		const uint8_t *parts[] = {id, b.keys[0].kid, b.keys[0].s, b.keys[0].c, K};
+		const size_t lens[] = {32, 16, 32, 32, 32};
+
+		blake2b(kw, "mandos-p2 escrow wrap", parts, lens, 5);
+	}
+	ck_assert_hex(kw, 32, "fa3c8491de255801f8618903eabb0b6133b565efe6f4f0abee2d6bfa3a4226a1");
+
+	/* The server key from S alone. */
+	{
+		uint8_t s2[32], kid2[16];
+
+		ck_assert_int_eq(p2_escrow_server_key(S, s2, kid2), 0);
+		ck_assert_mem_eq(s2, b.keys[0].s, 32);
+		ck_assert_mem_eq(kid2, b.keys[0].kid, 16);
+	}
+
+	/* Client: kx secret, init_push header, then E for item 0. */
+	p2_test_rng_start("mandos-p2 test client");
+	randombytes_buf(eph, sizeof(eph));
+	randombytes_buf(hdr, sizeof(hdr));
+	ck_assert_int_eq(p2_escrow_blind(b.keys[0].c, E, x), 0);
+	ck_assert_hex(E, 32, "97edc02813c6f04d8df74889d036deec10fff70b97ac8ab4cb5ee411cdae7808");
+	ck_assert_hex(x, 32, "528b3fc3865c620ab468621cf68e467ad227e028c4dab73ecd6903c4f00a6741");
+	ck_assert_int_eq(p2_escrow_evaluate(S, x, y), 0);
+	ck_assert_hex(y, 32, "42cae8c57be3abd02e0c9569dee7cc086f12d49903996a8ea22fce620b10d936");
+	ck_assert_int_eq(crypto_scalarmult_ristretto255(z, E, b.keys[0].s), 0);
+	ck_assert_hex(z, 32, "56330532b3b2761c46ae42edf69c8f9700678b4c787b2a4de3643cdc94bc7720");
+	ck_assert_int_eq(p2_escrow_unblind(E, b.keys[0].s, y, K0), 0);
+	ck_assert_mem_eq(K0, K, 32);
+	ck_assert_int_eq(p2_escrow_open(&b, id, K0, &secret), 0);
+	ck_assert_uint_eq(secret->len, PASSWORD_LEN);
+	ck_assert_mem_eq(secret->data, PASSWORD, PASSWORD_LEN);
+	secret = secbuf_free(secret);
+
+	/* B.binding_file: parses to these values, and is what format() writes. */
+	parsed = parse_ok(B_binding_file);
+	ck_assert(p2_binding_equal(&parsed, &b));
+	ck_assert_int_eq(p2_escrow_open(&parsed, id, K0, &secret), 0);
+	secret = secbuf_free(secret);
+	text = p2_binding_format(&b);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_str_eq(text, B_binding_file);
+	free(text);
+	/* The comment line is optional. */
+	p2_binding_done(&parsed);
+	parsed = parse_ok(strchr(B_binding_file, '\n') + 1);
+	ck_assert(p2_binding_equal(&parsed, &b));
+	p2_binding_done(&parsed);
+	p2_binding_done(&b);
+}
+END_TEST
+
+/* ---- Run T (§B.6.2): a 2-of-3 threshold ---- */
+
+static const struct {
+	const char *S, *s, *kid, *C, *c, *K, *kw, *nonce, *box, *d;
+} T_share[3] = {
+        {"5aa1d24aa9e8cc98255639b4e723a33a9849210cd050386d71a7f418e0f0d706",
+         "14c2ed7dae32967ffedff7c0e553881471ec06438541eb4bc508d68fa05d5e49",
+         "f1f9fbfd0434a4193875350a1775246e",
+         "134d4daf14ae23f4b1821bd924c2fe217c601e90e16a2c36fa67912f7eeeb20b",
+         "6882f2b13b72976628dfd0b16441cde76b967de70c17623ff83acbbffdf3a043",
+         "f6d612577df98e09b1232d23f04364935cc19f410158c7b2804cb3027f4fe206",
+         "d211f7cb56d7c2ac19fd17514253810ed037b8da80b7481a8c39a0e41845cedd",
+         "b04eaae289b16690bfce3169576f8a612b77e6d4b28feac3",
+         "18ce3959dc41b2ee24609fd09b91eb291e41adb40f3307fe90c3b7f592e239ceddd9e61f6b3636f8c49644dd0"
+         "b8a3dc0",
+         "946dea8841b146357394e16812f15450373f814469b298d93d50f4243170370d"},
+        {"f449039a418731b474c8ce1bd9637d60dc51934828bc39521a32b0b6118f060e",
+         "32fb04e75eff3e717d3364975062ce1c488588318aee0d3e967a928b25fdf902",
+         "74bdc2fe204153fba182932cdba1854d",
+         "dc0dda045689ee3e154f9cdcdb1aad17d86e1474fd4d6a3bb4cea224f4830e00",
+         "1c6c5692c0168cbfa2d345ac7f0c2964dc0891a8ae927b07bd80bc41e383fa5a",
+         "a42a4bf2459c9603a9e859dad2322a5a75f8e0f75b2062e469210483549f1100",
+         "49ffa0676155091935431dc5ddeec488517b1b4bd7eebe975f27b1ad0068d0ad",
+         "3ef516f28ecbeb3fd24aae1df7f98374d7153b0617be7006",
+         "cf3f056d6962f1202a712e990597f74e9e2be2e72f94d684b1f8d733265ae3ee846dc3bec296f8eb9f949685c"
+         "49d0f87",
+         "2dc39ace26cf884d02f5ad872a45ec1bff2324066506f7c4dd63a2cb7efc960b"},
+        {"70dab9805b69ee133afad2b20a682379228a9a82cf2779cd318d24392ee93c0c",
+         "58b8fd02605be285c5780ca28de4334fe65bcb67915376c115c5e97954f8e267",
+         "27b890e238f51836481717eb128dfb06",
+         "3d202c56e2d92fdaae53052193f5c43ec03f4158dea06e09265e782098ba540d",
+         "5a1f51c46097c86936af1c114a440da4109b770f0bc8581dc2991e937fbfee3d",
+         "96f498d7d34f9cf8d6e69583cb7b348134029541844b24da731ab5ca56edb115",
+         "a12e38e3dbea0380dee4b1516a31f43980827640dd8ea40cda35a6aab68b6d76",
+         "bac94f4625dae555de91dc836d6cff1261e1164392181d66",
+         "675b7708dee8b47bc863327a48a61c050305f98b5358176cdd57c4158e0231a67b8b95b1e15994c01f3734395"
+         "cbe456c",
+         "c6184b140cedca6591557aa6429983e7c608c7c7605a55b07d775072cc88f609"},
+};
+
+#define T_D "fb173a435c93041de433154afa9cbd846f5ade826d5e3aee9d3c467ee3e3d70e"
+#define T_KD "d578616f98c7e7261ecddf7026a9ec8a608fd32bc926370110525c5f4aa907e9"
+
+static const struct {
+	uint8_t xs[2];
+	const char *lambda[2];
+} T_pairs[3] = {
+        {{1, 2},
+         {"0200000000000000000000000000000000000000000000000000000000000000",
+          "ecd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"}},
+        {{1, 3},
+         {"f8e97a2e8d31092c6bce7b51ef7c6f0a00000000000000000000000000000008",
+          "f6e97a2e8d31092c6bce7b51ef7c6f0a00000000000000000000000000000008"}},
+        {{2, 3},
+         {"0300000000000000000000000000000000000000000000000000000000000000",
+          "ebd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"}},
+};
+
+/* The enrolment of Run T, with the share servers of T.binding_file. */
+static void run_t_enrol(P2Binding *b, uint8_t S[3][P2_SCALAR_LEN])
+{
+	uint8_t id[P2_KEY_ID_LEN];
+
+	client_id(id);
+	p2_test_rng_start("mandos-p2 test threshold keygen");
+	ck_assert_int_eq(
+	        p2_threshold_enrol(id, 2, 3, (const uint8_t *)PASSWORD, PASSWORD_LEN, b, S), 0);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(b->keys[i].n_servers, 0);
+		ck_assert_ptr_null(b->keys[i].address);
+		unhex(server_key_ids[i], b->keys[i].servers[0], P2_KEY_ID_LEN);
+		b->keys[i].n_servers = 1;
+	}
+}
+
+START_TEST(run_t_values)
+{
+	uint8_t id[P2_KEY_ID_LEN], S[3][P2_SCALAR_LEN], coef[2][32], dn[24], kD[32];
+	uint8_t d[3][32], C[32], K[32], kw[32], Si[32], nonce[24];
+	P2Binding b = {0}, parsed;
+	char *text;
+
+	client_id(id);
+	run_t_enrol(&b, S);
+	ck_assert_uint_eq(b.threshold, 2);
+	ck_assert_uint_eq(b.n_keys, 3);
+	ck_assert_hex(b.data_nonce, 24, "513aac469d614727b78fef7601e1cc12ae8c0d3ce8cbada3");
+	ck_assert_uint_eq(b.data_box_len, 45);
+	ck_assert_hex(b.data_box, 45,
+	              "c83d93456475bd2b7e14cf442743bb90d4a1977bb2339d103c48f54f46eeb904e7aa106f64"
+	              "31f4648ed582dae7");
+	for (int i = 0; i < 3; i++) {
+		ck_assert_hex(S[i], 32, T_share[i].S);
+		ck_assert_hex(b.keys[i].s, 32, T_share[i].s);
+		ck_assert_hex(b.keys[i].kid, 16, T_share[i].kid);
+		ck_assert_hex(b.keys[i].c, 32, T_share[i].c);
+		ck_assert_hex(b.keys[i].nonce, 24, T_share[i].nonce);
+		ck_assert_uint_eq(b.keys[i].box_len, 48);
+		ck_assert_hex(b.keys[i].box, 48, T_share[i].box);
+	}
+
+	/* The wiped secrets, by the same draws: D, a_1, data_nonce, then S_i, C_i, nonce_i. */
+	p2_test_rng_start("mandos-p2 test threshold keygen");
+	crypto_core_ristretto255_scalar_random(coef[0]);
+	crypto_core_ristretto255_scalar_random(coef[1]);
+	randombytes_buf(dn, sizeof(dn));
+	ck_assert_hex(coef[0], 32, T_D);
+	ck_assert_hex(coef[1], 32,
+	              "8629a6a2ff80547065fdc3c1f64d76e0c7e4a2c1fb535eeb9f13aea64d8c5f0e");
+	ck_assert_mem_eq(dn, b.data_nonce, 24);
+	{
+		const uint8_t *parts[] = {coef[0]};
+		const size_t lens[] = {32};
+
+		blake2b(kD, "mandos-p2 sss data", parts, lens, 1);
+	}
+	ck_assert_hex(kD, 32, T_KD);
+	for (int i = 0; i < 3; i++) {
+		const uint8_t *parts[] = {id, b.keys[i].kid, b.keys[i].s, b.keys[i].c, K};
+		const size_t lens[] = {32, 16, 32, 32, 32};
+		uint8_t di[32];
+
+		crypto_core_ristretto255_scalar_random(Si);
+		crypto_core_ristretto255_scalar_random(C);
+		randombytes_buf(nonce, sizeof(nonce));
+		ck_assert_mem_eq(Si, S[i], 32);
+		ck_assert_hex(C, 32, T_share[i].C);
+		ck_assert_mem_eq(nonce, b.keys[i].nonce, 24);
+		ck_assert_int_eq(crypto_scalarmult_ristretto255(K, C, b.keys[i].s), 0);
+		ck_assert_hex(K, 32, T_share[i].K);
+		blake2b(kw, "mandos-p2 share wrap", parts, lens, 5);
+		ck_assert_hex(kw, 32, T_share[i].kw);
+		/* d_i = f(i), and box_i opens to it with K_i. */
+		p2_sss_eval((const uint8_t(*)[32])coef, 2, (uint8_t)(i + 1), di);
+		ck_assert_hex(di, 32, T_share[i].d);
+		ck_assert_int_eq(p2_share_open(&b, id, (unsigned)i + 1, K, d[i]), 0);
+		ck_assert_mem_eq(d[i], di, 32);
+	}
+
+	/* Every pair reconstructs D and opens the data box. */
+	for (int p = 0; p < 3; p++) {
+		const uint8_t *xs = T_pairs[p].xs;
+		uint8_t lambda[32], D[32] = {0}, term[32], pd[2][32];
+		SecBuf *secret = NULL;
+
+		for (int j = 0; j < 2; j++) {
+			ck_assert_int_eq(p2_sss_lagrange(xs, 2, (size_t)j, lambda), 0);
+			ck_assert_hex(lambda, 32, T_pairs[p].lambda[j]);
+			crypto_core_ristretto255_scalar_mul(term, lambda, d[xs[j] - 1]);
+			crypto_core_ristretto255_scalar_add(D, D, term);
+			memcpy(pd[j], d[xs[j] - 1], 32);
+		}
+		ck_assert_hex(D, 32, T_D);
+		ck_assert_int_eq(
+		        p2_threshold_open(&b, id, xs, (const uint8_t(*)[32])pd, 2, &secret), 0);
+		ck_assert_uint_eq(secret->len, PASSWORD_LEN);
+		ck_assert_mem_eq(secret->data, PASSWORD, PASSWORD_LEN);
+		secbuf_free(secret);
+	}
+
+	/* T.binding_file parses to these values and is what format() writes. */
+	parsed = parse_ok(T_binding_file);
+	ck_assert(p2_binding_equal(&parsed, &b));
+	p2_binding_done(&parsed);
+	text = p2_binding_format(&b);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_str_eq(text, T_binding_file);
+	free(text);
+	p2_binding_done(&b);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("p2-escrow");
+	TCase *tc = tcase_create("vectors");
+
+	/* §A.12.1: the test RNG goes in before sodium_init(). */
+	p2_test_rng_install();
+	if (sodium_init() < 0) {
+		return 99;
+	}
+	tcase_add_test(tc, run_b_values);
+	tcase_add_test(tc, run_t_values);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return unit_run(s);
+}
