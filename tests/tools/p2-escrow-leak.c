@@ -213,9 +213,11 @@ static void try_candidate(const uint8_t w[32], const char *where, size_t off)
 				uint8_t K2[P2_POINT_LEN];
 
 				if (opens(j, K)) {
-					snprintf(what, sizeof(what),
-					         "box %u opens with [S%u] times these bytes", j + 1,
-					         a + 1);
+					snprintf(
+					        what, sizeof(what),
+					        "box %u opens with [S] times these bytes (attacker "
+					        "scalar %u)",
+					        j + 1, a + 1);
 					report_leak(what, where, off);
 				}
 				if (crypto_core_ristretto255_sub(K2, w, g.b.keys[j].s) == 0 &&
@@ -620,6 +622,46 @@ out:
 	return 0;
 }
 
+/* --save-view / --view: the (x, y) pairs of the sessions, one "X_HEX Y_HEX" line each. */
+static int write_view(const char *path)
+{
+	FILE *f = fopen(path, "a");
+
+	if (!f) {
+		return -errno;
+	}
+	for (unsigned i = 0; i < g.n_pairs; i++) {
+		char x[2 * P2_POINT_LEN + 1], y[2 * P2_POINT_LEN + 1];
+
+		sodium_bin2hex(x, sizeof(x), g.xs[i], P2_POINT_LEN);
+		sodium_bin2hex(y, sizeof(y), g.ys[i], P2_POINT_LEN);
+		fprintf(f, "%s %s\n", x, y);
+	}
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+static int read_view(const char *path)
+{
+	char x[2 * P2_POINT_LEN + 1], y[2 * P2_POINT_LEN + 1];
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		return -errno;
+	}
+	while (g.n_pairs < PAIRS_MAX && fscanf(f, "%64s %64s", x, y) == 2) {
+		if (sodium_hex2bin(g.xs[g.n_pairs], P2_POINT_LEN, x, strlen(x), NULL, NULL, NULL) !=
+		            0 ||
+		    sodium_hex2bin(g.ys[g.n_pairs], P2_POINT_LEN, y, strlen(y), NULL, NULL, NULL) !=
+		            0) {
+			fclose(f);
+			return -EINVAL;
+		}
+		g.n_pairs++;
+	}
+	fclose(f);
+	return 0;
+}
+
 static int load_scalar(const char *b64, uint8_t (*arr)[P2_SCALAR_LEN], unsigned *n)
 {
 	if (*n == SCALARS_MAX ||
@@ -681,7 +723,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: p2-escrow-leak --binding=FILE --tls-privkey=PEM --password=FILE\n"
 	           "       --scalar=B64... [--attacker-scalar=B64...] [--session=HOST:PORT...]\n"
-	           "       [--config=FILE...] FILE...\n"
+	           "       [--save-view=FILE | --view=FILE] [--config=FILE...] FILE...\n"
+	           "--save-view: run the sessions, write their x and y to FILE, stop; --view:\n"
+	           "take those x and y as the server's view of unlocks\n"
 	           "--config: the server's configuration (clients.conf, keyfiles), where its\n"
 	           "scalars belong; FILE: anything else (state, logs, captured traffic)\n");
 }
@@ -696,11 +740,13 @@ int main(int argc, char **argv)
 	        {"attacker-scalar", required_argument, NULL, 'a'},
 	        {"session", required_argument, NULL, 'S'},
 	        {"config", required_argument, NULL, 'c'},
+	        {"save-view", required_argument, NULL, 'w'},
+	        {"view", required_argument, NULL, 'v'},
 	        {"help", no_argument, NULL, 'h'},
 	        {0},
 	};
 	const char *binding = NULL, *key = NULL, *pw_path = NULL, *sessions[8], *why = "?";
-	const char *configs[16];
+	const char *configs[16], *save_view = NULL, *view = NULL;
 	unsigned n_sessions = 0, n_configs = 0, line = 0, n_files = 0;
 	P2Identity *id = NULL;
 	size_t total = 0;
@@ -740,6 +786,12 @@ int main(int argc, char **argv)
 				return 64;
 			}
 			sessions[n_sessions++] = optarg;
+			break;
+		case 'w':
+			save_view = optarg;
+			break;
+		case 'v':
+			view = optarg;
 			break;
 		case 'c':
 			if (n_configs == ELEMENTSOF(configs)) {
@@ -799,6 +851,13 @@ int main(int argc, char **argv)
 		if (r != 0) {
 			return r;
 		}
+	}
+	if (view && read_view(view) < 0) {
+		fprintf(stderr, "cannot read %s\n", view);
+		return 66;
+	}
+	if (save_view) {
+		return write_view(save_view) < 0 ? 73 : 0;
 	}
 	/* The server's view: x and y of each real unlock, and what S makes of them. */
 	for (unsigned i = 0; i < g.n_pairs; i++) {
