@@ -1016,7 +1016,7 @@ int main(int argc, char **argv)
 	}
 	t0 = mono_usec();
 	concurrency = my_concurrency;
-	if (arena_new(concurrency) < 0) {
+	if (g.n_items > 0 && arena_new(concurrency) < 0) {
 		fprintf(stderr, "out of locked memory\n");
 		return 71;
 	}
