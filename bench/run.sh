@@ -445,7 +445,7 @@ $(row "ours, protocol 2 (escrow, 1 item)" "$p2e_line" "$p2e_cpu" "$p2e_n" 10000)
 $(row "3 of ours, protocol 2 (2-of-3 threshold, all three asked; CPU of all three)" "$pt_line" "$pt_cpu" "$pt_n" 10000)
 $(row "upstream (\`/usr/sbin/mandos\` 1.8.16), protocol 1" "$up_line" "$up_cpu" "$up_n")
 
-Our server's peak RSS over both loads: $(mib "$ours_rss").  Upstream's CPU counts only its
+Our server's peak RSS over its loads: $(mib "$ours_rss").  Upstream's CPU counts only its
 reaped per-connection processes, so it is a lower bound.
 
 | ratio (same run) | measured | target |
