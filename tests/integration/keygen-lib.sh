@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Helpers for tests that use mandos-keygen's escrow and threshold output (spec §B.5): split a
 # --threshold output into its per-server sections, and take a keyfile's scalar out of a
