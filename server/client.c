@@ -3,8 +3,13 @@
 #include "client.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -200,9 +205,9 @@ Client *client_unref(Client *c)
 		secret_store_drop(c->ctx->store, &c->secret);
 		secret_store_drop(c->ctx->store, &c->state_key);
 	}
+	client_delivery_done(&c->delivery, c->ctx ? c->ctx->store : NULL);
 	client_settings_done(&c->s);
 	client_settings_done(&c->config);
-	client_delivery_done(&c->delivery);
 	free(c->releases);
 	free(c->name);
 	free(c);
@@ -568,20 +573,108 @@ void client_rejected(Client *c, const char *reason)
 	CLIENT_NOTIFY(c->ctx, rejected, c, reason);
 }
 
+static bool same_string(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 bool client_replace_delivery(Client *c, ClientDelivery *d)
 {
 	const ClientDelivery *o = &c->delivery;
 	bool same = o->protocols == d->protocols && o->release_limit == d->release_limit &&
 	            o->sealed_len == d->sealed_len &&
-	            (o->sealed_len == 0 || memcmp(o->sealed, d->sealed, o->sealed_len) == 0);
+	            (o->sealed_len == 0 || memcmp(o->sealed, d->sealed, o->sealed_len) == 0) &&
+	            o->escrow.n == d->escrow.n &&
+	            (o->escrow.n == 0 ||
+	             memcmp(o->escrow.kids, d->escrow.kids, o->escrow.n * ESCROW_KID_LEN) == 0) &&
+	            same_string(o->escrow.keyfile, d->escrow.keyfile) &&
+	            same_string(o->escrow.inline_at, d->escrow.inline_at);
 
-	client_delivery_done(&c->delivery);
+	client_delivery_done(&c->delivery, c->ctx->store);
 	c->delivery = *d;
 	*d = (ClientDelivery){0};
 	if (!same) {
 		notify(c, CLIENT_PROP_DELIVERY);
 	}
 	return !same;
+}
+
+/* Overwrite path's bytes with zeros in place (hard links see them too), fsync, unlink it and
+ * fsync its directory.  Returns 0 or -errno with *ret_step the failing step. */
+static int shred_file(const char *path, const char **ret_step)
+{
+	static const uint8_t zeros[4096];
+	_cleanup_free_ char *dir = strdup(path);
+	_cleanup_close_ int fd = -EBADF, dfd = -EBADF;
+	struct stat st;
+	off_t left;
+
+	*ret_step = "overwrite";
+	if (!dir) {
+		return -ENOMEM;
+	}
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		return negative_errno();
+	}
+	if (!S_ISREG(st.st_mode)) {
+		return -EINVAL;
+	}
+	for (left = st.st_size; left > 0;) {
+		ssize_t n = RETRY_EINTR(write(fd, zeros, (size_t)MIN(left, (off_t)sizeof(zeros))));
+
+		if (n < 0) {
+			return negative_errno();
+		}
+		left -= n;
+	}
+	if (fsync(fd) < 0) {
+		return negative_errno();
+	}
+	*ret_step = "delete";
+	if (unlink(path) < 0) {
+		return negative_errno();
+	}
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+	}
+	return 0;
+}
+
+int client_shred_escrow(Client *c, char **ret_message)
+{
+	ClientEscrow *e = &c->delivery.escrow;
+	const char *step = NULL;
+	int r;
+
+	*ret_message = NULL;
+	if (e->inline_at) {
+		return -EPERM;
+	}
+	if (e->n == 0 && !e->keyfile) {
+		return -ENOENT;
+	}
+	secret_store_drop(c->ctx->store, &e->scalars);
+	free(e->kids);
+	e->kids = NULL;
+	e->n = 0;
+	client_disable(c, false);
+	r = shred_file(e->keyfile, &step);
+	if (r < 0) {
+		log_error("Wiped the escrow keys of %s from memory, but cannot %s %s: %s", c->name,
+		          step, e->keyfile, strerror(-r));
+		if (asprintf(ret_message, "cannot %s %s: %s (errno %d)", step, e->keyfile,
+		             strerror(-r), -r) < 0) {
+			*ret_message = NULL;
+		}
+		notify(c, CLIENT_PROP_DELIVERY);
+		return -EIO;
+	}
+	log_warning("Shredded the escrow keys of %s (%s deleted)", c->name, e->keyfile);
+	*ret_message = TAKE_PTR(e->keyfile);
+	notify(c, CLIENT_PROP_DELIVERY);
+	return 0;
 }
 
 void client_mark_removed(Client *c)

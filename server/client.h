@@ -242,6 +242,17 @@ void client_rejected(Client *c, const char *reason);
  */
 bool client_replace_delivery(Client *c, ClientDelivery *d);
 
+/*
+ * D-Bus ShredEscrowKeys (decisions.md): for keys of an escrow_keyfile only.  Wipes the
+ * scalars (no kids left), disables the client as Disable() does, overwrites the keyfile with
+ * zeros in place, fsyncs, unlinks it and fsyncs its directory; CLIENT_PROP_DELIVERY for
+ * observers.  Returns 0 with *ret_message the deleted path (malloc()ed; the client forgets
+ * it); -EPERM when the keys are written inline (nothing changes); -ENOENT when there are
+ * none; -EIO when the file could not be overwritten or deleted (memory wiped and client
+ * disabled all the same; *ret_message says which step, the path and errno, or NULL).
+ */
+int client_shred_escrow(Client *c, char **ret_message);
+
 /* Mark as removed from the configuration: disable quietly and wake waiters. */
 void client_mark_removed(Client *c);
 

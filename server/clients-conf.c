@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -19,6 +20,8 @@
 #include "io-util.h"
 #include "log.h"
 #include "parse-util.h"
+#include "escrow.h"
+#include "p2.h"
 #include "secmem.h"
 
 void client_settings_done(ClientSettings *s)
@@ -230,8 +233,17 @@ static const char *const client_defaults[] = {
  * and the [DEFAULT] section stay as upstream's ConfigParser sees them.
  */
 static const char *const client_known_keys[] = {
-        "key_id",        "fingerprint",    "secret",   "secfile", "protocols",
-        "release_limit", "sealed_secret", "sealed_secfile", NULL,
+        "key_id",
+        "fingerprint",
+        "secret",
+        "secfile",
+        "protocols",
+        "release_limit",
+        "sealed_secret",
+        "sealed_secfile",
+        "escrow_key",
+        "escrow_keyfile",
+        NULL,
 };
 
 int protocols_parse(const char *s, unsigned *ret)
@@ -581,6 +593,223 @@ static int load_sealed(Loader *l, const char *section, ClientDelivery *d)
 	return keep_sealed(l, section, "sealed_secfile", data, len, d);
 }
 
+/* ---- escrow keys (§B.2) ---- */
+
+/* The escrow keys of one section while they are read: scalars in l->scratch, n × 32. */
+typedef struct EscrowLoad {
+	Loader *l;
+	const char *section;
+	uint8_t (*kids)[ESCROW_KID_LEN];
+	size_t n;
+	bool full_logged; /* the ESCROW_KEYS_MAX error was logged */
+} EscrowLoad;
+
+/*
+ * One base64 token: check it (§B.1, §B.2) and append its scalar and kid.  `where` is the
+ * message prefix, `keyfile` whether it comes from a keyfile (for the wording).  Returns 0
+ * (taken or left out, logged) or -ENOMEM.
+ */
+static int escrow_take(EscrowLoad *e, const char *where, bool keyfile, unsigned i,
+                       const char *token, size_t len)
+{
+	const char *what = keyfile ? "escrow key" : "escrow_key";
+	uint8_t S[ESCROW_SCALAR_LEN + 1], s[P2_POINT_LEN], kid[P2_KID_LEN];
+	char hex[2 * ESCROW_KID_LEN + 1];
+	const char *why = NULL;
+	ssize_t n;
+	int r = 0;
+
+	n = p2_base64_decode(token, len, S, sizeof(S));
+	if (n == -EINVAL) {
+		why = "not base64";
+	} else if (n != ESCROW_SCALAR_LEN) {
+		why = "not 32 bytes";
+	} else if (sodium_is_zero(S, ESCROW_SCALAR_LEN)) {
+		why = "zero";
+	} else if (p2_escrow_server_key(S, s, kid) < 0) {
+		why = "not canonical";
+	}
+	if (why) {
+		goto log;
+	}
+	sodium_bin2hex(hex, sizeof(hex), kid, sizeof(kid));
+	for (size_t j = 0; j < e->n; j++) {
+		if (memcmp(e->kids[j], kid, ESCROW_KID_LEN) == 0) {
+			log_error("%s client %s: %s #%u: repeats kid %s; left out", where,
+			          e->section, what, i, hex);
+			e->l->n_errors++;
+			goto out;
+		}
+	}
+	if (e->n >= ESCROW_KEYS_MAX) {
+		if (!e->full_logged) {
+			log_error("%s client %s: more than %u escrow keys; the rest left out",
+			          where, e->section, ESCROW_KEYS_MAX);
+			e->l->n_errors++;
+			e->full_logged = true;
+		}
+		goto out;
+	}
+	if (e->n % 8 == 0) {
+		void *k = reallocarray(e->kids, e->n + 8, ESCROW_KID_LEN);
+
+		if (!k) {
+			r = -ENOMEM;
+			goto out;
+		}
+		e->kids = k;
+	}
+	r = secbuf_append(e->l->scratch, S, ESCROW_SCALAR_LEN);
+	if (r < 0) {
+		goto out;
+	}
+	memcpy(e->kids[e->n++], kid, ESCROW_KID_LEN);
+	goto out;
+log:
+	log_error("%s client %s: %s #%u: %s; left out", where, e->section, what, i, why);
+	e->l->n_errors++;
+out:
+	sodium_memzero(S, sizeof(S));
+	return r;
+}
+
+/* The tokens of text (whitespace separated; with comments, lines starting with '#' skipped). */
+static int escrow_tokens(EscrowLoad *e, const char *text, size_t len, bool keyfile,
+                         const char *file, unsigned first_line)
+{
+	unsigned line = first_line, i = 0;
+	size_t p = 0;
+	int r;
+
+	while (p < len) {
+		size_t start, bol;
+		_cleanup_free_ char *where = NULL;
+
+		if (text[p] == '\n') {
+			/* A keyfile's lines are its own; a value's pieces are named by its key line
+			 * (comment lines inside a value are not in it, so its lines do not count). */
+			line += keyfile;
+			p++;
+			continue;
+		}
+		if (strchr(" \t\r\f\v", text[p])) {
+			p++;
+			continue;
+		}
+		for (bol = p; bol > 0 && text[bol - 1] != '\n'; bol--) {
+		}
+		if (keyfile && text[p] == '#' && strspn(text + bol, " \t") == p - bol) {
+			while (p < len && text[p] != '\n') {
+				p++;
+			}
+			continue;
+		}
+		start = p;
+		while (p < len && !strchr(" \t\r\f\v\n", text[p])) {
+			p++;
+		}
+		i++;
+		if (asprintf(&where, "%s:%u:", file, line) < 0) {
+			return -ENOMEM;
+		}
+		r = escrow_take(e, where, keyfile, i, text + start, p - start);
+		if (r < 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* The value of a key set in the section itself (a [DEFAULT] value is not inherited). */
+static const char *own_value(Loader *l, const char *section, const char *key)
+{
+	const char *v = ini_get_raw(l->ini, section, key);
+
+	return v && v != ini_get_raw(l->ini, "DEFAULT", key) ? v : NULL;
+}
+
+/* escrow_keyfile: read it (secret) into a scratch SecBuf and take its tokens. */
+static int escrow_keyfile(EscrowLoad *e, const char *path)
+{
+	_cleanup_secbuf_ SecBuf *text = secbuf_new(4096, 1024 * 1024);
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+	int r;
+
+	if (!text) {
+		return -ENOMEM;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = negative_errno();
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		goto fail;
+	}
+	if (st.st_mode & 077) {
+		log_warning("client %s: escrow_keyfile %s has mode %04o: others may read it "
+		            "(chmod 600 it)",
+		            e->section, path, (unsigned)(st.st_mode & 07777));
+	}
+	r = secbuf_read_all(text, fd);
+	if (r == -ENOMEM) {
+		return r;
+	}
+	if (r < 0) {
+		goto fail;
+	}
+	return escrow_tokens(e, (const char *)text->data, text->len, true, path, 1);
+fail:
+	log_error("client %s: cannot read escrow_keyfile %s: %s", e->section, path,
+	          r == -EINVAL ? "not a regular file" : strerror(-r));
+	e->l->n_errors++;
+	return 0;
+}
+
+/*
+ * escrow_key, then escrow_keyfile (§B.2): the union, bad keys left out (logged).  The
+ * scalars go into the store in one piece.  Returns 0 or -ENOMEM.
+ */
+static int load_escrow(Loader *l, const char *section, ClientEscrow *ret)
+{
+	const char *inline_keys = own_value(l, section, "escrow_key");
+	const char *file = own_value(l, section, "escrow_keyfile");
+	EscrowLoad e = {.l = l, .section = section};
+	int r = 0;
+
+	if (!inline_keys && !file) {
+		return 0;
+	}
+	secbuf_clear(l->scratch);
+	if (inline_keys) {
+		unsigned line = ini_key_line(l->ini, section, "escrow_key");
+
+		if (asprintf(&ret->inline_at, "%s:%u", ini_file_name(l->ini), line) < 0) {
+			ret->inline_at = NULL;
+			return -ENOMEM;
+		}
+		r = escrow_tokens(&e, inline_keys, strlen(inline_keys), false,
+		                  ini_file_name(l->ini), line);
+	}
+	if (r >= 0 && file) {
+		ret->keyfile = path_expand(file);
+		r = ret->keyfile ? escrow_keyfile(&e, ret->keyfile) : -ENOMEM;
+	}
+	if (r >= 0 && e.n > 0) {
+		r = secret_store_put(l->store, l->scratch->data, l->scratch->len, &ret->scalars);
+	}
+	secbuf_clear(l->scratch);
+	if (r < 0 || e.n == 0) {
+		free(e.kids);
+		return r;
+	}
+	ret->kids = e.kids;
+	ret->n = e.n;
+	return 0;
+}
+
 /* Returns 1 when the section was loaded, 0 when skipped, or -errno. */
 static int load_client(Loader *l, const char *section, unsigned line, ClientConfig *cc)
 {
@@ -639,19 +868,33 @@ static int load_client(Loader *l, const char *section, unsigned line, ClientConf
 	if (r < 0) {
 		return r;
 	}
+	r = load_escrow(l, section, &cc->delivery.escrow);
+	if (r < 0) {
+		return r;
+	}
 	return 1;
 }
 
-void client_delivery_done(ClientDelivery *d)
+void client_escrow_done(ClientEscrow *e, SecretStore *store)
+{
+	secret_store_drop(store, &e->scalars);
+	free(e->kids);
+	free(e->keyfile);
+	free(e->inline_at);
+	*e = (ClientEscrow){0};
+}
+
+void client_delivery_done(ClientDelivery *d, SecretStore *store)
 {
 	free(d->sealed);
+	client_escrow_done(&d->escrow, store);
 	*d = (ClientDelivery){0};
 }
 
 static void client_config_done(ClientConfig *cc, SecretStore *store)
 {
 	free(cc->name);
-	client_delivery_done(&cc->delivery);
+	client_delivery_done(&cc->delivery, store);
 	client_settings_done(&cc->settings);
 	secret_store_drop(store, &cc->secret);
 	secret_store_drop(store, &cc->state_key);
@@ -691,6 +934,19 @@ static int load_file(const char *path, SecretStore *store, ClientsConfig *ret, c
 		return r;
 	}
 	c.n_warnings = (unsigned)r;
+	for (const char *const *k = (const char *const[]){"escrow_key", "escrow_keyfile", NULL}; *k;
+	     k++) {
+		if (ini_get_raw(ini, "DEFAULT", *k)) {
+			_cleanup_free_ char *m = ini_error_message(
+			        ini, ini_key_line(ini, "DEFAULT", *k),
+			        "%s is a key of one client, not of [DEFAULT]; ignored", *k);
+
+			log_error("%s", m ? m : *k);
+			if (problems) {
+				(*problems)++;
+			}
+		}
+	}
 	scratch = secbuf_new(4096, SECRET_MAX);
 	n = ini_section_count(ini);
 	c.clients = calloc(MAX(n, 1), sizeof(ClientConfig));

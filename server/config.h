@@ -180,7 +180,10 @@ typedef struct ClientDelivery {
 	ClientEscrow escrow;    /* Part B; its scalars live in the loader's SecretStore */
 } ClientDelivery;
 
-void client_delivery_done(ClientDelivery *d);
+/* Drop the scalars from the store, free the rest, zero. */
+void client_escrow_done(ClientEscrow *e, SecretStore *store);
+/* Free what d owns (its escrow scalars are dropped from store) and zero it. */
+void client_delivery_done(ClientDelivery *d, SecretStore *store);
 
 typedef struct ClientConfig {
 	char *name;

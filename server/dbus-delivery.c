@@ -1,22 +1,37 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The D-Bus interface se.recompile.Mandos.Client.Delivery: read-only properties (§A.11). */
+/* The D-Bus interface se.recompile.Mandos.Client.Delivery: its properties (§A.11) and
+ * ShredEscrowKeys. */
 #include "dbus-delivery.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "config.h"
 #include "format.h"
 #include "release.h"
 
-/* Sorted by name, as the other client properties. */
+enum {
+	P_ESCROW_KEY_FILE,
+	P_ESCROW_KEY_IDS,
+	P_ESCROW_KEY_INLINE,
+	P_HAS_SEALED_SECRET,
+	P_PROTOCOLS,
+	P_RELEASE_LIMIT,
+	P_RELEASES_LEFT,
+};
+
+/* Sorted by name, as the other client properties; indexed by the enum above. */
 static const DeliveryProp props[] = {
-        {"EscrowKeyIds", "as", true},
-        {"HasSealedSecret", "b", true},
-        {"Protocols", "s", true},
-        {"ReleaseLimit", "u", true},
-        {"ReleasesLeft", "i", false},
+        [P_ESCROW_KEY_FILE] = {"EscrowKeyFile", "s", true},
+        [P_ESCROW_KEY_IDS] = {"EscrowKeyIds", "as", true},
+        [P_ESCROW_KEY_INLINE] = {"EscrowKeyInline", "s", true},
+        [P_HAS_SEALED_SECRET] = {"HasSealedSecret", "b", true},
+        [P_PROTOCOLS] = {"Protocols", "s", true},
+        [P_RELEASE_LIMIT] = {"ReleaseLimit", "u", true},
+        [P_RELEASES_LEFT] = {"ReleasesLeft", "i", false},
 };
 
 const DeliveryProp *delivery_prop_find(const char *name)
@@ -29,29 +44,46 @@ const DeliveryProp *delivery_prop_find(const char *name)
 	return NULL;
 }
 
+/* The kids as 32 lowercase hex digits each, in key order (never anything of the scalars). */
+static int append_kids(sd_bus_message *msg, const ClientEscrow *e)
+{
+	int r = sd_bus_message_open_container(msg, 'a', "s");
+
+	for (size_t i = 0; r >= 0 && i < e->n; i++) {
+		char hex[2 * ESCROW_KID_LEN + 1];
+
+		sodium_bin2hex(hex, sizeof(hex), e->kids[i], ESCROW_KID_LEN);
+		r = sd_bus_message_append(msg, "s", hex);
+	}
+	return r < 0 ? r : sd_bus_message_close_container(msg);
+}
+
 int delivery_append_value(sd_bus_message *msg, const Client *c, const DeliveryProp *p)
 {
 	const ClientDelivery *d = &c->delivery;
 
-	if (p == &props[0]) {
-		/* Escrow keys are Part B: none yet. */
-		return sd_bus_message_append(msg, "as", 0);
-	}
-	if (p == &props[1]) {
+	switch (p - props) {
+	case P_ESCROW_KEY_FILE:
+		return sd_bus_message_append(msg, "s", d->escrow.keyfile ? d->escrow.keyfile : "");
+	case P_ESCROW_KEY_IDS:
+		return append_kids(msg, &d->escrow);
+	case P_ESCROW_KEY_INLINE:
+		return sd_bus_message_append(msg, "s",
+		                             d->escrow.inline_at ? d->escrow.inline_at : "");
+	case P_HAS_SEALED_SECRET:
 		return sd_bus_message_append(msg, "b", d->sealed != NULL);
-	}
-	if (p == &props[2]) {
+	case P_PROTOCOLS: {
 		char buf[PROTOCOLS_STRING_SIZE];
 
 		return sd_bus_message_append(msg, "s", protocols_format(d->protocols, ' ', buf));
 	}
-	if (p == &props[3]) {
+	case P_RELEASE_LIMIT:
 		return sd_bus_message_append(msg, "u", d->release_limit);
-	}
-	if (p == &props[4]) {
+	case P_RELEASES_LEFT: {
 		int64_t left = release_left(c, now_realtime());
 
 		return sd_bus_message_append(msg, "i", (int32_t)MIN(left, (int64_t)INT32_MAX));
+	}
 	}
 	return -ENOENT;
 }
@@ -108,6 +140,9 @@ void delivery_introspect(FILE *f)
 			      f);
 		}
 	}
+	fputs("<method name=\"" DELIVERY_SHRED "\"><arg direction=\"out\" name=\"path\" "
+	      "type=\"s\"/></method>",
+	      f);
 	fputs("</interface>", f);
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The D-Bus interface se.recompile.Mandos.Client.Delivery (spec/protocol-2.md §A.11): the
- * read-only properties of how a client gets its secret, never any key material.  Values and
- * introspection only; dbus.c routes the calls.
+ * read-only properties of how a client gets its secret, never any key material (of escrow
+ * keys only the kids, the keyfile's path and where inline keys are written), and the method
+ * ShredEscrowKeys.  Values and introspection only; dbus.c routes the calls.
  */
 #pragma once
 
@@ -14,6 +15,11 @@
 #include "client.h"
 
 #define IFACE_DELIVERY "se.recompile.Mandos.Client.Delivery"
+/* Its one method (Part B, decisions.md) and the errors it replies. */
+#define DELIVERY_SHRED "ShredEscrowKeys"
+#define ERROR_ESCROW_INLINE "se.recompile.Mandos.Error.EscrowKeysInline"
+#define ERROR_NO_ESCROW "se.recompile.Mandos.Error.NoEscrowKeys"
+#define ERROR_SHRED_FAILED "se.recompile.Mandos.Error.ShredFailed"
 
 typedef struct DeliveryProp {
 	const char *name;

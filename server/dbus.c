@@ -1185,6 +1185,36 @@ static int client_method(MandosDbus *d, DbusClient *dc, sd_bus_message *msg, con
 	return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* ShredEscrowKeys() → s (decisions.md): see client_shred_escrow(). */
+static int shred_escrow_keys(DbusClient *dc, sd_bus_message *msg)
+{
+	_cleanup_(client_unrefp) Client *c = client_ref(dc->client);
+	_cleanup_free_ char *text = NULL;
+	int r;
+
+	if (!sd_bus_message_has_signature(msg, "")) {
+		return sd_bus_reply_method_errorf(msg, SD_BUS_ERROR_INVALID_ARGS,
+		                                  "ShredEscrowKeys takes no arguments");
+	}
+	r = client_shred_escrow(c, &text);
+	switch (r) {
+	case 0:
+		return sd_bus_reply_method_return(msg, "s", text);
+	case -EPERM:
+		return sd_bus_reply_method_errorf(
+		        msg, ERROR_ESCROW_INLINE,
+		        "the escrow keys of %s are written in %s: delete that line there (and in "
+		        "every copy and backup), then reload",
+		        c->name, c->delivery.escrow.inline_at);
+	case -ENOENT:
+		return sd_bus_reply_method_errorf(msg, ERROR_NO_ESCROW, "%s has no escrow keys",
+		                                  c->name);
+	default:
+		return sd_bus_reply_method_errorf(msg, ERROR_SHRED_FAILED, "%s",
+		                                  text ? text : "cannot shred the escrow keyfile");
+	}
+}
+
 static int on_clients_message(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
 	MandosDbus *d = userdata;
@@ -1215,6 +1245,9 @@ static int on_clients_message(sd_bus_message *msg, void *userdata, sd_bus_error 
 			return property_set(d, dc, msg, error);
 		}
 		return 0;
+	}
+	if ((!iface || strcmp(iface, IFACE_DELIVERY) == 0) && strcmp(member, DELIVERY_SHRED) == 0) {
+		return shred_escrow_keys(dc, msg);
 	}
 	if (iface && strcmp(iface, IFACE_CLIENT) != 0 && strcmp(iface, IFACE_CLIENT_OLD) != 0) {
 		return 0;

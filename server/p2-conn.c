@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "keyid.h"
 #include "log.h"
 #include "macro.h"
@@ -193,25 +195,36 @@ static bool on_verdict(P2Conn *p, ReleaseVerdict v, uint32_t value)
 {
 	switch (v) {
 	case RELEASE_GRANTED: {
-		P2Result res = {.code = P2_OK, .n_items = 1};
-		const uint8_t *data = NULL;
-		size_t len = 0;
+		P2Result res = {.code = P2_OK};
+		ReleaseP2 out;
 		uint32_t wait = 0;
-		int r = release_commit(p->release, RELEASE_SEALED, &data, &len, &wait);
+		bool alive;
+		int r = release_commit_p2(p->release, p2_server_request(p->session), &out, &wait);
 
 		if (r == -EAGAIN) {
 			return send_code(p, P2_TRY_LATER, P2_TRY_LATER_RELEASE_LIMIT, wait);
 		}
 		if (r == -ENOENT) {
-			log_info("Client %s has no sealed secret any more", p->client->name);
+			log_info("Client %s has no protocol 2 material for the request any more",
+			         p->client->name);
 			return send_code(p, P2_NO_MATERIAL, 0, 0);
 		}
-		if (r < 0 || len > UINT16_MAX) {
+		if (r < 0 || out.sealed_len > UINT16_MAX) {
 			return send_code(p, P2_INTERNAL, 0, 0);
 		}
-		res.items[0] =
-		        (P2ResultItem){.kind = P2_ITEM_SEALED, .len = (uint16_t)len, .data = data};
-		return send_result(p, &res);
+		if (out.sealed) {
+			res.items[res.n_items++] = (P2ResultItem){.kind = P2_ITEM_SEALED,
+			                                          .len = (uint16_t)out.sealed_len,
+			                                          .data = out.sealed};
+		}
+		for (size_t i = 0; i < out.n_escrow; i++) {
+			res.items[res.n_items++] = (P2ResultItem){.kind = P2_ITEM_ESCROW,
+			                                          .len = P2_ESCROW_ITEM_LEN,
+			                                          .data = out.escrow[i]};
+		}
+		alive = send_result(p, &res);
+		sodium_memzero(&out, sizeof(out));
+		return alive;
 	}
 	case RELEASE_DISABLED:
 		return send_code(p, P2_DISABLED, 0, value);
@@ -285,7 +298,7 @@ static bool decide(P2Conn *p)
 	p->client = client_ref(c);
 	log_debug("Protocol 2 request from %s for %s, flags %#x", p->address, c->name,
 	          (unsigned)req->flags);
-	if (!release_has_material(c, 2, req->flags)) {
+	if (!release_has_material(c, 2, req->flags, req->items, req->n_items)) {
 		log_info("Client %s has no protocol 2 material for the request from %s", c->name,
 		         p->address);
 		return send_code(p, P2_NO_MATERIAL, 0, 0);

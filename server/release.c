@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "escrow.h"
 #include "log.h"
 #include "macro.h"
 #include "p2.h"
@@ -49,7 +52,35 @@ static uint64_t now_mono(sd_event *e)
 	return now;
 }
 
-bool release_has_material(const Client *c, int protocol, uint32_t flags)
+/* The index of kid among the client's escrow keys, or -1. */
+static ssize_t escrow_index(const ClientEscrow *e, const uint8_t kid[P2_KID_LEN])
+{
+	for (size_t i = 0; i < e->n; i++) {
+		if (memcmp(e->kids[i], kid, P2_KID_LEN) == 0) {
+			return (ssize_t)i;
+		}
+	}
+	return -1;
+}
+
+/* How many of the request's kids are this client's (the others are ignored, §B.2). */
+static size_t escrow_matches(const Client *c, const P2EscrowItem *items, size_t n_items)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < n_items; i++) {
+		n += escrow_index(&c->delivery.escrow, items[i].kid) >= 0;
+	}
+	return n;
+}
+
+static bool sealed_wanted(const Client *c, uint32_t flags)
+{
+	return (flags & P2_FLAG_WANT_SEALED) && c->delivery.sealed && c->delivery.sealed_len > 0;
+}
+
+bool release_has_material(const Client *c, int protocol, uint32_t flags, const P2EscrowItem *items,
+                          size_t n_items)
 {
 	if (!(c->delivery.protocols & PROTOCOL_BIT(protocol))) {
 		return false;
@@ -57,7 +88,7 @@ bool release_has_material(const Client *c, int protocol, uint32_t flags)
 	if (protocol == 1) {
 		return c->secret.len > 0; /* a section without secret is for protocol 2 only */
 	}
-	return (flags & P2_FLAG_WANT_SEALED) && c->delivery.sealed && c->delivery.sealed_len > 0;
+	return sealed_wanted(c, flags) || escrow_matches(c, items, n_items) > 0;
 }
 
 /* A release time counts while it is younger than the window (one in the future counts). */
@@ -422,11 +453,30 @@ int release_begin(sd_event *event, Client *c, int protocol, const ReleaseOps *op
 	return 0;
 }
 
+/* The limit re-checked and the release counted (§A.5.1 step 7), for both commits. */
+static int count_release(Release *r, uint32_t *ret_value)
+{
+	Client *c = r->client;
+	realtime_t now = now_realtime();
+	int e;
+
+	if (limit_reached(c, now, ret_value)) {
+		r->granted = false;
+		log_limit(c);
+		return -EAGAIN;
+	}
+	e = record_release(c, now);
+	if (e < 0) {
+		return e;
+	}
+	r->granted = false;
+	return 0;
+}
+
 int release_commit(Release *r, ReleaseMaterial m, const uint8_t **ret_data, size_t *ret_len,
                    uint32_t *ret_value)
 {
 	Client *c = r->client;
-	realtime_t now = now_realtime();
 	const uint8_t *data;
 	size_t len;
 	int e;
@@ -444,16 +494,10 @@ int release_commit(Release *r, ReleaseMaterial m, const uint8_t **ret_data, size
 			return -ENOENT;
 		}
 	}
-	if (limit_reached(c, now, ret_value)) {
-		r->granted = false;
-		log_limit(c);
-		return -EAGAIN;
-	}
-	e = record_release(c, now);
+	e = count_release(r, ret_value);
 	if (e < 0) {
 		return e;
 	}
-	r->granted = false;
 	if (m == RELEASE_PROTOCOL_1) {
 		log_info("Sending secret to %s", c->name);
 	} else {
@@ -462,6 +506,60 @@ int release_commit(Release *r, ReleaseMaterial m, const uint8_t **ret_data, size
 	client_got_secret(c);
 	*ret_data = data;
 	*ret_len = len;
+	return 0;
+}
+
+int release_commit_p2(Release *r, const P2ClientAuth *req, ReleaseP2 *ret, uint32_t *ret_value)
+{
+	Client *c = r->client;
+	const ClientEscrow *esc = &c->delivery.escrow;
+	bool sealed;
+	size_t n;
+	int e;
+
+	*ret = (ReleaseP2){0};
+	if (!r->granted) {
+		return -EPERM;
+	}
+	/* What is requested and exists now (a reload may have changed it during the wait). */
+	sealed = sealed_wanted(c, req->flags);
+	n = escrow_matches(c, req->items, req->n_items);
+	if (!sealed && n == 0) {
+		return -ENOENT;
+	}
+	e = count_release(r, ret_value);
+	if (e < 0) {
+		return e;
+	}
+	/* Evaluation: only now, only with this client's keys, in request order (§B.2). */
+	for (size_t i = 0; i < req->n_items; i++) {
+		ssize_t k = escrow_index(esc, req->items[i].kid);
+		uint8_t *item = ret->escrow[ret->n_escrow];
+
+		if (k < 0) {
+			continue;
+		}
+		memcpy(item, req->items[i].kid, P2_KID_LEN);
+		if (p2_escrow_evaluate(secret_data(&esc->scalars) + (size_t)k * ESCROW_SCALAR_LEN,
+		                       req->items[i].point, item + P2_KID_LEN) < 0) {
+			log_error("Client %s: escrow evaluation failed", c->name);
+			sodium_memzero(ret, sizeof(*ret));
+			return -EIO;
+		}
+		ret->n_escrow++;
+	}
+	if (sealed) {
+		ret->sealed = c->delivery.sealed;
+		ret->sealed_len = c->delivery.sealed_len;
+	}
+	if (sealed && n > 0) {
+		log_info("Sending secret to %s (protocol 2: sealed, escrow ×%zu)", c->name, n);
+	} else if (sealed) {
+		log_info("Sending secret to %s (protocol 2: sealed)", c->name);
+	} else {
+		log_info("Sending secret to %s (protocol 2: escrow ×%zu)", c->name, n);
+	}
+	client_got_secret(c);
 	return 0;
 }
 

@@ -14,6 +14,8 @@
 #include <systemd/sd-event.h>
 
 #include "client.h"
+#include "escrow.h"
+#include "msg.h"
 
 typedef enum ReleaseVerdict {
 	RELEASE_GRANTED,          /* call release_commit() now */
@@ -37,10 +39,13 @@ typedef struct Release Release;
  * §A.5.1 step 2 (and §A.9.1 for protocol 1): whether client c may use this protocol at all
  * and has material for the request.  Protocol 1: the protocols include 1 and it has a
  * secret.  Protocol 2: they include 2, and WANT_SEALED is in flags (the CLIENT_AUTH flags)
- * and a sealed secret is loaded.  No log, no signal: the caller answers (protocol 1: the normal
- * rejection, protocol 2: NO_MATERIAL) before release_begin().
+ * and a sealed secret is loaded, or one of the request's escrow items (n_items of them)
+ * names a kid of this client's escrow keys (kids of other clients and unknown kids never
+ * count, §B.2).  No evaluation, no log, no signal: the caller answers (protocol 1: the
+ * normal rejection, protocol 2: NO_MATERIAL) before release_begin().
  */
-bool release_has_material(const Client *c, int protocol, uint32_t flags);
+bool release_has_material(const Client *c, int protocol, uint32_t flags, const P2EscrowItem *items,
+                          size_t n_items);
 
 typedef struct ReleaseOps {
 	/* The verdict, exactly once per release_begin() unless release_abort() came first.  May
@@ -77,6 +82,25 @@ int release_begin(sd_event *event, Client *c, int protocol, const ReleaseOps *op
  */
 int release_commit(Release *r, ReleaseMaterial m, const uint8_t **ret_data, size_t *ret_len,
                    uint32_t *ret_value);
+
+/* What a protocol 2 release sends (§A.5.1 step 7): the sealed box, then the ESCROW items. */
+typedef struct ReleaseP2 {
+	const uint8_t *sealed; /* the client's (valid until the next return to the event loop),
+	                        * or NULL when not requested or not loaded */
+	size_t sealed_len;
+	uint8_t escrow[P2_MAX_ESCROW_ITEMS][P2_ESCROW_ITEM_LEN]; /* kid ‖ y, request order */
+	size_t n_escrow;
+} ReleaseP2;
+
+/*
+ * The protocol 2 commit: as release_commit(), and only then the escrow evaluation y = [S]x
+ * for each item of req whose kid is one of this client's keys, in request order, with this
+ * client's scalars only; the log line says what is sent ("sealed", "escrow ×N", both).
+ * Returns 0, -EPERM (not granted), -EAGAIN (limit; *ret_value), -ENOENT (nothing of the
+ * request exists any more: answer NO_MATERIAL, nothing counted), -EIO (evaluation failed:
+ * nothing in *ret), -ENOMEM.
+ */
+int release_commit_p2(Release *r, const P2ClientAuth *req, ReleaseP2 *ret, uint32_t *ret_value);
 
 /* The peer went away or the connection ends: stop waiting (ApprovalPending drops at once). */
 void release_abort(Release *r);

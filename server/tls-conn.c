@@ -446,7 +446,7 @@ static void after_handshake(Connection *conn)
 		return;
 	}
 	conn->client = client_ref(c);
-	if (!release_has_material(c, 1, 0)) {
+	if (!release_has_material(c, 1, 0, NULL, 0)) {
 		log_info("Client %s does not use protocol 1", c->name);
 		start_bye(conn);
 		return;

@@ -825,6 +825,11 @@ static int client_on_hello(P2ClientSession *c, uint64_t now, const char **why)
 	if (c->cfg.n_items > 0) {
 		c->request.flags |= P2_FLAG_WANT_ESCROW;
 	}
+	if (c->cfg.n_items > 0 && c->cfg.blind != NULL &&
+	    c->cfg.blind(c->cfg.blind_userdata, c->items, c->cfg.n_items) < 0) {
+		*why = "cannot blind the escrow items";
+		goto out;
+	}
 	c->request.n_items = c->cfg.n_items;
 	memcpy(c->request.items, c->items, sizeof(P2EscrowItem) * c->cfg.n_items);
 	n = p2_client_auth_build(&c->request, c->cfg.identity, c->th, c->ca);

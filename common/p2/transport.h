@@ -115,6 +115,15 @@ typedef struct P2ClientConfig {
 	uint8_t n_items;            /* escrow items (Part B) */
 	const P2EscrowItem *items;
 	const P2Timeouts *timeouts; /* NULL: defaults */
+	/*
+	 * Part B, optional: called once per session after the ClientHello2 header is drawn and
+	 * before CLIENT_AUTH is built, with the session's copy of items (kid and whatever point
+	 * cfg gave) to set each point to x.  This is where E must be drawn for §A.12.1's order
+	 * (kx secret, init_push header, then one E per item).  A negative return fails the
+	 * session (-EBADMSG from p2_client_feed(), why "cannot blind the escrow items").
+	 */
+	int (*blind)(void *userdata, P2EscrowItem *items, uint8_t n_items);
+	void *blind_userdata;
 } P2ClientConfig;
 
 /* A session; cfg's pointers are borrowed.  Queues "2\r\n" ‖ ClientHello (one write). */

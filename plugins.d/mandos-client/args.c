@@ -37,6 +37,8 @@ enum {
 	OPT_SERVER_PINS,
 	OPT_SERVER_KEY_ID,
 	OPT_SERVERS_SEEN,
+	OPT_ESCROW_DIR,
+	OPT_SERVER,
 };
 
 static const struct argp_option options[] = {
@@ -44,6 +46,10 @@ static const struct argp_option options[] = {
         {"connect", 'c', "ADDRESS:PORT", 0,
          "Connect directly to this server instead of browsing with Zeroconf (may be repeated: "
          "all are tried at once)",
+         1},
+        {"server", OPT_SERVER, "ADDRESS:PORT", 0,
+         "Also try this server, besides those Zeroconf finds (may be repeated; not with "
+         "--connect)",
          1},
         {"interface", 'i', "NAME[,NAME...]", 0,
          "Network interfaces to bring up and use; \"none\" stops bringing up the rest", 1},
@@ -68,6 +74,9 @@ static const struct argp_option options[] = {
         {"servers-seen", OPT_SERVERS_SEEN, "FILE", 0,
          "Where to note the key ids of servers that gave a secret (default " MC_DEFAULT_SERVERS_SEEN
          "; \"\" for nowhere)",
+         3},
+        {"escrow-dir", OPT_ESCROW_DIR, "DIR", 0,
+         "Directory of the escrow bindings, escrow-*.conf (default " MC_DEFAULT_ESCROW_DIR ")",
          3},
         {NULL, 0, NULL, 0, "TLS:", 4},
         {"priority", OPT_PRIORITY, "STRING", 0, "GnuTLS priority string", 4},
@@ -228,29 +237,40 @@ static int parse_secs(struct argp_state *state, const char *what, const char *ar
 	return 0;
 }
 
+/* One more --connect or --server target. */
+static error_t add_target(struct argp_state *state, const char *arg, ConnectTarget **list,
+                          size_t *n)
+{
+	ConnectTarget t, *nl;
+	const char *err = NULL;
+
+	if (connect_target_parse(arg, &t, &err) < 0) {
+		argp_error(state, "%s: %s", err, arg);
+		return EINVAL;
+	}
+	nl = realloc(*list, (*n + 1) * sizeof(*nl));
+	if (!nl) {
+		free(t.text);
+		return ENOMEM;
+	}
+	*list = nl;
+	nl[(*n)++] = t;
+	return 0;
+}
+
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	Args *a = state->input;
-	const char *err = NULL;
 	unsigned u;
 
 	switch (key) {
-	case 'c': {
-		ConnectTarget t, *n;
-
-		if (connect_target_parse(arg, &t, &err) < 0) {
-			argp_error(state, "%s: %s", err, arg);
-			return EINVAL;
-		}
-		n = realloc(a->connect, (a->n_connect + 1) * sizeof(*n));
-		if (!n) {
-			free(t.text);
-			return ENOMEM;
-		}
-		a->connect = n;
-		a->connect[a->n_connect++] = t;
+	case 'c':
+		return add_target(state, arg, &a->connect, &a->n_connect);
+	case OPT_SERVER:
+		return add_target(state, arg, &a->servers, &a->n_servers);
+	case OPT_ESCROW_DIR:
+		a->escrow_dir = arg;
 		return 0;
-	}
 	case 'i':
 		return args_add_interfaces(a, arg) < 0 ? ENOMEM : 0;
 	case 'p':
@@ -369,6 +389,7 @@ int args_parse(Args *a, int argc, char **argv)
 	        .seal_key = MC_DEFAULT_SEAL_KEY,
 	        .server_pins = MC_DEFAULT_SERVER_PINS,
 	        .servers_seen = MC_DEFAULT_SERVERS_SEEN,
+	        .escrow_dir = MC_DEFAULT_ESCROW_DIR,
 	        .delay = 2.5,
 	        .retry = 10,
 	        .timeout = 10,
@@ -383,15 +404,27 @@ int args_parse(Args *a, int argc, char **argv)
 	if (e) {
 		return EX_USAGE;
 	}
+	if (a->n_servers > 0 && a->n_connect > 0) {
+		/* --connect means these servers and no others, as upstream (§B.4.3 step 1). */
+		log_error("--server adds to the servers Zeroconf finds; with --connect there is no "
+		          "Zeroconf: give every server with --connect");
+		return EX_USAGE;
+	}
 	return p1_check_priority(a->priority);
+}
+
+void connect_targets_free(ConnectTarget *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(t[i].text);
+	}
+	free(t);
 }
 
 void args_done(Args *a)
 {
-	for (size_t i = 0; i < a->n_connect; i++) {
-		free(a->connect[i].text);
-	}
-	free(a->connect);
+	connect_targets_free(a->connect, a->n_connect);
+	connect_targets_free(a->servers, a->n_servers);
 	strv_free(a->interfaces);
 	strv_free(a->server_key_ids);
 	*a = (Args){};

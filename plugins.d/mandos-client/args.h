@@ -16,6 +16,7 @@
 #define MC_DEFAULT_DH_PARAMS MC_KEYDIR "/dhparams.pem"
 #define MC_DEFAULT_SEAL_KEY MC_KEYDIR "/seal-privkey.pem"
 #define MC_DEFAULT_SERVER_PINS MC_KEYDIR "/server-pins"
+#define MC_DEFAULT_ESCROW_DIR MC_KEYDIR
 #define MC_DEFAULT_SERVERS_SEEN "/run/mandos/servers-seen"
 #define MC_DEFAULT_HOOK_DIR "/lib/mandos/network-hooks.d"
 
@@ -51,6 +52,10 @@ typedef struct Args {
 	bool seal_key_given;
 	char **server_key_ids; /* every --server-key-id as given (checked later), NULL-ended */
 	size_t n_server_key_ids;
+	/* Part B (§B.3, §B.4.3). */
+	const char *escrow_dir; /* the escrow-*.conf files */
+	ConnectTarget *servers; /* every --server, in order: added to Zeroconf's */
+	size_t n_servers;
 } Args;
 
 /*
@@ -71,6 +76,9 @@ int connect_target_parse(const char *s, ConnectTarget *ret, const char **ret_err
  * bring-up list; empty names are ignored.  Returns 0 or -ENOMEM.
  */
 int args_add_interfaces(Args *a, const char *list);
+
+/* Free what connect_target_parse() made for each of n targets, and the array. */
+void connect_targets_free(ConnectTarget *t, size_t n);
 
 /*
  * Parse the command line (argp: --help, --usage and --version print and exit 0; usage errors

@@ -99,19 +99,8 @@ static int setup_signals(Client *c)
 /* Default key files installed root:root are given to the plugin user (Debian bug #633582). */
 static void chown_default_file(const char *path, const char *deflt)
 {
-	struct stat st;
-
-	if (strcmp(path, deflt) != 0 || privs_uid() == 0) {
-		return;
-	}
-	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_gid != 0) {
-		return;
-	}
-	if (privs_raise() == 0) {
-		if (chown(path, privs_uid(), privs_gid()) < 0) {
-			log_debug_errno(errno, "Failed to chown %s: %m", path);
-		}
-		(void)privs_lower();
+	if (strcmp(path, deflt) == 0) {
+		privs_give_root_file(path);
 	}
 }
 
@@ -133,8 +122,14 @@ static int setup_protocols(Client *c)
 		return EX_USAGE;
 	}
 	if (a->n_protocols == 0 || client_has_protocol(a->protocols, a->n_protocols, 2)) {
+		r = bindings_load(&c->escrow, a->escrow_dir,
+		                  strcmp(a->escrow_dir, MC_DEFAULT_ESCROW_DIR) == 0);
+		if (r < 0) {
+			log_oom();
+			return EX_OSERR;
+		}
 		r = p2setup_keys(&c->p2, a->tls_privkey, a->seal_key, a->seal_key_given,
-		                 (unsigned)client_ms_of(a->timeout));
+		                 c->escrow.n_items > 0, (unsigned)client_ms_of(a->timeout));
 		if (r == -ENOENT && a->n_protocols > 0) {
 			log_error("No seal key %s: protocol 2 has nothing to ask for", a->seal_key);
 		}
@@ -175,15 +170,16 @@ static int setup_protocols(Client *c)
 		c->protocols[c->n_protocols++] = want[i];
 	}
 	if (c->n_protocols == 0 && !p1_built_in) {
-		log_error("No protocol left to use: protocol 2 needs a seal key (%s), and this "
-		          "build (mandos-client-p2only) has no protocol 1",
-		          a->seal_key);
+		log_error("No protocol left to use: protocol 2 needs a seal key (%s) or an escrow "
+		          "binding (%s/escrow-*.conf), and this build (mandos-client-p2only) has no "
+		          "protocol 1",
+		          a->seal_key, a->escrow_dir);
 		return EX_UNAVAILABLE;
 	}
 	if (c->n_protocols == 0) {
-		log_error("No protocol left to use: protocol 2 needs a seal key (%s), protocol 1 "
-		          "OpenPGP keys and no server pins",
-		          a->seal_key);
+		log_error("No protocol left to use: protocol 2 needs a seal key (%s) or an escrow "
+		          "binding (%s/escrow-*.conf), protocol 1 OpenPGP keys and no server pins",
+		          a->seal_key, a->escrow_dir);
 		return EX_UNAVAILABLE;
 	}
 	return 0;
@@ -225,10 +221,11 @@ static int setup_interfaces(Client *c)
 	return interfaces_setup(&c->ifs, &req, c->sigfd);
 }
 
-static int setup_connect_targets(Client *c)
+/* Add the n servers of list (--connect, --server or share address hints). */
+static int add_targets(Client *c, ConnectTarget *list, size_t n)
 {
-	for (size_t i = 0; i < c->args.n_connect; i++) {
-		ConnectTarget *t = &c->args.connect[i];
+	for (size_t i = 0; i < n; i++) {
+		ConnectTarget *t = &list[i];
 		int ifindex = 0, r;
 
 		if (t->family == AF_INET6 && t->link_local) {
@@ -242,8 +239,7 @@ static int setup_connect_targets(Client *c)
 				ifindex = c->ifs.ifindex;
 			} else {
 				log_error("An IPv6 link-local address is incomplete without a "
-				          "network "
-				          "interface: %s",
+				          "network interface: %s",
 				          t->text);
 				return -EINVAL;
 			}
@@ -256,6 +252,12 @@ static int setup_connect_targets(Client *c)
 		}
 	}
 	return 0;
+}
+
+/* Servers known without Zeroconf: --server and the share address hints. */
+static size_t n_static_servers(const Client *c)
+{
+	return c->args.n_servers + c->n_hints;
 }
 
 static void zeroconf_found(const ZeroconfService *svc, void *userdata)
@@ -278,7 +280,12 @@ static void zeroconf_found(const ZeroconfService *svc, void *userdata)
 
 static void zeroconf_failed(void *userdata)
 {
-	client_fail(userdata, EX_UNAVAILABLE);
+	Client *c = userdata;
+
+	/* --server and the share addresses still have their chance. */
+	if (n_static_servers(c) == 0) {
+		client_fail(c, EX_UNAVAILABLE);
+	}
 }
 
 static int start_zeroconf(Client *c)
@@ -328,6 +335,8 @@ static void client_cleanup(Client *c)
 	}
 	interfaces_done(&c->ifs);
 	p2setup_done(&c->p2);
+	bindings_done(&c->escrow);
+	connect_targets_free(c->hints, c->n_hints);
 	c->password = secbuf_free(c->password);
 	if (c->simple_poll) {
 		avahi_simple_poll_free(c->simple_poll);
@@ -418,14 +427,27 @@ static int client_setup_and_run(Client *c)
 		return EX_OSERR;
 	}
 	if (c->args.n_connect > 0) {
-		r = setup_connect_targets(c);
+		r = add_targets(c, c->args.connect, c->args.n_connect);
 		if (r < 0) {
 			return r == -ENOMEM ? EX_OSERR : EX_USAGE;
 		}
 	} else {
-		r = start_zeroconf(c);
+		/* §B.4.3 step 1: Zeroconf's servers, every --server, every share address. */
+		r = bindings_address_targets(&c->escrow, &c->hints, &c->n_hints);
 		if (r < 0) {
+			log_oom();
+			return EX_OSERR;
+		}
+		r = start_zeroconf(c);
+		if (r < 0 && n_static_servers(c) == 0) {
 			return EX_UNAVAILABLE;
+		}
+		r = add_targets(c, c->args.servers, c->args.n_servers);
+		if (r >= 0) {
+			r = add_targets(c, c->hints, c->n_hints);
+		}
+		if (r < 0) {
+			return r == -ENOMEM ? EX_OSERR : EX_USAGE;
 		}
 	}
 	if (!c->have_password) {

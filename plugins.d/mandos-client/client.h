@@ -9,6 +9,7 @@
 #include <avahi-common/simple-watch.h>
 
 #include "args.h"
+#include "bindings.h"
 #include "interfaces.h"
 #include "p1.h"
 #include "p2conn.h"
@@ -32,6 +33,8 @@ typedef struct Server {
 	unsigned txt_protocols;    /* its TXT proto= as zeroconf_txt_protocols() reads it, or 0 */
 	Conn *conn;                /* the running protocol 1 attempt, if any */
 	P2Conn *p2;                /* the running protocol 2 attempt, if any */
+	P2ClientConfig p2cfg;      /* its configuration: the client's, with its escrow items */
+	EscrowSession *escrow;     /* its escrow items and their secret E (locked memory) */
 	size_t step;               /* which of server_protocols() the attempt uses */
 	bool pinned;               /* the protocol 2 attempt's server key is pinned */
 	double retry_at_least;     /* TRY_LATER: the next attempt waits this long at least */
@@ -60,6 +63,10 @@ struct Client {
 	Interfaces ifs;
 	ZeroconfBrowser *zeroconf;
 	bool hooks_started;
+	EscrowBindings escrow; /* escrow-*.conf (Part B) */
+	ConnectTarget *hints;  /* share address hints, tried besides Zeroconf's servers */
+	size_t n_hints;
+	bool round_open; /* an attempt started since the last threshold waiting line */
 };
 
 /* Milliseconds of a --timeout style value, capped to what an int holds. */

@@ -51,7 +51,7 @@ int p2setup_pins(P2Setup *p, const char *path, char *const *key_ids)
 }
 
 int p2setup_keys(P2Setup *p, const char *tls_privkey, const char *seal_key, bool seal_key_given,
-                 unsigned step_ms)
+                 bool escrow, unsigned step_ms)
 {
 	const char *why = NULL;
 	uint64_t step_us = (uint64_t)step_ms * 1000u;
@@ -59,14 +59,18 @@ int p2setup_keys(P2Setup *p, const char *tls_privkey, const char *seal_key, bool
 
 	r = p2_seal_key_load(seal_key, &p->seal, &why);
 	if (r == -ENOENT && !seal_key_given) {
-		log_debug("No seal key %s: protocol 2 has nothing to ask for", seal_key);
+		log_debug("No seal key %s: protocol 2 %s", seal_key,
+		          escrow ? "asks for escrow only" : "has nothing to ask for");
+	} else if (r == -EBADMSG) {
+		log_error("Bad seal key %s: %s", seal_key, why ? why : "malformed");
+	} else if (r < 0) {
+		log_error_errno(r, "Failed to read the seal key %s: %m", seal_key);
+	}
+	if (r < 0 && !escrow) {
 		return r;
 	}
-	if (r == -EBADMSG) {
-		return log_error_errno(r, "Bad seal key %s: %s", seal_key, why ? why : "malformed");
-	}
 	if (r < 0) {
-		return log_error_errno(r, "Failed to read the seal key %s: %m", seal_key);
+		p->seal = NULL;
 	}
 	why = NULL;
 	r = p2_identity_load(tls_privkey, &p->identity, &why);
@@ -86,16 +90,18 @@ int p2setup_keys(P2Setup *p, const char *tls_privkey, const char *seal_key, bool
 	        .identity = p->identity,
 	        .seal = p->seal,
 	        .pins = &p->pins,
-	        .flags = P2_FLAG_WANT_SEALED,
+	        .flags = p->seal ? P2_FLAG_WANT_SEALED : 0,
 	        .timeouts = &p->timeouts,
 	};
-	log_debug("Protocol 2: key ID %s, seal key %s", p->key_id, seal_key);
+	p->escrow = escrow;
+	log_debug("Protocol 2: key ID %s, seal key %s%s", p->key_id, p->seal ? seal_key : "(none)",
+	          escrow ? ", escrow items" : "");
 	return 0;
 }
 
 bool p2setup_ready(const P2Setup *p)
 {
-	return p->identity && p->seal;
+	return p->identity && (p->seal || p->escrow);
 }
 
 void p2setup_done(P2Setup *p)

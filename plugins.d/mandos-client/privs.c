@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,6 +51,24 @@ int privs_lower(void)
 		return 0;
 	}
 	return seteuid(real_uid) < 0 ? negative_errno() : 0;
+}
+
+void privs_give_root_file(const char *path)
+{
+	struct stat st;
+
+	if (real_uid == 0) {
+		return;
+	}
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_gid != 0) {
+		return;
+	}
+	if (privs_raise() == 0) {
+		if (chown(path, real_uid, real_gid) < 0) {
+			log_debug_errno(errno, "Failed to chown %s: %m", path);
+		}
+		(void)privs_lower();
+	}
 }
 
 int privs_drop(void)

@@ -19,6 +19,14 @@ int privs_lower(void);
 /* Give up root for good: every uid becomes the real uid.  Returns 0 or -errno. */
 int privs_drop(void);
 
+/*
+ * A regular file owned by root:root given to the real user (with privileges raised for the
+ * chown), so that the lowered process can read it: the key files the initramfs holds as root
+ * (Debian bug #633582).  Nothing happens when we run as root or the file is not root's;
+ * failures are only logged at debug level.
+ */
+void privs_give_root_file(const char *path);
+
 uid_t privs_uid(void);
 gid_t privs_gid(void);
 

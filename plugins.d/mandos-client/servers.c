@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include <avahi-common/timeval.h>
+#include <sodium.h>
 
 #include "log.h"
 #include "macro.h"
@@ -27,6 +28,7 @@ static void server_free(Server *s)
 {
 	p1_stop(s);
 	p2conn_free(s->p2);
+	bindings_session_free(s->escrow);
 	if (s->retry_timer) {
 		s->client->api->timeout_free(s->retry_timer);
 	}
@@ -189,6 +191,24 @@ static void server_say_line(Server *s, const P2Line *l)
 	server_say(s, NULL, NULL, l->detail);
 }
 
+/*
+ * A retry round ends when no attempt runs any more: then each threshold binding still short
+ * of shares says how many it has (§B.4.3).
+ */
+static void servers_check_round(Client *c)
+{
+	if (!c->round_open || c->have_password) {
+		return;
+	}
+	for (Server *o = c->servers; o; o = o->next) {
+		if (o->conn || o->p2) {
+			return;
+		}
+	}
+	c->round_open = false;
+	bindings_say_waiting(&c->escrow);
+}
+
 /* Next attempt: the next protocol at once (true) or a retry later (false). */
 void client_attempt_done(Server *s, bool next_protocol)
 {
@@ -206,37 +226,86 @@ void client_attempt_done(Server *s, bool next_protocol)
 		return;
 	}
 	server_schedule_retry(s);
+	servers_check_round(c);
 }
 
 /* Note a server that gave a secret in the servers-seen file; failures only logged (§A.9.3). */
-static void server_note_seen(Server *s, const char *key_id)
+static void note_seen(Client *c, const char *key_id, const char *where)
 {
-	const char *path = s->client->args.servers_seen;
+	const char *path = c->args.servers_seen;
 	bool raised;
 	int r;
 
-	if (!path || !*path || !key_id) {
+	if (!path || !*path || !key_id || !where) {
 		return;
 	}
 	raised = privs_raise() == 0;
-	r = servers_seen_add(path, key_id, s->where);
+	r = servers_seen_add(path, key_id, where);
 	if (raised) {
 		(void)privs_lower();
 	}
 	if (r < 0) {
-		log_info_errno(r, "Failed to note server %s in %s: %m", s->where, path);
+		log_info_errno(r, "Failed to note server %s in %s: %m", where, path);
 	}
 }
 
-/* RESULT OK: open the sealed item into secure memory. */
-static void server_p2_open(Server *s, P2Conn *conn, const P2Result *res)
+/*
+ * The secret is in c->password: end every other attempt at once (a protocol 2 session with
+ * FINAL, so that its server stops waiting for an approval), start no new one, and leave the
+ * loop to write it (§B.4.3 step 6).
+ */
+static void servers_recovered(Client *c, Server *from)
+{
+	c->have_password = true;
+	for (Server *o = c->servers; o; o = o->next) {
+		if (o == from) {
+			continue;
+		}
+		if (o->p2 || o->conn) {
+			log_warning("server %s: session stopped (the secret was recovered elsewhere)",
+			            o->where);
+		}
+		o->p2 = p2conn_free(o->p2);
+		o->escrow = bindings_session_free(o->escrow);
+		p1_stop(o);
+		server_route_cleanup(o);
+		if (o->retry_timer) {
+			c->api->timeout_free(o->retry_timer);
+			o->retry_timer = NULL;
+		}
+	}
+	avahi_simple_poll_quit(c->simple_poll);
+}
+
+static void server_got_secret(Server *s, SecBuf *secret)
 {
 	Client *c = s->client;
 
+	c->password = secbuf_free(c->password);
+	c->password = secret;
+	servers_recovered(c, s);
+}
+
+/* Note the servers whose shares opened a threshold binding. */
+static void note_shares(Client *c, const EscrowBinding *e)
+{
+	for (size_t i = 0; i < e->b.n_keys; i++) {
+		if (e->opened[i]) {
+			note_seen(c, e->from[i], e->from_where[i]);
+		}
+	}
+}
+
+/* RESULT OK: open the sealed item, then the escrow items, into secure memory. */
+static void server_p2_open(Server *s, P2Conn *conn, const P2Result *res)
+{
+	Client *c = s->client;
+	const EscrowBinding *from = NULL;
+	SecBuf *secret = NULL;
+	int r;
+
 	for (size_t i = 0; i < res->n_items; i++) {
 		const P2ResultItem *it = &res->items[i];
-		SecBuf *secret = NULL;
-		int r;
 
 		if (it->kind != P2_ITEM_SEALED) {
 			continue;
@@ -249,17 +318,36 @@ static void server_p2_open(Server *s, P2Conn *conn, const P2Result *res)
 		if (r < 0) {
 			server_say(s, &s->shown_state, "no open",
 			           "the sealed secret it sent does not open (wrong seal key?)");
-			return;
+			break;
 		}
 		log_debug("Opened a sealed secret of %zu bytes from %s", secret->len, s->name);
-		c->password = secbuf_free(c->password);
-		c->password = secret;
-		c->have_password = true;
-		server_note_seen(s, p2conn_server_key_id(conn));
-		avahi_simple_poll_quit(c->simple_poll);
+		note_seen(c, p2conn_server_key_id(conn), s->where);
+		server_got_secret(s, secret);
 		return;
 	}
-	log_info("Mandos server %s sent no item this client can open", s->name);
+	if (c->escrow.n_items > 0) {
+		uint8_t raw[P2_KEY_ID_LEN];
+
+		p2_key_id_raw(c->p2.identity->pk, raw);
+		r = bindings_answer(&c->escrow, s->escrow, res, s->where, p2conn_server_key_id(conn),
+		                    raw, &secret, &from);
+		sodium_memzero(raw, sizeof(raw));
+		if (r == -ENOMEM) {
+			log_oom();
+			return;
+		}
+		if (r > 0) {
+			log_debug("Opened an escrow secret of %zu bytes (%s)", secret->len, from->file);
+			if (from->b.threshold) {
+				note_shares(c, from);
+			} else {
+				note_seen(c, p2conn_server_key_id(conn), s->where);
+			}
+			server_got_secret(s, secret);
+			return;
+		}
+	}
+	log_info("Mandos server %s sent no item that opens the secret", s->name);
 }
 
 static void server_p2_authenticated(P2Conn *conn, const char *key_id, bool pinned, void *userdata)
@@ -292,6 +380,16 @@ static void server_p2_done(P2Conn *conn, int r, const P2Result *res, P2ConnStage
 		if (!c->have_password) {
 			server_p2_open(s, conn, res);
 		}
+		if (!c->have_password && !c->p2.seal && c->escrow.n_items > 0 &&
+		    !bindings_want_from(&c->escrow, p2conn_server_key_id(conn))) {
+			/* Its share is open already: nothing more to ask of it (§B.4.3 step 5). */
+			log_info("Mandos server %s has nothing more for this client", s->name);
+			s->p2 = p2conn_free(conn);
+			s->escrow = bindings_session_free(s->escrow);
+			server_route_cleanup(s);
+			servers_check_round(c);
+			return;
+		}
 	} else if (r == 0) {
 		P2Line l;
 
@@ -319,6 +417,7 @@ static void server_p2_done(P2Conn *conn, int r, const P2Result *res, P2ConnStage
 		server_state_reset(s);
 	}
 	s->p2 = p2conn_free(conn);
+	s->escrow = bindings_session_free(s->escrow);
 	client_attempt_done(s, next);
 }
 
@@ -351,9 +450,24 @@ static int server_start(Server *s, int protocol)
 		        .done = server_p2_done,
 		        .userdata = s,
 		};
+		int r;
 
-		return p2conn_start(c->api, &c->p2.config, s->name, sa, s->addr_len, &t, &cb,
-		                    &s->p2);
+		/* §B.4.3 step 3: every escrow item, each with a fresh E for this session. */
+		s->escrow = bindings_session_free(s->escrow);
+		s->p2cfg = c->p2.config;
+		if (c->escrow.n_items > 0) {
+			r = bindings_session_new(&c->escrow, &s->escrow);
+			if (r < 0) {
+				return r;
+			}
+			s->p2cfg.items = s->escrow->items;
+			s->p2cfg.n_items = (uint8_t)s->escrow->n;
+		}
+		r = p2conn_start(c->api, &s->p2cfg, s->name, sa, s->addr_len, &t, &cb, &s->p2);
+		if (r < 0) {
+			s->escrow = bindings_session_free(s->escrow);
+		}
+		return r;
 	}
 }
 
@@ -377,6 +491,7 @@ static void server_attempt_step(Server *s, size_t step)
 	}
 	s->step = step;
 	s->pinned = false;
+	c->round_open = true;
 	if (order[step] == 1) {
 		log_debug("Trying Mandos server %s", s->name);
 	} else {
@@ -397,6 +512,7 @@ static void server_attempt_step(Server *s, size_t step)
 		s->p2 = NULL;
 		server_route_cleanup(s);
 		server_schedule_retry(s);
+		servers_check_round(c);
 	}
 }
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # The D-Bus interface se.recompile.Mandos.Client.Delivery (spec/protocol-2.md §A.11) on a private
-# system bus: Protocols, HasSealedSecret, EscrowKeyIds, ReleaseLimit and ReleasesLeft, read-only;
+# system bus: Protocols, HasSealedSecret, EscrowKeyIds, EscrowKeyFile, EscrowKeyInline, ReleaseLimit
+# and ReleasesLeft, read-only;
 # ReleasesLeft counts a real protocol 1 release and survives a restart (the release times are in
 # the state file); a reload that changes the section sends PropertiesChanged and keeps the times.
 . "$(dirname "$0")/lib.sh"
@@ -46,6 +47,8 @@ start
 assert_eq "$(prop c1 Protocols)" 's "1 2"' "c1 Protocols"
 assert_eq "$(prop c1 HasSealedSecret)" "b true" "c1 HasSealedSecret"
 assert_eq "$(prop c1 EscrowKeyIds)" "as 0" "c1 EscrowKeyIds"
+assert_eq "$(prop c1 EscrowKeyFile)" 's ""' "c1 EscrowKeyFile"
+assert_eq "$(prop c1 EscrowKeyInline)" 's ""' "c1 EscrowKeyInline"
 assert_eq "$(prop c1 ReleaseLimit)" "u 3" "c1 ReleaseLimit"
 assert_eq "$(prop c1 ReleasesLeft)" "i 3" "c1 ReleasesLeft"
 assert_eq "$(prop c2 Protocols)" 's "2"' "c2 Protocols"
@@ -56,7 +59,7 @@ assert_eq "$(prop c2 ReleasesLeft)" "i -1" "c2 ReleasesLeft (unlimited)"
 busctl --address="$BUS" call se.recompile.Mandos /clients/c1 org.freedesktop.DBus.Properties \
 	GetAll s "$DELIVERY" > "$T/getall"
 assert_eq "$(cat "$T/getall")" \
-	'a{sv} 5 "EscrowKeyIds" as 0 "HasSealedSecret" b true "Protocols" s "1 2" "ReleaseLimit" u 3 "ReleasesLeft" i 3' \
+	'a{sv} 7 "EscrowKeyFile" s "" "EscrowKeyIds" as 0 "EscrowKeyInline" s "" "HasSealedSecret" b true "Protocols" s "1 2" "ReleaseLimit" u 3 "ReleasesLeft" i 3' \
 	"GetAll"
 busctl --address="$BUS" introspect se.recompile.Mandos /clients/c1 "$DELIVERY" > "$T/intro"
 assert_contains "$T/intro" ".ReleasesLeft"

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * A protocol 2 test client for the server's integration tests: an unlock built on common/p2
- * (prints STATUS and RESULT, opens a SEALED item), and --case NAME for every negative case of
- * spec/protocol-2.md §A.12.4, crafted with raw libsodium, reporting what the server sent after
- * the faulty step.
+ * (prints STATUS and RESULT, opens a SEALED item, sends escrow items from binding files or
+ * raw kids and unblinds and opens the ESCROW items, Part B), and --case NAME for every
+ * negative case of spec/protocol-2.md §A.12.4 and §B.6.3, crafted with raw libsodium,
+ * reporting what the server sent after the faulty step.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +21,7 @@
 
 #include <sodium.h>
 
+#include "escrow.h"
 #include "keys.h"
 #include "macro.h"
 #include "msg.h"
@@ -39,6 +41,16 @@ static const char *arg_case;
 static long arg_flags = -1;
 static bool arg_abort_on_status;
 static unsigned arg_timeout = 15;
+
+/* Escrow items to send (--escrow=FILE, --escrow-kid=HEX), in the order given. */
+typedef struct EscrowArg {
+	P2Binding binding; /* n_keys 0: a raw kid with a random x */
+	uint8_t E[P2_SCALAR_LEN];
+	const char *name;
+} EscrowArg;
+static EscrowArg arg_escrow[P2_MAX_ESCROW_ITEMS];
+static P2EscrowItem escrow_items[P2_MAX_ESCROW_ITEMS];
+static uint8_t n_escrow;
 
 static uint64_t now_usec(void)
 {
@@ -375,6 +387,10 @@ static int run_case(const char *name)
 		randombytes_buf(kids[i], P2_KID_LEN);
 		crypto_core_ristretto255_random(xs[i]);
 	}
+	/* --escrow-kid: the first items name these kids (a client's real keys, §B.6.3). */
+	for (size_t i = 0; i < n_escrow; i++) {
+		memcpy(kids[i], escrow_items[i].kid, P2_KID_LEN);
+	}
 	if (strcmp(name, "stall-auth") == 0 || strcmp(name, "ch2-magic") == 0) {
 		send_segment(w.fd, w.out, w.out_len, false);
 		return expect_close(w.fd, "ServerHello");
@@ -487,6 +503,83 @@ unknown:
 
 /* ---- an unlock with the library's client session ---- */
 
+/* --escrow=FILE: a binding's item, blinded now; --escrow-kid=HEX: that kid, a random x. */
+static void add_escrow(const char *arg, bool raw)
+{
+	EscrowArg *a = &arg_escrow[n_escrow];
+	P2EscrowItem *it = &escrow_items[n_escrow];
+	const char *why = NULL;
+	unsigned line = 0;
+	int r;
+
+	if (n_escrow >= P2_MAX_ESCROW_ITEMS) {
+		fprintf(stderr, "p2-probe: at most %d escrow items\n", P2_MAX_ESCROW_ITEMS);
+		exit(2);
+	}
+	a->name = arg;
+	if (raw) {
+		if (sodium_hex2bin(it->kid, P2_KID_LEN, arg, strlen(arg), NULL, NULL, NULL) != 0 ||
+		    strlen(arg) != 2 * P2_KID_LEN) {
+			fprintf(stderr, "p2-probe: --escrow-kid=HEX (32 digits)\n");
+			exit(2);
+		}
+		crypto_core_ristretto255_random(it->point);
+		n_escrow++;
+		return;
+	}
+	r = p2_binding_load(arg, &a->binding, &line, &why);
+	if (r < 0 || a->binding.threshold != 0) {
+		fprintf(stderr, "p2-probe: %s:%u: %s\n", arg, line,
+		        r < 0 ? (why ? why : strerror(-r)) : "a threshold binding");
+		exit(2);
+	}
+	memcpy(it->kid, a->binding.keys[0].kid, P2_KID_LEN);
+	if (p2_escrow_blind(a->binding.keys[0].c, a->E, it->point) < 0) {
+		exit(2);
+	}
+	n_escrow++;
+}
+
+/*
+ * An ESCROW item (kid ‖ y): "ESCROW kid=HEX" on stderr; for a binding's kid, unblind and
+ * open the box: the password to stdout, or "ESCROW kid=HEX does not open".  -1 when y is
+ * unusable or the kid was not asked for (the session's parser already refuses both).
+ */
+static int open_escrow(const P2Identity *id, const uint8_t *data)
+{
+	char hex[2 * P2_KID_LEN + 1],
+	        yb[sodium_base64_ENCODED_LEN(P2_POINT_LEN, sodium_base64_VARIANT_ORIGINAL)];
+	uint8_t K[P2_POINT_LEN], key_id_raw[P2_KEY_ID_LEN];
+	SecBuf *pw = NULL;
+
+	sodium_bin2hex(hex, sizeof(hex), data, P2_KID_LEN);
+	p2_base64_encode(data + P2_KID_LEN, P2_POINT_LEN, yb, sizeof(yb));
+	fprintf(stderr, "ESCROW kid=%s y=%s\n", hex, yb);
+	for (size_t i = 0; i < n_escrow; i++) {
+		EscrowArg *a = &arg_escrow[i];
+
+		if (memcmp(escrow_items[i].kid, data, P2_KID_LEN) != 0) {
+			continue;
+		}
+		if (a->binding.n_keys == 0) {
+			return 0;
+		}
+		p2_key_id_raw(id->pk, key_id_raw);
+		if (p2_escrow_unblind(a->E, a->binding.keys[0].s, data + P2_KID_LEN, K) < 0 ||
+		    p2_escrow_open(&a->binding, key_id_raw, K, &pw) < 0) {
+			fprintf(stderr, "ESCROW kid=%s does not open\n", hex);
+			sodium_memzero(K, sizeof(K));
+			return 0;
+		}
+		sodium_memzero(K, sizeof(K));
+		fprintf(stderr, "ESCROW kid=%s opened\n", hex);
+		fwrite(pw->data, 1, pw->len, stdout);
+		secbuf_free(pw);
+		return 0;
+	}
+	return -1;
+}
+
 static int unlock(const P2Identity *id, const P2SealKey *seal, uint32_t extra_flags,
                   const P2EscrowItem *items, uint8_t n_items)
 {
@@ -573,6 +666,12 @@ static int unlock(const P2Identity *id, const P2SealKey *seal, uint32_t extra_fl
 				for (unsigned i = 0; i < res->n_items; i++) {
 					SecBuf *secret = NULL;
 
+					if (res->items[i].kind == P2_ITEM_ESCROW) {
+						if (open_escrow(id, res->items[i].data) < 0) {
+							return 1;
+						}
+						continue;
+					}
 					if (res->items[i].kind != P2_ITEM_SEALED || !seal) {
 						continue;
 					}
@@ -620,6 +719,7 @@ static int answered_case(const char *name)
 static void usage(void)
 {
 	printf("Usage: p2-probe --connect=ADDRESS:PORT [--tls-privkey=FILE] [--seal-key=FILE]\n"
+	       "         [--escrow=BINDING-FILE]... [--escrow-kid=HEX]...\n"
 	       "         [--flags=N] [--abort-on-status] [--timeout=SECONDS] [--case=NAME]\n");
 }
 
@@ -633,6 +733,8 @@ int main(int argc, char **argv)
 	        {"flags", required_argument, NULL, 'f'},
 	        {"abort-on-status", no_argument, NULL, 'a'},
 	        {"timeout", required_argument, NULL, 't'},
+	        {"escrow", required_argument, NULL, 'e'},
+	        {"escrow-kid", required_argument, NULL, 'K'},
 	        {"help", no_argument, NULL, 'h'},
 	        {0},
 	};
@@ -640,8 +742,15 @@ int main(int argc, char **argv)
 	P2SealKey *seal = NULL;
 	int o, r;
 
+	if (sodium_init() < 0) {
+		return 99;
+	}
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
+		case 'e':
+		case 'K':
+			add_escrow(optarg, o == 'K');
+			break;
 		case 'c':
 			arg_connect = optarg;
 			break;
@@ -671,9 +780,6 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (sodium_init() < 0) {
-		return 99;
-	}
 	if (!arg_connect) {
 		usage();
 		return 2;
@@ -698,9 +804,14 @@ int main(int argc, char **argv)
 	}
 	if (arg_flags >= 0 && !(arg_flags & P2_FLAG_WANT_SEALED)) {
 		/* The session adds WANT_SEALED when it has a seal key: keep it for opening only. */
-		r = unlock(id, NULL, (uint32_t)arg_flags, NULL, 0);
+		r = unlock(id, NULL, (uint32_t)arg_flags, escrow_items, n_escrow);
 	} else {
-		r = unlock(id, seal, arg_flags >= 0 ? (uint32_t)arg_flags : 0, NULL, 0);
+		r = unlock(id, seal, arg_flags >= 0 ? (uint32_t)arg_flags : 0, escrow_items,
+		           n_escrow);
+	}
+	for (size_t i = 0; i < n_escrow; i++) {
+		p2_binding_done(&arg_escrow[i].binding);
+		sodium_memzero(arg_escrow[i].E, P2_SCALAR_LEN);
 	}
 	p2_seal_key_free(seal);
 	p2_identity_free(id);

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "escrow.h"
 #include "keys.h"
 #include "msg.h"
 #include "p2.h"
@@ -24,6 +25,12 @@
  *   status CODE FLAGS VALUE TEXT   a STATUS (then a second's pause)
  *   result CODE FLAGS VALUE TEXT   a refusal RESULT, then FINAL
  *   sealed BASE64                  RESULT OK with this SEALED item, then FINAL
+ *   escrow MODE BASE64-S           RESULT OK with one ESCROW item for the request's kid of the
+ *                                  escrow key S (NO_MATERIAL if it has none), then FINAL; MODE:
+ *                                  good ([S]x), wrong ([S']x for a random S': a valid point
+ *                                  that opens nothing), garbage (a random point), topbit (good
+ *                                  with the top bit set), zero (32 zero bytes), unrequested
+ *                                  (good, for a kid the client did not ask for)
  *   nofinal                        (before result/sealed) leave the FINAL out
  *   hang                           send nothing more; wait for the client to go
  */
@@ -106,8 +113,53 @@ static void fill(P2Result *r, char **a)
 	r->tlen = (uint16_t)strlen(r->text);
 }
 
+/*
+ * The ESCROW item of an "escrow MODE S" answer into item/data (48 bytes).  Returns 1 with the
+ * item, 0 when the request has no item for S's kid, -1 on a bad argument.
+ */
+static int escrow_item(const P2ClientAuth *req, const char *mode, const char *S_b64,
+                       uint8_t data[P2_ESCROW_ITEM_LEN])
+{
+	uint8_t S[P2_SCALAR_LEN], s[P2_POINT_LEN], kid[P2_KID_LEN], *y = data + P2_KID_LEN;
+	const P2EscrowItem *it = NULL;
+
+	if (p2_base64_decode(S_b64, strlen(S_b64), S, sizeof(S)) != P2_SCALAR_LEN ||
+	    p2_escrow_server_key(S, s, kid) < 0) {
+		fprintf(stderr, "p2-test-server: bad escrow scalar\n");
+		return -1;
+	}
+	for (size_t i = 0; i < req->n_items; i++) {
+		if (memcmp(req->items[i].kid, kid, P2_KID_LEN) == 0) {
+			it = &req->items[i];
+		}
+	}
+	if (!it) {
+		return 0;
+	}
+	memcpy(data, kid, P2_KID_LEN);
+	if (strcmp(mode, "wrong") == 0) {
+		crypto_core_ristretto255_scalar_random(S);
+	}
+	if (strcmp(mode, "garbage") == 0) {
+		crypto_core_ristretto255_random(y);
+	} else if (strcmp(mode, "zero") == 0) {
+		memset(y, 0, P2_POINT_LEN);
+	} else if (p2_escrow_evaluate(S, it->point, y) < 0) {
+		return -1;
+	}
+	if (strcmp(mode, "topbit") == 0) {
+		y[P2_POINT_LEN - 1] |= 0x80;
+	}
+	if (strcmp(mode, "unrequested") == 0) {
+		data[0] ^= 1;
+	}
+	sodium_memzero(S, sizeof(S));
+	return 1;
+}
+
 static void serve(int fd, const P2Identity *id, int argc, char **argv)
 {
+	static uint8_t item[P2_ESCROW_ITEM_LEN];
 	static uint8_t box[P2_SEALED_MAX];
 	P2ServerSession *s = NULL;
 	bool nofinal = false, hang = false;
@@ -139,9 +191,25 @@ static void serve(int fd, const P2Identity *id, int argc, char **argv)
 			}
 			sleep(1);
 		} else if ((strcmp(argv[i], "result") == 0 && i + 4 < argc) ||
-		           (strcmp(argv[i], "sealed") == 0 && i + 1 < argc)) {
+		           (strcmp(argv[i], "sealed") == 0 && i + 1 < argc) ||
+		           (strcmp(argv[i], "escrow") == 0 && i + 2 < argc)) {
 			if (argv[i][0] == 'r') {
 				fill(&res, argv + i + 1);
+			} else if (argv[i][0] == 'e') {
+				int r = escrow_item(p2_server_request(s), argv[i + 1], argv[i + 2],
+				                    item);
+
+				if (r < 0) {
+					goto out;
+				}
+				if (r == 0) {
+					res.code = P2_NO_MATERIAL;
+				} else {
+					res.n_items = 1;
+					res.items[0] = (P2ResultItem){.kind = P2_ITEM_ESCROW,
+					                              .len = P2_ESCROW_ITEM_LEN,
+					                              .data = item};
+				}
 			} else {
 				ssize_t n = p2_base64_decode(argv[i + 1], strlen(argv[i + 1]), box,
 				                             sizeof(box));

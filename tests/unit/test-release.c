@@ -178,16 +178,16 @@ START_TEST(material)
 {
 	Client *c = make(0, true, 0);
 
-	ck_assert(release_has_material(c, 1, 0));
-	ck_assert(release_has_material(c, 2, P2_FLAG_WANT_SEALED | P2_FLAG_SHOWS_STATUS));
-	ck_assert(!release_has_material(c, 2, P2_FLAG_SHOWS_STATUS));
+	ck_assert(release_has_material(c, 1, 0, NULL, 0));
+	ck_assert(release_has_material(c, 2, P2_FLAG_WANT_SEALED | P2_FLAG_SHOWS_STATUS, NULL, 0));
+	ck_assert(!release_has_material(c, 2, P2_FLAG_SHOWS_STATUS, NULL, 0));
 	c->delivery.protocols = PROTOCOL_BIT(2);
-	ck_assert(!release_has_material(c, 1, 0));
+	ck_assert(!release_has_material(c, 1, 0, NULL, 0));
 	c->delivery.protocols = PROTOCOLS_DEFAULT;
 	secret_store_drop(store, &c->secret);
-	ck_assert(!release_has_material(c, 1, 0));
+	ck_assert(!release_has_material(c, 1, 0, NULL, 0));
 	c->delivery.protocols = PROTOCOL_BIT(1);
-	ck_assert(!release_has_material(c, 2, P2_FLAG_WANT_SEALED));
+	ck_assert(!release_has_material(c, 2, P2_FLAG_WANT_SEALED, NULL, 0));
 	client_unref(c);
 }
 END_TEST
