@@ -13,7 +13,7 @@
 require_cmd "$P2_ESCROW_TOOL"
 
 printf '[DEFAULT]\nsource_rate = 0\n' > "$T/conf/mandos.conf"
-for n in a b c d e f; do
+for n in a b c d e f g; do
 	p2_keys "$n"
 done
 p2_escrow a one
@@ -23,15 +23,21 @@ p2_escrow b two
 p2_escrow c one
 p2_escrow d one
 p2_escrow f one
+p2_escrow g one
 KEYS="$T/escrow"
 p2_keyfile "$KEYS/b.key" "# the escrow key of b" "$(p2_S b one)"
 p2_keyfile "$KEYS/d.key" "# the escrow keys of d" "$(p2_S d one)" "" "AAAA"
+# g's keyfile others may read: a WARNING, and used.
+p2_keyfile "$KEYS/g.key" "   # an indented comment" "$(p2_S g one)  # not a comment"
+chmod 640 "$KEYS/g.key"
 ZERO=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 FF=//////////////////////////////////////////8=
 # clients.conf: a has two keys inline, b a keyfile, c good and bad keys on continuation
-# lines, d a keyfile with a bad key, e a keyfile that does not exist, f needs approval.
+# lines, d a keyfile with a bad key, e a keyfile that does not exist, f needs approval, g a
+# keyfile of mode 0640 with a word after its key.
+# [DEFAULT] names b's keyfile: an ERROR, and no other client inherits b's key.
 conf() {
-	printf '[DEFAULT]\nchecker = true\n\n'
+	printf '[DEFAULT]\nchecker = true\nescrow_keyfile = %s\n\n' "$KEYS/b.key"
 	p2_section a "escrow_key = $1"
 	p2_section b "escrow_keyfile = $KEYS/b.key"
 	p2_section c "escrow_key = @@@@ AAAA
@@ -42,6 +48,7 @@ conf() {
 	p2_section e "escrow_keyfile = $KEYS/missing.key"
 	p2_section f "escrow_key = $(p2_S f one)" "approval_delay = PT10M" \
 		"approved_by_default = False"
+	p2_section g "escrow_keyfile = $KEYS/g.key"
 }
 conf "$(p2_S a two) $(p2_S a one)" > "$T/conf/clients.conf"
 CONF="$T/conf/clients.conf"
@@ -57,6 +64,12 @@ done
 assert_contains "$T/server.log" "ERROR: $KEYS/d.key:4: client d: escrow key #2: not 32 bytes; left out"
 assert_contains "$T/server.log" \
 	"ERROR: client e: cannot read escrow_keyfile $KEYS/missing.key: No such file or directory"
+assert_contains "$T/server.log" \
+	"ERROR: $CONF:3: escrow_keyfile is a key of one client, not of [DEFAULT]; ignored"
+assert_contains "$T/server.log" \
+	"WARNING: client g: escrow_keyfile $KEYS/g.key has mode 0640: others may read it"
+assert_contains "$T/server.log" "ERROR: $KEYS/g.key:2: client g: escrow key #2: not base64; left out"
+assert_contains "$T/server.log" "ERROR: $KEYS/g.key:2: client g: escrow key #3: not base64; left out"
 kill -0 "$SERVER_PID" || fail "the server stopped on bad escrow keys"
 echo "bad escrow keys: ERROR with FILE:LINE and position, left out, the server runs"
 
@@ -68,6 +81,7 @@ assert_p2_escrow_unlocks a two
 assert_p2_escrow_unlocks b one
 assert_p2_escrow_unlocks c one
 assert_p2_escrow_unlocks d one
+assert_p2_escrow_unlocks g one
 echo "escrow unlocks: inline keys, a keyfile, the good keys next to bad ones"
 
 # Two kids of a in one request: two ESCROW items, in request order, both open.
@@ -86,8 +100,8 @@ cmp -s "$T/p2out-a" "$T/pw2" || fail "sealed + escrow: not the secret twice"
 log_wait "Sending secret to a (protocol 2: sealed, escrow ×1)"
 echo "one ESCROW item per matching kid, in request order; sealed first"
 
-# Another client's kid: NO_MATERIAL, no evaluation, no release; with a's own sealed secret
-# requested too, only the sealed item comes back.
+# Another client's kid (b's, also named in [DEFAULT]): NO_MATERIAL, no evaluation, no release;
+# with a's own sealed secret requested too, only the sealed item comes back.
 released=$(grep -c "Sending secret to a " "$T/server.log")
 p2_unlock a --flags=0 --escrow="$T/p2-b/escrow-one.conf" || fail "a with b's kid got no RESULT"
 assert_contains "$T/p2err-a" "RESULT code=5 flags=0 value=0 text=\"\" items=0"

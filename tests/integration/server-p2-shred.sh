@@ -39,8 +39,6 @@ chmod 600 "$T/rootkeys/root.key"
 } > "$T/conf/clients.conf"
 CONF="$T/conf/clients.conf"
 INL_LINE=$(grep -n "^escrow_key = $(p2_S inl one)" "$CONF" | cut -d: -f1)
-mkdir -p "$T/state"
-chmod 777 "$T/state"
 # The hard link: after the shred its bytes must be zeros (overwritten in place, not only
 # unlinked).
 ln "$KEYS/kf.key" "$T/kf.link"
@@ -51,12 +49,7 @@ export DBUS_SYSTEM_BUS_ADDRESS="$BUS"
 dbus-monitor --address "$BUS" "type='signal',interface='org.freedesktop.DBus.Properties'" \
 	> "$T/monitor" 2>&1 &
 on_exit "kill $!"
-$VALGRIND "$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-zeroconf --address ::1 \
-	--port "$PORT" --foreground --debug > "$T/server.log" 2>&1 &
-SERVER_PID=$!
-on_exit "kill -9 $SERVER_PID"
-wait_for 30 bus_name_owned "$BUS" se.recompile.Mandos || fail "not on the bus"
-wait_for 30 _port_open "$PORT" || fail "the server does not listen"
+start_bus_server
 
 prop() {
 	busctl --address="$BUS" get-property se.recompile.Mandos "/clients/$1" "$DELIVERY" "$2"
