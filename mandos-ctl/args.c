@@ -23,6 +23,8 @@ typedef enum ActionKind {
 	A_VERBOSE,
 	A_DEBUG,
 	A_CHECK,
+	A_ESCROW,
+	A_FORCE,
 	A_COMMAND,
 } ActionKind;
 
@@ -33,6 +35,7 @@ typedef struct Action {
 	ActionKind kind;
 	CommandType cmd;
 	int group; /* mutually exclusive group, 0 for none */
+	bool ours; /* protocol 2, not upstream's: exact match only, not in the usage line */
 } Action;
 
 /* In upstream's order: the order matters for usage, help and "could match" lists. */
@@ -72,11 +75,21 @@ static const Action actions[] = {
 	{{"-D", "--deny"}, NULL, "Deny any current client request", A_COMMAND, CMD_DENY, 4},
 	{{"--debug", NULL}, NULL, "Debug mode (show D-Bus commands)", A_DEBUG, 0, 0},
 	{{"--check", NULL}, NULL, "Run self-test", A_CHECK, 0, 0},
+	/* Ours, after upstream's so that its part of --help stays the same. */
+	{{"--escrow", NULL}, NULL,
+	 "List the clients' protocols, sealed secret, escrow key ids and where the keys are "
+	 "written, release limit and releases left (with -j: as JSON)", A_ESCROW, 0, 0, true},
+	{{"--shred", NULL}, NULL,
+	 "Shred the clients' escrow keys, after asking: the server forgets them and disables "
+	 "the client, and their escrow_keyfile is overwritten and deleted", A_COMMAND,
+	 CMD_SHRED, 0, true},
+	{{"--force", NULL}, NULL, "Shred without asking", A_FORCE, 0, 0, true},
 };
 /* clang-format on */
 #define N_ACTIONS ELEMENTSOF(actions)
 #define POSITIONAL_METAVAR "client"
 #define POSITIONAL_HELP "Client name"
+#define OURS_HEADING "protocol 2 options (not in upstream's mandos-ctl)"
 
 /* A parse error: argparse prints the usage and "PROG: error: MSG" and exits 2. */
 #define PARSE_ERROR 1
@@ -218,6 +231,9 @@ static char **usage_option_parts(void)
 		const Action *a = &actions[i];
 		int r;
 
+		if (a->ours) {
+			continue;
+		}
 		if (a->group && i + 1 < N_ACTIONS && actions[i + 1].group == a->group) {
 			r = asprintf(&parts[n], "[%s | %s]", a->opts[0], actions[i + 1].opts[0]);
 			i++;
@@ -400,7 +416,9 @@ int ctl_write_help(FILE *f, const char *prog, size_t columns)
 		if (!inv) {
 			return -ENOMEM;
 		}
-		max_len = MAX(max_len, (long)strlen(inv));
+		if (!actions[i].ours) {
+			max_len = MAX(max_len, (long)strlen(inv));
+		}
 	}
 	help_position = MIN(max_len + 2 + 2, max_help_position);
 
@@ -414,15 +432,24 @@ int ctl_write_help(FILE *f, const char *prog, size_t columns)
 		return r;
 	}
 	fputs("\noptions:\n", f);
-	for (size_t i = 0; i < N_ACTIONS; i++) {
-		_cleanup_free_ char *inv = action_invocation(&actions[i]);
-
-		if (!inv) {
-			return -ENOMEM;
+	for (int ours = 0; ours < 2; ours++) {
+		if (ours) {
+			fputs("\n" OURS_HEADING ":\n", f);
 		}
-		r = format_action(f, inv, actions[i].help, help_position, width);
-		if (r < 0) {
-			return r;
+		for (size_t i = 0; i < N_ACTIONS; i++) {
+			_cleanup_free_ char *inv = NULL;
+
+			if (actions[i].ours != ours) {
+				continue;
+			}
+			inv = action_invocation(&actions[i]);
+			if (!inv) {
+				return -ENOMEM;
+			}
+			r = format_action(f, inv, actions[i].help, help_position, width);
+			if (r < 0) {
+				return r;
+			}
 		}
 	}
 	return 0;
@@ -594,7 +621,7 @@ static int classify(Parser *p, const char *arg, OptionMatch *m)
 
 		explicit = eq ? eq + 1 : NULL;
 		for (size_t i = 0; i < N_ACTIONS; i++) {
-			for (size_t k = 0; k < 2 && actions[i].opts[k]; k++) {
+			for (size_t k = 0; k < 2 && actions[i].opts[k] && !actions[i].ours; k++) {
 				if (strncmp(actions[i].opts[k], arg, plen) == 0) {
 					short_prefix[n_found] = false;
 					found[n_found++] =
@@ -604,7 +631,7 @@ static int classify(Parser *p, const char *arg, OptionMatch *m)
 		}
 	} else {
 		for (size_t i = 0; i < N_ACTIONS; i++) {
-			for (size_t k = 0; k < 2 && actions[i].opts[k]; k++) {
+			for (size_t k = 0; k < 2 && actions[i].opts[k] && !actions[i].ours; k++) {
 				const char *o = actions[i].opts[k];
 
 				if (strlen(o) == 2 && strncmp(o, arg, 2) == 0) {
@@ -781,6 +808,12 @@ static int take_action(Parser *p, int ai, const char *arg)
 		p->o->debug = true;
 		return 0;
 	case A_CHECK:
+		return 0;
+	case A_ESCROW:
+		p->o->escrow = true;
+		return 0;
+	case A_FORCE:
+		p->o->force = true;
 		return 0;
 	case A_COMMAND:
 		break;
@@ -1051,6 +1084,13 @@ static int check_option_syntax(Parser *p)
 {
 	const CtlOptions *o = p->o;
 
+	/* Ours first where upstream's message would be misleading (it suggests --all). */
+	if (has_command(o, CMD_SHRED) && o->all) {
+		return parse_error(p, "--shred cannot be used with --all: name the clients.");
+	}
+	if (has_command(o, CMD_SHRED) && o->n_clients == 0) {
+		return parse_error(p, "--shred requires client names.");
+	}
 	if (has_action(o) && !(o->n_clients > 0 || o->all)) {
 		return parse_error(p, "Options require clients names or --all.");
 	}
@@ -1068,6 +1108,16 @@ static int check_option_syntax(Parser *p)
 	}
 	if (o->n_commands > 1 && has_command(o, CMD_REMOVE) && !has_command(o, CMD_DENY)) {
 		return parse_error(p, "--remove can only be combined with --deny");
+	}
+	/* The rest of ours. */
+	if (o->escrow && (o->verbose || has_action(o))) {
+		return parse_error(p, "--escrow can only be combined with --dump-json.");
+	}
+	if (has_command(o, CMD_SHRED) && o->n_commands > 1) {
+		return parse_error(p, "--shred can only be used alone.");
+	}
+	if (o->force && !has_command(o, CMD_SHRED)) {
+		return parse_error(p, "--force can only be used with --shred.");
 	}
 	return 0;
 }

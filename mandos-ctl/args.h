@@ -34,6 +34,7 @@ typedef enum CommandType {
 	CMD_SET_SECRET,
 	CMD_APPROVE,
 	CMD_DENY,
+	CMD_SHRED, /* protocol 2: ShredEscrowKeys() */
 	_CMD_MAX,
 } CommandType;
 
@@ -46,6 +47,7 @@ typedef struct Command {
 
 typedef struct CtlOptions {
 	bool all, verbose, debug;
+	bool escrow, force; /* protocol 2: --escrow, --force (with --shred) */
 	Command *commands; /* in execution order (see ctl_parse_args) */
 	size_t n_commands;
 	char **clients; /* client names in command-line order, NULL-terminated */
@@ -63,6 +65,9 @@ size_t ctl_terminal_columns(void);
 
 /*
  * Parse argv[1..argc-1] as upstream's mandos-ctl does, with its checks on option combinations.
+ * Our protocol 2 options --escrow, --shred and --force are recognised only when spelled out in
+ * full, are not in the usage line, and come after upstream's options in --help, under a heading
+ * of their own: so every command line without them parses, fails and prints as upstream's.
  * `prog` is the program name for usage and messages, `columns` the terminal width (see
  * ctl_terminal_columns()).  Help and version go to `out`; warnings (legacy durations) and
  * usage errors to `err`.  On success returns 0 and fills *o: commands reordered as upstream

@@ -20,31 +20,49 @@ struct MandosBus {
 	size_t n_seen;
 };
 
-const Value *client_get(const Client *c, const char *name)
+static const Value *props_get(const Property *props, size_t n, const char *name)
 {
-	for (size_t i = 0; i < c->n_props; i++) {
-		if (strcmp(c->props[i].name, name) == 0) {
-			return &c->props[i].v;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(props[i].name, name) == 0) {
+			return &props[i].v;
 		}
 	}
 	return NULL;
+}
+
+const Value *client_get(const Client *c, const char *name)
+{
+	return props_get(c->props, c->n_props, name);
+}
+
+const Value *client_get_delivery(const Client *c, const char *name)
+{
+	return props_get(c->delivery, c->n_delivery, name);
 }
 
 static void value_done(Value *v)
 {
 	if (v->type == VAL_STRING) {
 		free(v->s);
+	} else if (v->type == VAL_STRV) {
+		strv_free(v->strv);
 	}
 	v->type = VAL_NONE;
 }
 
-static void client_done(Client *c)
+static void props_free(Property *props, size_t n)
 {
-	for (size_t k = 0; k < c->n_props; k++) {
-		free(c->props[k].name);
-		value_done(&c->props[k].v);
+	for (size_t k = 0; k < n; k++) {
+		free(props[k].name);
+		value_done(&props[k].v);
 	}
-	free(c->props);
+	free(props);
+}
+
+void client_done(Client *c)
+{
+	props_free(c->props, c->n_props);
+	props_free(c->delivery, c->n_delivery);
 	free(c->path);
 	*c = (Client){0};
 }
@@ -184,7 +202,26 @@ int mandos_bus_connect(bool debug, MandosBus **ret, char **ret_msg)
 	return 0;
 }
 
-static int read_value(sd_bus_message *m, Value *v)
+/* A variant "as" as a VAL_STRV. */
+static int read_strv(sd_bus_message *m, Value *v)
+{
+	char **strv = NULL;
+	int r;
+
+	r = sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, "as");
+	if (r < 0) {
+		return r;
+	}
+	r = sd_bus_message_read_strv(m, &strv);
+	if (r < 0) {
+		return r;
+	}
+	*v = (Value){.type = VAL_STRV, .strv = strv};
+	return sd_bus_message_exit_container(m);
+}
+
+/* A variant as a Value; one of a type not shown is VAL_NONE, "as" only with allow_strv. */
+static int read_value(sd_bus_message *m, Value *v, bool allow_strv)
 {
 	const char *contents = NULL;
 	char type;
@@ -198,6 +235,9 @@ static int read_value(sd_bus_message *m, Value *v)
 		return -EBADMSG;
 	}
 	*v = (Value){VAL_NONE};
+	if (allow_strv && strcmp(contents, "as") == 0) {
+		return read_strv(m, v);
+	}
 	if (strlen(contents) != 1) {
 		return sd_bus_message_skip(m, "v");
 	}
@@ -284,7 +324,8 @@ static int read_value(sd_bus_message *m, Value *v)
 	return sd_bus_message_exit_container(m);
 }
 
-static int read_properties(sd_bus_message *m, Client *c)
+/* An a{sv} appended to *props (of *n); "as" values kept only with allow_strv. */
+static int read_properties(sd_bus_message *m, Property **props, size_t *n_props, bool allow_strv)
 {
 	int r;
 
@@ -300,17 +341,17 @@ static int read_properties(sd_bus_message *m, Client *c)
 		if (r < 0) {
 			return r;
 		}
-		n = reallocarray(c->props, c->n_props + 1, sizeof(Property));
+		n = reallocarray(*props, *n_props + 1, sizeof(Property));
 		if (!n) {
 			return -ENOMEM;
 		}
-		c->props = n;
-		n[c->n_props] = (Property){strdup(name), {VAL_NONE}};
-		if (!n[c->n_props].name) {
+		*props = n;
+		n[*n_props] = (Property){strdup(name), {VAL_NONE}};
+		if (!n[*n_props].name) {
 			return -ENOMEM;
 		}
-		c->n_props++;
-		r = read_value(m, &n[c->n_props - 1].v);
+		(*n_props)++;
+		r = read_value(m, &n[*n_props - 1].v, allow_strv);
 		if (r < 0) {
 			return r;
 		}
@@ -353,7 +394,11 @@ static int read_objects(sd_bus_message *m, ClientList *l)
 			r = sd_bus_message_read_basic(m, 's', &iface);
 			if (r >= 0 && strcmp(iface, MANDOS_CLIENT_IFACE) == 0 && !found) {
 				found = true;
-				r = read_properties(m, &c);
+				r = read_properties(m, &c.props, &c.n_props, false);
+			} else if (r >= 0 && strcmp(iface, MANDOS_DELIVERY_IFACE) == 0 &&
+			           !c.has_delivery) {
+				c.has_delivery = true;
+				r = read_properties(m, &c.delivery, &c.n_delivery, true);
 			} else if (r >= 0) {
 				r = sd_bus_message_skip(m, "a{sv}");
 			}
@@ -447,6 +492,7 @@ static void format_value(FILE *f, const Value *v, const void *secret, size_t sec
 	case VAL_STRING:
 		py_repr_str(f, v->s);
 		break;
+	case VAL_STRV:
 	case VAL_NONE:
 		fputs("None", f);
 		break;
@@ -477,6 +523,7 @@ static int append_value(sd_bus_message *m, const Value *v, const void *secret, s
 		return sd_bus_message_append(m, "v", "d", v->d);
 	case VAL_STRING:
 		return sd_bus_message_append(m, "v", "s", v->s);
+	case VAL_STRV:
 	case VAL_NONE:
 		break;
 	}
@@ -561,4 +608,37 @@ int mandos_bus_remove(MandosBus *b, const char *path, char **ret_msg)
 	r = sd_bus_call_method(b->bus, MANDOS_BUS_NAME, MANDOS_SERVER_PATH, MANDOS_SERVER_IFACE,
 	                       "RemoveClient", &e, NULL, "o", path);
 	return r < 0 ? fail(r, &e, ret_msg) : 0;
+}
+
+int mandos_bus_shred(MandosBus *b, const char *path, char **ret_path, char **ret_error,
+                     char **ret_msg)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	const char *deleted;
+	int r;
+
+	*ret_error = NULL;
+	debug_connect(b, path);
+	debug_call(b, path, MANDOS_DELIVERY_IFACE, "ShredEscrowKeys", "");
+	r = sd_bus_call_method(b->bus, MANDOS_BUS_NAME, path, MANDOS_DELIVERY_IFACE,
+	                       "ShredEscrowKeys", &e, &reply, NULL);
+	if (r < 0) {
+		if (sd_bus_error_is_set(&e)) {
+			*ret_error = strdup(e.name);
+			if (!*ret_error) {
+				return -ENOMEM;
+			}
+		}
+		return fail(r, &e, ret_msg);
+	}
+	r = sd_bus_message_read(reply, "s", &deleted);
+	if (r < 0) {
+		if (asprintf(ret_msg, "Malformed reply to ShredEscrowKeys: %s", strerror(-r)) < 0) {
+			*ret_msg = NULL;
+		}
+		return r;
+	}
+	*ret_path = strdup(deleted);
+	return *ret_path ? 0 : -ENOMEM;
 }

@@ -10,6 +10,11 @@
 #define MANDOS_SERVER_PATH "/"
 #define MANDOS_SERVER_IFACE "se.recompile.Mandos"
 #define MANDOS_CLIENT_IFACE "se.recompile.Mandos.Client"
+/* Protocol 2 (spec/protocol-2.md §A.11): our server only, not upstream's. */
+#define MANDOS_DELIVERY_IFACE "se.recompile.Mandos.Client.Delivery"
+#define MANDOS_ERROR_ESCROW_KEYS_INLINE "se.recompile.Mandos.Error.EscrowKeysInline"
+#define MANDOS_ERROR_NO_ESCROW_KEYS "se.recompile.Mandos.Error.NoEscrowKeys"
+#define MANDOS_ERROR_SHRED_FAILED "se.recompile.Mandos.Error.ShredFailed"
 
 typedef enum ValueType {
 	VAL_NONE, /* a type mandos-ctl does not show */
@@ -18,6 +23,7 @@ typedef enum ValueType {
 	VAL_UINT,
 	VAL_DOUBLE,
 	VAL_STRING,
+	VAL_STRV, /* "as": read only from the delivery interface */
 } ValueType;
 
 typedef struct Value {
@@ -28,6 +34,7 @@ typedef struct Value {
 		uint64_t u;
 		double d;
 		char *s;
+		char **strv; /* NULL-terminated */
 	};
 } Value;
 
@@ -36,11 +43,17 @@ typedef struct Property {
 	Value v;
 } Property;
 
-/* One client object: its path and its se.recompile.Mandos.Client properties, in bus order. */
+/*
+ * One client object: its path, its se.recompile.Mandos.Client properties in bus order, and
+ * those of the protocol 2 interface se.recompile.Mandos.Client.Delivery if it has that.
+ */
 typedef struct Client {
 	char *path;
 	Property *props;
 	size_t n_props;
+	bool has_delivery;
+	Property *delivery;
+	size_t n_delivery;
 } Client;
 
 typedef struct ClientList {
@@ -52,6 +65,11 @@ typedef struct MandosBus MandosBus;
 
 /* A property value, or NULL if the client lacks it. */
 const Value *client_get(const Client *c, const char *name);
+/* The same for a property of the delivery interface. */
+const Value *client_get_delivery(const Client *c, const char *name);
+
+/* Free what a Client holds (as read from the bus or built alike) and zero it. */
+void client_done(Client *c);
 
 void client_list_done(ClientList *l);
 
@@ -72,3 +90,11 @@ int mandos_bus_set(MandosBus *b, const char *path, const char *key, const Value 
 /* Client method Approve(b), and the server's RemoveClient(o). */
 int mandos_bus_approve(MandosBus *b, const char *path, bool approve, char **ret_msg);
 int mandos_bus_remove(MandosBus *b, const char *path, char **ret_msg);
+
+/*
+ * The delivery interface's ShredEscrowKeys() on a client.  Returns 0 with *ret_path (the
+ * deleted key file, malloc()ed), or -errno with *ret_msg saying why and *ret_error the D-Bus
+ * error's name (malloc()ed; NULL when the call did not get an error reply).
+ */
+int mandos_bus_shred(MandosBus *b, const char *path, char **ret_path, char **ret_error,
+                     char **ret_msg);

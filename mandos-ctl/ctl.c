@@ -6,6 +6,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "cli-util.h"
 #include "duration.h"
@@ -116,11 +118,53 @@ static void pad(FILE *f, const char *s, size_t width)
 	}
 }
 
+/* Write headers and rows of cells (n_rows × n_cols), each column as wide as its widest cell. */
+static int write_table(FILE *f, const char *const *headers, size_t n_cols, char *const *cells,
+                       size_t n_rows)
+{
+	_cleanup_free_ size_t *widths = calloc(n_cols, sizeof(size_t));
+
+	if (!widths) {
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < n_cols; k++) {
+		widths[k] = py_strlen(headers[k]);
+		for (size_t i = 0; i < n_rows; i++) {
+			widths[k] = MAX(widths[k], py_strlen(cells[i * n_cols + k]));
+		}
+	}
+	for (size_t k = 0; k < n_cols; k++) {
+		if (k > 0) {
+			fputc(' ', f);
+		}
+		pad(f, headers[k], widths[k]);
+	}
+	fputc('\n', f);
+	for (size_t i = 0; i < n_rows; i++) {
+		for (size_t k = 0; k < n_cols; k++) {
+			if (k > 0) {
+				fputc(' ', f);
+			}
+			pad(f, cells[i * n_cols + k], widths[k]);
+		}
+		fputc('\n', f);
+	}
+	return 0;
+}
+
+static void cells_free(char **cells, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(cells[i]);
+	}
+	free(cells);
+}
+
 int ctl_print_table(FILE *f, Client *const *clients, size_t n, bool verbose,
                     const char **ret_missing)
 {
 	size_t n_cols = verbose ? ELEMENTSOF(columns) : N_DEFAULT_COLUMNS;
-	size_t widths[ELEMENTSOF(columns)];
+	const char *headers[ELEMENTSOF(columns)];
 	char **cells;
 	int r = 0;
 
@@ -129,7 +173,7 @@ int ctl_print_table(FILE *f, Client *const *clients, size_t n, bool verbose,
 		return -ENOMEM;
 	}
 	for (size_t k = 0; k < n_cols; k++) {
-		widths[k] = py_strlen(columns[k].header);
+		headers[k] = columns[k].header;
 	}
 	for (size_t i = 0; i < n && r == 0; i++) {
 		for (size_t k = 0; k < n_cols; k++) {
@@ -147,31 +191,12 @@ int ctl_print_table(FILE *f, Client *const *clients, size_t n, bool verbose,
 				break;
 			}
 			cells[i * n_cols + k] = c;
-			widths[k] = MAX(widths[k], py_strlen(c));
 		}
 	}
 	if (r == 0) {
-		for (size_t k = 0; k < n_cols; k++) {
-			if (k > 0) {
-				fputc(' ', f);
-			}
-			pad(f, columns[k].header, widths[k]);
-		}
-		fputc('\n', f);
-		for (size_t i = 0; i < n; i++) {
-			for (size_t k = 0; k < n_cols; k++) {
-				if (k > 0) {
-					fputc(' ', f);
-				}
-				pad(f, cells[i * n_cols + k], widths[k]);
-			}
-			fputc('\n', f);
-		}
+		r = write_table(f, headers, n_cols, cells, n);
 	}
-	for (size_t i = 0; i < n * n_cols; i++) {
-		free(cells[i]);
-	}
-	free(cells);
+	cells_free(cells, n * n_cols);
 	return r;
 }
 
@@ -193,6 +218,7 @@ static void json_value(FILE *f, const Value *v)
 	case VAL_STRING:
 		py_json_string(f, v->s);
 		break;
+	case VAL_STRV:
 	case VAL_NONE:
 		fputs("null", f);
 		break;
@@ -248,6 +274,197 @@ int ctl_dump_json(FILE *f, Client *const *clients, size_t n, const char **ret_mi
 	return 0;
 }
 
+/* ---- Protocol 2: --escrow and --shred ---- */
+
+/* The delivery properties --escrow shows, in its JSON order; all but Name are the interface's. */
+static const struct {
+	const char *key;
+	ValueType type;
+} delivery_keys[] = {
+        {"Protocols", VAL_STRING},     {"HasSealedSecret", VAL_BOOL},   {"EscrowKeyIds", VAL_STRV},
+        {"EscrowKeyFile", VAL_STRING}, {"EscrowKeyInline", VAL_STRING}, {"ReleaseLimit", VAL_UINT},
+        {"ReleasesLeft", VAL_INT},
+};
+
+static const char *const escrow_headers[] = {
+        "Name",           "Protocols",     "Sealed Secret", "Escrow Key IDs",
+        "Escrow Keys In", "Release Limit", "Releases Left",
+};
+
+/* Every client has a string Name and the delivery properties with their types. */
+static int check_delivery(Client *const *clients, size_t n, const char **ret_missing)
+{
+	for (size_t i = 0; i < n; i++) {
+		const Value *name = client_get(clients[i], "Name");
+
+		if (!name || name->type != VAL_STRING) {
+			*ret_missing = "Name";
+			return -ENOENT;
+		}
+		if (!clients[i]->has_delivery) {
+			*ret_missing = name->s;
+			return -ENXIO;
+		}
+		for (size_t k = 0; k < ELEMENTSOF(delivery_keys); k++) {
+			const Value *v = client_get_delivery(clients[i], delivery_keys[k].key);
+
+			if (!v || v->type != delivery_keys[k].type) {
+				*ret_missing = delivery_keys[k].key;
+				return -ENOENT;
+			}
+		}
+	}
+	return 0;
+}
+
+static const Value *dget(const Client *c, const char *key)
+{
+	return client_get_delivery(c, key);
+}
+
+/* The cells of one --escrow row. */
+static void escrow_row(FILE *const *cols, const Client *c)
+{
+	char *const *kids = dget(c, "EscrowKeyIds")->strv;
+	const char *file = dget(c, "EscrowKeyFile")->s, *inl = dget(c, "EscrowKeyInline")->s;
+	uint64_t limit = dget(c, "ReleaseLimit")->u;
+	int64_t left = dget(c, "ReleasesLeft")->i;
+
+	fputs(client_get(c, "Name")->s, cols[0]);
+	fputs(dget(c, "Protocols")->s, cols[1]);
+	fputs(dget(c, "HasSealedSecret")->b ? "Yes" : "No", cols[2]);
+	for (size_t i = 0; kids && kids[i]; i++) {
+		fprintf(cols[3], "%s%s", i ? " " : "", kids[i]);
+	}
+	if (!kids || !kids[0]) {
+		fputc('-', cols[3]);
+	}
+	fprintf(cols[4], "%s%s%s", inl, *inl && *file ? " " : "", file);
+	if (!*inl && !*file) {
+		fputc('-', cols[4]);
+	}
+	if (limit == 0) {
+		fputs("unlimited", cols[5]);
+	} else {
+		fprintf(cols[5], "%" PRIu64, limit);
+	}
+	if (left < 0) {
+		fputs("unlimited", cols[6]);
+	} else {
+		fprintf(cols[6], "%" PRId64, left);
+	}
+}
+
+static int print_escrow_table(FILE *f, Client *const *clients, size_t n)
+{
+	const size_t n_cols = ELEMENTSOF(escrow_headers);
+	char **cells = calloc(n * n_cols + 1, sizeof(char *));
+	int r = 0;
+
+	if (!cells) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		FILE *cols[ELEMENTSOF(escrow_headers)] = {0};
+		size_t sizes[ELEMENTSOF(escrow_headers)];
+
+		for (size_t k = 0; k < n_cols; k++) {
+			cols[k] = open_memstream(&cells[i * n_cols + k], &sizes[k]);
+			if (!cols[k]) {
+				r = -ENOMEM;
+			}
+		}
+		if (r == 0) {
+			escrow_row(cols, clients[i]);
+		}
+		for (size_t k = 0; k < n_cols; k++) {
+			if (cols[k] && fclose(cols[k]) != 0) {
+				r = -ENOMEM;
+			}
+		}
+		for (size_t k = 0; k < n_cols && r == 0; k++) {
+			if (!cells[i * n_cols + k]) {
+				r = -ENOMEM;
+			}
+		}
+	}
+	if (r == 0) {
+		r = write_table(f, escrow_headers, n_cols, cells, n);
+	}
+	cells_free(cells, n * n_cols);
+	return r;
+}
+
+/* As Python's json.dumps(indent=4) at the given depth. */
+static void json_strv(FILE *f, char *const *strv, int depth)
+{
+	if (!strv || !strv[0]) {
+		fputs("[]", f);
+		return;
+	}
+	fputc('[', f);
+	for (size_t i = 0; strv[i]; i++) {
+		fprintf(f, "%s\n%*s", i ? "," : "", 4 * (depth + 1), "");
+		py_json_string(f, strv[i]);
+	}
+	fprintf(f, "\n%*s]", 4 * depth, "");
+}
+
+static void dump_escrow_json(FILE *f, Client *const *clients, size_t n)
+{
+	size_t shown = 0;
+
+	if (n == 0) {
+		fputs("{}\n", f);
+		return;
+	}
+	fputs("{\n", f);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = client_get(clients[i], "Name")->s;
+		bool duplicate = false;
+
+		/* As --dump-json: keyed by name, a later duplicate dropped. */
+		for (size_t j = 0; j < i; j++) {
+			duplicate |= strcmp(client_get(clients[j], "Name")->s, name) == 0;
+		}
+		if (duplicate) {
+			continue;
+		}
+		fputs(shown++ ? ",\n    " : "    ", f);
+		py_json_string(f, name);
+		fputs(": {\n        \"Name\": ", f);
+		py_json_string(f, name);
+		for (size_t k = 0; k < ELEMENTSOF(delivery_keys); k++) {
+			const Value *v = dget(clients[i], delivery_keys[k].key);
+
+			fputs(",\n        ", f);
+			py_json_string(f, delivery_keys[k].key);
+			fputs(": ", f);
+			if (v->type == VAL_STRV) {
+				json_strv(f, v->strv, 2);
+			} else {
+				json_value(f, v);
+			}
+		}
+		fputs("\n    }", f);
+	}
+	fputs("\n}\n", f);
+}
+
+int ctl_print_escrow(FILE *f, Client *const *clients, size_t n, bool json, const char **ret_missing)
+{
+	int r = check_delivery(clients, n, ret_missing);
+
+	if (r < 0) {
+		return r;
+	}
+	if (json) {
+		dump_escrow_json(f, clients, n);
+		return 0;
+	}
+	return print_escrow_table(f, clients, n);
+}
+
 static void message_repr(const char *prefix, const char *s)
 {
 	char *buf = NULL;
@@ -275,6 +492,181 @@ static int dbus_failure(int r, char *msg)
 	return 1;
 }
 
+static void no_delivery(const char *name)
+{
+	fprintf(stderr,
+	        "The server does not know escrow keys: client %s has no %s interface (a server "
+	        "without protocol 2?)\n",
+	        name, MANDOS_DELIVERY_IFACE);
+}
+
+/* "a", "a and b", "a, b and c" into f. */
+static void write_names(FILE *f, Client *const *sel, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%s%s",
+		        i == 0       ? ""
+		        : i + 1 == n ? " and "
+		                     : ", ",
+		        client_get(sel[i], "Name")->s);
+	}
+}
+
+/*
+ * Ask on stderr, read the answer from stdin.  Returns 1 for "y" or "yes" (any case), 0 for
+ * anything else or end of file, -ENOTTY when stdin is not a terminal.
+ */
+static int confirm(Client *const *sel, size_t n)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t size = 0;
+	ssize_t len;
+
+	if (!isatty(STDIN_FILENO)) {
+		return -ENOTTY;
+	}
+	fputs("Shred the escrow keys of ", stderr);
+	write_names(stderr, sel, n);
+	fputs("? This cannot be undone. [y/N] ", stderr);
+	fflush(stderr);
+	len = getline(&line, &size, stdin);
+	if (len <= 0) {
+		fputc('\n', stderr);
+		return 0;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
+}
+
+/* The server's message for keys written inline, from the client's EscrowKeyInline. */
+static void say_inline(const char *name, const char *at)
+{
+	fprintf(stderr,
+	        "the escrow keys of %s are written in %s: delete that line there (and in every "
+	        "copy and backup), then reload\n",
+	        name, at);
+}
+
+/*
+ * --shred: check every selected client first (keys inline or none: nothing changes), show
+ * what will happen and ask once (unless --force), then shred one client after the other,
+ * stopping at the first failure.
+ */
+static int run_shred(const CtlOptions *o, MandosBus *bus, Client *const *sel, size_t n_sel,
+                     FILE *out)
+{
+	const char *missing = NULL;
+	bool refuse = false;
+	int r;
+
+	r = check_delivery(sel, n_sel, &missing);
+	if (r == -ENXIO) {
+		no_delivery(missing);
+		return 1;
+	}
+	if (r < 0) {
+		fprintf(stderr,
+		        "Failed to access Mandos server through D-Bus:\n"
+		        "a client lacks the property %s\n",
+		        missing);
+		return 1;
+	}
+	for (size_t i = 0; i < n_sel; i++) {
+		const char *name = client_get(sel[i], "Name")->s;
+		const char *inl = dget(sel[i], "EscrowKeyInline")->s;
+		char *const *kids = dget(sel[i], "EscrowKeyIds")->strv;
+		const char *file = dget(sel[i], "EscrowKeyFile")->s;
+
+		if (*inl) {
+			say_inline(name, inl);
+			refuse = true;
+		} else if ((!kids || !kids[0]) && !*file) {
+			/* With a file but no keys (a shred that could not delete it, a file that
+			 * could not be read), the server tries the file again. */
+			fprintf(stderr, "%s has no escrow keys\n", name);
+			refuse = true;
+		}
+	}
+	if (refuse) {
+		fprintf(stderr, "Nothing shredded.\n");
+		return CTL_EXIT_NOTHING_SHREDDED;
+	}
+	if (!o->force) {
+		for (size_t i = 0; i < n_sel; i++) {
+			char *const *kids = dget(sel[i], "EscrowKeyIds")->strv;
+			size_t n_kids = 0;
+
+			while (kids && kids[n_kids]) {
+				n_kids++;
+			}
+			if (n_kids == 0) {
+				fprintf(stderr,
+				        "%s: no escrow keys in memory, but %s is still to be "
+				        "deleted\n",
+				        client_get(sel[i], "Name")->s,
+				        dget(sel[i], "EscrowKeyFile")->s);
+				continue;
+			}
+			fprintf(stderr, "%s: %zu escrow key%s (", client_get(sel[i], "Name")->s,
+			        n_kids, n_kids == 1 ? "" : "s");
+			for (size_t k = 0; k < n_kids; k++) {
+				fprintf(stderr, "%s%s", k ? " " : "", kids[k]);
+			}
+			fprintf(stderr, ") in %s\n", dget(sel[i], "EscrowKeyFile")->s);
+		}
+		fprintf(stderr,
+		        "The server will forget the keys, disable the client%s, and "
+		        "overwrite and delete the file%s; a machine bound to them then no "
+		        "longer unlocks without its passphrase, unless a copy of the file "
+		        "survives somewhere.\n",
+		        n_sel == 1 ? "" : "s", n_sel == 1 ? "" : "s");
+		r = confirm(sel, n_sel);
+		if (r == -ENOTTY) {
+			fprintf(stderr, "Nothing shredded: standard input is not a terminal to ask "
+			                "on; give --force to shred without asking.\n");
+			return CTL_EXIT_NOT_CONFIRMED;
+		}
+		if (r == 0) {
+			fprintf(stderr, "Nothing shredded.\n");
+			return CTL_EXIT_NOT_CONFIRMED;
+		}
+	}
+	for (size_t i = 0; i < n_sel; i++) {
+		const char *name = client_get(sel[i], "Name")->s;
+		_cleanup_free_ char *deleted = NULL, *error = NULL, *msg = NULL;
+
+		r = mandos_bus_shred(bus, sel[i]->path, &deleted, &error, &msg);
+		if (r >= 0) {
+			fprintf(out,
+			        "Shredded the escrow keys of %s (%s deleted); %s is disabled\n",
+			        name, deleted, name);
+			fflush(out);
+			continue;
+		}
+		if (error && strcmp(error, MANDOS_ERROR_ESCROW_KEYS_INLINE) == 0) {
+			fprintf(stderr, "%s\n", msg ? msg : error);
+			return CTL_EXIT_NOTHING_SHREDDED;
+		}
+		if (error && strcmp(error, MANDOS_ERROR_NO_ESCROW_KEYS) == 0) {
+			fprintf(stderr, "%s has no escrow keys (any more): %s\n", name,
+			        msg ? msg : error);
+			return CTL_EXIT_NOTHING_SHREDDED;
+		}
+		if (error && strcmp(error, MANDOS_ERROR_SHRED_FAILED) == 0) {
+			const char *file = dget(sel[i], "EscrowKeyFile")->s;
+
+			fprintf(stderr,
+			        "%s: %s\nThe server has forgotten the escrow keys of %s and "
+			        "disabled it, but the file is still there: delete %s by hand "
+			        "(shred -u), and every copy and backup of it.\n",
+			        name, msg ? msg : error, name, file);
+			return CTL_EXIT_FILE_LEFT;
+		}
+		return dbus_failure(r, TAKE_PTR(msg));
+	}
+	return 0;
+}
+
 static int run_command(const Command *c, const CtlOptions *o, MandosBus *bus, Client *const *sel,
                        size_t n_sel, FILE *out, bool *ret_exit)
 {
@@ -287,9 +679,17 @@ static int run_command(const Command *c, const CtlOptions *o, MandosBus *bus, Cl
 	switch (c->type) {
 	case CMD_PRINT_TABLE:
 	case CMD_DUMP_JSON:
-		r = c->type == CMD_DUMP_JSON
-		            ? ctl_dump_json(out, sel, n_sel, &missing)
-		            : ctl_print_table(out, sel, n_sel, o->verbose, &missing);
+		if (o->escrow) {
+			r = ctl_print_escrow(out, sel, n_sel, c->type == CMD_DUMP_JSON, &missing);
+			if (r == -ENXIO) {
+				no_delivery(missing);
+				return 1;
+			}
+		} else {
+			r = c->type == CMD_DUMP_JSON
+			            ? ctl_dump_json(out, sel, n_sel, &missing)
+			            : ctl_print_table(out, sel, n_sel, o->verbose, &missing);
+		}
 		if (r == -ENOENT) {
 			fprintf(stderr,
 			        "Failed to access Mandos server through D-Bus:\n"
@@ -363,6 +763,9 @@ static int run_command(const Command *c, const CtlOptions *o, MandosBus *bus, Cl
 	case CMD_SET_SECRET:
 		key = "Secret";
 		break;
+	case CMD_SHRED:
+		*ret_exit = true;
+		return run_shred(o, bus, sel, n_sel, out);
 	case _CMD_MAX:
 		return 1;
 	}

@@ -678,15 +678,19 @@ static int escrow_tokens(EscrowLoad *e, const char *text, size_t len, bool keyfi
                          const char *file, unsigned first_line)
 {
 	unsigned line = first_line, i = 0;
+	bool line_start = true; /* only blanks so far on this line */
 	size_t p = 0;
 	int r;
 
 	while (p < len) {
-		size_t start, bol;
 		_cleanup_free_ char *where = NULL;
+		size_t start;
 
 		if (text[p] == '\n') {
-			line++;
+			/* A keyfile's lines are its own; a value's pieces are named by its key line
+			 * (comment lines inside a value are not in it, so its lines do not count). */
+			line += keyfile;
+			line_start = true;
 			p++;
 			continue;
 		}
@@ -694,14 +698,13 @@ static int escrow_tokens(EscrowLoad *e, const char *text, size_t len, bool keyfi
 			p++;
 			continue;
 		}
-		for (bol = p; bol > 0 && text[bol - 1] != '\n'; bol--) {
-		}
-		if (keyfile && text[p] == '#' && strspn(text + bol, " \t") == p - bol) {
+		if (keyfile && line_start && text[p] == '#') {
 			while (p < len && text[p] != '\n') {
 				p++;
 			}
 			continue;
 		}
+		line_start = false;
 		start = p;
 		while (p < len && !strchr(" \t\r\f\v\n", text[p])) {
 			p++;
@@ -718,12 +721,18 @@ static int escrow_tokens(EscrowLoad *e, const char *text, size_t len, bool keyfi
 	return 0;
 }
 
-/* The value of a key set in the section itself (a [DEFAULT] value is not inherited). */
+/*
+ * The value of a key set in the section itself (a [DEFAULT] value is not inherited), or NULL;
+ * an empty value counts as not set.
+ */
 static const char *own_value(Loader *l, const char *section, const char *key)
 {
 	const char *v = ini_get_raw(l->ini, section, key);
 
-	return v && v != ini_get_raw(l->ini, "DEFAULT", key) ? v : NULL;
+	if (!v || v == ini_get_raw(l->ini, "DEFAULT", key) || v[strspn(v, " \t\r\n")] == '\0') {
+		return NULL;
+	}
+	return v;
 }
 
 /* escrow_keyfile: read it (secret) into a scratch SecBuf and take its tokens. */

@@ -209,6 +209,10 @@ static bool on_verdict(P2Conn *p, ReleaseVerdict v, uint32_t value)
 			         p->client->name);
 			return send_code(p, P2_NO_MATERIAL, 0, 0);
 		}
+		if (r == -EIO) {
+			/* §B.1: an evaluation that fails closes (it cannot with a checked x). */
+			return finish(p, "escrow evaluation failed");
+		}
 		if (r < 0 || out.sealed_len > UINT16_MAX) {
 			return send_code(p, P2_INTERNAL, 0, 0);
 		}

@@ -423,6 +423,9 @@ static int key_line(Parser *ps, const char *p, size_t len)
 	}
 	switch (k) {
 	case K_VERSION:
+		if (ps->cur != 0) {
+			return fail(ps, ps->line, "a header key inside a [share I] section");
+		}
 		break;
 	case K_THRESHOLD:
 	case K_SHARES:

@@ -376,10 +376,17 @@ int p2_threshold_enrol(const uint8_t key_id_raw[P2_KEY_ID_LEN], unsigned k, unsi
 /* Whether b is a binding these functions can work on (as the parser makes them). */
 static bool binding_shape_ok(const P2Binding *b)
 {
-	if (b->threshold == 0) {
-		return b->n_keys == 1;
+	if (b->threshold == 0
+	            ? b->n_keys != 1
+	            : b->threshold < 2 || b->threshold > b->n_keys || b->n_keys > P2_SHARES_MAX) {
+		return false;
 	}
-	return b->threshold >= 2 && b->threshold <= b->n_keys && b->n_keys <= P2_SHARES_MAX;
+	for (size_t i = 0; i < b->n_keys; i++) {
+		if (!p2_point_acceptable(b->keys[i].s)) {
+			return false;
+		}
+	}
+	return true;
 }
 
 int p2_binding_rewrap(P2Binding *b, const uint8_t key_id_raw[P2_KEY_ID_LEN],

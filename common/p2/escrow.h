@@ -134,14 +134,16 @@ int p2_binding_rewrap(P2Binding *b, const uint8_t key_id_raw[P2_KEY_ID_LEN],
 
 /*
  * A single binding: K from p2_escrow_unblind(), then kw, AD and the box into a new SecBuf.
- * Returns 0, -EBADMSG (the box does not open: a wrong y or a foreign binding), -ENOMEM.
+ * Returns 0, -EBADMSG (the box does not open: a wrong y or a foreign binding), -ENOMEM,
+ * -EINVAL (b is a threshold binding).
  */
 int p2_escrow_open(const P2Binding *b, const uint8_t key_id_raw[P2_KEY_ID_LEN],
                    const uint8_t K[P2_POINT_LEN], SecBuf **ret);
 
 /*
  * Share i (1 … n) of a threshold binding: open box_i with K_i into d_i (secret, 32 bytes).
- * Returns 0, -EBADMSG (does not open), -EINVAL (i out of range).
+ * Returns 0, -EBADMSG (does not open), -EINVAL (i out of range, or b is a single binding).
+ * ret_d is untouched on failure.
  */
 int p2_share_open(const P2Binding *b, const uint8_t key_id_raw[P2_KEY_ID_LEN], unsigned i,
                   const uint8_t K[P2_POINT_LEN], uint8_t ret_d[P2_SCALAR_LEN]);
@@ -175,8 +177,10 @@ int p2_sss_lagrange(const uint8_t *xs, size_t k, size_t i, uint8_t ret[P2_SCALAR
  * Parse a binding file's text strictly by §B.3 (every rule: keys, order, sections, lengths,
  * kid = BLAKE2b-128(label ‖ s), points acceptable, distinct kids, disjoint server lists, no
  * `address` in a single binding).  Returns 0 and fills ret (p2_binding_done() it), or -EBADMSG
- * with *ret_line the 1-based line (0: the whole file, e.g. a missing key) and *ret_why a static
- * English reason.  Never logs.
+ * with *ret_line the 1-based line (0: the whole file, e.g. a missing key; a key missing from a
+ * share: the line of its [share I] header) and *ret_why a static English reason (ret_line and
+ * ret_why may be NULL), or -ENOMEM.  ret is untouched on failure.  Never logs.  Beyond §B.3:
+ * a `server` list naming one key id twice is rejected.
  */
 int p2_binding_parse(const char *text, size_t len, P2Binding *ret, unsigned *ret_line,
                      const char **ret_why);
@@ -190,6 +194,7 @@ char *p2_binding_format(const P2Binding *b);
 
 /*
  * Read a binding file (regular file, at most P2_BINDING_FILE_MAX) and parse it.  Returns 0,
- * -errno from open/read/fstat, -EFBIG, or -EBADMSG as p2_binding_parse().
+ * -errno from open/read/fstat, -EISDIR (a directory), -EINVAL (not a regular file), -EFBIG,
+ * or -EBADMSG as p2_binding_parse() (*ret_line and *ret_why set only then).
  */
 int p2_binding_load(const char *path, P2Binding *ret, unsigned *ret_line, const char **ret_why);

@@ -805,6 +805,95 @@ static int parse_servers(char **ids, int n, int max, uint8_t (*keys)[P2_KEY_ID_L
 	return 0;
 }
 
+/* What --escrow and --threshold read before they draw anything. */
+typedef struct Enrolment {
+	uint8_t key_id_raw[P2_KEY_ID_LEN];
+	char *head, *tail; /* the section's lines before and after the escrow line */
+	const char *keyfile;   /* NULL for escrow_key */
+	SecBuf *pw;
+} Enrolment;
+
+static void enrolment_done(Enrolment *e)
+{
+	free(e->head);
+	free(e->tail);
+	secbuf_free(e->pw);
+	*e = (Enrolment){0};
+}
+
+/*
+ * Check the keyfile path ("" for none), read the client's key ID, the section's lines and
+ * the password, after checking that dir has room for `items` more escrow items.  Returns 0
+ * or an exit status (e then holds nothing).
+ */
+static int enrolment_start(Enrolment *e, const char *head_path, const char *tail_path,
+                           const char *tls_pub, const char *dir, const char *keyfile,
+                           unsigned items)
+{
+	int r = 0;
+
+	*e = (Enrolment){0};
+	if (*keyfile) {
+		r = check_keyfile(keyfile);
+		e->keyfile = keyfile;
+	}
+	if (r == 0) {
+		r = load_client_key_id(tls_pub, e->key_id_raw);
+	}
+	if (r == 0) {
+		r = read_text(head_path, &e->head);
+	}
+	if (r == 0) {
+		r = read_text(tail_path, &e->tail);
+	}
+	if (r == 0) {
+		r = check_item_room(dir, items);
+	}
+	if (r == 0) {
+		r = read_password(&e->pw);
+	}
+	if (r != 0) {
+		enrolment_done(e);
+	}
+	return r;
+}
+
+/*
+ * Write the binding b as dir/name, then print its sections (one per key; for a threshold
+ * binding each after its "# share I of N" line, with the server key ID in ids[I - 1]).  If
+ * the printing fails the file goes again: without the S values it opens nothing.
+ */
+static int enrolment_finish(const Enrolment *e, const char *dir, const char *name,
+                            const P2Binding *b, const uint8_t (*S)[P2_SCALAR_LEN],
+                            const uint8_t (*ids)[P2_KEY_ID_LEN])
+{
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	if (asprintf(&path, "%s/%s", dir, name) < 0) {
+		return log_oom(), EX_OSERR;
+	}
+	r = write_binding(path, b);
+	for (unsigned i = 0; i < b->n_keys && r == 0; i++) {
+		if (b->threshold > 0) {
+			char hex[2 * P2_KEY_ID_LEN + 1];
+
+			p2_hex_upper(ids[i], P2_KEY_ID_LEN, hex);
+			printf("%s# share %u of %u (threshold %u): only for the server with key ID "
+			       "%s\n",
+			       i > 0 ? "\n" : "", i + 1, b->n_keys, b->threshold, hex);
+		}
+		r = print_section(e->head, e->tail, S[i], e->keyfile);
+		if (r != 0) {
+			(void)unlink(path);
+		}
+	}
+	if (r == 0) {
+		fprintf(stderr, "Wrote %s\n", path);
+	}
+	return r;
+}
+
 /*
  * escrow HEAD TAIL TLSPUB DIR KEYFILE [SERVER...], the password on standard input: a single
  * binding (§B.5 --escrow) in DIR/escrow-<kid>.conf, and its section on standard output.
@@ -813,69 +902,41 @@ static int parse_servers(char **ids, int n, int max, uint8_t (*keys)[P2_KEY_ID_L
 static int cmd_escrow(const char *head_path, const char *tail_path, const char *tls_pub,
                       const char *dir, const char *keyfile, int n_servers, char **servers)
 {
-	_cleanup_secbuf_ SecBuf *pw = NULL;
-	_cleanup_free_ char *head = NULL, *tail = NULL, *path = NULL;
 	uint8_t ids[P2_BINDING_SERVERS_MAX][P2_KEY_ID_LEN];
-	uint8_t key_id_raw[P2_KEY_ID_LEN];
+	char name[80];
 	char kid_hex[2 * P2_KID_LEN + 1];
 	P2Binding b = {0};
-	uint8_t *S;
+	Enrolment e;
+	uint8_t (*S)[P2_SCALAR_LEN];
 	int r;
 
 	r = parse_servers(servers, n_servers, P2_BINDING_SERVERS_MAX, ids);
-	if (r == 0 && *keyfile) {
-		r = check_keyfile(keyfile);
-	}
 	if (r == 0) {
-		r = load_client_key_id(tls_pub, key_id_raw);
-	}
-	if (r == 0) {
-		r = read_text(head_path, &head);
-	}
-	if (r == 0) {
-		r = read_text(tail_path, &tail);
-	}
-	if (r == 0) {
-		r = check_item_room(dir, 1);
-	}
-	if (r == 0) {
-		r = read_password(&pw);
+		r = enrolment_start(&e, head_path, tail_path, tls_pub, dir, keyfile, 1);
 	}
 	if (r != 0) {
 		return r;
 	}
 	S = sodium_malloc(P2_SCALAR_LEN);
 	if (!S) {
+		enrolment_done(&e);
 		return log_oom(), EX_OSERR;
 	}
-	r = p2_escrow_enrol(key_id_raw, pw->data, pw->len, &b, S);
-	pw = secbuf_free(pw);
+	r = p2_escrow_enrol(e.key_id_raw, e.pw->data, e.pw->len, &b, S[0]);
+	e.pw = secbuf_free(e.pw);
 	if (r < 0) {
-		sodium_free(S);
-		return log_error_errno(r, "Failed to make the escrow binding: %m"), EX_SOFTWARE;
-	}
-	/* (p2_escrow_enrol() leaves the servers empty: they go in after it.) */
-	memcpy(b.keys[0].servers, ids, (size_t)n_servers * P2_KEY_ID_LEN);
-	b.keys[0].n_servers = (uint8_t)n_servers;
-	sodium_bin2hex(kid_hex, sizeof(kid_hex), b.keys[0].kid, P2_KID_LEN);
-	if (asprintf(&path, "%s/escrow-%s.conf", dir, kid_hex) < 0) {
-		r = (log_oom(), EX_OSERR);
-	}
-	if (r == 0) {
-		r = write_binding(path, &b);
-	}
-	if (r == 0) {
-		r = print_section(head, tail, S, *keyfile ? keyfile : NULL);
-		if (r != 0) {
-			/* Without its S, printed nowhere, the binding opens nothing. */
-			(void)unlink(path);
-		}
+		r = (log_error_errno(r, "Failed to make the escrow binding: %m"), EX_SOFTWARE);
+	} else {
+		/* (p2_escrow_enrol() leaves the servers empty: they go in after it.) */
+		memcpy(b.keys[0].servers, ids, (size_t)n_servers * P2_KEY_ID_LEN);
+		b.keys[0].n_servers = (uint8_t)n_servers;
+		sodium_bin2hex(kid_hex, sizeof(kid_hex), b.keys[0].kid, P2_KID_LEN);
+		snprintf(name, sizeof(name), "escrow-%s.conf", kid_hex);
+		r = enrolment_finish(&e, dir, name, &b, (const uint8_t (*)[P2_SCALAR_LEN])S, NULL);
 	}
 	sodium_free(S);
 	p2_binding_done(&b);
-	if (r == 0) {
-		fprintf(stderr, "Wrote %s\n", path);
-	}
+	enrolment_done(&e);
 	return r;
 }
 
@@ -933,14 +994,13 @@ static int cmd_threshold(const char *head_path, const char *tail_path, const cha
                          const char *dir, const char *k_text, const char *keyfile, int n,
                          char **shares)
 {
-	_cleanup_secbuf_ SecBuf *pw = NULL;
-	_cleanup_free_ char *head = NULL, *tail = NULL, *path = NULL;
 	uint8_t ids[P2_SHARES_MAX][P2_KEY_ID_LEN];
 	char *addresses[P2_SHARES_MAX] = {0};
-	uint8_t key_id_raw[P2_KEY_ID_LEN];
+	char name[80];
 	char kid_hex[2 * P2_KID_LEN + 1];
 	uint8_t (*S)[P2_SCALAR_LEN] = NULL;
 	P2Binding b = {0};
+	Enrolment e = {0};
 	unsigned k;
 	int r = 0;
 
@@ -967,23 +1027,8 @@ static int cmd_threshold(const char *head_path, const char *tail_path, const cha
 			}
 		}
 	}
-	if (r == 0 && *keyfile) {
-		r = check_keyfile(keyfile);
-	}
 	if (r == 0) {
-		r = load_client_key_id(tls_pub, key_id_raw);
-	}
-	if (r == 0) {
-		r = read_text(head_path, &head);
-	}
-	if (r == 0) {
-		r = read_text(tail_path, &tail);
-	}
-	if (r == 0) {
-		r = check_item_room(dir, (unsigned)n);
-	}
-	if (r == 0) {
-		r = read_password(&pw);
+		r = enrolment_start(&e, head_path, tail_path, tls_pub, dir, keyfile, (unsigned)n);
 	}
 	if (r == 0) {
 		S = sodium_malloc(P2_SHARES_MAX * P2_SCALAR_LEN);
@@ -992,11 +1037,11 @@ static int cmd_threshold(const char *head_path, const char *tail_path, const cha
 		}
 	}
 	if (r == 0) {
-		r = p2_threshold_enrol(key_id_raw, k, (unsigned)n, pw->data, pw->len, &b, S);
-		pw = secbuf_free(pw);
+		r = p2_threshold_enrol(e.key_id_raw, k, (unsigned)n, e.pw->data, e.pw->len, &b, S);
+		e.pw = secbuf_free(e.pw);
 		if (r < 0) {
 			r = (log_error_errno(r, "Failed to make the threshold binding: %m"),
-			EX_SOFTWARE);
+			     EX_SOFTWARE);
 		}
 	}
 	if (r == 0) {
@@ -1006,33 +1051,17 @@ static int cmd_threshold(const char *head_path, const char *tail_path, const cha
 			b.keys[i].address = TAKE_PTR(addresses[i]);
 		}
 		sodium_bin2hex(kid_hex, sizeof(kid_hex), b.keys[0].kid, P2_KID_LEN);
-		if (asprintf(&path, "%s/escrow-%uof%d-%s.conf", dir, k, n, kid_hex) < 0) {
-			r = (log_oom(), EX_OSERR);
-		}
-	}
-	if (r == 0) {
-		r = write_binding(path, &b);
-	}
-	for (int i = 0; i < n && r == 0; i++) {
-		char hex[2 * P2_KEY_ID_LEN + 1];
-
-		p2_hex_upper(ids[i], P2_KEY_ID_LEN, hex);
-		printf("%s# share %d of %d (threshold %u): only for the server with key ID %s\n",
-		       i > 0 ? "\n" : "", i + 1, n, k, hex);
-		r = print_section(head, tail, S[i], *keyfile ? keyfile : NULL);
-		if (r != 0) {
-			(void)unlink(path);
-		}
+		snprintf(name, sizeof(name), "escrow-%uof%d-%s.conf", k, n, kid_hex);
+		r = enrolment_finish(&e, dir, name, &b, (const uint8_t (*)[P2_SCALAR_LEN])S,
+		                     (const uint8_t (*)[P2_KEY_ID_LEN])ids);
 	}
 	if (S) {
 		sodium_free(S);
 	}
 	p2_binding_done(&b);
+	enrolment_done(&e);
 	for (int i = 0; i < n; i++) {
 		free(addresses[i]);
-	}
-	if (r == 0) {
-		fprintf(stderr, "Wrote %s\n", path);
 	}
 	return r;
 }

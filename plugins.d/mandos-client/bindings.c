@@ -231,8 +231,8 @@ int bindings_address_targets(const EscrowBindings *bs, ConnectTarget **ret, size
 				goto oom;
 			}
 			if (r < 0) {
-				log_warning("%s: share %zu: address %s: %s; not used", e->path, k + 1,
-				            a, why);
+				log_warning("%s: share %zu: address %s: %s; not used", e->path,
+				            k + 1, a, why);
 				continue;
 			}
 			nl = realloc(list, (n + 1) * sizeof(*nl));
@@ -272,18 +272,34 @@ int bindings_session_new(const EscrowBindings *bs, EscrowSession **ret)
 	}
 	sodium_memzero(ses, sizeof(*ses));
 	for (size_t q = 0; q < bs->n_items; q++) {
-		const P2BindingKey *k = &bs->list[bs->items[q].binding].b.keys[bs->items[q].key];
-		int r;
-
-		memcpy(ses->items[q].kid, k->kid, P2_KID_LEN);
-		r = p2_escrow_blind(k->c, ses->E[q], ses->items[q].point);
-		if (r < 0) {
-			bindings_session_free(ses);
-			return r;
-		}
+		memcpy(ses->items[q].kid,
+		       bs->list[bs->items[q].binding].b.keys[bs->items[q].key].kid, P2_KID_LEN);
 	}
 	ses->n = bs->n_items;
 	*ret = ses;
+	return 0;
+}
+
+int bindings_session_blind(const EscrowBindings *bs, EscrowSession *ses, P2EscrowItem *items,
+                           size_t n)
+{
+	if (n != ses->n || n != bs->n_items) {
+		return -EINVAL;
+	}
+	for (size_t q = 0; q < n; q++) {
+		const P2BindingKey *k = &bs->list[bs->items[q].binding].b.keys[bs->items[q].key];
+		int r;
+
+		if (memcmp(items[q].kid, k->kid, P2_KID_LEN) != 0) {
+			return -EINVAL;
+		}
+		r = p2_escrow_blind(k->c, ses->E[q], items[q].point);
+		if (r < 0) {
+			sodium_memzero(ses->E, sizeof(ses->E));
+			return r;
+		}
+		memcpy(ses->items[q].point, items[q].point, P2_POINT_LEN);
+	}
 	return 0;
 }
 
@@ -340,8 +356,8 @@ static int threshold_reconstruct(EscrowBinding *e, const uint8_t key_id_raw[P2_K
 
 /* One ESCROW item for item q.  Returns as bindings_answer(). */
 static int answer_item(EscrowBindings *bs, const EscrowSession *ses, size_t q,
-                       const uint8_t y[P2_POINT_LEN], const char *where,
-                       const char *server_key_id, const uint8_t server_raw[P2_KEY_ID_LEN],
+                       const uint8_t y[P2_POINT_LEN], const char *where, const char *server_key_id,
+                       const uint8_t server_raw[P2_KEY_ID_LEN],
                        const uint8_t key_id_raw[P2_KEY_ID_LEN], SecBuf **ret_secret,
                        const EscrowBinding **ret_binding)
 {
@@ -356,9 +372,10 @@ static int answer_item(EscrowBindings *bs, const EscrowSession *ses, size_t q,
 		return 0;
 	}
 	if (k->n_servers > 0 && !key_names(k, server_raw)) {
-		log_warning("server %s: ignoring its answer for %s%s: server key ID %s is not named "
-		            "there",
-		            where, e->file, e->b.threshold ? " (a share)" : "", server_key_id);
+		log_warning(
+		        "server %s: ignoring its answer for %s%s: server key ID %s is not named "
+		        "there",
+		        where, e->file, e->b.threshold ? " (a share)" : "", server_key_id);
 		return 0;
 	}
 	K = sodium_malloc(P2_POINT_LEN);
@@ -382,8 +399,9 @@ static int answer_item(EscrowBindings *bs, const EscrowSession *ses, size_t q,
 			            "escrow key?)",
 			            where, e->file, i + 1);
 		} else {
-			log_warning("server %s: its answer for %s does not open (wrong escrow key?)",
-			            where, e->file);
+			log_warning(
+			        "server %s: its answer for %s does not open (wrong escrow key?)",
+			        where, e->file);
 		}
 		return 0;
 	}
@@ -438,8 +456,8 @@ int bindings_answer(EscrowBindings *bs, const EscrowSession *ses, const P2Result
 		if (q == ses->n || q == bs->n_items) {
 			continue;
 		}
-		r = answer_item(bs, ses, q, it->data + P2_KID_LEN, where, server_key_id,
-		                server_raw, key_id_raw, ret_secret, ret_binding);
+		r = answer_item(bs, ses, q, it->data + P2_KID_LEN, where, server_key_id, server_raw,
+		                key_id_raw, ret_secret, ret_binding);
 		if (r != 0) {
 			return r;
 		}

@@ -75,10 +75,18 @@ void bindings_done(EscrowBindings *bs);
 int bindings_address_targets(const EscrowBindings *bs, ConnectTarget **ret, size_t *ret_n);
 
 /*
- * A new session's items: a fresh E and x = c + [E]G per item, in item order.  Returns 0 and
- * *ret (bindings_session_free() it), -ENOMEM, or -EINVAL (a bad c, which the parser rejects).
+ * A new session's items: the kids, in item order (bindings_session_blind() draws the rest).
+ * Returns 0 and *ret (bindings_session_free() it) or -ENOMEM.
  */
 int bindings_session_new(const EscrowBindings *bs, EscrowSession **ret);
+
+/*
+ * The session's blinding, once it runs (P2ClientConfig.blind): a fresh E and x = c + [E]G per
+ * item, in item order, E kept in ses and x written to items (the session's copy of
+ * ses->items, n of them).  Returns 0, or -EINVAL (n does not match, a bad c).
+ */
+int bindings_session_blind(const EscrowBindings *bs, EscrowSession *ses, P2EscrowItem *items,
+                           size_t n);
 
 /* Wipe and free; accepts NULL, returns NULL. */
 EscrowSession *bindings_session_free(EscrowSession *ses);

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
@@ -170,10 +169,11 @@ static int setup_protocols(Client *c)
 		c->protocols[c->n_protocols++] = want[i];
 	}
 	if (c->n_protocols == 0 && !p1_built_in) {
-		log_error("No protocol left to use: protocol 2 needs a seal key (%s) or an escrow "
-		          "binding (%s/escrow-*.conf), and this build (mandos-client-p2only) has no "
-		          "protocol 1",
-		          a->seal_key, a->escrow_dir);
+		log_error(
+		        "No protocol left to use: protocol 2 needs a seal key (%s) or an escrow "
+		        "binding (%s/escrow-*.conf), and this build (mandos-client-p2only) has no "
+		        "protocol 1",
+		        a->seal_key, a->escrow_dir);
 		return EX_UNAVAILABLE;
 	}
 	if (c->n_protocols == 0) {
@@ -221,8 +221,11 @@ static int setup_interfaces(Client *c)
 	return interfaces_setup(&c->ifs, &req, c->sigfd);
 }
 
-/* Add the n servers of list (--connect, --server or share address hints). */
-static int add_targets(Client *c, ConnectTarget *list, size_t n)
+/*
+ * Add the n servers of list (--connect, --server or share address hints).  A link-local
+ * address without an interface is an error (-ENODEV, -EINVAL), or with hints only a warning.
+ */
+static int add_targets(Client *c, ConnectTarget *list, size_t n, bool hints)
 {
 	for (size_t i = 0; i < n; i++) {
 		ConnectTarget *t = &list[i];
@@ -231,12 +234,22 @@ static int add_targets(Client *c, ConnectTarget *list, size_t n)
 		if (t->family == AF_INET6 && t->link_local) {
 			if (t->ifname[0]) {
 				ifindex = (int)if_nametoindex(t->ifname);
+				if (ifindex == 0 && hints) {
+					log_warning("No interface \"%s\" for %s; not used",
+					            t->ifname, t->text);
+					continue;
+				}
 				if (ifindex == 0) {
 					log_error("No interface \"%s\" for %s", t->ifname, t->text);
 					return -ENODEV;
 				}
 			} else if (c->ifs.ifindex > 0) {
 				ifindex = c->ifs.ifindex;
+			} else if (hints) {
+				log_warning("An IPv6 link-local address is incomplete without a "
+				            "network interface: %s; not used",
+				            t->text);
+				continue;
 			} else {
 				log_error("An IPv6 link-local address is incomplete without a "
 				          "network interface: %s",
@@ -427,7 +440,7 @@ static int client_setup_and_run(Client *c)
 		return EX_OSERR;
 	}
 	if (c->args.n_connect > 0) {
-		r = add_targets(c, c->args.connect, c->args.n_connect);
+		r = add_targets(c, c->args.connect, c->args.n_connect, false);
 		if (r < 0) {
 			return r == -ENOMEM ? EX_OSERR : EX_USAGE;
 		}
@@ -442,9 +455,9 @@ static int client_setup_and_run(Client *c)
 		if (r < 0 && n_static_servers(c) == 0) {
 			return EX_UNAVAILABLE;
 		}
-		r = add_targets(c, c->args.servers, c->args.n_servers);
+		r = add_targets(c, c->args.servers, c->args.n_servers, false);
 		if (r >= 0) {
-			r = add_targets(c, c->hints, c->n_hints);
+			r = add_targets(c, c->hints, c->n_hints, true);
 		}
 		if (r < 0) {
 			return r == -ENOMEM ? EX_OSERR : EX_USAGE;

@@ -86,6 +86,13 @@ static inline int client_ms_of(double seconds)
 int client_add_server(Client *c, const char *label, const struct sockaddr *sa, socklen_t len,
                       int ifindex, bool route_fallback, unsigned txt_protocols);
 
+/*
+ * The secret from `from` is in c->password: end every other attempt at once (a protocol 2
+ * session with FINAL, so that its server stops waiting for an approval; console line
+ * "session stopped"), start no new one, and leave the loop to write it (§B.4.3 step 6).
+ */
+void client_secret_recovered(Server *from);
+
 /* Stop every attempt and free the servers. */
 void client_servers_free(Client *c);
 

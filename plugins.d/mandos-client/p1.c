@@ -224,8 +224,7 @@ static void conn_done(Conn *conn, int r, const unsigned char *data, size_t len, 
 		} else {
 			log_debug("Decrypted a password of %zu bytes from %s", c->password->len,
 			          s->name);
-			c->have_password = true;
-			avahi_simple_poll_quit(c->simple_poll);
+			client_secret_recovered(s);
 		}
 	}
 	/* data belongs to conn: free it only now. */

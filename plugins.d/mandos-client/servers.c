@@ -249,21 +249,19 @@ static void note_seen(Client *c, const char *key_id, const char *where)
 	}
 }
 
-/*
- * The secret is in c->password: end every other attempt at once (a protocol 2 session with
- * FINAL, so that its server stops waiting for an approval), start no new one, and leave the
- * loop to write it (§B.4.3 step 6).
- */
-static void servers_recovered(Client *c, Server *from)
+void client_secret_recovered(Server *from)
 {
+	Client *c = from->client;
+
 	c->have_password = true;
 	for (Server *o = c->servers; o; o = o->next) {
 		if (o == from) {
 			continue;
 		}
 		if (o->p2 || o->conn) {
-			log_warning("server %s: session stopped (the secret was recovered elsewhere)",
-			            o->where);
+			log_warning(
+			        "server %s: session stopped (the secret was recovered elsewhere)",
+			        o->where);
 		}
 		o->p2 = p2conn_free(o->p2);
 		o->escrow = bindings_session_free(o->escrow);
@@ -283,7 +281,7 @@ static void server_got_secret(Server *s, SecBuf *secret)
 
 	c->password = secbuf_free(c->password);
 	c->password = secret;
-	servers_recovered(c, s);
+	client_secret_recovered(s);
 }
 
 /* Note the servers whose shares opened a threshold binding. */
@@ -329,15 +327,16 @@ static void server_p2_open(Server *s, P2Conn *conn, const P2Result *res)
 		uint8_t raw[P2_KEY_ID_LEN];
 
 		p2_key_id_raw(c->p2.identity->pk, raw);
-		r = bindings_answer(&c->escrow, s->escrow, res, s->where, p2conn_server_key_id(conn),
-		                    raw, &secret, &from);
+		r = bindings_answer(&c->escrow, s->escrow, res, s->where,
+		                    p2conn_server_key_id(conn), raw, &secret, &from);
 		sodium_memzero(raw, sizeof(raw));
 		if (r == -ENOMEM) {
 			log_oom();
 			return;
 		}
 		if (r > 0) {
-			log_debug("Opened an escrow secret of %zu bytes (%s)", secret->len, from->file);
+			log_debug("Opened an escrow secret of %zu bytes (%s)", secret->len,
+			          from->file);
 			if (from->b.threshold) {
 				note_shares(c, from);
 			} else {
@@ -369,6 +368,25 @@ static void server_p2_status(P2Conn *conn, const P2Status *st, void *userdata)
 	server_say_line(s, &l);
 }
 
+/*
+ * After a RESULT from a server that proved its key: whether asking it again (or over the next
+ * protocol) could still give something.  Without a seal key, only escrow items it may answer
+ * for that are not open yet can (bindings_want_from()).
+ */
+static bool server_may_help(Server *s, P2Conn *conn, bool next_protocol)
+{
+	Client *c = s->client;
+	int order[2];
+
+	if (c->have_password || c->p2.seal || c->escrow.n_items == 0) {
+		return true;
+	}
+	if (next_protocol && s->step + 1 < server_protocols(s, order)) {
+		return true;
+	}
+	return bindings_want_from(&c->escrow, p2conn_server_key_id(conn));
+}
+
 static void server_p2_done(P2Conn *conn, int r, const P2Result *res, P2ConnStage stage,
                            const char *why, void *userdata)
 {
@@ -379,16 +397,6 @@ static void server_p2_done(P2Conn *conn, int r, const P2Result *res, P2ConnStage
 	if (r == 0 && res->code == P2_OK) {
 		if (!c->have_password) {
 			server_p2_open(s, conn, res);
-		}
-		if (!c->have_password && !c->p2.seal && c->escrow.n_items > 0 &&
-		    !bindings_want_from(&c->escrow, p2conn_server_key_id(conn))) {
-			/* Its share is open already: nothing more to ask of it (§B.4.3 step 5). */
-			log_info("Mandos server %s has nothing more for this client", s->name);
-			s->p2 = p2conn_free(conn);
-			s->escrow = bindings_session_free(s->escrow);
-			server_route_cleanup(s);
-			servers_check_round(c);
-			return;
 		}
 	} else if (r == 0) {
 		P2Line l;
@@ -416,6 +424,16 @@ static void server_p2_done(P2Conn *conn, int r, const P2Result *res, P2ConnStage
 		               p2conn_stage_name(stage), why ? why : "%m");
 		server_state_reset(s);
 	}
+	if (r == 0 && !server_may_help(s, conn, next)) {
+		/* Its shares are open already, or it holds none: nothing more to ask of it
+		 * (§B.4.3 step 5). */
+		log_info("Mandos server %s has nothing more for this client", s->name);
+		s->p2 = p2conn_free(conn);
+		s->escrow = bindings_session_free(s->escrow);
+		server_route_cleanup(s);
+		servers_check_round(c);
+		return;
+	}
 	s->p2 = p2conn_free(conn);
 	s->escrow = bindings_session_free(s->escrow);
 	client_attempt_done(s, next);
@@ -428,6 +446,14 @@ static bool addr_route_fallback_ok(const struct sockaddr_storage *ss)
 	}
 	/* 169.254.0.0/16 */
 	return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 16) != 0xa9fe;
+}
+
+/* P2ClientConfig.blind for s's session. */
+static int server_p2_blind(void *userdata, P2EscrowItem *items, uint8_t n_items)
+{
+	Server *s = userdata;
+
+	return bindings_session_blind(&s->client->escrow, s->escrow, items, n_items);
 }
 
 static int server_start(Server *s, int protocol)
@@ -452,7 +478,8 @@ static int server_start(Server *s, int protocol)
 		};
 		int r;
 
-		/* §B.4.3 step 3: every escrow item, each with a fresh E for this session. */
+		/* §B.4.3 step 3: every escrow item, each with a fresh E for this session, drawn
+		 * when the session builds its CLIENT_AUTH (§A.12.1's order). */
 		s->escrow = bindings_session_free(s->escrow);
 		s->p2cfg = c->p2.config;
 		if (c->escrow.n_items > 0) {
@@ -462,6 +489,8 @@ static int server_start(Server *s, int protocol)
 			}
 			s->p2cfg.items = s->escrow->items;
 			s->p2cfg.n_items = (uint8_t)s->escrow->n;
+			s->p2cfg.blind = server_p2_blind;
+			s->p2cfg.blind_userdata = s;
 		}
 		r = p2conn_start(c->api, &s->p2cfg, s->name, sa, s->addr_len, &t, &cb, &s->p2);
 		if (r < 0) {

@@ -105,16 +105,38 @@ compare_files() {
 	fi
 }
 
-# same ARGS...: upstream's and our mandos-ctl on the same server (bus A) print the same
-# stdout and stderr and exit with the same code.
-same() {
+# _both ARGS...: upstream's and our mandos-ctl on the same server (bus A), into $T/u$_n.* and
+# $T/o$_n.*, print the same on stderr and exit with the same code.
+_both() {
 	_n=$((_n + 1))
 	run_ctl upstream A "$T/u$_n" "$@"
 	run_ctl ours A "$T/o$_n" "$@"
 	_what="mandos-ctl $*"
-	compare_files "$T/u$_n.out" "$T/o$_n.out" "stdout of $_what"
 	compare_files "$T/u$_n.err" "$T/o$_n.err" "stderr of $_what"
 	compare_files "$T/u$_n.rc" "$T/o$_n.rc" "exit code of $_what"
+}
+
+# same ARGS...: upstream's and our mandos-ctl on the same server (bus A) print the same
+# stdout and stderr and exit with the same code.
+same() {
+	_both "$@"
+	compare_files "$T/u$_n.out" "$T/o$_n.out" "stdout of $_what"
+}
+
+# same_help ARGS...: like same, but our --help goes on after upstream's text, unchanged, with
+# our protocol 2 options under a heading of their own (and nothing else).
+same_help() {
+	_both "$@"
+	_len=$(wc -c <"$T/u$_n.out")
+	head -c "$_len" "$T/o$_n.out" >"$T/o$_n.head"
+	compare_files "$T/u$_n.out" "$T/o$_n.head" "stdout of $_what, up to upstream's end"
+	tail -c +"$((_len + 1))" "$T/o$_n.out" >"$T/o$_n.tail"
+	assert_eq "$(head -n 2 "$T/o$_n.tail")" "
+protocol 2 options (not in upstream's mandos-ctl):" "our part of $_what"
+	for _o in --escrow --shred --force; do
+		grep -q "^  $_o\( \|$\)" "$T/o$_n.tail" || fail "$_what: no $_o in our part"
+	done
+	[ "$(grep -c '^  -' "$T/o$_n.tail")" = 3 ] || fail "$_what: our part: $(cat "$T/o$_n.tail")"
 }
 
 # same_version: --version exits and complains the same, but each program names its own

@@ -87,9 +87,10 @@ same -- foo
 same -- -e
 same -5
 
-# Usage errors (exit 2) and their texts; help.
-same -h
-same --help
+# Usage errors (exit 2) and their texts; help (ours has our protocol 2 options after
+# upstream's text).
+same_help -h
+same_help --help
 same -a
 same -e
 same -V
@@ -117,6 +118,11 @@ same --approval-d 1 foo
 same --s foo
 same --st foo
 same --foo
+# Our options (--escrow, --shred, --force) are never abbreviations: upstream's are unchanged.
+same --e foo
+same --f foo
+same --sh foo
+same --es
 same --foo=1 bar
 same -x
 same -c
@@ -128,10 +134,10 @@ same -s / foo
 same foo -e kg1
 same -e foo -b kg1
 same -t 5 -V foo kg1
-COLUMNS=40 same -h
+COLUMNS=40 same_help -h
 COLUMNS=40 same -a
-COLUMNS=200 same -h
-COLUMNS=12 same -h
+COLUMNS=200 same_help -h
+COLUMNS=12 same_help -h
 COLUMNS=12 same_version
 # Upstream reads its test options first with a parser of their own.
 same --check=1

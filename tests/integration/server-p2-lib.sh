@@ -90,3 +90,83 @@ assert_p2_result() {
 	assert_contains "$T/p2err-$_n" "RESULT $_want"
 	[ ! -s "$T/p2out-$_n" ] || fail "protocol 2 client $_n got a secret"
 }
+
+# ---- Part B: escrow keys (spec/protocol-2.md §B.1, §B.2) ----
+P2_ESCROW_TOOL="$BUILD/tests/tools/p2-escrow-tool"
+
+# p2_escrow NAME TAG: a server escrow key for NAME's client key and the binding of NAME's
+# secret to it: the binding in $T/p2-NAME/escrow-TAG.conf, the scalar S (base64) in
+# $T/p2-NAME/S-TAG, its kid in $T/p2-NAME/kid-TAG.
+p2_escrow() {
+	_d="$T/p2-$1"
+	"$P2_ESCROW_TOOL" enrol "$_d/tls-privkey.pem" "$_d/escrow-$2.conf" < "$_d/pw" \
+		> "$_d/escrow-$2.key" || fail "cannot bind $1's secret"
+	cut -d' ' -f1 "$_d/escrow-$2.key" > "$_d/S-$2"
+	cut -d' ' -f2 "$_d/escrow-$2.key" > "$_d/kid-$2"
+}
+
+# p2_S NAME TAG / p2_kid NAME TAG
+p2_S() {
+	cat "$T/p2-$1/S-$2"
+}
+p2_kid() {
+	cat "$T/p2-$1/kid-$2"
+}
+
+# run_user: "USER:GROUP" the server drops to (server/process.c's order), for keyfiles.
+run_user() {
+	for _p in _mandos:_mandos mandos:mandos nobody:nogroup; do
+		if getent passwd "${_p%%:*}" >/dev/null && getent group "${_p#*:}" >/dev/null; then
+			echo "$_p"
+			return
+		fi
+	done
+	echo 65534:65534
+}
+
+# p2_keyfile FILE LINE...: an escrow_keyfile with these lines, mode 0600, in a directory
+# (0700) that the server's run-time user owns, as the keyfile ownership rule wants.
+p2_keyfile() {
+	_f=$1
+	shift
+	mkdir -p "$(dirname "$_f")"
+	printf '%s\n' "$@" > "$_f"
+	chmod 600 "$_f"
+	chmod 700 "$(dirname "$_f")"
+	[ "$(id -u)" -ne 0 ] || chown -R "$(run_user)" "$(dirname "$_f")"
+}
+
+# p2_escrow_unlock NAME TAG [PROBE ARGS...]: an escrow-only request (no WANT_SEALED) with
+# binding TAG of NAME; as p2_unlock.
+p2_escrow_unlock() {
+	_n=$1 _t=$2
+	shift 2
+	p2_unlock "$_n" --flags=0 --escrow="$T/p2-$_n/escrow-$_t.conf" "$@"
+}
+
+# assert_p2_escrow_unlocks NAME TAG: RESULT OK, the ESCROW item opens to NAME's secret.
+assert_p2_escrow_unlocks() {
+	p2_escrow_unlock "$1" "$2" || {
+		cat "$T/p2err-$1" >&2
+		tail -n 30 "$T/server.log" >&2
+		fail "escrow unlock of $1 with $2 failed"
+	}
+	assert_contains "$T/p2err-$1" "RESULT code=0 flags=0 value=0"
+	assert_contains "$T/p2err-$1" "ESCROW kid=$(p2_kid "$1" "$2") opened"
+	cmp -s "$T/p2out-$1" "$T/p2-$1/pw" || fail "escrow unlock of $1 gave the wrong secret"
+}
+
+# assert_no_scalar FILE...: none of the files holds any escrow scalar made so far, in base64
+# or in hex (S-* files of every client).
+assert_no_scalar() {
+	for _s in "$T"/p2-*/S-*; do
+		[ -e "$_s" ] || continue
+		_b=$(cat "$_s")
+		_h=$(printf '%s' "$_b" | base64 -d | od -An -tx1 | tr -d ' \n')
+		for _f in "$@"; do
+			! grep -qF -- "$_b" "$_f" || fail "$_f holds the escrow scalar of $_s (base64)"
+			! tr -d ' \n' < "$_f" | grep -qi -- "$_h" ||
+				fail "$_f holds the escrow scalar of $_s (hex)"
+		done
+	done
+}

@@ -4,7 +4,9 @@
 # nothing sent after the faulty step (no ServerHello for the line and hello cases, no
 # DataMessage after ServerHello for the others), for a fault and not by its deadline (the
 # stalls excepted), and a normal unlock right after still works.  unknown-client and
-# foreign-kid are answered (SERVER_AUTH, then RESULT UNKNOWN_CLIENT / NO_MATERIAL).
+# foreign-kid are answered (SERVER_AUTH, then RESULT UNKNOWN_CLIENT / NO_MATERIAL).  The escrow
+# cases of §B.6.3 ("Server") again with a kid the client really has: closed all the same,
+# and nothing evaluated or released.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server-lib.sh"
 . "$(dirname "$0")/server-p2-lib.sh"
@@ -14,9 +16,10 @@
 TIMEOUT=$((3 * SLOW))
 printf '[DEFAULT]\nsource_rate = 0\nconnection_timeout = PT%sS\n' "$TIMEOUT" > "$T/conf/mandos.conf"
 p2_keys good
+p2_escrow good one
 {
 	printf '[DEFAULT]\nchecker = true\n\n'
-	p2_section good
+	p2_section good "escrow_key = $(p2_S good one)"
 } > "$T/conf/clients.conf"
 start_server
 log_wait "Protocol 2 server key ID: $P2_SERVER_KEY_ID"
@@ -27,7 +30,7 @@ assert_p2_unlocks good
 probe_case() {
 	_timeouts=$(grep -c "timed out" "$T/server.log" || true)
 	"$P2_PROBE" --connect="[::1]:$PORT" --tls-privkey="$T/p2-good/tls-privkey.pem" \
-		--timeout=$((TIMEOUT + 10 * SLOW)) --case="$1" > "$T/case.out" 2>&1 || {
+		--timeout=$((TIMEOUT + 10 * SLOW)) --case="$@" > "$T/case.out" 2>&1 || {
 		cat "$T/case.out" >&2
 		tail -n 20 "$T/server.log" >&2
 		fail "case $1: the server sent something after the faulty step, or did not close"
@@ -60,6 +63,18 @@ assert_contains "$T/server.log" "Unknown protocol version: 3"
 assert_contains "$T/server.log" "closed: wrong ClientHello magic"
 assert_contains "$T/server.log" "closed: bad signature"
 
+# §B.6.3: the escrow cases with good's real kid first: closed before SERVER_AUTH all the same,
+# never evaluated (no escrow release of good among the releases so far).
+for c in x-zero x-ff x-topbit x-noncanonical dup-kid n-9 escrow-flag-n0 items-without-flag; do
+	probe_case "$c" --escrow-kid="$(p2_kid good one)"
+done
+assert_not_contains "$T/server.log" "Sending secret to good (protocol 2: sealed, escrow"
+assert_not_contains "$T/server.log" "Sending secret to good (protocol 2: escrow"
+assert_contains "$T/server.log" "closed: duplicate kid"
+# ... and the same kid with a good x is answered and evaluated.
+assert_p2_escrow_unlocks good one
+log_wait "Sending secret to good (protocol 2: escrow ×1)"
+
 # Answered: an unknown key (after SERVER_AUTH, with ClientNotFound's log line), and a known
 # key asking only for an escrow kid the server does not have.
 "$P2_PROBE" --connect="[::1]:$PORT" --case=unknown-client --timeout=$((10 * SLOW)) \
@@ -75,4 +90,4 @@ assert_contains "$T/kid.out" "RESULT code=5 "
 assert_p2_unlocks good
 kill -0 "$SERVER_PID" || fail "the server died"
 stop_server
-echo "every negative case closes with nothing sent; unknown-client and foreign-kid are answered"
+echo "every negative case closes with nothing sent (the escrow ones with a real kid too); unknown-client and foreign-kid are answered"

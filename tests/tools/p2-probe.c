@@ -387,6 +387,10 @@ static int run_case(const char *name)
 		randombytes_buf(kids[i], P2_KID_LEN);
 		crypto_core_ristretto255_random(xs[i]);
 	}
+	/* --escrow-kid: the first items name these kids (a client's real keys, §B.6.3). */
+	for (size_t i = 0; i < n_escrow; i++) {
+		memcpy(kids[i], escrow_items[i].kid, P2_KID_LEN);
+	}
 	if (strcmp(name, "stall-auth") == 0 || strcmp(name, "ch2-magic") == 0) {
 		send_segment(w.fd, w.out, w.out_len, false);
 		return expect_close(w.fd, "ServerHello");

@@ -369,6 +369,268 @@ START_TEST(table_and_json)
 }
 END_TEST
 
+/* Protocol 2 options: parsed only when spelled out, with their own checks. */
+START_TEST(ours_options)
+{
+	const char *shred[] = {"mandos-ctl", "--shred", "a", "b", NULL};
+	const char *forced[] = {"mandos-ctl", "--force", "--debug", "--shred", "a", NULL};
+	const char *escrow[] = {"mandos-ctl", "--escrow", "a", NULL};
+	const char *escrow_json[] = {"mandos-ctl", "-j", "--escrow", NULL};
+	Captured c;
+
+	capture(&c, 80, shred);
+	ck_assert_int_eq(c.r, 0);
+	ck_assert_int_eq(c.o.n_commands, 1);
+	ck_assert_int_eq(c.o.commands[0].type, CMD_SHRED);
+	ck_assert_int_eq(c.o.n_clients, 2);
+	ck_assert(!c.o.force && !c.o.escrow);
+	captured_done(&c);
+
+	capture(&c, 80, forced);
+	ck_assert_int_eq(c.r, 0);
+	ck_assert(c.o.force && c.o.debug);
+	ck_assert_int_eq(c.o.commands[0].type, CMD_SHRED);
+	captured_done(&c);
+
+	capture(&c, 80, escrow);
+	ck_assert_int_eq(c.r, 0);
+	ck_assert(c.o.escrow);
+	ck_assert_int_eq(c.o.n_commands, 1);
+	ck_assert_int_eq(c.o.commands[0].type, CMD_PRINT_TABLE);
+	captured_done(&c);
+
+	capture(&c, 80, escrow_json);
+	ck_assert_int_eq(c.r, 0);
+	ck_assert(c.o.escrow);
+	ck_assert_int_eq(c.o.commands[0].type, CMD_DUMP_JSON);
+	ck_assert_int_eq(c.o.n_clients, 0);
+	captured_done(&c);
+}
+END_TEST
+
+static void check_usage_error(const char *const *argv, const char *want)
+{
+	Captured c;
+
+	capture(&c, 80, argv);
+	ck_assert_int_eq(c.r, 1);
+	ck_assert_int_eq(c.exit_code, 2);
+	/* Upstream's usage line, without our options, then the message. */
+	ck_assert(strncmp(c.err, usage_80, strlen(usage_80)) == 0);
+	ck_assert_str_eq(c.err + strlen(usage_80), want);
+	captured_done(&c);
+}
+
+START_TEST(ours_options_errors)
+{
+	const char *alone[] = {"mandos-ctl", "--shred", NULL};
+	const char *all[] = {"mandos-ctl", "--shred", "-a", NULL};
+	const char *all_named[] = {"mandos-ctl", "--all", "--shred", "x", NULL};
+	const char *other[] = {"mandos-ctl", "--shred", "-d", "x", NULL};
+	const char *verbose[] = {"mandos-ctl", "-v", "--shred", "x", NULL};
+	const char *force[] = {"mandos-ctl", "--force", "x", NULL};
+	const char *force_e[] = {"mandos-ctl", "--force", "-e", "x", NULL};
+	const char *escrow_v[] = {"mandos-ctl", "--escrow", "-v", NULL};
+	const char *escrow_e[] = {"mandos-ctl", "--escrow", "-e", "x", NULL};
+	const char *escrow_all[] = {"mandos-ctl", "--escrow", "-a", NULL};
+	const char *explicit[] = {"mandos-ctl", "--shred=x", NULL};
+	/* Never abbreviated: upstream's messages for these stay the same. */
+	const char *sh[] = {"mandos-ctl", "--sh", "x", NULL};
+	const char *esc[] = {"mandos-ctl", "--esc", NULL};
+	const char *e[] = {"mandos-ctl", "--e", "x", NULL};
+	const char *f[] = {"mandos-ctl", "--f", "x", NULL};
+	const char *s[] = {"mandos-ctl", "--s", "x", NULL};
+
+	check_usage_error(alone, "mandos-ctl: error: --shred requires client names.\n");
+	check_usage_error(all, "mandos-ctl: error: --shred cannot be used with --all: name the "
+	                       "clients.\n");
+	check_usage_error(all_named,
+	                  "mandos-ctl: error: --shred cannot be used with --all: name the "
+	                  "clients.\n");
+	check_usage_error(other, "mandos-ctl: error: --shred can only be used alone.\n");
+	check_usage_error(verbose, "mandos-ctl: error: --verbose can only be used alone.\n");
+	check_usage_error(force, "mandos-ctl: error: --force can only be used with --shred.\n");
+	check_usage_error(force_e, "mandos-ctl: error: --force can only be used with --shred.\n");
+	check_usage_error(escrow_v,
+	                  "mandos-ctl: error: --escrow can only be combined with --dump-json.\n");
+	check_usage_error(escrow_e,
+	                  "mandos-ctl: error: --escrow can only be combined with --dump-json.\n");
+	check_usage_error(escrow_all, "mandos-ctl: error: --all requires an action.\n");
+	check_usage_error(explicit,
+	                  "mandos-ctl: error: argument --shred: ignored explicit argument 'x'\n");
+	check_usage_error(sh, "mandos-ctl: error: unrecognized arguments: --sh\n");
+	check_usage_error(esc, "mandos-ctl: error: unrecognized arguments: --esc\n");
+	check_usage_error(e, "mandos-ctl: error: ambiguous option: --e could match --enable, "
+	                     "--extended-timeout\n");
+	check_usage_error(f, "mandos-ctl: error: unrecognized arguments: --f\n");
+	check_usage_error(s, "mandos-ctl: error: ambiguous option: --s could match "
+	                     "--start-checker, --stop-checker, --secret\n");
+}
+END_TEST
+
+START_TEST(help_ours_last)
+{
+	const char *argv[] = {"mandos-ctl", "--help", NULL};
+	const char *tail;
+	Captured c;
+
+	capture(&c, 80, argv);
+	ck_assert_int_eq(c.exit_code, 0);
+	/* Upstream's help ends with --check; ours follows under its own heading. */
+	tail = strstr(c.out, "  --check               Run self-test\n");
+	ck_assert_ptr_nonnull(tail);
+	tail += strlen("  --check               Run self-test\n");
+	ck_assert(strncmp(tail,
+	                  "\nprotocol 2 options (not in upstream's mandos-ctl):\n"
+	                  "  --escrow              List the clients' protocols,",
+	                  strlen("\nprotocol 2 options (not in upstream's mandos-ctl):\n"
+	                         "  --escrow              List the clients' protocols,")) == 0);
+	ck_assert(strstr(tail, "\n  --shred               Shred the clients' escrow keys,"));
+	ck_assert(strstr(tail, "\n  --force               Shred without asking\n"));
+	ck_assert(tail[strlen(tail) - 1] == '\n');
+	captured_done(&c);
+}
+END_TEST
+
+static Property prop(const char *name, Value v)
+{
+	return (Property){strdup(name), v};
+}
+
+/* The delivery properties of a client made by make_client(). */
+static void add_delivery(Client *c, const char *protocols, bool sealed, const char *const *kids,
+                         const char *file, const char *inl, uint32_t limit, int32_t left)
+{
+	char **strv = calloc(8, sizeof(char *));
+
+	for (size_t i = 0; kids && kids[i]; i++) {
+		strv[i] = strdup(kids[i]);
+	}
+	c->has_delivery = true;
+	c->n_delivery = 7;
+	c->delivery = calloc(c->n_delivery, sizeof(Property));
+	c->delivery[0] = prop("EscrowKeyFile", (Value){.type = VAL_STRING, .s = strdup(file)});
+	c->delivery[1] = prop("EscrowKeyIds", (Value){.type = VAL_STRV, .strv = strv});
+	c->delivery[2] = prop("EscrowKeyInline", (Value){.type = VAL_STRING, .s = strdup(inl)});
+	c->delivery[3] = prop("HasSealedSecret", (Value){.type = VAL_BOOL, .b = sealed});
+	c->delivery[4] = prop("Protocols", (Value){.type = VAL_STRING, .s = strdup(protocols)});
+	c->delivery[5] = prop("ReleaseLimit", (Value){.type = VAL_UINT, .u = limit});
+	c->delivery[6] = prop("ReleasesLeft", (Value){.type = VAL_INT, .i = left});
+}
+
+#define KID1 "c5abbe4bcbbcd8ec44300b711d4f9dd4"
+#define KID2 "0123456789abcdef0123456789abcdef"
+
+START_TEST(escrow_table_and_json)
+{
+	ClientList l = {calloc(3, sizeof(Client)), 3};
+	Client *sel[3] = {&l.clients[0], &l.clients[1], &l.clients[2]};
+	const char *kids2[] = {KID1, KID2, NULL}, *kids1[] = {KID1, NULL};
+	const char *missing = NULL;
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f;
+
+	make_client(&l.clients[0], "old", "h", true, 1000);
+	add_delivery(&l.clients[0], "1", false, NULL, "", "", 0, -1);
+	make_client(&l.clients[1], "both", "h", true, 1000);
+	add_delivery(&l.clients[1], "2", true, kids2, "/var/lib/mandos/escrow/both",
+	             "/etc/mandos/clients.conf:12", 3, 2);
+	make_client(&l.clients[2], "filed", "h", false, 1000);
+	add_delivery(&l.clients[2], "1 2", false, kids1, "/k/filed", "", 0, -1);
+
+	f = open_memstream(&buf, &size);
+	ck_assert_int_eq(ctl_print_escrow(f, sel, 3, false, &missing), 0);
+	fclose(f);
+	/* Columns as wide as their widest cell: 5, 9, 13, 65 (two kids), 55, 13 and 13. */
+	{
+		static const char *const rows[4][7] = {
+		        {"Name", "Protocols", "Sealed Secret", "Escrow Key IDs", "Escrow Keys In",
+		         "Release Limit", "Releases Left"},
+		        {"old", "1", "No", "-", "-", "unlimited", "unlimited"},
+		        {"both", "2", "Yes", KID1 " " KID2,
+		         "/etc/mandos/clients.conf:12 /var/lib/mandos/escrow/both", "3", "2"},
+		        {"filed", "1 2", "No", KID1, "/k/filed", "unlimited", "unlimited"},
+		};
+		static const int widths[7] = {5, 9, 13, 65, 55, 13, 13};
+		char want[1024] = "";
+
+		for (size_t i = 0; i < 4; i++) {
+			for (size_t k = 0; k < 7; k++) {
+				snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%-*s",
+				         k ? " " : "", widths[k], rows[i][k]);
+			}
+			strcat(want, "\n");
+		}
+		ck_assert_str_eq(buf, want);
+	}
+	free(buf);
+
+	f = open_memstream(&buf, &size);
+	ck_assert_int_eq(ctl_print_escrow(f, sel + 1, 2, true, &missing), 0);
+	fclose(f);
+	ck_assert_str_eq(buf, "{\n"
+	                      "    \"both\": {\n"
+	                      "        \"Name\": \"both\",\n"
+	                      "        \"Protocols\": \"2\",\n"
+	                      "        \"HasSealedSecret\": true,\n"
+	                      "        \"EscrowKeyIds\": [\n"
+	                      "            \"" KID1 "\",\n"
+	                      "            \"" KID2 "\"\n"
+	                      "        ],\n"
+	                      "        \"EscrowKeyFile\": \"/var/lib/mandos/escrow/both\",\n"
+	                      "        \"EscrowKeyInline\": \"/etc/mandos/clients.conf:12\",\n"
+	                      "        \"ReleaseLimit\": 3,\n"
+	                      "        \"ReleasesLeft\": 2\n"
+	                      "    },\n"
+	                      "    \"filed\": {\n"
+	                      "        \"Name\": \"filed\",\n"
+	                      "        \"Protocols\": \"1 2\",\n"
+	                      "        \"HasSealedSecret\": false,\n"
+	                      "        \"EscrowKeyIds\": [\n"
+	                      "            \"" KID1 "\"\n"
+	                      "        ],\n"
+	                      "        \"EscrowKeyFile\": \"/k/filed\",\n"
+	                      "        \"EscrowKeyInline\": \"\",\n"
+	                      "        \"ReleaseLimit\": 0,\n"
+	                      "        \"ReleasesLeft\": -1\n"
+	                      "    }\n"
+	                      "}\n");
+	free(buf);
+
+	f = open_memstream(&buf, &size);
+	ck_assert_int_eq(ctl_print_escrow(f, sel, 1, true, &missing), 0);
+	ck_assert_int_eq(ctl_print_escrow(f, sel, 0, true, &missing), 0);
+	fclose(f);
+	ck_assert(strstr(buf, "        \"EscrowKeyIds\": [],\n"));
+	ck_assert(strstr(buf, "\n}\n{}\n"));
+	free(buf);
+
+	/* The upstream table and JSON do not change with the delivery interface there. */
+	f = open_memstream(&buf, &size);
+	ck_assert_int_eq(ctl_print_table(f, sel, 1, false, &missing), 0);
+	fclose(f);
+	ck_assert_str_eq(buf, "Name Enabled Timeout  Last Successful Check\n"
+	                      "old  Yes     00:00:01                      \n");
+	free(buf);
+
+	/* A property missing, or the whole interface (upstream's server): nothing printed. */
+	free(l.clients[2].delivery[6].name);
+	l.clients[2].delivery[6].name = strdup("Other");
+	f = open_memstream(&buf, &size);
+	ck_assert_int_eq(ctl_print_escrow(f, sel, 3, false, &missing), -ENOENT);
+	ck_assert_str_eq(missing, "ReleasesLeft");
+	l.clients[1].has_delivery = false;
+	ck_assert_int_eq(ctl_print_escrow(f, sel, 3, true, &missing), -ENXIO);
+	ck_assert_str_eq(missing, "both");
+	fclose(f);
+	ck_assert_str_eq(buf, "");
+	free(buf);
+
+	client_list_done(&l);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ctl");
@@ -386,6 +648,10 @@ int main(void)
 	tcase_add_test(tc, terminal_columns);
 	tcase_add_test(tc, python_text);
 	tcase_add_test(tc, table_and_json);
+	tcase_add_test(tc, ours_options);
+	tcase_add_test(tc, ours_options_errors);
+	tcase_add_test(tc, help_ours_last);
+	tcase_add_test(tc, escrow_table_and_json);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

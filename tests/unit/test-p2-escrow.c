@@ -388,6 +388,636 @@ START_TEST(run_t_values)
 }
 END_TEST
 
+/* ---- §B.1 validation ---- */
+
+static const uint8_t L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
+                              0xa2, 0xde, 0xf9, 0xde, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                              0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10};
+
+START_TEST(scalar_rules)
+{
+	uint8_t S[32], s[32], kid[16], s0[32], kid0[16];
+
+	memset(S, 0, sizeof(S));
+	ck_assert(!p2_scalar_acceptable(S)); /* zero */
+	memcpy(S, L, 32);
+	ck_assert(!p2_scalar_acceptable(S)); /* L ≡ 0, not canonical */
+	S[0]++;
+	ck_assert(!p2_scalar_acceptable(S)); /* L + 1 ≡ 1 */
+	S[0] -= 2;
+	ck_assert(p2_scalar_acceptable(S)); /* L − 1 */
+	memset(S, 0xff, sizeof(S));
+	ck_assert(!p2_scalar_acceptable(S));
+	unhex("2801153303601781af0556ba0997e922ee32407b5fccbbe45be0f1b38c0ff003", S, 32);
+	ck_assert(p2_scalar_acceptable(S));
+	S[31] |= 0x80; /* libsodium would mask the top bit: refuse it */
+	ck_assert(!p2_scalar_acceptable(S));
+
+	/* Outputs untouched on failure. */
+	memset(s, 0x55, sizeof(s));
+	memset(kid, 0x55, sizeof(kid));
+	memcpy(s0, s, 32);
+	memcpy(kid0, kid, 16);
+	ck_assert_int_eq(p2_escrow_server_key(S, s, kid), -EINVAL);
+	ck_assert_mem_eq(s, s0, 32);
+	ck_assert_mem_eq(kid, kid0, 16);
+	memset(S, 0, sizeof(S));
+	ck_assert_int_eq(p2_escrow_server_key(S, s, kid), -EINVAL);
+	S[0] = 1;
+	ck_assert_int_eq(p2_escrow_server_key(S, s, kid), 0);
+	ck_assert_int_eq(crypto_scalarmult_ristretto255_base(s0, S), 0);
+	ck_assert_mem_eq(s, s0, 32);
+}
+END_TEST
+
+/* Points that §B.1 rejects: identity, top bit set on a valid point, ff…ff, 2²⁵⁵ − 19, odd. */
+static void bad_points(uint8_t ret[5][32], const uint8_t valid[32])
+{
+	memset(ret[0], 0, 32);
+	memcpy(ret[1], valid, 32);
+	ret[1][31] |= 0x80;
+	memset(ret[2], 0xff, 32);
+	memset(ret[3], 0xff, 32);
+	ret[3][0] = 0xed;
+	ret[3][31] = 0x7f;
+	memset(ret[4], 0, 32);
+	ret[4][0] = 1;
+}
+
+START_TEST(point_rules)
+{
+	uint8_t S[32], s[32], kid[16], E[32], x[32], y[32], K[32], bad[5][32];
+	uint8_t keep[32];
+
+	unhex("2801153303601781af0556ba0997e922ee32407b5fccbbe45be0f1b38c0ff003", S, 32);
+	ck_assert_int_eq(p2_escrow_server_key(S, s, kid), 0);
+	bad_points(bad, s);
+	for (int i = 0; i < 5; i++) {
+		ck_assert(!p2_point_acceptable(bad[i]));
+		memset(x, 0x33, 32);
+		memcpy(keep, x, 32);
+		ck_assert_int_eq(p2_escrow_blind(bad[i], E, x), -EINVAL);
+		ck_assert_mem_eq(x, keep, 32);
+		memset(y, 0x33, 32);
+		ck_assert_int_eq(p2_escrow_evaluate(S, bad[i], y), -EINVAL);
+		ck_assert_mem_eq(y, keep, 32);
+	}
+	/* y: the client checks it before the subtraction; a y equal to [E]s gives K = 0. */
+	ck_assert_int_eq(p2_escrow_blind(s, E, x), 0);
+	for (int i = 0; i < 5; i++) {
+		memset(K, 0x33, 32);
+		ck_assert_int_eq(p2_escrow_unblind(E, s, bad[i], K), -EBADMSG);
+		ck_assert_mem_eq(K, keep, 32);
+	}
+	ck_assert_int_eq(crypto_scalarmult_ristretto255(y, E, s), 0);
+	ck_assert_int_eq(p2_escrow_unblind(E, s, y, K), -EINVAL);
+	ck_assert_mem_eq(K, keep, 32);
+	/* A valid exchange: K = [S]c with c = s here. */
+	ck_assert_int_eq(p2_escrow_evaluate(S, x, y), 0);
+	ck_assert_int_eq(p2_escrow_unblind(E, s, y, K), 0);
+	ck_assert_int_eq(crypto_scalarmult_ristretto255(keep, S, s), 0);
+	ck_assert_mem_eq(K, keep, 32);
+}
+END_TEST
+
+/* ---- the exchange against a binding: wrong y, foreign binding, rewrap ---- */
+
+/* blind, evaluate with S, unblind: the K the client would get from a server holding S. */
+static void exchange(const P2BindingKey *key, const uint8_t S[32], uint8_t K[32])
+{
+	uint8_t E[32], x[32], y[32];
+
+	ck_assert_int_eq(p2_escrow_blind(key->c, E, x), 0);
+	ck_assert_int_eq(p2_escrow_evaluate(S, x, y), 0);
+	ck_assert_int_eq(p2_escrow_unblind(E, key->s, y, K), 0);
+}
+
+/* r and *secret of an open: 0 and want (then freed). */
+static void expect_secret(int r, SecBuf **secret, const char *want)
+{
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq((*secret)->len, strlen(want));
+	ck_assert_mem_eq((*secret)->data, want, strlen(want));
+	ck_assert_uint_eq((*secret)->data[(*secret)->len], 0);
+	*secret = secbuf_free(*secret);
+}
+
+START_TEST(single_open_rules)
+{
+	uint8_t id[P2_KEY_ID_LEN], other[P2_KEY_ID_LEN], S[32], S2[32], K[32];
+	P2Binding b = {0}, before;
+	SecBuf *secret = NULL;
+	char *old_text, *text;
+	uint8_t big[P2_SECRET_MAX + 1] = {0};
+
+	client_id(id);
+	memcpy(other, id, sizeof(other));
+	other[0] ^= 1;
+	p2_test_rng_start("escrow single");
+	ck_assert_int_eq(p2_escrow_enrol(id, (const uint8_t *)"", 0, &b, S), -EINVAL);
+	ck_assert_int_eq(p2_escrow_enrol(id, big, sizeof(big), &b, S), -EINVAL);
+	ck_assert_int_eq(p2_escrow_enrol(id, big, P2_SECRET_MAX, &b, S), 0);
+	ck_assert_uint_eq(b.keys[0].box_len, P2_ESCROW_BOX_MAX);
+	exchange(&b.keys[0], S, K);
+	ck_assert_int_eq(p2_escrow_open(&b, id, K, &secret), 0);
+	ck_assert_uint_eq(secret->len, P2_SECRET_MAX);
+	secret = secbuf_free(secret);
+	p2_binding_done(&b);
+
+	ck_assert_int_eq(p2_escrow_enrol(id, (const uint8_t *)"old", 3, &b, S), 0);
+	exchange(&b.keys[0], S, K);
+	expect_secret(p2_escrow_open(&b, id, K, &secret), &secret, "old");
+	/* A y from another scalar (a wrong server): unblinding works, the box does not open. */
+	crypto_core_ristretto255_scalar_random(S2);
+	exchange(&b.keys[0], S2, K);
+	secret = NULL;
+	ck_assert_int_eq(p2_escrow_open(&b, id, K, &secret), -EBADMSG);
+	ck_assert_ptr_null(secret);
+	/* The box is bound to the client's key id. */
+	exchange(&b.keys[0], S, K);
+	ck_assert_int_eq(p2_escrow_open(&b, other, K, &secret), -EBADMSG);
+	/* A single binding is no share, a threshold open needs a threshold binding. */
+	ck_assert_int_eq(p2_share_open(&b, id, 1, K, S2), -EINVAL);
+
+	/* Rewrap: servers and kid/s stay, c/nonce/box change; the old file still opens. */
+	unhex(server_key_ids[0], b.keys[0].servers[0], 32);
+	unhex(server_key_ids[1], b.keys[0].servers[1], 32);
+	b.keys[0].n_servers = 2;
+	old_text = p2_binding_format(&b);
+	ck_assert_int_eq(p2_binding_rewrap(&b, id, (const uint8_t *)"", 0), -EINVAL);
+	text = p2_binding_format(&b);
+	ck_assert_str_eq(text, old_text);
+	free(text);
+	ck_assert_int_eq(p2_binding_rewrap(&b, id, (const uint8_t *)"new password", 12), 0);
+	before = parse_ok(old_text);
+	ck_assert_mem_eq(b.keys[0].kid, before.keys[0].kid, 16);
+	ck_assert_mem_eq(b.keys[0].s, before.keys[0].s, 32);
+	ck_assert_uint_eq(b.keys[0].n_servers, 2);
+	ck_assert_mem_eq(b.keys[0].servers, before.keys[0].servers, 64);
+	ck_assert(memcmp(b.keys[0].c, before.keys[0].c, 32) != 0);
+	ck_assert(memcmp(b.keys[0].nonce, before.keys[0].nonce, 24) != 0);
+	exchange(&b.keys[0], S, K);
+	expect_secret(p2_escrow_open(&b, id, K, &secret), &secret, "new password");
+	ck_assert_int_eq(p2_escrow_open(&before, id, K, &secret), -EBADMSG);
+	exchange(&before.keys[0], S, K);
+	expect_secret(p2_escrow_open(&before, id, K, &secret), &secret, "old");
+	text = p2_binding_format(&b);
+	p2_binding_done(&before);
+	before = parse_ok(text);
+	ck_assert(p2_binding_equal(&before, &b));
+	free(text);
+	free(old_text);
+	p2_binding_done(&before);
+	p2_binding_done(&b);
+	sodium_memzero(S, sizeof(S));
+}
+END_TEST
+
+START_TEST(threshold_rules)
+{
+	uint8_t id[P2_KEY_ID_LEN], S[3][32], K[3][32], d[3][32], dd[3][32], tmp[32];
+	uint8_t xs[3];
+	P2Binding b = {0}, before;
+	SecBuf *secret = NULL;
+	char *text, *old_text;
+
+	client_id(id);
+	ck_assert_int_eq(p2_threshold_enrol(id, 1, 3, (const uint8_t *)"pw", 2, &b, S), -EINVAL);
+	ck_assert_int_eq(p2_threshold_enrol(id, 4, 3, (const uint8_t *)"pw", 2, &b, S), -EINVAL);
+	ck_assert_int_eq(p2_threshold_enrol(id, 2, 9, (const uint8_t *)"pw", 2, &b, S), -EINVAL);
+	ck_assert_int_eq(p2_threshold_enrol(id, 2, 3, (const uint8_t *)"pw", 0, &b, S), -EINVAL);
+	run_t_enrol(&b, S);
+	ck_assert_str_eq(b.keys[2].address = strdup("192.0.2.3:1234"), "192.0.2.3:1234");
+	for (unsigned i = 0; i < 3; i++) {
+		exchange(&b.keys[i], S[i], K[i]);
+		ck_assert_int_eq(p2_share_open(&b, id, i + 1, K[i], d[i]), 0);
+	}
+	/* Share i opens only with its own K, index and key id. */
+	memset(tmp, 0x77, sizeof(tmp));
+	memcpy(dd[0], tmp, 32);
+	ck_assert_int_eq(p2_share_open(&b, id, 2, K[0], tmp), -EBADMSG);
+	ck_assert_mem_eq(tmp, dd[0], 32);
+	ck_assert_int_eq(p2_share_open(&b, id, 0, K[0], tmp), -EINVAL);
+	ck_assert_int_eq(p2_share_open(&b, id, 4, K[0], tmp), -EINVAL);
+	id[5] ^= 1;
+	ck_assert_int_eq(p2_share_open(&b, id, 1, K[0], tmp), -EBADMSG);
+	ck_assert_int_eq(p2_threshold_open(&b, id, (const uint8_t[]){1, 2}, d, 2, &secret),
+	                 -EBADMSG);
+	id[5] ^= 1;
+
+	/* Too few, too many, repeated or out-of-range shares. */
+	xs[0] = 1;
+	xs[1] = 2;
+	xs[2] = 3;
+	ck_assert_int_eq(p2_threshold_open(&b, id, xs, d, 1, &secret), -EINVAL);
+	ck_assert_int_eq(p2_threshold_open(&b, id, xs, d, 3, &secret), -EINVAL);
+	ck_assert_int_eq(p2_threshold_open(&b, id, (const uint8_t[]){1, 1}, d, 2, &secret),
+	                 -EINVAL);
+	ck_assert_int_eq(p2_threshold_open(&b, id, (const uint8_t[]){0, 1}, d, 2, &secret),
+	                 -EINVAL);
+	ck_assert_int_eq(p2_threshold_open(&b, id, (const uint8_t[]){1, 4}, d, 2, &secret),
+	                 -EINVAL);
+	ck_assert_int_eq(p2_sss_lagrange((const uint8_t[]){2, 2}, 2, 0, tmp), -EINVAL);
+	ck_assert_int_eq(p2_sss_lagrange(xs, 2, 2, tmp), -EINVAL);
+	/* Wrong shares: swapped x-coordinates, a changed d. */
+	ck_assert_int_eq(p2_threshold_open(&b, id, (const uint8_t[]){2, 1}, d, 2, &secret),
+	                 -EBADMSG);
+	memcpy(dd, d, sizeof(d));
+	dd[1][0] ^= 1;
+	ck_assert_int_eq(p2_threshold_open(&b, id, xs, dd, 2, &secret), -EBADMSG);
+	/* Any order of the same shares is fine. */
+	memcpy(dd[0], d[2], 32);
+	memcpy(dd[1], d[0], 32);
+	expect_secret(p2_threshold_open(&b, id, (const uint8_t[]){3, 1}, dd, 2, &secret), &secret,
+	              PASSWORD);
+	/* A corrupt data box: the shares are authentic, the binding is not. */
+	b.data_box[3] ^= 1;
+	ck_assert_int_eq(p2_threshold_open(&b, id, xs, d, 2, &secret), -EBADMSG);
+	b.data_box[3] ^= 1;
+	/* p2_escrow_open is for single bindings only. */
+	ck_assert_int_eq(p2_escrow_open(&b, id, K[0], &secret), -EINVAL);
+
+	/* Rewrap: new D, data nonce, c_i, boxes; kids, s, servers, addresses stay. */
+	old_text = p2_binding_format(&b);
+	ck_assert_int_eq(p2_binding_rewrap(&b, id, (const uint8_t *)"", 0), -EINVAL);
+	text = p2_binding_format(&b);
+	ck_assert_str_eq(text, old_text);
+	free(text);
+	ck_assert_int_eq(p2_binding_rewrap(&b, id, (const uint8_t *)"new password", 12), 0);
+	before = parse_ok(old_text);
+	ck_assert(memcmp(b.data_nonce, before.data_nonce, 24) != 0);
+	ck_assert_str_eq(b.keys[2].address, "192.0.2.3:1234");
+	for (unsigned i = 0; i < 3; i++) {
+		ck_assert_mem_eq(b.keys[i].kid, before.keys[i].kid, 16);
+		ck_assert_mem_eq(b.keys[i].s, before.keys[i].s, 32);
+		ck_assert_uint_eq(b.keys[i].n_servers, 1);
+		ck_assert_mem_eq(b.keys[i].servers[0], before.keys[i].servers[0], 32);
+		ck_assert(memcmp(b.keys[i].c, before.keys[i].c, 32) != 0);
+		exchange(&b.keys[i], S[i], K[i]);
+		ck_assert_int_eq(p2_share_open(&b, id, i + 1, K[i], dd[i]), 0);
+		ck_assert(memcmp(dd[i], d[i], 32) != 0); /* a new polynomial */
+	}
+	expect_secret(p2_threshold_open(&b, id, (const uint8_t[]){2, 3}, dd + 1, 2, &secret),
+	              &secret, "new password");
+	/* The old file still opens with the old shares (the servers did not change). */
+	expect_secret(p2_threshold_open(&before, id, xs, d, 2, &secret), &secret, PASSWORD);
+	text = p2_binding_format(&b);
+	p2_binding_done(&before);
+	before = parse_ok(text);
+	ck_assert(p2_binding_equal(&before, &b));
+	free(text);
+	free(old_text);
+	p2_binding_done(&before);
+	p2_binding_done(&b);
+}
+END_TEST
+
+/* ---- binding files (§B.3, §B.6.3) ---- */
+
+/* text with line `line` (1-based) replaced by `with` (may hold several lines; NULL: deleted). */
+static char *edit_line(const char *text, unsigned line, const char *with)
+{
+	const char *p = text;
+	size_t n = strlen(text) + (with ? strlen(with) : 0) + 2;
+	char *out = malloc(n), *o = out;
+
+	ck_assert_ptr_nonnull(out);
+	for (unsigned l = 1; *p; l++) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+
+		if (l == line) {
+			if (with) {
+				o = stpcpy(o, with);
+				*o++ = '\n';
+			}
+		} else {
+			memcpy(o, p, len);
+			o += len;
+		}
+		p += len;
+	}
+	*o = '\0';
+	return out;
+}
+
+static void expect_rejected(const char *text, size_t len, unsigned want_line, const char *want_why)
+{
+	P2Binding b;
+	unsigned line = 12345;
+	const char *why = NULL;
+
+	memset(&b, 0x5a, sizeof(b));
+	ck_assert_int_eq(p2_binding_parse(text, len, &b, &line, &why), -EBADMSG);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_msg(line == want_line, "line %u, not %u (%s)", line, want_line, why);
+	ck_assert_msg(strstr(why, want_why) != NULL, "\"%s\" is not \"%s\"", why, want_why);
+	/* ret untouched */
+	for (size_t i = 0; i < sizeof(b); i++) {
+		ck_assert_uint_eq(((const uint8_t *)&b)[i], 0x5a);
+	}
+}
+
+static const struct {
+	bool threshold;
+	unsigned line;    /* the line edited */
+	const char *with; /* NULL: deleted */
+	unsigned want_line;
+	const char *want_why;
+} bad_files[] = {
+        /* single binding: lines 1 comment, 2 version, 3 kid, 4 s, 5 c, 6 nonce, 7 box */
+        {false, 3, "kid = c5abbe4bcbbcd8ec44300b711d4f9dd5", 3, "not the key ID of `s`"},
+        {false, 4, "s = pq5cbl+9DO10QklbKxG3CVnX9zh3qnjTLfs9527K9GY=", 3, "not the key ID"},
+        {false, 4, "s = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 4, "not a valid point"},
+        {false, 5, "c = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 5, "not a valid point"},
+        {false, 5, "c = pq5cbl+9DO10QklbKxG3CVnX9zh3qnjTLfs9527K9OY=", 5, "not a valid point"},
+        {false, 5, "c = 7f///////////////////////////////////////38=", 5, "not a valid point"},
+        {false, 5, "c = AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 5, "not a valid point"},
+        {false, 5, "c = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", 5, "not base64 of 32"},
+        {false, 5, "c = pq5cbl+9DO10QklbKxG3CVnX9zh3qnjTLfs9527K9GY", 5, "not base64"},
+        {false, 5, "c = pq5cbl+9DO10QklbKx G3CVnX9zh3qnjTLfs9527K9GY=", 5, "not base64"},
+        {false, 6, NULL, 0, "`nonce` missing"},
+        {false, 3, NULL, 0, "`kid` missing"},
+        {false, 7, NULL, 0, "`box` missing"},
+        {false, 2, NULL, 2, "`version = 1` must be the first key line"},
+        {false, 2, "version = 2", 2, "unsupported version"},
+        {false, 6, "nonce = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 6, "not base64 of 24"},
+        {false, 7, "box = AAAAAAAAAAAAAAAAAAAAAA==", 7, "not base64 of 17"},
+        {false, 8, "box = AAAAAAAAAAAAAAAAAAAAAA==", 8, "repeated key"},
+        {false, 8, "kid = c5abbe4bcbbcd8ec44300b711d4f9dd4", 8, "repeated key"},
+        {false, 8, "foo = 1", 8, "unknown key"},
+        {false, 8, "Kid = c5abbe4bcbbcd8ec44300b711d4f9dd4", 8, "unknown key"},
+        {false, 8, "kid", 8, "not `key = value`"},
+        {false, 8, "kid =", 8, "empty value"},
+        {false, 3, "kid = c5abbe4bcbbcd8ec44300b711d4f9dd", 3, "not 32 hex"},
+        {false, 3, "kid = c5abbe4bcbbcd8ec44300b711d4f9dd4 # x", 3, "not 32 hex"},
+        {false, 8, "address = host:1234", 8, "`address` outside a [share I] section"},
+        {true, 7, "address = host:1234", 7, "`address` outside a [share I] section"},
+        {true, 9, "version = 1", 9, "a header key inside a [share I] section"},
+        {false, 8, "threshold = 2", 8, "a threshold key in a single binding"},
+        {false, 8, "[share 1]", 8, "a [share I] section in a single binding"},
+        {false, 8, "server = 824C89AA8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE", 8,
+         "server key IDs"},
+        {false, 8,
+         "server = 824C89AA8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE6 "
+         "824c89aa8efb95ef93629b4519599129cace4adac9a6180daba31ceed41ecee6",
+         8, "server key IDs"},
+        {false, 8,
+         "server = 824C89AA8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE6 "
+         "1F0C09D0953E74E7D5D1F9537DC9B3F004D3137584386A520F5F03251CBD7F2D "
+         "276C0103ED82C2B1E3E831D19225D8B07C94EC98F099B011B9462ED810F03747 "
+         "A050837D85070582CCF7394B0988847CC312CB88259B894899F6F239CF1791A5 "
+         "0000000000000000000000000000000000000000000000000000000000000000",
+         8, "server key IDs"},
+        {false, 8, "[foo]", 8, "not a [share I] section header"},
+        /* threshold: 1 comment, 2 version, 3 threshold, 4 shares, 5 data_nonce, 6 data_box,
+         * 8 [share 1], 9 server, 10 kid, 11 s, 12 c, 13 nonce, 14 box, 16 [share 2], 17
+         * server, 18 kid, 19 s, 20 c, 22 box, 24 [share 3], 25 server, 26 kid, 30 box */
+        {true, 3, "threshold = 1", 3, "`threshold` must be 2"},
+        {true, 3, "threshold = 4", 3, "`threshold` is more than `shares`"},
+        {true, 3, "threshold = 9", 3, "`threshold` must be 2"},
+        {true, 4, "shares = 9", 4, "`shares` must be 2"},
+        {true, 4, "shares = -3", 4, "`shares` must be 2"},
+        {true, 4, "shares = 2", 24, "share number out of range"},
+        {true, 4, NULL, 7, "`shares` missing before the first"},
+        {true, 6, NULL, 7, "`data_box` missing before the first"},
+        {true, 6, "data_box = AAAAAAAAAAAAAAAAAAAAAA==", 6, "not base64 of 17"},
+        {true, 10, "kid = 74bdc2fe204153fba182932cdba1854d", 10, "not the key ID of `s`"},
+        {true, 17, "server = 824C89AA8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE6", 17,
+         "two shares name one server"},
+        {true, 17,
+         "server = 1F0C09D0953E74E7D5D1F9537DC9B3F004D3137584386A520F5F03251CBD7F2D "
+         "276c0103ed82c2b1e3e831d19225d8b07c94ec98f099b011b9462ed810f03747",
+         25, "two shares name one server"},
+        {true, 17, NULL, 16, "`server` missing"},
+        {true, 20, NULL, 16, "`c` missing"},
+        {true, 14, "box = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 14,
+         "not base64 of 48"},
+        {true, 14, "box = P2Sw1SUCouelkpoD9ky9A6Ru36ob30iiY8kpyxHrQgGn+6Trxq5THL3ZzJYY", 14,
+         "not base64 of 48"},
+        {true, 24, "[share 2]", 24, "share repeated"},
+        {true, 24, "[share 4]", 24, "share number out of range"},
+        {true, 24, "[share 0]", 24, "share number out of range"},
+        {true, 24, "[share]", 24, "not a [share I] section header"},
+        {true, 24, "[share x]", 24, "not a [share I] section header"},
+        {true, 24, "[shares 3]", 24, "not a [share I] section header"},
+        {true, 24, "[share 3] x", 24, "not a [share I] section header"},
+        {true, 8, "[share 1]\nthreshold = 2", 9, "a header key inside a [share I] section"},
+        {true, 7, "kid = f1f9fbfd0434a4193875350a1775246e", 7, "a share key outside"},
+        {true, 9, "foo = 1", 9, "unknown key"},
+        {true, 10, "kid = f1f9fbfd0434a4193875350a1775246e\nkid = f1f9fbfd0434a4193875350a1775246e",
+         11, "repeated key"},
+        {true, 9, "address = host", 9, "not an address"},
+        {true, 9, "address = :1234", 9, "not an address"},
+        {true, 9, "address = host:0", 9, "not an address"},
+        {true, 9, "address = host:65536", 9, "not an address"},
+        {true, 9, "address = ho st:1", 9, "not an address"},
+        {true, 9, "address = host:12a", 9, "not an address"},
+};
+
+START_TEST(binding_file_rejected)
+{
+	const char *base = bad_files[_i].threshold ? T_binding_file : B_binding_file;
+	char *text = edit_line(base, bad_files[_i].line, bad_files[_i].with);
+
+	/* A line 8 beyond the end of B appends; make it so. */
+	if (!bad_files[_i].threshold && bad_files[_i].line == 8) {
+		free(text);
+		ck_assert_int_gt(asprintf(&text, "%s%s\n", base, bad_files[_i].with), 0);
+	}
+	expect_rejected(text, strlen(text), bad_files[_i].want_line, bad_files[_i].want_why);
+	free(text);
+}
+END_TEST
+
+/* The two shares of T with one kid (share 2's kid and s in share 1's place). */
+START_TEST(binding_file_duplicate_kid)
+{
+	char *a = edit_line(T_binding_file, 18, "kid = f1f9fbfd0434a4193875350a1775246e");
+	char *b = edit_line(a, 19, "s = FMLtfa4yln/+3/fA5VOIFHHsBkOFQetLxQjWj6BdXkk=");
+
+	expect_rejected(b, strlen(b), 18, "two shares with one kid");
+	free(a);
+	free(b);
+}
+END_TEST
+
+START_TEST(binding_file_whole_file_rules)
+{
+	char *text;
+	size_t len;
+
+	expect_rejected("", 0, 0, "`version` missing");
+	expect_rejected("# only a comment\n\n", 18, 0, "`version` missing");
+	expect_rejected("version = 1\n", 12, 0, "`kid` missing");
+	/* A threshold binding without its last section. */
+	text = strdup(T_binding_file);
+	*strstr(text, "\n[share 3]") = '\0';
+	expect_rejected(text, strlen(text), 0, "a [share I] section is missing");
+	free(text);
+	/* Header only. */
+	text = strdup(T_binding_file);
+	*strstr(text, "\n[share 1]") = '\0';
+	expect_rejected(text, strlen(text), 0, "a [share I] section is missing");
+	free(text);
+	expect_rejected("version = 1\nthreshold = 2\n", 26, 0, "`shares` missing");
+	/* A NUL byte, on line 3. */
+	text = strdup(B_binding_file);
+	len = strlen(text);
+	text[strchr(strchr(text, '\n') + 1, '\n') - text + 3] = '\0';
+	expect_rejected(text, len, 3, "a NUL byte");
+	free(text);
+	/* A line over 100 000 bytes (a comment even). */
+	len = strlen(B_binding_file) + P2_BINDING_LINE_MAX + 2;
+	text = malloc(len + 1);
+	strcpy(text, B_binding_file);
+	memset(text + strlen(B_binding_file), '#', P2_BINDING_LINE_MAX + 1);
+	strcpy(text + len - 1, "\n");
+	expect_rejected(text, len, 8, "line longer than 100 000 bytes");
+	/* Exactly 100 000 is fine. */
+	strcpy(text + len - 2, "\n");
+	P2Binding b = parse_ok(text);
+	p2_binding_done(&b);
+	free(text);
+	/* More than 1 MiB. */
+	len = P2_BINDING_FILE_MAX + 1;
+	text = malloc(len);
+	memset(text, '\n', len);
+	expect_rejected(text, len, 0, "larger than 1 MiB");
+	free(text);
+}
+END_TEST
+
+/* What a parser must accept: blanks around `=`, CRLF, comments, upper-case hex, no comment. */
+START_TEST(binding_file_accepted)
+{
+	P2Binding ref = parse_ok(B_binding_file), b;
+	char *text, *t2;
+
+	text = edit_line(B_binding_file, 3, "\t kid=C5ABBE4BCBBCD8EC44300B711D4F9DD4   ");
+	b = parse_ok(text);
+	ck_assert(p2_binding_equal(&b, &ref));
+	p2_binding_done(&b);
+	free(text);
+	text = edit_line(B_binding_file, 1, "\n  # a comment\n\n#\n");
+	ck_assert_int_gt(asprintf(&t2, "%s# trailing comment\n\n", text), 0);
+	b = parse_ok(t2);
+	ck_assert(p2_binding_equal(&b, &ref));
+	p2_binding_done(&b);
+	free(text);
+	free(t2);
+	/* CRLF line ends. */
+	text = malloc(2 * strlen(B_binding_file) + 1);
+	t2 = text;
+	for (const char *p = B_binding_file; *p; p++) {
+		if (*p == '\n') {
+			*t2++ = '\r';
+		}
+		*t2++ = *p;
+	}
+	*t2 = '\0';
+	b = parse_ok(text);
+	ck_assert(p2_binding_equal(&b, &ref));
+	p2_binding_done(&b);
+	free(text);
+	/* No final newline; keys in another order. */
+	text = strndup(B_binding_file, strlen(B_binding_file) - 1);
+	b = parse_ok(text);
+	ck_assert(p2_binding_equal(&b, &ref));
+	p2_binding_done(&b);
+	free(text);
+	text = edit_line(B_binding_file, 3, NULL);
+	t2 = malloc(strlen(text) + 64);
+	sprintf(t2, "%skid = c5abbe4bcbbcd8ec44300b711d4f9dd4\n", text);
+	b = parse_ok(t2);
+	ck_assert(p2_binding_equal(&b, &ref));
+	p2_binding_done(&b);
+	free(text);
+	free(t2);
+	/* A single binding with servers; a threshold one with sections out of order and an
+	 * address, and 4 servers in a list: format writes what parse reads. */
+	text = edit_line(
+	        B_binding_file, 2,
+	        "version = 1\nserver = 824c89aa8efb95ef93629b4519599129cace4adac9a6180daba31"
+	        "ceed41ecee6 1F0C09D0953E74E7D5D1F9537DC9B3F004D3137584386A520F5F03251CBD7F2D");
+	b = parse_ok(text);
+	ck_assert_uint_eq(b.keys[0].n_servers, 2);
+	t2 = p2_binding_format(&b);
+	ck_assert_ptr_nonnull(strstr(t2,
+	                             "\nserver = 824C89AA8EFB95EF93629B4519599129CACE4ADAC9A6180DAB"
+	                             "A31CEED41ECEE6 1F0C09D0953E74E7D5D1F9537DC9B3F004D313758438"
+	                             "6A520F5F03251CBD7F2D\nkid = "));
+	p2_binding_done(&ref);
+	ref = parse_ok(t2);
+	ck_assert(p2_binding_equal(&b, &ref));
+	p2_binding_done(&b);
+	p2_binding_done(&ref);
+	free(text);
+	free(t2);
+
+	{
+		P2Binding t = parse_ok(T_binding_file), u;
+		char *share1 = strndup(strstr(T_binding_file, "[share 1]"),
+		                       (size_t)(strstr(T_binding_file, "[share 2]") -
+		                                strstr(T_binding_file, "[share 1]")));
+		char *head = strndup(T_binding_file, (size_t)(strstr(T_binding_file, "[share 1]") -
+		                                              T_binding_file));
+		char *rest = strstr(T_binding_file, "[share 2]");
+
+		text = malloc(strlen(T_binding_file) + 200);
+		sprintf(text, "%s%s\n%s", head, rest, share1);
+		t2 = edit_line(text, 8, "[share 2]\naddress = [2001:db8::1]:9999");
+		u = parse_ok(t2);
+		ck_assert_str_eq(u.keys[1].address, "[2001:db8::1]:9999");
+		free(u.keys[1].address);
+		u.keys[1].address = NULL;
+		ck_assert(p2_binding_equal(&u, &t));
+		p2_binding_done(&u);
+		p2_binding_done(&t);
+		free(share1);
+		free(head);
+		free(text);
+		free(t2);
+	}
+}
+END_TEST
+
+START_TEST(binding_load)
+{
+	char dir[] = "/tmp/test-p2-escrow-XXXXXX", path[64], sub[64];
+	P2Binding b, ref = parse_ok(B_binding_file);
+	unsigned line = 0;
+	const char *why = NULL;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/escrow-x.conf", dir);
+	snprintf(sub, sizeof(sub), "%s/d", dir);
+	ck_assert_int_eq(p2_binding_load(path, &b, &line, &why), -ENOENT);
+	f = fopen(path, "w");
+	fputs(B_binding_file, f);
+	fclose(f);
+	ck_assert_int_eq(p2_binding_load(path, &b, &line, &why), 0);
+	ck_assert(p2_binding_equal(&b, &ref));
+	p2_binding_done(&b);
+	f = fopen(path, "w");
+	fputs("version = 1\nkid = 00\n", f);
+	fclose(f);
+	ck_assert_int_eq(p2_binding_load(path, &b, &line, &why), -EBADMSG);
+	ck_assert_uint_eq(line, 2);
+	ck_assert_str_eq(why, "not 32 hex digits");
+	ck_assert_int_eq(truncate(path, P2_BINDING_FILE_MAX + 1), 0);
+	ck_assert_int_eq(p2_binding_load(path, &b, &line, &why), -EFBIG);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	ck_assert_int_eq(p2_binding_load(sub, &b, &line, &why), -EISDIR);
+	ck_assert_int_eq(p2_binding_load("/dev/null", &b, &line, &why), -EINVAL);
+	unlink(path);
+	rmdir(sub);
+	rmdir(dir);
+	p2_binding_done(&ref);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("p2-escrow");
@@ -400,6 +1030,24 @@ int main(void)
 	}
 	tcase_add_test(tc, run_b_values);
 	tcase_add_test(tc, run_t_values);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rules");
+	tcase_add_test(tc, scalar_rules);
+	tcase_add_test(tc, point_rules);
+	tcase_add_test(tc, single_open_rules);
+	tcase_add_test(tc, threshold_rules);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("files");
+	tcase_add_loop_test(tc, binding_file_rejected, 0,
+	                    (int)(sizeof(bad_files) / sizeof(bad_files[0])));
+	tcase_add_test(tc, binding_file_duplicate_kid);
+	tcase_add_test(tc, binding_file_whole_file_rules);
+	tcase_add_test(tc, binding_file_accepted);
+	tcase_add_test(tc, binding_load);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return unit_run(s);

@@ -675,6 +675,13 @@ typedef struct Cli {
 
 static Cli cli;
 
+/* Escrow items and the blind callback for the next cli_new() (zeroed by cli_teardown()). */
+static struct {
+	const P2EscrowItem *items;
+	uint8_t n;
+	int (*blind)(void *userdata, P2EscrowItem *items, uint8_t n_items);
+} cli_escrow;
+
 static void cli_new(bool pinned)
 {
 	uint8_t sk[32], id[32];
@@ -692,7 +699,12 @@ static void cli_new(bool pinned)
 		cli.pins.n = 1;
 		memcpy(cli.pins.ids[0], id, 32);
 	}
-	P2ClientConfig cfg = {.identity = cli.client, .seal = cli.seal, .pins = &cli.pins};
+	P2ClientConfig cfg = {.identity = cli.client,
+	                      .seal = cli.seal,
+	                      .pins = &cli.pins,
+	                      .n_items = cli_escrow.n,
+	                      .items = cli_escrow.items,
+	                      .blind = cli_escrow.blind};
 	ck_assert_int_eq(p2_client_new(&cfg, T0, &cli.c), 0);
 	ck_assert_uint_eq(p2_client_deadline(cli.c), T0 + 5 * SEC);
 	o = p2_client_output(cli.c, &olen);
@@ -741,6 +753,7 @@ static void cli_teardown(void)
 	cli.client = p2_identity_free(cli.client);
 	cli.server = p2_identity_free(cli.server);
 	cli.seal = p2_seal_key_free(cli.seal);
+	memset(&cli_escrow, 0, sizeof(cli_escrow));
 }
 
 static int cli_fails(const uint8_t *b, size_t n)
@@ -779,6 +792,78 @@ static void cli_auth(bool pinned)
 	ck_assert_uint_eq(p2_client_deadline(cli.c), T0 + 2 + 45 * SEC);
 	ck_assert_int_eq(p2_client_server_pinned(cli.c), pinned);
 }
+
+/* Part B: the blind callback sets x after the ClientHello2 header, or fails the session. */
+static unsigned blind_calls;
+static uint8_t blind_x[32];
+
+static int blind_ok(void *userdata, P2EscrowItem *items, uint8_t n)
+{
+	ck_assert_ptr_null(userdata);
+	ck_assert_uint_eq(n, 1);
+	blind_calls++;
+	memcpy(items[0].point, blind_x, 32);
+	return 0;
+}
+
+static int blind_fails(void *userdata, P2EscrowItem *items, uint8_t n)
+{
+	blind_calls++;
+	return -EINVAL;
+}
+
+START_TEST(client_blind_callback)
+{
+	P2EscrowItem item;
+	uint8_t scalar[32], ca[200];
+	unsigned long long mlen;
+	unsigned char tag;
+	const uint8_t *o;
+	size_t olen, used;
+	const char *why = NULL;
+
+	memset(item.kid, 0x11, sizeof(item.kid));
+	crypto_core_ristretto255_scalar_random(scalar);
+	crypto_scalarmult_ristretto255_base(item.point, scalar);
+	crypto_core_ristretto255_scalar_random(scalar);
+	crypto_scalarmult_ristretto255_base(blind_x, scalar);
+	cli_escrow.items = &item;
+	cli_escrow.n = 1;
+	cli_escrow.blind = blind_ok;
+	blind_calls = 0;
+	cli_new(false);
+	ck_assert_uint_eq(blind_calls, 0); /* not before the ServerHello */
+	ck_assert_int_eq(
+	        crypto_kx_server_session_keys(cli.rx, cli.tx, cli.kx_pk, cli.kx_sk, cli.ch + 16),
+	        0);
+	crypto_secretstream_xchacha20poly1305_init_push(&cli.push, cli.sh + 48, cli.tx);
+	ck_assert_int_eq(p2_client_feed(cli.c, cli.sh, 72, T0 + 1, &used, NULL), P2_EV_NONE);
+	ck_assert_uint_eq(blind_calls, 1);
+	o = p2_client_output(cli.c, &olen);
+	ck_assert_uint_eq(olen, 32 + 16 + 17 + 103 + 48);
+	crypto_secretstream_xchacha20poly1305_init_pull(&cli.pull, o + 8, cli.rx);
+	ck_assert_int_eq(crypto_secretstream_xchacha20poly1305_pull(&cli.pull, ca, &mlen, &tag,
+	                                                            o + 48, olen - 48, NULL, 0),
+	                 0);
+	ck_assert_uint_eq(mlen, 151);
+	ck_assert_uint_eq(ca[98], P2_FLAG_WANT_SEALED | P2_FLAG_WANT_ESCROW | P2_FLAG_SHOWS_STATUS);
+	ck_assert_uint_eq(ca[102], 1);
+	ck_assert_mem_eq(ca + 103, item.kid, 16);
+	ck_assert_mem_eq(ca + 119, blind_x, 32);
+	cli_teardown();
+
+	cli_escrow.items = &item;
+	cli_escrow.n = 1;
+	cli_escrow.blind = blind_fails;
+	blind_calls = 0;
+	cli_new(false);
+	ck_assert_int_eq(p2_client_feed(cli.c, cli.sh, 72, T0 + 1, &used, &why), -EBADMSG);
+	ck_assert_str_eq(why, "cannot blind the escrow items");
+	ck_assert_uint_eq(blind_calls, 1);
+	ck_assert_uint_eq(out_len_client(cli.c), 0);
+	cli_teardown();
+}
+END_TEST
 
 START_TEST(client_eof_before_server_hello)
 {
@@ -1238,6 +1323,7 @@ int main(void)
 	tcase_add_test(ts, server_abort_final);
 	tcase_add_test(ts, server_eof_early);
 	tcase_add_test(tc, client_eof_before_server_hello);
+	tcase_add_test(tc, client_blind_callback);
 	tcase_add_test(tc, client_server_hello_magic);
 	tcase_add_test(tc, client_server_kx_zero);
 	tcase_add_test(tc, client_sig_flipped);

@@ -487,117 +487,6 @@ out:
 	return NULL;
 }
 
-START_TEST(run_a)
-{
-	Party *cl = calloc(1, sizeof(Party)), *sv = calloc(1, sizeof(Party));
-	int sp[2];
-	pthread_t tc, ts;
-	uint8_t th[32], ca[P2_CLIENT_AUTH_MAX], h_ca[32], sa[P2_SERVER_AUTH_LEN], seed[32];
-	uint8_t digest[32];
-	P2Identity *client = NULL, *server = NULL;
-	P2ClientAuth req = {.flags = P2_FLAG_WANT_SEALED | P2_FLAG_SHOWS_STATUS};
-	ssize_t ca_len;
-
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
-	cl->fd = sp[0];
-	sv->fd = sp[1];
-	cl->label = "mandos-p2 test client";
-	sv->label = "mandos-p2 test server";
-	sv->server_seed = 0x20;
-	ck_assert_int_eq(pthread_create(&ts, NULL, server_thread, sv), 0);
-	ck_assert_int_eq(pthread_create(&tc, NULL, client_thread, cl), 0);
-	ck_assert_int_eq(pthread_join(tc, NULL), 0);
-	ck_assert_int_eq(pthread_join(ts, NULL), 0);
-	close(sp[0]);
-	close(sp[1]);
-	ck_assert_msg(cl->error == NULL, "client: %s", cl->error);
-	ck_assert_msg(sv->error == NULL, "server: %s", sv->error);
-
-	/* Both sides saw the same bytes. */
-	ck_assert_uint_eq(cl->n_sent, sv->n_received);
-	ck_assert_mem_eq(cl->sent, sv->received, cl->n_sent);
-	ck_assert_uint_eq(sv->n_sent, cl->n_received);
-	ck_assert_mem_eq(sv->sent, cl->received, sv->n_sent);
-	/* line 3 + ClientHello 48 + ClientHello2 32 + DM(CA) 136 + DM(FINAL) 33 */
-	ck_assert_uint_eq(cl->n_sent, 3 + 48 + 32 + 16 + 17 + 103 + 16 + 17);
-	/* ServerHello 72 + DM(SA) 131 + DM(RESULT) 124 + DM(FINAL) 33 */
-	ck_assert_uint_eq(cl->n_received, 72 + 16 + 17 + 98 + 16 + 17 + 91 + 16 + 17);
-
-	const uint8_t *ch = cl->sent + 3, *ch2 = cl->sent + 3 + 48, *sh = cl->received;
-	ck_assert_mem_eq(cl->sent, "2\r\n", 3);
-	ck_assert_mem_eq(ch, "mandos v2 client", 16);
-	ck_assert_hex(ch + 16, 32,
-	              "ad48b6796ac372ffeef186e20d4f2f5361d7f702ee4db5123aff7e33c6949f05");
-	ck_assert_mem_eq(sh, "mandos v2 server", 16);
-	ck_assert_hex(sh + 16, 32,
-	              "88aa5b656929ef4df1b1fc94f3d433ecd0b8bf5bf93c620c54c7af3ccd675002");
-	ck_assert_hex(sh + 48, 24, "c5f530a6952ce2e7508e8b0f6a66cb27cec51b4332ae2c5d");
-	ck_assert_mem_eq(ch2, "cheader0", 8);
-	ck_assert_hex(ch2 + 8, 24, "8c7bb75ab724682fdea0d08f691dcb60a0b62acf4edada0a");
-
-	p2_transcript_hash(ch, sh, ch2, th);
-	ck_assert_hex(th, 32, "33c4eabb0c455f2e8832c854108b5e760fd7a30dde2bf71aa2be5a9083618449");
-
-	/* CA as the client builds it (Ed25519 is deterministic) and as the server received it. */
-	seed_range(seed, 0x00);
-	ck_assert_int_eq(p2_identity_from_seed(seed, &client), 0);
-	ca_len = p2_client_auth_build(&req, client, th, ca);
-	ck_assert_int_eq(ca_len, 103);
-	ck_assert_hex(
-	        ca, 103,
-	        "010103a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b86f26d866dc64"
-	        "ecf5923d610d07cad47a4a508c860473d0f08dae5cb14265be76ed94c55dd5cf15c7b06da4f0c085"
-	        "61118e19d95f09fa41d4b273c10ffe098d0a0500000000");
-	ck_assert_hex(
-	        sv->request.sig, 64,
-	        "6f26d866dc64ecf5923d610d07cad47a4a508c860473d0f08dae5cb14265be76ed94c55dd5cf15c7"
-	        "b06da4f0c08561118e19d95f09fa41d4b273c10ffe098d0a");
-	ck_assert_uint_eq(sv->request.flags, 5);
-	ck_assert_uint_eq(sv->request.n_items, 0);
-	ck_assert_mem_eq(sv->request.client_pk, client->pk, 32);
-	ck_assert_str_eq(sv->client_key_id,
-	                 "A050837D85070582CCF7394B0988847CC312CB88259B894899F6F239CF1791A5");
-	crypto_generichash(h_ca, 32, ca, 103, NULL, 0);
-	ck_assert_hex(h_ca, 32, "ee238832ed1affbc5783fb678808e61d433af63288b092a96f90fe17d025e3db");
-
-	seed_range(seed, 0x20);
-	ck_assert_int_eq(p2_identity_from_seed(seed, &server), 0);
-	p2_server_auth_build(server, th, ca, 103, sa);
-	ck_assert_hex(
-	        sa + 34, 64,
-	        "6aeb8d7b058bd7f7f6200324e9d49d8b23fb8e55fee70d68c4365ee9becfb5dcf6e62dff09f51b73"
-	        "abb8cc12917c81793fa1293d7a46b6ab5fbf202246646402");
-	ck_assert_str_eq(cl->server_key_id,
-	                 "824C89AA8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE6");
-	ck_assert(cl->pinned);
-
-	ck_assert_int_eq(cl->result_len, 91);
-	ck_assert_hex(
-	        cl->result_bytes, 91,
-	        "0104000000000000000001014d00745d06d97d82a140de0f7eab2180f580dfc3c48ccba7bda4d1b0"
-	        "0a6453d44d01855c7bd9813609cb97675c0489091f3613328a6063d5909b993086eebf427bedd9b3"
-	        "143bb10a663845ee4fe5ce");
-	ck_assert_ptr_nonnull(cl->secret);
-	ck_assert_uint_eq(cl->secret->len, sizeof(PASSWORD) - 1);
-	ck_assert_mem_eq(cl->secret->data, PASSWORD, sizeof(PASSWORD) - 1);
-
-	crypto_generichash(digest, 32, cl->sent, cl->n_sent, NULL, 0);
-	ck_assert_hex(digest, 32,
-	              "200eccd9b683b2ef94e769e1c61807e064616dc78de6e9b77f0539159a08ee5f");
-	crypto_generichash(digest, 32, cl->received, cl->n_received, NULL, 0);
-	ck_assert_hex(digest, 32,
-	              "ac5d0ac877127e325beb0eba965ad1f7b6f8c58ef38391cb43ca4aa04caee302");
-
-	secbuf_free(cl->secret);
-	p2_identity_free(client);
-	p2_identity_free(server);
-	free(cl);
-	free(sv);
-}
-END_TEST
-
-/* ---- Part B (§B.6): Run B and the threshold unlock T1 / T3, through real sessions ---- */
-
 /* The values of one session of §B.6 (hex), checked against what the two parties did. */
 typedef struct SessionVec {
 	const char *client_eph_pk, *server_eph_pk, *s2c_header, *c2s_header, *th;
@@ -688,6 +577,63 @@ static void run_pair(Party *cl, Party *sv)
 	close(sp[0]);
 	close(sp[1]);
 }
+
+START_TEST(run_a)
+{
+	Party *cl = calloc(1, sizeof(Party)), *sv = calloc(1, sizeof(Party));
+	static const SessionVec v = {
+	        "ad48b6796ac372ffeef186e20d4f2f5361d7f702ee4db5123aff7e33c6949f05",
+	        "88aa5b656929ef4df1b1fc94f3d433ecd0b8bf5bf93c620c54c7af3ccd675002",
+	        "c5f530a6952ce2e7508e8b0f6a66cb27cec51b4332ae2c5d",
+	        "8c7bb75ab724682fdea0d08f691dcb60a0b62acf4edada0a",
+	        "33c4eabb0c455f2e8832c854108b5e760fd7a30dde2bf71aa2be5a9083618449",
+	        103,
+	        "010103a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b86f26d866dc64"
+	        "ecf5923d610d07cad47a4a508c860473d0f08dae5cb14265be76ed94c55dd5cf15c7b06da4f0c085"
+	        "61118e19d95f09fa41d4b273c10ffe098d0a0500000000",
+	        "6f26d866dc64ecf5923d610d07cad47a4a508c860473d0f08dae5cb14265be76ed94c55dd5cf15c7"
+	        "b06da4f0c08561118e19d95f09fa41d4b273c10ffe098d0a",
+	        "ee238832ed1affbc5783fb678808e61d433af63288b092a96f90fe17d025e3db",
+	        "6aeb8d7b058bd7f7f6200324e9d49d8b23fb8e55fee70d68c4365ee9becfb5dcf6e62dff09f51b73"
+	        "abb8cc12917c81793fa1293d7a46b6ab5fbf202246646402",
+	        "824c89aa8efb95ef93629b4519599129cace4adac9a6180daba31ceed41ecee6",
+	        91,
+	        "0104000000000000000001014d00745d06d97d82a140de0f7eab2180f580dfc3c48ccba7bda4d1b0"
+	        "0a6453d44d01855c7bd9813609cb97675c0489091f3613328a6063d5909b993086eebf427bedd9b3"
+	        "143bb10a663845ee4fe5ce",
+	        "200eccd9b683b2ef94e769e1c61807e064616dc78de6e9b77f0539159a08ee5f",
+	        "ac5d0ac877127e325beb0eba965ad1f7b6f8c58ef38391cb43ca4aa04caee302",
+	};
+
+	cl->label = "mandos-p2 test client";
+	sv->label = "mandos-p2 test server";
+	sv->server_seed = 0x20;
+	run_pair(cl, sv);
+	check_session(cl, sv, 0x20, &v);
+
+	/* line 3 + ClientHello 48 + ClientHello2 32 + DM(CA) 136 + DM(FINAL) 33 */
+	ck_assert_uint_eq(cl->n_sent, 3 + 48 + 32 + 16 + 17 + 103 + 16 + 17);
+	/* ServerHello 72 + DM(SA) 131 + DM(RESULT) 124 + DM(FINAL) 33 */
+	ck_assert_uint_eq(cl->n_received, 72 + 16 + 17 + 98 + 16 + 17 + 91 + 16 + 17);
+	ck_assert_mem_eq(cl->sent, "2\r\n", 3);
+	ck_assert_mem_eq(cl->sent + 3, "mandos v2 client", 16);
+	ck_assert_mem_eq(cl->received, "mandos v2 server", 16);
+	ck_assert_mem_eq(cl->sent + 3 + 48, "cheader0", 8);
+	ck_assert_uint_eq(sv->request.flags, 5);
+	ck_assert_uint_eq(sv->request.n_items, 0);
+	ck_assert_str_eq(sv->client_key_id,
+	                 "A050837D85070582CCF7394B0988847CC312CB88259B894899F6F239CF1791A5");
+	ck_assert_ptr_nonnull(cl->secret);
+	ck_assert_uint_eq(cl->secret->len, sizeof(PASSWORD) - 1);
+	ck_assert_mem_eq(cl->secret->data, PASSWORD, sizeof(PASSWORD) - 1);
+
+	secbuf_free(cl->secret);
+	free(cl);
+	free(sv);
+}
+END_TEST
+
+/* ---- Part B (§B.6): Run B and the threshold unlock T1 / T3, through real sessions ---- */
 
 typedef struct EnrolJob {
 	const char *label;

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "client.h"
+#include "escrow.h"
 #include "log.h"
 #include "p2.h"
 #include "release.h"
@@ -188,6 +191,80 @@ START_TEST(material)
 	ck_assert(!release_has_material(c, 1, 0, NULL, 0));
 	c->delivery.protocols = PROTOCOL_BIT(1);
 	ck_assert(!release_has_material(c, 2, P2_FLAG_WANT_SEALED, NULL, 0));
+	client_unref(c);
+}
+END_TEST
+
+/* Two escrow keys on c (scalars in the store, kids computed); their scalars in S. */
+static void add_escrow(Client *c, uint8_t S[2][P2_SCALAR_LEN])
+{
+	uint8_t s[P2_POINT_LEN];
+	ClientEscrow *e = &c->delivery.escrow;
+
+	e->kids = calloc(2, ESCROW_KID_LEN);
+	ck_assert_ptr_nonnull(e->kids);
+	for (int i = 0; i < 2; i++) {
+		crypto_core_ristretto255_scalar_random(S[i]);
+		ck_assert_int_eq(p2_escrow_server_key(S[i], s, e->kids[i]), 0);
+	}
+	ck_assert_int_eq(secret_store_put(store, S, 2 * P2_SCALAR_LEN, &e->scalars), 0);
+	e->n = 2;
+}
+
+START_TEST(escrow_evaluation)
+{
+	Client *c = make(0, true, 0);
+	uint8_t S[2][P2_SCALAR_LEN], y[P2_POINT_LEN];
+	P2ClientAuth req = {.flags = P2_FLAG_WANT_ESCROW | P2_FLAG_SHOWS_STATUS, .n_items = 3};
+	ReleaseP2 out;
+	Outcome o = {0};
+	uint32_t value = 0;
+
+	add_escrow(c, S);
+	/* A foreign kid, then key 2, then key 1. */
+	randombytes_buf(req.items[0].kid, P2_KID_LEN);
+	memcpy(req.items[1].kid, c->delivery.escrow.kids[1], P2_KID_LEN);
+	memcpy(req.items[2].kid, c->delivery.escrow.kids[0], P2_KID_LEN);
+	for (int i = 0; i < 3; i++) {
+		crypto_core_ristretto255_random(req.items[i].point);
+	}
+	ck_assert(!release_has_material(c, 2, req.flags, req.items, 1));
+	ck_assert(release_has_material(c, 2, req.flags, req.items, 2));
+	ck_assert(release_has_material(c, 2, req.flags, req.items + 2, 1));
+
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_int_eq(o.v, RELEASE_GRANTED);
+	/* Granted, but nothing of the request is this client's: no count, no evaluation. */
+	req.n_items = 1;
+	ck_assert_int_eq(release_commit_p2(o.r, &req, &out, &value), -ENOENT);
+	ck_assert_uint_eq(c->n_releases, 0);
+	ck_assert_uint_eq(n_got_secret, 0);
+	req.n_items = 3;
+	ck_assert_int_eq(release_commit_p2(o.r, &req, &out, &value), 0);
+	ck_assert_uint_eq(c->n_releases, 1);
+	ck_assert_uint_eq(n_got_secret, 1);
+	ck_assert_ptr_null(out.sealed);
+	ck_assert_uint_eq(out.n_escrow, 2);
+	/* Request order, each with its own key. */
+	ck_assert_mem_eq(out.escrow[0], req.items[1].kid, P2_KID_LEN);
+	ck_assert_int_eq(crypto_scalarmult_ristretto255(y, S[1], req.items[1].point), 0);
+	ck_assert_mem_eq(out.escrow[0] + P2_KID_LEN, y, P2_POINT_LEN);
+	ck_assert_mem_eq(out.escrow[1], req.items[2].kid, P2_KID_LEN);
+	ck_assert_int_eq(crypto_scalarmult_ristretto255(y, S[0], req.items[2].point), 0);
+	ck_assert_mem_eq(out.escrow[1] + P2_KID_LEN, y, P2_POINT_LEN);
+	/* One commit per grant. */
+	ck_assert_int_eq(release_commit_p2(o.r, &req, &out, &value), -EPERM);
+	release_free(o.r);
+
+	/* With WANT_SEALED: the sealed box too. */
+	req.flags |= P2_FLAG_WANT_SEALED;
+	o = (Outcome){0};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_int_eq(release_commit_p2(o.r, &req, &out, &value), 0);
+	ck_assert_ptr_eq(out.sealed, c->delivery.sealed);
+	ck_assert_uint_eq(out.n_escrow, 2);
+	release_free(o.r);
+	sodium_memzero(S, sizeof(S));
 	client_unref(c);
 }
 END_TEST
@@ -455,6 +532,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, material);
+	tcase_add_test(tc, escrow_evaluation);
 	tcase_add_test(tc, limit_both_protocols);
 	tcase_add_test(tc, limit_window);
 	tcase_add_test(tc, disabled_reasons);
