@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * mandos-loadgen: many Mandos clients at once, over protocol 1 or 2; reports unlocks per second
- * and latency.
+ * mandos-loadgen: many Mandos clients at once, over protocol 1 or 2 (sealed, escrow items, a
+ * k-of-n threshold across several servers); reports unlocks per second and latency.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "clock.h"
+#include "escrow.h"
 #include "keys.h"
 #include "macro.h"
 #include "p2.h"
@@ -39,8 +40,14 @@
  * unlock counts when at least one byte arrived before a clean close_notify.  Protocol 2: a
  * common/p2 client session asking for the sealed secret; an unlock counts when a RESULT OK with
  * a SEALED item arrived followed by the server's FINAL and the box opened with the seal key; then
- * our FINAL and close.  Latency is from connect() to that point.  One thread, epoll,
- * non-blocking sockets.
+ * our FINAL and close.  With --binding, every CLIENT_AUTH also carries one escrow item per
+ * server key of the bindings (a fresh E each, §B.1), and an unlock counts only when the sealed
+ * box (if asked for) and every single binding opened.  With a threshold binding, one unlock is
+ * one session to each --connect server at once, each carrying every share's item; it counts
+ * when K shares opened (each from a server its share names) and the data box opened, and then
+ * the other sessions are ended with FINAL, as mandos-client does (§B.4.3).  Latency is from
+ * connect() (the first, for a threshold) to that point.  One thread, epoll, non-blocking
+ * sockets.
  */
 
 /* How long connections may run on after the measured period before they count as failed. */
@@ -48,10 +55,17 @@
 
 typedef enum { ST_CONNECT, ST_VERSION, ST_HANDSHAKE, ST_READ, ST_BYE, ST_P2 } State;
 
+typedef struct Group Group;
+
 typedef struct Conn {
 	int fd;
 	State state;
-	uint32_t events; /* what epoll waits for now */
+	bool dead;                   /* ended by its group: freed after this epoll batch */
+	struct Conn *next;           /* in g.dead */
+	Group *group;                /* threshold mode: the unlock this session belongs to */
+	unsigned target;             /* index into g.targets */
+	uint8_t (*E)[P2_SCALAR_LEN]; /* the blinding scalars of its items, in g.arena */
+	uint32_t events;             /* what epoll waits for now */
 	gnutls_session_t session;
 	P2ClientSession *p2;
 	uint64_t started;
@@ -63,15 +77,51 @@ typedef struct Conn {
 	uint8_t wbuf[8192];
 } Conn;
 
+/* Threshold mode: one unlock, a session per server. */
+struct Group {
+	uint64_t started;
+	uint8_t (*d)[P2_SCALAR_LEN]; /* opened shares (by index - 1), in g.arena */
+	uint8_t opened;              /* bit i - 1: share i is open */
+	unsigned live;               /* its sessions still running */
+	bool finished;               /* counted (either way) */
+	Conn *conns[P2_SHARES_MAX];
+};
+
+/* One escrow item the loadgen sends: a key of a binding (P2Binding.keys[key]). */
+typedef struct Item {
+	const P2Binding *binding;
+	unsigned key;
+	char servers[P2_BINDING_SERVERS_MAX][P2_KEY_ID_HEX_SIZE]; /* as the session reports it */
+} Item;
+
+#define TARGETS_MAX P2_SHARES_MAX
+#define BINDINGS_MAX P2_MAX_ESCROW_ITEMS
+
 static struct {
-	struct sockaddr_storage addr;
-	socklen_t addr_len;
+	struct sockaddr_storage targets[TARGETS_MAX];
+	socklen_t target_lens[TARGETS_MAX];
+	unsigned n_targets;
 	gnutls_certificate_credentials_t cred;
 	gnutls_priority_t priority;
 	unsigned protocol;
 	P2Identity *identity;  /* protocol 2 */
 	P2SealKey *seal;       /* protocol 2: every box is opened, as mandos-client does */
-	P2ClientConfig p2_cfg; /* asks for the sealed secret */
+	P2ClientConfig p2_cfg; /* asks for the sealed secret (if a seal key) and the items */
+	P2Binding bindings[BINDINGS_MAX];
+	unsigned n_bindings, n_single; /* single bindings among them */
+	const P2Binding *threshold;    /* the threshold binding, or NULL */
+	Item items[P2_MAX_ESCROW_ITEMS];
+	unsigned n_items;
+	uint8_t key_id_raw[P2_KEY_ID_LEN];
+	/*
+	 * sodium_malloc memory for the secrets: per session slot the E of its items, per group
+	 * slot its opened shares, and one K; free slots on a stack.
+	 */
+	uint8_t *arena;
+	size_t conn_slots, group_slots;
+	unsigned *free_conn, *free_group, n_free_conn, n_free_group;
+	uint8_t *K;
+	Conn *dead;
 	int epfd;
 	uint64_t deadline;    /* stop starting new connections after this */
 	uint64_t max_unlocks; /* or after this many (0: no limit) */
@@ -82,24 +132,13 @@ static struct {
 	unsigned active;
 } g;
 
-static void conn_free(Conn *c)
-{
-	if (c->session) {
-		gnutls_deinit(c->session);
-	}
-	p2_client_free(c->p2);
-	close(c->fd);
-	free(c);
-	g.active--;
-}
-
-static void record(Conn *c, bool ok)
+static void record_at(uint64_t started, bool ok, size_t received)
 {
 	if (!ok) {
 		g.failures++;
 		return;
 	}
-	if (c->received == 0) {
+	if (received == 0) {
 		g.empty++;
 		return;
 	}
@@ -111,7 +150,76 @@ static void record(Conn *c, bool ok)
 			abort();
 		}
 	}
-	g.latencies[g.n_lat++] = mono_usec() - c->started;
+	g.latencies[g.n_lat++] = mono_usec() - started;
+}
+
+/* A session's end; in threshold mode its group counts instead. */
+static void record(Conn *c, bool ok)
+{
+	if (c->group) {
+		return;
+	}
+	record_at(c->started, ok, c->received);
+}
+
+#define SLOT_BYTES (P2_MAX_ESCROW_ITEMS * P2_SCALAR_LEN)
+
+static uint8_t (*slot_get(bool group))[P2_SCALAR_LEN]
+{
+	unsigned *n = group ? &g.n_free_group : &g.n_free_conn;
+	size_t base = group ? g.conn_slots : 0;
+
+	if (*n == 0) {
+		abort(); /* more sessions than the arena was made for: a bug here */
+	}
+	(*n)--;
+	return (uint8_t(*)[P2_SCALAR_LEN])(
+	        g.arena + (base + (group ? g.free_group : g.free_conn)[*n]) * SLOT_BYTES);
+}
+
+static void slot_put(bool group, uint8_t (*p)[P2_SCALAR_LEN])
+{
+	size_t i = (size_t)((uint8_t *)p - g.arena) / SLOT_BYTES;
+
+	sodium_memzero(p, SLOT_BYTES);
+	if (group) {
+		g.free_group[g.n_free_group++] = (unsigned)(i - g.conn_slots);
+	} else {
+		g.free_conn[g.n_free_conn++] = (unsigned)i;
+	}
+}
+
+static void group_free(Group *grp)
+{
+	slot_put(true, grp->d);
+	free(grp);
+	g.active--;
+}
+
+static void conn_free(Conn *c)
+{
+	Group *grp = c->group;
+
+	if (c->session) {
+		gnutls_deinit(c->session);
+	}
+	p2_client_free(c->p2);
+	close(c->fd);
+	if (c->E) {
+		slot_put(false, c->E);
+	}
+	if (grp) {
+		grp->conns[c->target] = NULL;
+		if (--grp->live == 0) {
+			if (!grp->finished) {
+				record_at(grp->started, false, 0);
+			}
+			group_free(grp);
+		}
+	} else {
+		g.active--;
+	}
+	free(c);
 }
 
 static void want(Conn *c, uint32_t events)
@@ -175,32 +283,82 @@ static void want_gnutls(Conn *c)
 	want(c, gnutls_record_get_direction(c->session) ? EPOLLOUT : EPOLLIN);
 }
 
-static bool start_one(void)
+/* A new non-blocking connection to g.targets[target], connect() under way; NULL on failure. */
+static Conn *conn_new(unsigned target, Group *grp)
 {
 	struct epoll_event ev;
 	Conn *c = calloc(1, sizeof(*c));
 	int one = 1;
 
 	if (!c) {
-		return false;
+		return NULL;
 	}
-	c->fd = socket(g.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->fd = socket(g.targets[target].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		free(c);
-		return false;
+		return NULL;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->started = mono_usec();
 	c->state = ST_CONNECT;
-	g.active++;
-	g.started++;
+	c->target = target;
+	c->group = grp;
+	if (g.n_items > 0) {
+		c->E = slot_get(false);
+	}
 	c->events = EPOLLOUT;
 	ev = (struct epoll_event){.events = EPOLLOUT, .data.ptr = c};
 	epoll_ctl(g.epfd, EPOLL_CTL_ADD, c->fd, &ev);
-	if (connect(c->fd, (struct sockaddr *)&g.addr, g.addr_len) < 0 && errno != EINPROGRESS) {
-		record(c, false);
-		conn_free(c);
+	if (connect(c->fd, (struct sockaddr *)&g.targets[target], g.target_lens[target]) < 0 &&
+	    errno != EINPROGRESS) {
+		close(c->fd);
+		if (c->E) {
+			slot_put(false, c->E);
+		}
+		free(c);
+		return NULL;
 	}
+	return c;
+}
+
+/* Threshold mode: one unlock, a session to every server at once. */
+static bool start_group(void)
+{
+	Group *grp = calloc(1, sizeof(*grp));
+
+	if (!grp) {
+		return false;
+	}
+	grp->started = mono_usec();
+	grp->d = slot_get(true);
+	g.active++;
+	g.started++;
+	for (unsigned t = 0; t < g.n_targets; t++) {
+		grp->conns[t] = conn_new(t, grp);
+		grp->live += grp->conns[t] != NULL;
+	}
+	if (grp->live == 0) {
+		record_at(grp->started, false, 0);
+		group_free(grp);
+	}
+	return true;
+}
+
+static bool start_one(void)
+{
+	static unsigned next;
+	Conn *c;
+
+	if (g.threshold) {
+		return start_group();
+	}
+	g.started++;
+	c = conn_new(next++ % g.n_targets, NULL);
+	if (!c) {
+		record_at(mono_usec(), false, 0);
+		return false;
+	}
+	g.active++;
 	return true;
 }
 
@@ -227,22 +385,128 @@ static bool p2_flush(Conn *c)
 	return true;
 }
 
-/* A RESULT (with the server's FINAL behind it) arrived: count it, send our FINAL, close. */
+/* The item of the request with this kid (the RESULT's items were checked against it). */
+static int item_of(const uint8_t kid[P2_KID_LEN])
+{
+	for (unsigned q = 0; q < g.n_items; q++) {
+		if (memcmp(g.items[q].binding->keys[g.items[q].key].kid, kid, P2_KID_LEN) == 0) {
+			return (int)q;
+		}
+	}
+	return -1;
+}
+
+/* Whether the session's verified server key id is one that item q's key names. */
+static bool item_server_ok(const Conn *c, unsigned q)
+{
+	const P2BindingKey *key = &g.items[q].binding->keys[g.items[q].key];
+	const char *id = p2_client_server_key_id(c->p2);
+
+	for (unsigned i = 0; id && i < key->n_servers; i++) {
+		if (strcmp(g.items[q].servers[i], id) == 0) {
+			return true;
+		}
+	}
+	return key->n_servers == 0;
+}
+
+/*
+ * Threshold mode: K shares open?  Then reconstruct, count the unlock and end the group's other
+ * sessions with FINAL (they are freed after this epoll batch).
+ */
+static void group_check(Group *grp, const Conn *self)
+{
+	const P2Binding *b = g.threshold;
+	_cleanup_secbuf_ SecBuf *secret = NULL;
+	uint8_t xs[P2_SHARES_MAX];
+	uint8_t(*d)[P2_SCALAR_LEN] = (uint8_t(*)[P2_SCALAR_LEN])(g.K + P2_POINT_LEN);
+	size_t k = 0;
+	bool ok;
+
+	if (grp->finished) {
+		return;
+	}
+	for (unsigned i = 0; i < b->n_keys && k < b->threshold; i++) {
+		if (grp->opened & (1u << i)) {
+			xs[k] = (uint8_t)(i + 1);
+			memcpy(d[k], grp->d[i], P2_SCALAR_LEN);
+			k++;
+		}
+	}
+	if (k < b->threshold) {
+		return;
+	}
+	ok = p2_threshold_open(b, g.key_id_raw, xs, (const uint8_t(*)[P2_SCALAR_LEN])d, k,
+	                       &secret) == 0;
+	sodium_memzero(d, k * P2_SCALAR_LEN);
+	grp->finished = true;
+	record_at(grp->started, ok, 1);
+	for (unsigned t = 0; t < g.n_targets; t++) {
+		Conn *o = grp->conns[t];
+
+		if (o && o != self && !o->dead && o->state == ST_P2) {
+			p2_client_send_final(o->p2);
+			p2_flush(o);
+		}
+		if (o && !o->dead) {
+			o->dead = true;
+			o->next = g.dead;
+			g.dead = o;
+		}
+	}
+}
+
+/*
+ * A RESULT (with the server's FINAL behind it) arrived: open what it holds, count the unlock
+ * (or, in threshold mode, the shares), send our FINAL, close.
+ */
 static void p2_result(Conn *c)
 {
 	const P2Result *res = p2_client_result(c->p2);
-	bool ok = res && res->code == P2_OK && res->n_items >= 1 &&
-	          res->items[0].kind == P2_ITEM_SEALED;
+	unsigned opened = 0, want = (g.seal ? 1 : 0) + g.n_single;
+	bool ok = res && res->code == P2_OK && res->n_items >= 1;
 
-	if (ok) {
+	for (unsigned i = 0; ok && i < res->n_items; i++) {
+		const P2ResultItem *it = &res->items[i];
 		_cleanup_secbuf_ SecBuf *secret = NULL;
 
-		ok = p2_sealed_open(res->items[0].data, res->items[0].len, g.seal, &secret) == 0;
+		if (it->kind == P2_ITEM_SEALED) {
+			ok = g.seal && p2_sealed_open(it->data, it->len, g.seal, &secret) == 0;
+			opened += ok;
+		} else if (it->kind == P2_ITEM_ESCROW && it->len == P2_ESCROW_ITEM_LEN) {
+			int q = item_of(it->data);
+			const Item *item = q >= 0 ? &g.items[q] : NULL;
+			const P2BindingKey *key = item ? &item->binding->keys[item->key] : NULL;
+
+			ok = key && item_server_ok(c, (unsigned)q) &&
+			     p2_escrow_unblind(c->E[q], key->s, it->data + P2_KID_LEN, g.K) == 0;
+			if (ok && item->binding->threshold) {
+				if (!(c->group->opened & (1u << item->key))) {
+					ok = p2_share_open(item->binding, g.key_id_raw,
+					                   item->key + 1, g.K,
+					                   c->group->d[item->key]) == 0;
+					c->group->opened |= ok ? 1u << item->key : 0;
+				}
+			} else if (ok) {
+				ok = p2_escrow_open(item->binding, g.key_id_raw, g.K, &secret) == 0;
+				opened += ok;
+			}
+			sodium_memzero(g.K, P2_POINT_LEN);
+		} else {
+			ok = false;
+		}
 	}
-	c->received = ok ? res->items[0].len : 0;
-	record(c, ok);
+	if (c->group) {
+		group_check(c->group, c);
+	} else {
+		ok = ok && opened == want;
+		c->received = ok ? 1 : 0;
+		record(c, ok);
+	}
 	p2_flush(c);
-	conn_free(c);
+	if (!c->dead) {
+		conn_free(c);
+	}
 }
 
 static void step_p2(Conn *c)
@@ -296,6 +560,9 @@ static void step(Conn *c)
 	char buf[4096];
 	int r;
 
+	if (c->dead) {
+		return;
+	}
 	switch (c->state) {
 	case ST_CONNECT: {
 		int err = 0;
@@ -308,7 +575,21 @@ static void step(Conn *c)
 			return;
 		}
 		if (g.protocol == 2) {
-			if (p2_client_new(&g.p2_cfg, mono_usec(), &c->p2) < 0) {
+			P2EscrowItem items[P2_MAX_ESCROW_ITEMS];
+			P2ClientConfig cfg = g.p2_cfg;
+
+			/* A fresh E per item and session (§B.4.3 step 3); the session copies x. */
+			for (unsigned q = 0; q < g.n_items; q++) {
+				const P2BindingKey *key = &g.items[q].binding->keys[g.items[q].key];
+
+				memcpy(items[q].kid, key->kid, P2_KID_LEN);
+				if (p2_escrow_blind(key->c, c->E[q], items[q].point) < 0) {
+					abort(); /* the binding was checked at load */
+				}
+			}
+			cfg.items = items;
+			cfg.n_items = (uint8_t)g.n_items;
+			if (p2_client_new(&cfg, mono_usec(), &c->p2) < 0) {
 				record(c, false);
 				conn_free(c);
 				return;
@@ -443,9 +724,91 @@ static int parse_target(const char *s)
 	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0) {
 		return -EINVAL;
 	}
-	memcpy(&g.addr, ai->ai_addr, ai->ai_addrlen);
-	g.addr_len = ai->ai_addrlen;
+	if (g.n_targets == TARGETS_MAX) {
+		freeaddrinfo(ai);
+		return -E2BIG;
+	}
+	memcpy(&g.targets[g.n_targets], ai->ai_addr, ai->ai_addrlen);
+	g.target_lens[g.n_targets++] = ai->ai_addrlen;
 	freeaddrinfo(ai);
+	return 0;
+}
+
+/*
+ * The --binding files, their keys as items in order (§B.4.3 step 3).  Either one threshold
+ * binding alone, with a --connect per share server, or single bindings (with or without the
+ * sealed secret).  Returns 0 or an exit code.
+ */
+static int load_bindings(const char *const *paths, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		P2Binding *b = &g.bindings[g.n_bindings];
+		const char *why = NULL;
+		unsigned line = 0;
+		int r = p2_binding_load(paths[i], b, &line, &why);
+
+		if (r < 0) {
+			fprintf(stderr, "%s:%u: %s\n", paths[i], line,
+			        r == -EBADMSG && why ? why : strerror(-r));
+			return 66;
+		}
+		g.n_bindings++;
+		if (b->threshold) {
+			g.threshold = b;
+		} else {
+			g.n_single++;
+		}
+		for (unsigned k = 0; k < b->n_keys; k++) {
+			Item *it = &g.items[g.n_items];
+
+			if (g.n_items == P2_MAX_ESCROW_ITEMS) {
+				fprintf(stderr, "%s: more than %d escrow items in all\n", paths[i],
+				        P2_MAX_ESCROW_ITEMS);
+				return 64;
+			}
+			it->binding = b;
+			it->key = k;
+			for (unsigned j = 0; j < b->keys[k].n_servers; j++) {
+				p2_hex_upper(b->keys[k].servers[j], P2_KEY_ID_LEN, it->servers[j]);
+			}
+			g.n_items++;
+		}
+	}
+	if (g.threshold && (g.n_bindings > 1 || g.seal)) {
+		fprintf(stderr, "a threshold binding goes alone (no --seal-key, no other "
+		                "--binding)\n");
+		return 64;
+	}
+	if (g.threshold && g.n_targets < g.threshold->threshold) {
+		fprintf(stderr, "a %u-of-%u binding needs at least %u --connect servers\n",
+		        g.threshold->threshold, g.threshold->n_keys, g.threshold->threshold);
+		return 64;
+	}
+	return 0;
+}
+
+/* The secrets' sodium_malloc arena for this process's sessions and groups. */
+static int arena_new(unsigned concurrency)
+{
+	g.conn_slots = (size_t)concurrency * (g.threshold ? g.n_targets : 1);
+	g.group_slots = g.threshold ? concurrency : 1;
+	g.arena = sodium_malloc((g.conn_slots + g.group_slots) * SLOT_BYTES + P2_POINT_LEN +
+	                        SLOT_BYTES);
+	g.free_conn = calloc(g.conn_slots, sizeof(unsigned));
+	g.free_group = calloc(g.group_slots, sizeof(unsigned));
+	if (!g.arena || !g.free_conn || !g.free_group) {
+		return -ENOMEM;
+	}
+	sodium_memzero(g.arena,
+	               (g.conn_slots + g.group_slots) * SLOT_BYTES + P2_POINT_LEN + SLOT_BYTES);
+	for (size_t i = 0; i < g.conn_slots; i++) {
+		g.free_conn[g.n_free_conn++] = (unsigned)i;
+	}
+	for (size_t i = 0; i < g.group_slots; i++) {
+		g.free_group[g.n_free_group++] = (unsigned)i;
+	}
+	/* K, then room for K shares' d in the order of their x-coordinates. */
+	g.K = g.arena + (g.conn_slots + g.group_slots) * SLOT_BYTES;
 	return 0;
 }
 
@@ -454,8 +817,8 @@ static void usage(void)
 	fprintf(stderr,
 	        "usage: mandos-loadgen --connect=HOST:PORT [--protocol=1] --tls-pubkey=PEM\n"
 	        "                      --tls-privkey=PEM [--priority=STRING] [COMMON]\n"
-	        "       mandos-loadgen --connect=HOST:PORT --protocol=2 --tls-privkey=PEM\n"
-	        "                      --seal-key=PEM [COMMON]\n"
+	        "       mandos-loadgen --connect=HOST:PORT... --protocol=2 --tls-privkey=PEM\n"
+	        "                      [--seal-key=PEM] [--binding=FILE...] [COMMON]\n"
 	        "COMMON: [--concurrency=N] [--seconds=S] [--count=N] [--label=TEXT]\n"
 	        "        [--processes=N]\n");
 }
@@ -474,11 +837,13 @@ int main(int argc, char **argv)
 	        {"processes", required_argument, NULL, 'j'},
 	        {"protocol", required_argument, NULL, 'V'},
 	        {"seal-key", required_argument, NULL, 'S'},
+	        {"binding", required_argument, NULL, 'b'},
 	        {"help", no_argument, NULL, 'h'},
 	        {0},
 	};
 	const char *pub = NULL, *priv = NULL, *prio = MANDOS_DEFAULT_PRIORITY, *label = "server";
-	const char *seal_path = NULL, *why = NULL;
+	const char *seal_path = NULL, *why = NULL, *binding_paths[BINDINGS_MAX];
+	unsigned n_binding_paths = 0;
 	unsigned concurrency = 64, processes = 1, my_concurrency;
 	int results[2] = {-1, -1}; /* [1]: a worker's report pipe */
 	double seconds = 10;
@@ -538,6 +903,13 @@ int main(int argc, char **argv)
 		case 'S':
 			seal_path = optarg;
 			break;
+		case 'b':
+			if (n_binding_paths == BINDINGS_MAX) {
+				fprintf(stderr, "at most %d --binding\n", BINDINGS_MAX);
+				return 64;
+			}
+			binding_paths[n_binding_paths++] = optarg;
+			break;
 		default:
 			usage();
 			return o == 'h' ? 0 : 64;
@@ -546,8 +918,9 @@ int main(int argc, char **argv)
 	if (g.protocol == 0) {
 		g.protocol = 1;
 	}
-	if (!priv || g.addr_len == 0 || (g.protocol == 1 && (!pub || seal_path)) ||
-	    (g.protocol == 2 && !seal_path)) {
+	if (!priv || g.n_targets == 0 ||
+	    (g.protocol == 1 && (!pub || seal_path || n_binding_paths || g.n_targets > 1)) ||
+	    (g.protocol == 2 && !seal_path && n_binding_paths == 0)) {
 		usage();
 		return 64;
 	}
@@ -562,13 +935,18 @@ int main(int argc, char **argv)
 			return 66;
 		}
 		why = NULL;
-		r = p2_seal_key_load(seal_path, &g.seal, &why);
+		r = seal_path ? p2_seal_key_load(seal_path, &g.seal, &why) : 0;
 		if (r < 0) {
 			fprintf(stderr, "cannot load %s: %s\n", seal_path,
 			        why ? why : strerror(-r));
 			return 66;
 		}
 		g.p2_cfg = (P2ClientConfig){.identity = g.identity, .seal = g.seal};
+		p2_key_id_raw(g.identity->pk, g.key_id_raw);
+		r = load_bindings(binding_paths, n_binding_paths);
+		if (r != 0) {
+			return r;
+		}
 	}
 	gnutls_global_init();
 	gnutls_certificate_allocate_credentials(&g.cred);
@@ -638,6 +1016,10 @@ int main(int argc, char **argv)
 	}
 	t0 = mono_usec();
 	concurrency = my_concurrency;
+	if (g.n_items > 0 && arena_new(concurrency) < 0) {
+		fprintf(stderr, "out of locked memory\n");
+		return 71;
+	}
 	g.epfd = epoll_create1(EPOLL_CLOEXEC);
 	g.deadline = t0 + (uint64_t)(seconds * 1e6);
 	g.seconds_mode = g.max_unlocks == 0;
@@ -650,10 +1032,10 @@ int main(int argc, char **argv)
 		int n;
 
 		while (more && g.active < concurrency) {
-			if (g.max_unlocks && g.unlocks + g.active >= g.max_unlocks) {
+			if ((g.max_unlocks && g.unlocks + g.active >= g.max_unlocks) ||
+			    !start_one()) {
 				break;
 			}
-			start_one();
 		}
 		if (g.active == 0 && (!more || (g.max_unlocks && g.unlocks >= g.max_unlocks))) {
 			break;
@@ -671,6 +1053,12 @@ int main(int argc, char **argv)
 		n = epoll_wait(g.epfd, evs, 256, 100);
 		for (int i = 0; i < n; i++) {
 			step(evs[i].data.ptr);
+		}
+		while (g.dead) {
+			Conn *c = g.dead;
+
+			g.dead = c->next;
+			conn_free(c);
 		}
 	}
 	if (results[1] >= 0) {
@@ -702,6 +1090,12 @@ report:
 	gnutls_priority_deinit(g.priority);
 	gnutls_certificate_free_credentials(g.cred);
 	gnutls_global_deinit();
+	for (unsigned i = 0; i < g.n_bindings; i++) {
+		p2_binding_done(&g.bindings[i]);
+	}
+	if (g.arena) {
+		sodium_free(g.arena);
+	}
 	p2_seal_key_free(g.seal);
 	p2_identity_free(g.identity);
 	return g.unlocks > 0 ? 0 : 1;

@@ -34,6 +34,9 @@
 #define SIGC_INPUT (21 + 32 + 34 + 5)
 #define SIGS_INPUT (21 + 32 + 32 + 34)
 #define KEY_ID_INPUT 44
+/* §B.1 kw: label (21) ‖ key_id_raw ‖ kid ‖ s ‖ c ‖ K; §B.4.1 kD: label (18) ‖ D. */
+#define KW_INPUT (21 + 32 + 16 + 32 + 32 + 32)
+#define KD_INPUT (18 + 32)
 #define RESULT_LEN(secret) (2 + 8 + 1 + 3 + (secret) + crypto_box_SEALBYTES)
 #define MAX_SECRET 65487
 #define SS_ABYTES crypto_secretstream_xchacha20poly1305_ABYTES
@@ -51,7 +54,10 @@ static struct {
 	uint8_t *plain;
 	uint8_t ss_key[32], ss_header[24];
 	uint8_t buf[TH_INPUT + 64];
-	uint8_t point[32], scalar[32];
+	uint8_t point[32], point2[32], scalar[32], scalar2[32];
+	uint8_t aead_key[32], aead_nonce[24];
+	uint8_t *aead_box; /* secret_len + 16 (an escrow box) */
+	uint8_t share_box[32 + 16], share[32];
 	/* Pre-pushed messages for the pull loops; n_msgs of msg_len ciphertext bytes each. */
 	uint8_t *msgs;
 	size_t n_msgs, msg_len;
@@ -63,8 +69,12 @@ typedef struct Bench {
 	/* Run the primitive n times; returns -1 if a call failed (a bug here). */
 	int (*run)(unsigned n, size_t arg);
 	size_t arg;
-	/* How often one server / client unlock calls it (sealed mode), and one escrow item. */
-	unsigned server, client, escrow;
+	/*
+	 * How often one server / client unlock calls it (sealed mode); what one escrow item
+	 * adds on the server and on the client; what the client's reconstruction of a 2-of-N
+	 * threshold binding adds (§B.4.2, beside its two share items).
+	 */
+	unsigned server, client, escrow, client_escrow, sss;
 	double us; /* measured: µs per call (median of the rounds) */
 } Bench;
 
@@ -287,6 +297,107 @@ static int run_ristretto_mult(unsigned n, size_t arg)
 	return 0;
 }
 
+/* [E]G: the client's blinding (and s = [S]G at key load). */
+static int run_ristretto_base(unsigned n, size_t arg)
+{
+	uint8_t q[32];
+
+	for (unsigned i = 0; i < n; i++) {
+		if (crypto_scalarmult_ristretto255_base(q, g.scalar) != 0) {
+			return -1;
+		}
+	}
+	g.sink ^= q[0];
+	return 0;
+}
+
+/* arg: 0 add (x = c + [E]G), 1 sub (K = y − z). */
+static int run_ristretto_addsub(unsigned n, size_t arg)
+{
+	int (*op)(unsigned char *, const unsigned char *, const unsigned char *) =
+	        arg ? crypto_core_ristretto255_sub : crypto_core_ristretto255_add;
+	uint8_t q[32];
+
+	for (unsigned i = 0; i < n; i++) {
+		if (op(q, g.point, g.point2) != 0) {
+			return -1;
+		}
+	}
+	g.sink ^= q[0];
+	return 0;
+}
+
+static int run_scalar_random(unsigned n, size_t arg)
+{
+	uint8_t r[32];
+
+	for (unsigned i = 0; i < n; i++) {
+		crypto_core_ristretto255_scalar_random(r);
+	}
+	g.sink ^= r[0];
+	sodium_memzero(r, sizeof(r));
+	return 0;
+}
+
+/* arg: 0 invert, 1 mul, 2 add, 3 sub (Lagrange coefficients and the sum of §B.4.2). */
+static int run_scalar_op(unsigned n, size_t arg)
+{
+	uint8_t r[32];
+
+	for (unsigned i = 0; i < n; i++) {
+		switch (arg) {
+		case 0:
+			if (crypto_core_ristretto255_scalar_invert(r, g.scalar) != 0) {
+				return -1;
+			}
+			break;
+		case 1:
+			crypto_core_ristretto255_scalar_mul(r, g.scalar, g.scalar2);
+			break;
+		case 2:
+			crypto_core_ristretto255_scalar_add(r, g.scalar, g.scalar2);
+			break;
+		default:
+			crypto_core_ristretto255_scalar_sub(r, g.scalar, g.scalar2);
+			break;
+		}
+	}
+	g.sink ^= r[0];
+	return 0;
+}
+
+/*
+ * The escrow box (§B.1 wrap / unwrap): XChaCha20-Poly1305-IETF with the AD of a single
+ * binding (label 20 ‖ key_id_raw ‖ kid ‖ s ‖ c = 132 bytes), over the secret, or with
+ * AEAD_SHARE over a share's 32-byte d_i; with AEAD_OPEN it opens what setup() made.
+ */
+#define ESCROW_AD_LEN (20 + 32 + 16 + 32 + 32)
+#define AEAD_OPEN 1
+#define AEAD_SHARE 2
+static int run_aead(unsigned n, size_t arg)
+{
+	bool share = arg & AEAD_SHARE;
+	size_t len = share ? sizeof(g.share) : g.secret_len;
+	uint8_t *box = share ? g.share_box : g.aead_box;
+	uint8_t *plain = share ? g.share : g.plain;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (arg & AEAD_OPEN) {
+			if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+			            plain, NULL, NULL, box, len + 16, g.buf, ESCROW_AD_LEN,
+			            g.aead_nonce, g.aead_key) != 0) {
+				return -1;
+			}
+		} else {
+			crypto_aead_xchacha20poly1305_ietf_encrypt(box, NULL, plain, len, g.buf,
+			                                           ESCROW_AD_LEN, NULL,
+			                                           g.aead_nonce, g.aead_key);
+		}
+	}
+	g.sink ^= plain[0] ^ box[0];
+	return 0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -339,13 +450,18 @@ static int setup(size_t secret_len)
 	g.secret_len = secret_len;
 	g.box = malloc(secret_len + crypto_box_SEALBYTES);
 	g.plain = calloc(1, MAX(secret_len, (size_t)RESULT_LEN(secret_len)) + 64);
-	if (!g.box || !g.plain) {
+	g.aead_box = malloc(secret_len + 16);
+	if (!g.box || !g.plain || !g.aead_box) {
 		return -ENOMEM;
 	}
 	randombytes_buf(g.plain, secret_len);
 	randombytes_buf(g.buf, sizeof(g.buf));
 	randombytes_buf(g.ss_key, sizeof(g.ss_key));
-	randombytes_buf(g.scalar, sizeof(g.scalar));
+	crypto_core_ristretto255_scalar_random(g.scalar);
+	crypto_core_ristretto255_scalar_random(g.scalar2);
+	randombytes_buf(g.aead_key, sizeof(g.aead_key));
+	randombytes_buf(g.aead_nonce, sizeof(g.aead_nonce));
+	randombytes_buf(g.share, sizeof(g.share));
 	crypto_kx_keypair(g.kx_pk, g.kx_sk);
 	{
 		uint8_t sk[32];
@@ -365,7 +481,13 @@ static int setup(size_t secret_len)
 
 		randombytes_buf(r, sizeof(r));
 		crypto_core_ristretto255_from_hash(g.point, r);
+		randombytes_buf(r, sizeof(r));
+		crypto_core_ristretto255_from_hash(g.point2, r);
 	}
+	crypto_aead_xchacha20poly1305_ietf_encrypt(g.aead_box, NULL, g.plain, secret_len, g.buf,
+	                                           ESCROW_AD_LEN, NULL, g.aead_nonce, g.aead_key);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(g.share_box, NULL, g.share, 32, g.buf,
+	                                           ESCROW_AD_LEN, NULL, g.aead_nonce, g.aead_key);
 	{
 		crypto_secretstream_xchacha20poly1305_state st;
 
@@ -394,6 +516,7 @@ int main(int argc, char **argv)
 	unsigned secret_len = 29, rounds = 7, sessions = 3000;
 	SessionCost cost = {0};
 	double round_ms = 100, server_sum = 0, client_sum = 0, escrow_sum = 0;
+	double client_escrow_sum = 0, sss_sum = 0;
 	bool kv = false;
 	int o;
 
@@ -471,10 +594,28 @@ int main(int argc, char **argv)
 	        {"crypto_sign_detached sigC (92 B)", run_sign, SIGC_INPUT, 0, 1, 0},
 	        {"crypto_sign_verify_detached sigS (119 B)", run_verify, SIGS_INPUT, 0, 1, 0},
 	        {"crypto_box_seal_open", run_seal_open, 0, 0, 1, 0},
-	        {"crypto_core_ristretto255_is_valid_point", run_is_valid_point, 0, 0, 0, 1},
-	        {"crypto_scalarmult_ristretto255", run_ristretto_mult, 0, 0, 0, 1},
+	        {"crypto_core_ristretto255_is_valid_point", run_is_valid_point, 0, 0, 0, 1, 1},
+	        {"crypto_scalarmult_ristretto255", run_ristretto_mult, 0, 0, 0, 1, 1},
+	        /* Part B, the client's side of an item (§B.1 blind, unblind, unwrap). */
+	        {"crypto_core_ristretto255_scalar_random (E)", run_scalar_random, 0, 0, 0, 0, 1},
+	        {"crypto_scalarmult_ristretto255_base ([E]G)", run_ristretto_base, 0, 0, 0, 0, 1},
+	        {"crypto_core_ristretto255_add (x = c + [E]G)", run_ristretto_addsub, 0, 0, 0, 0,
+	         1},
+	        {"crypto_core_ristretto255_sub (K = y - z)", run_ristretto_addsub, 1, 0, 0, 0, 1},
+	        {"crypto_generichash kw (165 B)", run_generichash, KW_INPUT, 0, 0, 0, 1},
+	        {"xchacha20poly1305_ietf_decrypt escrow box", run_aead, AEAD_OPEN, 0, 0, 0, 1},
+	        /* §B.4.2 with k = 2: two Lagrange coefficients, their sum, kD, the data box. */
+	        {"crypto_core_ristretto255_scalar_sub", run_scalar_op, 3, 0, 0, 0, 0, 2},
+	        {"crypto_core_ristretto255_scalar_invert", run_scalar_op, 0, 0, 0, 0, 0, 2},
+	        {"crypto_core_ristretto255_scalar_mul", run_scalar_op, 1, 0, 0, 0, 0, 4},
+	        {"crypto_core_ristretto255_scalar_add", run_scalar_op, 2, 0, 0, 0, 0, 1},
+	        {"crypto_generichash kD (50 B)", run_generichash, KD_INPUT, 0, 0, 0, 0, 1},
+	        {"xchacha20poly1305_ietf_decrypt data box", run_aead, AEAD_OPEN, 0, 0, 0, 0, 1},
+	        {"xchacha20poly1305_ietf_decrypt share box (32 B)", run_aead,
+	         AEAD_OPEN | AEAD_SHARE, 0, 0, 0, 0, 0},
 	        /* Not per unlock: sealing (mandos-keygen), loading the client's keys. */
 	        {"crypto_box_seal (mandos-keygen)", run_seal, 0, 0, 0, 0},
+	        {"xchacha20poly1305_ietf_encrypt escrow box (mandos-keygen)", run_aead, 0, 0, 0, 0},
 	        {"crypto_sign_seed_keypair (key load)", run_sign_seed_keypair, 0, 0, 0, 0},
 	        {"crypto_scalarmult_curve25519_base (seal key load)", run_scalarmult_base, 0, 0, 0,
 	         0},
@@ -491,6 +632,8 @@ int main(int argc, char **argv)
 		server_sum += b->server * b->us;
 		client_sum += b->client * b->us;
 		escrow_sum += b->escrow * b->us;
+		client_escrow_sum += b->client_escrow * b->us;
+		sss_sum += b->sss * b->us;
 	}
 	free(g.msgs);
 	if (sessions > 0) {
@@ -507,8 +650,9 @@ int main(int argc, char **argv)
 			printf("us\t%s\t%.3f\n", benches[i].name, benches[i].us);
 		}
 		printf("server_sealed_sum_us\t%.3f\nclient_sealed_sum_us\t%.3f\n"
-		       "escrow_item_sum_us\t%.3f\nsecret_len\t%u\n",
-		       server_sum, client_sum, escrow_sum, secret_len);
+		       "escrow_item_sum_us\t%.3f\nclient_escrow_item_sum_us\t%.3f\n"
+		       "client_threshold2_sum_us\t%.3f\nsecret_len\t%u\n",
+		       server_sum, client_sum, escrow_sum, client_escrow_sum, sss_sum, secret_len);
 		if (cost.unlocks > 0) {
 			printf("session_server_us\t%.3f\nsession_client_us\t%.3f\n"
 			       "session_unlocks\t%u\n",
@@ -519,18 +663,20 @@ int main(int argc, char **argv)
 	printf("libsodium %s, CPU time per call, median of %u rounds of ~%.0f ms; "
 	       "secret %u bytes (RESULT %zu bytes)\n\n",
 	       sodium_version_string(), rounds, round_ms, secret_len, result_len);
-	printf("| primitive | us/call | server | client | escrow item "
-	       "|\n|---|---:|---:|---:|---:|\n");
+	printf("| primitive | us/call | server | client | escrow item: server | client | "
+	       "2-of-N reconstruction |\n|---|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t i = 0; i < ELEMENTSOF(benches); i++) {
 		const Bench *b = &benches[i];
 
-		printf("| %s | %.2f | %u | %u | %u |\n", b->name, b->us, b->server, b->client,
-		       b->escrow);
+		printf("| %s | %.2f | %u | %u | %u | %u | %u |\n", b->name, b->us, b->server,
+		       b->client, b->escrow, b->client_escrow, b->sss);
 	}
 	printf("\nserver sealed-mode sum: %.1f us per unlock (x1.25 = %.1f us)\n", server_sum,
 	       server_sum * 1.25);
 	printf("client sealed-mode sum: %.1f us per unlock\n", client_sum);
-	printf("one escrow item adds (server): %.1f us\n", escrow_sum);
+	printf("one escrow item adds: server %.1f us, client %.1f us\n", escrow_sum,
+	       client_escrow_sum);
+	printf("a 2-of-N threshold's reconstruction adds (client): %.1f us\n", sss_sum);
 	if (cost.unlocks > 0) {
 		printf("\n%u whole unlocks between common/p2's sessions over socketpairs (thread "
 		       "CPU):\n"

@@ -1,11 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Benchmark, in one run: the libsodium primitives of a protocol 2 unlock; our server over
-# protocol 1 and over protocol 2 and upstream's /usr/sbin/mandos (unlocks per second, latency,
-# server CPU per unlock, with bench/loadgen); one mandos-client unlock over each protocol and
-# upstream's mandos-client against the same server; the start with 10,000 clients; the
-# initramfs size with protocol 1, protocol 2 only and upstream's.  Writes the tables into
-# bench/README.md.
+# protocol 1 and over protocol 2 (sealed, escrow, a 2-of-3 threshold on three of our servers)
+# and upstream's /usr/sbin/mandos (unlocks per second, latency, server CPU per unlock, with
+# bench/loadgen); one mandos-client unlock over each protocol and mode and upstream's
+# mandos-client against the same server; the start with 10,000 clients, without and with
+# escrow keys; the initramfs size with protocol 1, protocol 2 only and upstream's.  Writes the
+# tables into bench/README.md.
 # Usage: bench/run.sh [BUILD_DIR] [SECONDS] [CONCURRENCY]
 # Environment: CLIENT_RUNS (mandos-client unlocks per client, default 20), INITRAMFS=0 skips
 # the three mkinitramfs runs (about a minute each), KEEP_TEST_DIR=1 keeps the work directory.
@@ -24,9 +25,10 @@ mandos="$build/server/mandos"
 loadgen="$build/bench/mandos-loadgen"
 primitives="$build/bench/mandos-primitives"
 seal_tool="$build/tests/tools/p2-seal"
+enrol_tool="$build/tests/tools/p2-escrow-enrol"
 our_client="$build/plugins.d/mandos-client/mandos-client"
 upstream_client="$UPSTREAM_PLUGIN_DIR/mandos-client"
-for f in "$mandos" "$loadgen" "$primitives"; do
+for f in "$mandos" "$loadgen" "$primitives" "$enrol_tool"; do
 	[ -x "$f" ] || fail "build first: meson compile -C $build ($f missing)"
 done
 require_cmd mandos-keygen openssl python3 /usr/sbin/mandos dbus-daemon
@@ -50,8 +52,25 @@ cp "$T/keys/tls-privkey.pem" "$T/keys/tls-pubkey.pem" "$T/keys/seal-privkey.pem"
 	"$T/keys/seal-pubkey.pem" "$T/keys-p2/"
 openssl genpkey -algorithm ed25519 -out "$T/conf/server-key.pem" 2>/dev/null
 chmod 600 "$T/conf/server-key.pem"
-server_key_id=$(openssl pkey -in "$T/conf/server-key.pem" -pubout -outform der |
-	sha256sum | cut -c1-64 | tr a-f A-F)
+key_id_of() { # PRIVKEY.PEM: its key id, 64 uppercase hex digits
+	openssl pkey -in "$1" -pubout -outform der | sha256sum | cut -c1-64 | tr a-f A-F
+}
+server_key_id=$(key_id_of "$T/conf/server-key.pem")
+# Escrow (spec B.1): a single binding whose scalar our server's section gets, pinned to it; and
+# a 2-of-3 threshold across three more servers of ours, each with its own key and share.
+mkdir -p "$T/bind-single" "$T/bind-t"
+escrow_S=$("$enrol_tool" "$T/keys/tls-pubkey.pem" \
+	"$T/bind-single/escrow-single.conf" 0 1 "$server_key_id" < "$T/pw")
+for i in 1 2 3; do
+	mkdir -p "$T/conf-t$i"
+	chmod 755 "$T/conf-t$i"
+	openssl genpkey -algorithm ed25519 -out "$T/conf-t$i/server-key.pem" 2>/dev/null
+	chmod 600 "$T/conf-t$i/server-key.pem"
+done
+"$enrol_tool" "$T/keys/tls-pubkey.pem" "$T/bind-t/escrow-2of3.conf" 2 3 \
+	"$(key_id_of "$T/conf-t1/server-key.pem")" "$(key_id_of "$T/conf-t2/server-key.pem")" \
+	"$(key_id_of "$T/conf-t3/server-key.pem")" < "$T/pw" > "$T/shares"
+client_key_id=$(sed -n 's/^key_id = //p' "$T/section")
 
 # Upstream's server: the section as mandos-keygen printed it.
 printf '[DEFAULT]\n' > "$T/conf-up/mandos.conf"
@@ -74,14 +93,28 @@ CONF
 	printf '[DEFAULT]\nchecker = true\n\n'
 	cat "$T/section"
 	[ -z "$sealed" ] || printf 'sealed_secret = %s\n' "$sealed"
+	printf 'escrow_key = %s\n' "$escrow_S"
 } > "$T/conf/clients.conf"
+# The share servers: each the same limits, its own key, the client with its share only (spec
+# B.4.1: protocols = 2 and nothing else).
+for i in 1 2 3; do
+	sed "s|^server_key = .*|server_key = $T/conf-t$i/server-key.pem|" "$T/conf/mandos.conf" \
+		> "$T/conf-t$i/mandos.conf"
+	printf '[DEFAULT]\nchecker = true\n\n[bench]\nhost = bench\nkey_id = %s\n' \
+		"$client_key_id" > "$T/conf-t$i/clients.conf"
+	printf 'protocols = 2\nescrow_key = %s\n' "$(sed -n "${i}p" "$T/shares")" \
+		>> "$T/conf-t$i/clients.conf"
+done
 
-run_load() { # LABEL PORT PROTOCOL: one loadgen line (or nothing if it could not unlock)
+run_load() { # LABEL PORT[,PORT...] MODE: one loadgen line (or nothing if it could not unlock)
 	case $3 in
 	1) keys="--tls-pubkey=$T/keys/tls-pubkey.pem" ;;
 	2) keys="--protocol=2 --seal-key=$T/keys/seal-privkey.pem" ;;
+	escrow) keys="--protocol=2 --binding=$T/bind-single/escrow-single.conf" ;;
+	threshold) keys="--protocol=2 --binding=$T/bind-t/escrow-2of3.conf" ;;
 	esac
-	"$loadgen" --connect="[::1]:$2" $keys --tls-privkey="$T/keys/tls-privkey.pem" \
+	connects=$(echo "$2" | tr , '\n' | sed 's/^/--connect=[::1]:/')
+	"$loadgen" $connects $keys --tls-privkey="$T/keys/tls-privkey.pem" \
 		--concurrency="$concurrency" --seconds="$seconds" --processes=2 --label="$1" ||
 		true
 }
@@ -105,7 +138,11 @@ py() { # EXPRESSION: print it, or "-" when it cannot be computed (a "-" input)
 
 # 1. The primitives, on this machine, now (spec A.13), with this run's secret length.
 "$primitives" --kv --secret-len="$(wc -c < "$T/pw")" > "$T/primitives"
-prim_sum=$(awk -F'\t' '$1 == "server_sealed_sum_us" { print $2 }' "$T/primitives")
+kv() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$T/primitives"; }
+prim_sum=$(kv server_sealed_sum_us)
+prim_item=$(kv escrow_item_sum_us)
+prim_client_item=$(kv client_escrow_item_sum_us)
+prim_sss=$(kv client_threshold2_sum_us)
 prim_client=$(awk -F'\t' '$1 == "client_sealed_sum_us" { print $2 }' "$T/primitives")
 sess_server=$(awk -F'\t' '$1 == "session_server_us" { print $2 }' "$T/primitives")
 sess_client=$(awk -F'\t' '$1 == "session_client_us" { print $2 }' "$T/primitives")
@@ -125,6 +162,9 @@ echo "$p1_line"
 p2_line=$(run_load ours-p2 "$port" 2)
 cpu2=$(cpu_ms "$ours")
 echo "${p2_line:-protocol 2: no unlock (see $T/ours.log)}"
+p2e_line=$(run_load ours-p2-escrow "$port" escrow)
+cpu3=$(cpu_ms "$ours")
+echo "${p2e_line:-protocol 2 escrow: no unlock (see $T/ours.log)}"
 ours_rss=$(awk '/VmHWM/ { print $2 }' "/proc/$ours/status")
 
 # One mandos-client unlock at a time, each client in turn, CLIENT_RUNS times: wall time from
@@ -135,12 +175,18 @@ p1_keys="$p1_keys --tls-pubkey=$T/keys/tls-pubkey.pem --tls-privkey=$T/keys/tls-
 p2_opts="--protocol=2 --seal-key=$T/keys-p2/seal-privkey.pem --server-key-id=$server_key_id"
 p2_opts="$p2_opts --servers-seen= --tls-pubkey=$T/keys-p2/tls-pubkey.pem"
 p2_opts="$p2_opts --tls-privkey=$T/keys-p2/tls-privkey.pem"
+# Escrow only: the binding, no seal key (and no OpenPGP keys).
+p2e_opts="--protocol=2 --seal-key=$T/none --escrow-dir=$T/bind-single"
+p2e_opts="$p2e_opts --server-key-id=$server_key_id --servers-seen="
+p2e_opts="$p2e_opts --tls-pubkey=$T/keys-p2/tls-pubkey.pem"
+p2e_opts="$p2e_opts --tls-privkey=$T/keys-p2/tls-privkey.pem"
 TMPDIR=$T python3 - "$T/pw" "$client_runs" > "$T/clients" <<PY
 import statistics, subprocess, sys, time
 secret = open(sys.argv[1], "rb").read()
 runs = int(sys.argv[2])
 cases = [("ours-p1", "$our_client $common $p1_keys"),
          ("ours-p2", "$our_client $common $p2_opts"),
+         ("ours-p2e", "$our_client $common $p2e_opts"),
          ("upstream", "$upstream_client $common $p1_keys")]
 times = {name: [] for name, _ in cases}
 for i in range(runs):
@@ -162,6 +208,26 @@ PY
 kill "$ours"
 wait "$ours" || true
 cat "$T/clients"
+
+# The 2-of-3 threshold: three servers of ours, every simulated unlock a session to each at
+# once (as mandos-client does), done when two shares opened; the server CPU of all three.
+tports="" tpids=""
+for i in 1 2 3; do
+	p=$(random_port)
+	"$mandos" --configdir "$T/conf-t$i" --statedir "$T/state-t$i" --no-dbus --no-zeroconf \
+		--address ::1 --port "$p" --foreground >/dev/null 2>"$T/t$i.log" &
+	tpids="$tpids $!"
+	on_exit "kill -KILL $!"
+	wait_for_port "$p"
+	tports="$tports${tports:+,}$p"
+done
+tcpu() { t=0; for p in $tpids; do t=$((t + $(cpu_ms "$p"))); done; echo "$t"; }
+tcpu0=$(tcpu)
+pt_line=$(run_load ours-threshold "$tports" threshold)
+tcpu1=$(tcpu)
+echo "${pt_line:-threshold: no unlock (see $T/t1.log)}"
+kill $tpids
+for p in $tpids; do wait "$p" || true; done
 
 # 3. Upstream's server (it wants a system bus even with --no-dbus: a private one).
 private_bus "$T/bus"
@@ -188,7 +254,7 @@ echo "$up_line"
 
 # 4. Start with 10,000 clients: time to listening and to READY=1, resident memory.
 python3 - "$T/section" "$T/c10k" <<'PY'
-import binascii, os, sys
+import base64, binascii, os, sys
 section = open(sys.argv[1]).read().splitlines()
 i = section.index("secret =")
 secret = []
@@ -203,6 +269,20 @@ with open(os.path.join(sys.argv[2], "clients.conf"), "w") as f:
     for n in range(10000):
         f.write("[client%05d]\nhost = client%05d.example.org\nkey_id = %s\nsecret =\n%s\n\n"
                 % (n, n, binascii.hexlify(os.urandom(32)).decode(), "\n".join(secret)))
+# The same clients, each also with an escrow key: a random canonical non-zero scalar (below
+# 2^252 < L).
+os.makedirs(sys.argv[2] + "-escrow", exist_ok=True)
+open(os.path.join(sys.argv[2] + "-escrow", "mandos.conf"), "w").write("[DEFAULT]\n")
+text = open(os.path.join(sys.argv[2], "clients.conf")).read().split("\n\n")
+with open(os.path.join(sys.argv[2] + "-escrow", "clients.conf"), "w") as f:
+    f.write(text[0] + "\n\n")
+    for block in text[1:]:
+        if not block.strip():
+            continue
+        s = bytearray(os.urandom(32))
+        s[31] &= 0x0F
+        s[0] |= 1
+        f.write(block + "\nescrow_key = " + base64.b64encode(bytes(s)).decode() + "\n\n")
 PY
 cat > "$T/notify.py" <<'PY'
 import os, socket, sys, time
@@ -214,7 +294,8 @@ while b"READY=1" not in s.recv(4096):
     pass
 print(time.time_ns() // 1000000, flush=True)
 PY
-start10k() { # one start, prints "ms_listening ms_ready rss_kib"
+start10k() { # [CONFDIR] one start, prints "ms_listening ms_ready rss_kib"
+	confdir=${1:-$T/c10k} statedir=$T/state-10k${1:+-escrow}
 	rm -f "$T/notify.sock" "$T/notify.up"
 	python3 "$T/notify.py" "$T/notify.sock" "$T/notify.up" > "$T/ready.ms" &
 	np=$!
@@ -231,7 +312,7 @@ print(time.time_ns() // 1000000)' "$port" > "$T/listen.ms" &
 	lp=$!
 	sleep 0.2
 	t0=$(($(date +%s%N) / 1000000))
-	NOTIFY_SOCKET="$T/notify.sock" "$mandos" --configdir "$T/c10k" --statedir "$T/state-10k" \
+	NOTIFY_SOCKET="$T/notify.sock" "$mandos" --configdir "$confdir" --statedir "$statedir" \
 		--no-dbus --no-zeroconf --address ::1 --port "$port" --foreground 2>/dev/null &
 	p=$!
 	wait "$lp"
@@ -247,6 +328,9 @@ print(time.time_ns() // 1000000)' "$port" > "$T/listen.ms" &
 cold=$(start10k)
 warm=$(start10k)
 echo "10k clients, no state: $cold; with state: $warm (ms listening, ms ready, peak RSS KiB)"
+ecold=$(start10k "$T/c10k-escrow")
+ewarm=$(start10k "$T/c10k-escrow")
+echo "10k clients with escrow keys, no state: $ecold; with state: $ewarm"
 
 # 5. Initramfs images for this system: upstream's hook with upstream's keys, ours with the
 # same keys plus a seal key (protocol 1 and 2), ours with no OpenPGP keys (protocol 2 only).
@@ -290,12 +374,24 @@ fi
 # The tables.
 p1_n=$(field "$p1_line" unlocks)
 p2_n=$(field "$p2_line" unlocks)
+p2e_n=$(field "$p2e_line" unlocks)
+pt_n=$(field "$pt_line" unlocks)
 up_n=$(field "$up_line" unlocks)
 per_unlock() { # CPU_MS UNLOCKS: ms per unlock
 	py "'%.3f' % ($1 / $2) if $2 else '-'"
 }
 p1_cpu=$(per_unlock $((cpu1 - cpu0)) "$p1_n")
 p2_cpu=$(per_unlock $((cpu2 - cpu1)) "$p2_n")
+p2e_cpu=$(per_unlock $((cpu3 - cpu2)) "$p2e_n")
+pt_cpu=$(per_unlock $((tcpu1 - tcpu0)) "$pt_n")
+prim_escrow=$(py "'%.3f' % ($prim_sum + $prim_item)")
+p2e_vs_prim=$(py "'%.2f' % ($p2e_cpu * 1000 / $prim_escrow)")
+pt_vs_prim=$(py "'%.2f' % ($pt_cpu * 1000 / (3 * $prim_escrow))")
+p2e_vs_p2=$(py "'%.2f' % ($p2e_cpu / $p2_cpu)")
+pt_vs_p2=$(py "'%.2f' % ($pt_cpu / $p2_cpu)")
+p2e_vs_p1=$(py "'%.2f' % ($p2e_cpu / $p1_cpu)")
+capacity2e=$(py "'%.0f' % (1000 / $p2e_cpu)")
+capacityt=$(py "'%.0f' % (1000 / $pt_cpu)")
 up_cpu=$(per_unlock $((ucpu1 - ucpu0)) "$up_n")
 p2_vs_prim=$(py "'%.2f' % ($p2_cpu * 1000 / $prim_sum)")
 sess_vs_prim=$(py "'%.2f' % ($sess_server / $prim_sum)")
@@ -309,6 +405,8 @@ client() { # NAME FIELD(2 median, 3 min, 4 successes)
 	awk -v n="$1" -v f="$2" '$1 == n { print $f }' "$T/clients"
 }
 c_p1=$(client ours-p1 2) c_p2=$(client ours-p2 2) c_up=$(client upstream 2)
+c_p2e=$(client ours-p2e 2)
+c_p2e_vs_up=$(py "'%.2f' % ($c_p2e / $c_up)")
 c_p2_vs_up=$(py "'%.2f' % ($c_p2 / $c_up)")
 c_p1_vs_up=$(py "'%.2f' % ($c_p1 / $c_up)")
 mb() { py "'%.1f MB' % ($1 / 1e6)"; }
@@ -318,6 +416,10 @@ set -- $cold
 cold_listen=$1 cold_ready=$2 cold_rss=$(($3 / 1024))
 set -- $warm
 warm_listen=$1 warm_ready=$2 warm_rss=$(($3 / 1024))
+set -- $ecold
+ecold_listen=$1 ecold_ready=$2 ecold_rss=$(($3 / 1024))
+set -- $ewarm
+ewarm_listen=$1 ewarm_ready=$2 ewarm_rss=$(($3 / 1024))
 row() { # LABEL LINE CPU N [MIN]: a table row; fewer than MIN unlocks are flagged
 	few=""
 	case $4 in
@@ -330,35 +432,48 @@ row() { # LABEL LINE CPU N [MIN]: a table row; fewer than MIN unlocks are flagge
 table=$(cat <<TABLE
 Run on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load average before the run: $load0.
 Load generator on the same machine: $concurrency concurrent clients in 2 processes, $seconds s each,
-one connection per unlock; protocol 2 in sealed mode (a $(wc -c < "$T/pw")-byte secret), the
-load generator opening every box.
+one connection per unlock (a session per server for the threshold); protocol 2 in sealed
+mode (a $(wc -c < "$T/pw")-byte secret), in escrow mode (one item, no sealed secret asked for) and
+with a 2-of-3 threshold binding over three more servers of ours, the load generator opening
+every box as mandos-client does.
 
 | server | unlocks/s | p50 ms | p99 ms | failed | server CPU ms/unlock | over unlocks |
 |---|---|---|---|---|---|---|
 $(row "ours, protocol 1" "$p1_line" "$p1_cpu" "$p1_n" 10000)
 $(row "ours, protocol 2 (sealed)" "$p2_line" "$p2_cpu" "$p2_n" 10000)
+$(row "ours, protocol 2 (escrow, 1 item)" "$p2e_line" "$p2e_cpu" "$p2e_n" 10000)
+$(row "3 of ours, protocol 2 (2-of-3 threshold, all three asked; CPU of all three)" "$pt_line" "$pt_cpu" "$pt_n" 10000)
 $(row "upstream (\`/usr/sbin/mandos\` 1.8.16), protocol 1" "$up_line" "$up_cpu" "$up_n")
 
-Our server's peak RSS over both loads: $(mib "$ours_rss").  Upstream's CPU counts only its
+Our server's peak RSS over its loads: $(mib "$ours_rss").  Upstream's CPU counts only its
 reaped per-connection processes, so it is a lower bound.
 
 | ratio (same run) | measured | target |
 |---|---|---|
 | protocol 2 server CPU per unlock / sum of its primitives ($prim_sum us, \`mandos-primitives\`) | **$p2_vs_prim** | ≤ 1.25 |
 | common/p2's server session alone ($sess_us us, over a socketpair, thread CPU) / the same sum | $sess_vs_prim | — |
+| escrow server CPU per unlock / its primitives ($prim_escrow us: the sum above + $prim_item us for the item) | **$p2e_vs_prim** | ≤ 1.25 |
+| threshold: the three servers' CPU per unlock / 3 × the escrow primitives | $pt_vs_prim | — |
 | protocol 2 / protocol 1 server CPU per unlock | **$p2_vs_p1** | ≤ 0.5 |
+| escrow / sealed, server CPU per unlock | $p2e_vs_p2 | — |
+| escrow / protocol 1, server CPU per unlock | $p2e_vs_p1 | — |
+| threshold (three servers) / sealed (one), server CPU per unlock | $pt_vs_p2 | — |
 | upstream / our protocol 1 server CPU per unlock | $p1_vs_up | ≥ 25 |
 | mandos-client wall time, protocol 2 sealed / upstream's mandos-client | **$c_p2_vs_up** | ≤ 0.2 |
+| mandos-client wall time, protocol 2 escrow / upstream's mandos-client | $c_p2e_vs_up | — |
 | mandos-client wall time, our protocol 1 / upstream's mandos-client | $c_p1_vs_up | — |
 | initramfs, protocol 2 only, smaller than upstream's by (unpacked; compressed image) | **$raw_saved**; $img_saved | ≥ 10 MB |
 
-At $p1_cpu ms (protocol 1) and $p2_cpu ms (protocol 2) per unlock, one core of ours serves
-about $capacity1 and $capacity2 unlocks per second.
+At $p1_cpu ms (protocol 1), $p2_cpu ms (sealed), $p2e_cpu ms (escrow) and $pt_cpu ms (the
+threshold, all three servers) per unlock, one core of ours serves about $capacity1, $capacity2,
+$capacity2e and $capacityt unlocks per second.  The client's own libsodium work for an escrow
+item is $prim_client_item us, and $prim_sss us more to rebuild a 2-of-N key (\`mandos-primitives\`).
 
 | one mandos-client unlock, against our server | median ms | best ms | unlocks |
 |---|---|---|---|
 | ours, protocol 1 (GnuTLS, gpg) | $c_p1 | $(client ours-p1 3) | $(client ours-p1 4) of $client_runs |
 | ours, protocol 2 sealed (pinned, no OpenPGP keys) | $c_p2 | $(client ours-p2 3) | $(client ours-p2 4) of $client_runs |
+| ours, protocol 2 escrow (pinned, no OpenPGP or seal keys) | $c_p2e | $(client ours-p2e 3) | $(client ours-p2e 4) of $client_runs |
 | upstream (\`mandos-client\` 1.8.16), protocol 1 | $c_up | $(client upstream 3) | $(client upstream 4) of $client_runs |
 
 | initramfs (mkinitramfs, kernel $KVER) | image | unpacked | gpg, gpg-agent, GPGME files | GnuTLS files |
@@ -371,6 +486,8 @@ about $capacity1 and $capacity2 unlocks per second.
 |---|---|---|---|
 | no state file | $cold_listen ms | $cold_ready ms | $cold_rss MiB |
 | with the state file of the previous run | $warm_listen ms | $warm_ready ms | $warm_rss MiB |
+| each also with an escrow key, no state file | $ecold_listen ms | $ecold_ready ms | $ecold_rss MiB |
+| each also with an escrow key, with the state file | $ewarm_listen ms | $ewarm_ready ms | $ewarm_rss MiB |
 TABLE
 )
 echo "$table"

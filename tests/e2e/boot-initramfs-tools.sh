@@ -9,8 +9,15 @@
 #  4. protocol 2 only (issue 12): keys made with mandos-keygen --no-pgp, a sealed secret, the
 #     server key pinned, protocols = 2 for that client: no gpg in the image, and the guest
 #     boots unattended.  The test prints the guest's time from cryptsetup's prompt to success
-#     and the image's size for both protocols.
+#     and the image's size for both protocols;
+#  5. a 2-of-3 threshold (issue 13): the same protocol 2 image also holds a threshold binding
+#     (mandos-keygen --threshold 2 with three --share-server KEYID@10.0.2.2:PORT), three more
+#     servers of ours on the host each hold only their own share, share 2's server is down;
+#     booted with plain mandos=connect (no server named: the shares' addresses are the
+#     candidates), the guest unlocks unattended and its console shows the per-server states of
+#     spec §B.4.3.
 . "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/../integration/keygen-lib.sh"
 . "$(dirname "$0")/boot-lib.sh"
 boot_requirements
 
@@ -31,6 +38,30 @@ sh "$KEYGEN" --dir "$T/keys" --force > /dev/null 2>&1
 sh "$KEYGEN" --dir "$T/keys" --passfile "$T/pw" --no-ssh --name guest > "$T/section"
 # The protocol 2 client, guest2.
 make_p2_client
+# 5. guest2's threshold binding: three share servers, each with its own key, config and port.
+# share_server_key I: make share server I's directories and key; print its key ID.
+share_server_key() {
+	mkdir -p "$T/conf-s$1" "$T/state-s$1"
+	printf '[DEFAULT]\n' > "$T/conf-s$1/mandos.conf"
+	sh "$KEYGEN" --server-key --dir "$T/conf-s$1" 2> /dev/null
+}
+sid1=$(share_server_key 1) && sid2=$(share_server_key 2) && sid3=$(share_server_key 3) ||
+	fail "--server-key for the share servers"
+sport1=$(random_port)
+sport2=$(random_port)
+sport3=$(random_port)
+sh "$KEYGEN" --dir "$T/keys2" --passfile "$T/pw" --no-ssh --name guest2 --threshold 2 \
+	--share-server "$sid1@10.0.2.2:$sport1" --share-server "$sid2@10.0.2.2:$sport2" \
+	--share-server "$sid3@10.0.2.2:$sport3" > "$T/threshold" 2> "$T/threshold.err" ||
+	fail "mandos-keygen --threshold: $(cat "$T/threshold.err")"
+binding=$(cd "$T/keys2" && ls escrow-2of3-*.conf)
+[ "$(split_shares "$T/threshold" "$T/share")" = 3 ] || fail "not three share sections"
+for i in 1 2 3; do
+	{
+		cat "$T/share.$i"
+		echo "checker = true"
+	} > "$T/conf-s$i/clients.conf"
+done
 
 build_initramfs "$T/initrd.img" $(our_initramfs_binds)
 KEYS=$T/keys2 build_initramfs "$T/initrd2.img" $(KEYS=$T/keys2 our_initramfs_binds)
@@ -102,6 +133,46 @@ boot_figures 1 "prompt to success" "Please unlock disk" "set up successfully" "$
 	"$T/initrd.img" "$T/listing"
 boot_figures 2 "prompt to success" "Please unlock disk" "set up successfully" "$T/boot4.log" \
 	"$T/initrd2.img" "$T/listing2"
+
+# 5. The 2-of-3 threshold, share 2's server down.  (The image is the protocol 2 one: its sealed
+# secret is on our first server, which is no candidate without mandos=connect:ADDRESS.)
+grep -q "conf/conf.d/mandos/$binding\$" "$T/listing2" || fail "the image lacks $binding"
+sealed_before=$(grep -c "Sending secret to guest2" "$T/server.log" || true)
+# start_share_server I PORT: share server I on PORT, its pid in $share_server.
+start_share_server() {
+	$VALGRIND "$MANDOS" --configdir "$T/conf-s$1" --statedir "$T/state-s$1" --no-dbus \
+		--no-zeroconf --no-ipv6 --address 127.0.0.1 --port "$2" --foreground --debug \
+		> "$T/share-server$1.log" 2>&1 &
+	share_server=$!
+	on_exit "kill $share_server"
+	wait_for_port "$2"
+}
+start_share_server 1 "$sport1"
+share_server1=$share_server
+start_share_server 3 "$sport3"
+share_server3=$share_server
+boot_guest "$T/root.img" "$T/initrd2.img" "$T/boot5.log" 150 \
+	"${append%% mandos=*} mandos=connect"
+wait_boot || true
+assert_contains "$T/boot5.log" "$MARKER" "guest console (threshold boot)"
+assert_contains "$T/boot5.log" "threshold $binding: need 2 of 3 shares" "guest console"
+assert_contains "$T/boot5.log" "threshold $binding: share 1 opened, from server $sid1 (" \
+	"guest console"
+assert_contains "$T/boot5.log" "threshold $binding: share 3 opened, from server $sid3 (" \
+	"guest console"
+assert_contains "$T/boot5.log" "threshold $binding: 2 of 2 shares, secret recovered" \
+	"guest console"
+assert_not_contains "$T/boot5.log" "share 2 opened" "guest console"
+for i in 1 3; do
+	assert_contains "$T/share-server$i.log" "Sending secret to guest2 (protocol 2: escrow" \
+		"share server $i's log"
+done
+assert_eq "$(grep -c "Sending secret to guest2" "$T/server.log" || true)" "$sealed_before" \
+	"the sealed secret's deliveries (the first server is not a candidate)"
+kill "$share_server1" "$share_server3"
+echo "2-of-3 threshold, one server down, unattended boot: ok"
+boot_figures 2 "prompt to success (threshold 2 of 3)" "Please unlock disk" \
+	"set up successfully" "$T/boot5.log" "$T/initrd2.img" "$T/listing2"
 
 # 2. Disabled client: no unlock by itself; a typed passphrase works.
 stop_server

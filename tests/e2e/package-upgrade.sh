@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Our packages upgrade Debian's upstream mandos and mandos-client in place, in a throwaway
 # Debian root (never on the host): configuration and keys stay byte for byte, the protocol 2
-# keys appear (the client's seal key, the server key) and nothing else, our server
+# keys appear (the client's seal key, the server key) and nothing else, the escrow keyfile
+# directory /var/lib/mandos/escrow is the server user's (0700), our server
 # started as its systemd unit says keeps upstream's client state (a disabled client, a changed
 # timeout), the enabled client unlocks and the disabled one gets nothing; then our packages
 # are removed and upstream's installed again.
@@ -204,6 +205,9 @@ new_keys() {
 }
 new_keys "the upgrade"
 assert_eq "$(in_root stat -c '%a %U' /var/lib/mandos)" "700 _mandos" "/var/lib/mandos"
+# The escrow keyfiles' directory, the server user's (decisions.md "Keyfile ownership").
+assert_eq "$(in_root stat -c '%a %U %G' /var/lib/mandos/escrow)" "700 _mandos _mandos" \
+	"/var/lib/mandos/escrow"
 # Upstream's SysV script (and its start links) and its copy of the D-Bus policy under /etc are
 # gone: ours is in /usr/share/dbus-1/system.d.
 [ ! -e "$R/etc/init.d/mandos" ] || fail "upstream's /etc/init.d/mandos is still there"
@@ -278,6 +282,8 @@ server_key_id=$(in_root openssl pkey -pubin -in /etc/mandos/server-pubkey.pem -o
 assert_contains "$T/fresh.log" "    $server_key_id" "the first install's output (server key)"
 assert_eq "$(in_root stat -c '%a %U' /var/lib/mandos)" "700 _mandos" \
 	"/var/lib/mandos (first install)"
+assert_eq "$(in_root stat -c '%a %U %G' /var/lib/mandos/escrow)" "700 _mandos _mandos" \
+	"/var/lib/mandos/escrow (first install)"
 assert_eq "$(stat -c %a "$R/etc/mandos/clients.conf")" 600 "mode of /etc/mandos/clients.conf"
 (cd "$R" && sha256sum etc/keys/mandos/* etc/mandos/server-*) >"$T/keys"
 # shellcheck disable=SC2046

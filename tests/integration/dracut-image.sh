@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Real dracut builds initramfs images with our 90mandos module (with and without systemd, with
-# and without OpenPGP keys: then mandos-client-p2only); lsinitrd shows what went in.  No boot: the QEMU tests do that.
+# and without OpenPGP keys: then mandos-client-p2only, and with an escrow binding: then
+# --escrow-dir); lsinitrd shows what went in.  No boot: the QEMU tests do that.
 . "$(dirname "$0")/lib.sh"
 require_root
 require_cmd dracut lsinitrd bash
@@ -131,6 +132,12 @@ $KG --dir "$T/keys" --no-pgp >/dev/null 2>"$T/kg.err" ||
 	fail "mandos-keygen --no-pgp: $(cat "$T/kg.err")"
 pin=824C89AA8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE6
 $KG --dir "$T/keys" --pin-server="$pin:srv" >/dev/null
+# An escrow binding (spec §B.3): it goes in beside the keys, and mandos-client is told where.
+printf 'escrow password' >"$T/pw"
+$KG --dir "$T/keys" --passfile "$T/pw" --no-ssh --no-pgp --escrow --name escrowed \
+	>/dev/null 2>"$T/kg.err" || fail "mandos-keygen --escrow: $(cat "$T/kg.err")"
+binding=$(cd "$T/keys" && ls escrow-*.conf)
+[ -n "$binding" ] || fail "mandos-keygen --escrow made no binding file"
 keydir=/etc/keys/mandos
 [ -d "$keydir" ] || keydir=/etc/mandos/keys
 # build_in_ns IMAGE MODULES OMIT: as build, with $T/keys as the host's key directory.
@@ -146,6 +153,7 @@ img=$T/nopgp-systemd.img
 build_in_ns "$img" "bash systemd crypt mandos" ""
 has "$img" etc/mandos/keys/seal-privkey.pem
 has "$img" etc/mandos/keys/server-pins
+has "$img" "etc/mandos/keys/$binding"
 hasnt "$img" etc/mandos/keys/seckey.txt
 for prog in gpg gpg-agent gpgconf; do
 	hasnt "$img" "bin/$prog"
@@ -155,6 +163,9 @@ assert_not_contains "$T/unit" "pubkey.txt" "the unit of a client without OpenPGP
 assert_not_contains "$T/unit" "seckey.txt" "the unit of a client without OpenPGP keys"
 assert_contains "$T/unit" "--seal-key=/etc/mandos/keys/seal-privkey.pem"
 assert_contains "$T/unit" "--server-pins=/etc/mandos/keys/server-pins"
+assert_contains "$T/unit" "--escrow-dir=/etc/mandos/keys"
+grep -E " (usr/)?etc/mandos/keys/$binding\$" "$img.list" | grep -q '^-rw-------' ||
+	fail "the binding is not mode 0600 in the image: $(grep "$binding" "$img.list")"
 # ... and mandos-client-p2only as its mandos-client: no GnuTLS, no GPGME.
 client_is "$img" lib/mandos/mandos-client p2only
 img=$T/nopgp-plain.img
@@ -168,4 +179,4 @@ lsinitrd -f etc/mandos/plugin-runner.conf "$img" >"$T/conf" 2>/dev/null
 assert_not_contains "$T/conf" "--pubkey=" "plugin-runner.conf without OpenPGP keys"
 k=/etc/mandos/keys
 assert_contains "$T/conf" \
-	"--options-for=mandos-client:--tls-pubkey=$k/tls-pubkey.pem,--tls-privkey=$k/tls-privkey.pem,--seal-key=$k/seal-privkey.pem,--server-pins=$k/server-pins"
+	"--options-for=mandos-client:--tls-pubkey=$k/tls-pubkey.pem,--tls-privkey=$k/tls-privkey.pem,--seal-key=$k/seal-privkey.pem,--server-pins=$k/server-pins,--escrow-dir=$k"

@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Real mkinitramfs with our initramfs-tools hook, keys with and without OpenPGP keys: without
-# them the image's mandos-client is mandos-client-p2only (setuid root there) and the image has
-# no GnuTLS, GPGME or gpg; with them, the full client.  No boot: the QEMU tests do that.
+# them (with an escrow binding too) the image's mandos-client is mandos-client-p2only (setuid
+# root there), the image has no GnuTLS, GPGME or gpg, and the binding is in conf/conf.d/mandos;
+# with them, the full client.  No boot: the QEMU tests do that.
 . "$(dirname "$0")/lib.sh"
 . "$SRC/tests/e2e/boot-lib.sh"
 require_root
@@ -23,6 +24,13 @@ sh "$KEYGEN" --dir "$T/keys2" --no-pgp >/dev/null 2>&1 || fail "mandos-keygen --
 sh "$KEYGEN" --dir "$T/keys2" \
 	--pin-server=824C89AA8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE6:srv \
 	>/dev/null || fail "mandos-keygen --pin-server"
+# An escrow binding (spec §B.3) beside the keys: still the protocol-2-only image, the binding in
+# /conf/conf.d/mandos (mandos-client's default --escrow-dir) with its mode and the keys' owner.
+printf 'escrow password' >"$T/pw"
+sh "$KEYGEN" --dir "$T/keys2" --passfile "$T/pw" --no-ssh --no-pgp --escrow --name escrowed \
+	>/dev/null 2>"$T/kg.err" || fail "mandos-keygen --escrow: $(cat "$T/kg.err")"
+binding=$(cd "$T/keys2" && ls escrow-*.conf)
+[ -n "$binding" ] || fail "mandos-keygen --escrow made no binding file"
 
 # image NAME KEYDIR: build $T/NAME.img with those keys; its listing in $T/NAME.list, its
 # mandos-client in $T/NAME.client.
@@ -50,6 +58,13 @@ for lib in libgnutls libgpgme; do
 	grep -Eq "/$lib\.so[.0-9]*\$" "$T/p1.list" || fail "no $lib in the protocol 1 image"
 done
 check_p2_image "$T/p1.list" "$T/p2.list" conf/conf.d/mandos
+mandos_user=$(getent passwd _mandos >/dev/null && echo _mandos || echo nobody)
+grep -Eq "^-rw------- +[0-9]+ +$mandos_user +[^ ]+ .* conf/conf.d/mandos/$binding\$" \
+	"$T/p2.list" || fail "the image lacks conf/conf.d/mandos/$binding (0600, $mandos_user):" \
+	"$(grep 'conf/conf.d/mandos' "$T/p2.list")"
+b=$(find "$T/p2.root" -path "*/conf/conf.d/mandos/$binding" | head -n 1)
+[ -n "$b" ] && cmp -s "$b" "$T/keys2/$binding" ||
+	fail "the image's $binding differs from the key directory's"
 echo "image bytes, unpacked: with OpenPGP keys $(stat -c %s "$T/p1.img")" \
 	"$(unpacked_size "$T/p1.list"); protocol 2 only $(stat -c %s "$T/p2.img")" \
 	"$(unpacked_size "$T/p2.list")"
