@@ -586,7 +586,8 @@ bool client_replace_delivery(Client *c, ClientDelivery *d)
 	            (o->sealed_len == 0 || memcmp(o->sealed, d->sealed, o->sealed_len) == 0) &&
 	            o->escrow.n == d->escrow.n &&
 	            (o->escrow.n == 0 ||
-	             memcmp(o->escrow.kids, d->escrow.kids, o->escrow.n * ESCROW_KID_LEN) == 0) &&
+	             sodium_memcmp(secret_data(&o->escrow.scalars), secret_data(&d->escrow.scalars),
+	                           o->escrow.n * ESCROW_SCALAR_LEN) == 0) &&
 	            same_string(o->escrow.keyfile, d->escrow.keyfile) &&
 	            same_string(o->escrow.inline_at, d->escrow.inline_at);
 

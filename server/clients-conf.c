@@ -599,13 +599,14 @@ static int load_sealed(Loader *l, const char *section, ClientDelivery *d)
 typedef struct EscrowLoad {
 	Loader *l;
 	const char *section;
-	uint8_t (*kids)[ESCROW_KID_LEN];
 	size_t n;
 	bool full_logged; /* the ESCROW_KEYS_MAX error was logged */
 } EscrowLoad;
 
 /*
- * One base64 token: check it (§B.1, §B.2) and append its scalar and kid.  `where` is the
+ * One base64 token: check it (§B.1, §B.2) and append its scalar.  A kid repeats exactly when
+ * the scalar does (s = [S]G is one-to-one on canonical scalars), so no kid is computed here
+ * but for the message.  `where` is the
  * message prefix, `keyfile` whether it comes from a keyfile (for the wording).  Returns 0
  * (taken or left out, logged) or -ENOMEM.
  */
@@ -626,15 +627,17 @@ static int escrow_take(EscrowLoad *e, const char *where, bool keyfile, unsigned 
 		why = "not 32 bytes";
 	} else if (sodium_is_zero(S, ESCROW_SCALAR_LEN)) {
 		why = "zero";
-	} else if (p2_escrow_server_key(S, s, kid) < 0) {
+	} else if (!p2_scalar_acceptable(S)) {
 		why = "not canonical";
 	}
 	if (why) {
 		goto log;
 	}
-	sodium_bin2hex(hex, sizeof(hex), kid, sizeof(kid));
 	for (size_t j = 0; j < e->n; j++) {
-		if (memcmp(e->kids[j], kid, ESCROW_KID_LEN) == 0) {
+		if (sodium_memcmp(e->l->scratch->data + j * ESCROW_SCALAR_LEN, S,
+		                  ESCROW_SCALAR_LEN) == 0) {
+			(void)p2_escrow_server_key(S, s, kid);
+			sodium_bin2hex(hex, sizeof(hex), kid, sizeof(kid));
 			log_error("%s client %s: %s #%u: repeats kid %s; left out", where,
 			          e->section, what, i, hex);
 			e->l->n_errors++;
@@ -650,20 +653,11 @@ static int escrow_take(EscrowLoad *e, const char *where, bool keyfile, unsigned 
 		}
 		goto out;
 	}
-	if (e->n % 8 == 0) {
-		void *k = reallocarray(e->kids, e->n + 8, ESCROW_KID_LEN);
-
-		if (!k) {
-			r = -ENOMEM;
-			goto out;
-		}
-		e->kids = k;
-	}
 	r = secbuf_append(e->l->scratch, S, ESCROW_SCALAR_LEN);
 	if (r < 0) {
 		goto out;
 	}
-	memcpy(e->kids[e->n++], kid, ESCROW_KID_LEN);
+	e->n++;
 	goto out;
 log:
 	log_error("%s client %s: %s #%u: %s; left out", where, e->section, what, i, why);
@@ -805,14 +799,18 @@ static int load_escrow(Loader *l, const char *section, ClientEscrow *ret)
 		r = ret->keyfile ? escrow_keyfile(&e, ret->keyfile) : -ENOMEM;
 	}
 	if (r >= 0 && e.n > 0) {
-		r = secret_store_put(l->store, l->scratch->data, l->scratch->len, &ret->scalars);
+		ret->kids = malloc(sizeof(EscrowKids) + e.n * ESCROW_KID_LEN);
+		r = ret->kids ? secret_store_put(l->store, l->scratch->data, l->scratch->len,
+		                                 &ret->scalars)
+		              : -ENOMEM;
 	}
 	secbuf_clear(l->scratch);
 	if (r < 0 || e.n == 0) {
-		free(e.kids);
+		free(ret->kids);
+		ret->kids = NULL;
 		return r;
 	}
-	ret->kids = e.kids;
+	ret->kids->ready = false;
 	ret->n = e.n;
 	return 0;
 }
@@ -880,6 +878,25 @@ static int load_client(Loader *l, const char *section, unsigned line, ClientConf
 		return r;
 	}
 	return 1;
+}
+
+const uint8_t (*client_escrow_kids(const ClientEscrow *e))[ESCROW_KID_LEN]
+{
+	const uint8_t *S = secret_data(&e->scalars);
+
+	if (e->n == 0 || !e->kids) {
+		return NULL;
+	}
+	if (!e->kids->ready) {
+		for (size_t i = 0; i < e->n; i++) {
+			uint8_t s[P2_POINT_LEN];
+
+			/* Every scalar was checked at load: this cannot fail. */
+			(void)p2_escrow_server_key(S + i * ESCROW_SCALAR_LEN, s, e->kids->kid[i]);
+		}
+		e->kids->ready = true;
+	}
+	return (const uint8_t(*)[ESCROW_KID_LEN])e->kids->kid;
 }
 
 void client_escrow_done(ClientEscrow *e, SecretStore *store)

@@ -162,11 +162,16 @@ const char *protocols_format(unsigned protocols, char sep, char ret[PROTOCOLS_ST
  * order, bad keys left out.  The scalars are n × 32 bytes in the SecretStore (packed
  * sodium_malloc chunks, never one allocation per client), index i matching kids[i]; nothing
  * of them is ever written to the state file, D-Bus or a log.  The kids (not secret) are
- * malloc()ed.
+ * malloc()ed and computed at their first use (client_escrow_kids()).
  */
+typedef struct EscrowKids {
+	bool ready;
+	uint8_t kid[][ESCROW_KID_LEN];
+} EscrowKids;
+
 typedef struct ClientEscrow {
-	Secret scalars;                    /* n × ESCROW_SCALAR_LEN bytes, or all zero */
-	uint8_t (*kids)[ESCROW_KID_LEN];   /* n kids, or NULL */
+	Secret scalars;   /* n × ESCROW_SCALAR_LEN bytes, or all zero */
+	EscrowKids *kids; /* room for n kids (n > 0), or NULL; read through client_escrow_kids() */
 	size_t n;
 	char *keyfile;   /* the expanded escrow_keyfile path, or NULL (for --shred) */
 	char *inline_at; /* "FILE:LINE" of the section's escrow_key line, or NULL */
@@ -182,6 +187,13 @@ typedef struct ClientDelivery {
 
 /* Drop the scalars from the store, free the rest, zero. */
 void client_escrow_done(ClientEscrow *e, SecretStore *store);
+
+/*
+ * The n kids of e, index i belonging to scalar i; NULL when n is 0.  They are computed from
+ * the scalars at the first call (s = [S]G costs about 20 µs a key: done at load, that would
+ * be most of a 10,000-client start), so loading only checks the scalars.
+ */
+const uint8_t (*client_escrow_kids(const ClientEscrow *e))[ESCROW_KID_LEN];
 /* Free what d owns (its escrow scalars are dropped from store) and zero it. */
 void client_delivery_done(ClientDelivery *d, SecretStore *store);
 

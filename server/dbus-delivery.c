@@ -47,12 +47,13 @@ const DeliveryProp *delivery_prop_find(const char *name)
 /* The kids as 32 lowercase hex digits each, in key order (never anything of the scalars). */
 static int append_kids(sd_bus_message *msg, const ClientEscrow *e)
 {
+	const uint8_t(*kids)[ESCROW_KID_LEN] = client_escrow_kids(e);
 	int r = sd_bus_message_open_container(msg, 'a', "s");
 
 	for (size_t i = 0; r >= 0 && i < e->n; i++) {
 		char hex[2 * ESCROW_KID_LEN + 1];
 
-		sodium_bin2hex(hex, sizeof(hex), e->kids[i], ESCROW_KID_LEN);
+		sodium_bin2hex(hex, sizeof(hex), kids[i], ESCROW_KID_LEN);
 		r = sd_bus_message_append(msg, "s", hex);
 	}
 	return r < 0 ? r : sd_bus_message_close_container(msg);

@@ -55,8 +55,10 @@ static uint64_t now_mono(sd_event *e)
 /* The index of kid among the client's escrow keys, or -1. */
 static ssize_t escrow_index(const ClientEscrow *e, const uint8_t kid[P2_KID_LEN])
 {
+	const uint8_t(*kids)[ESCROW_KID_LEN] = client_escrow_kids(e);
+
 	for (size_t i = 0; i < e->n; i++) {
-		if (memcmp(e->kids[i], kid, P2_KID_LEN) == 0) {
+		if (memcmp(kids[i], kid, P2_KID_LEN) == 0) {
 			return (ssize_t)i;
 		}
 	}
