@@ -51,7 +51,9 @@ static int flush_out(int fd, P2ServerSession *s, size_t keep)
 
 	n = n > keep ? n - keep : 0;
 	while (n > 0) {
-		ssize_t w = write(fd, o, n);
+		/* A client that went away (it had its secret from other servers) is no reason
+		 * to die of SIGPIPE: the next connection still needs an answer. */
+		ssize_t w = send(fd, o, n, MSG_NOSIGNAL);
 
 		if (w <= 0) {
 			return -1;
