@@ -23,7 +23,7 @@ demo_commands="sh python3 ss cat chmod cp mkdir mktemp rm sed grep tail dirname 
 # variables' names, our own programs (run from the build tree), ssh-keyscan (only without
 # --no-ssh), what only mandos-keygen's --scan (avahi-browse, cut, sort) and --test against a
 # server (timeout) run, and the initramfs tools its messages name.
-not_run="as dir expiry file look make mandos mandos-keygen opt split top w wish write yes
+not_run="as dir expiry file find look make mandos mandos-keygen opt split top w wish write yes
 	ssh-keyscan avahi-browse cut sort timeout dracut update-initramfs"
 
 # script_words FILE...: the words outside comments that name a program on $PATH.
