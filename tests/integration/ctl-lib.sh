@@ -63,9 +63,9 @@ stop_server() {
 	_pid=$(cat "$T/$1/server.pid")
 	kill -TERM "-$_pid" 2>/dev/null || return 0
 	_i=0
-	# Upstream's server writes clients.pickle on its way out: under load that takes a while,
-	# and a SIGKILL before it would lose the file.
-	while kill -0 "-$_pid" 2>/dev/null && [ "$_i" -lt $((50 * SLOW)) ]; do
+	# Upstream's server writes clients.pickle on its way out: under load that takes a while
+	# (more than 5 s seen in CI), and a SIGKILL before it would lose the file.
+	while kill -0 "-$_pid" 2>/dev/null && [ "$_i" -lt $((300 * SLOW)) ]; do
 		sleep 0.1
 		_i=$((_i + 1))
 	done

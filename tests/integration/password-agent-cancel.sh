@@ -4,9 +4,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/password-agent-lib.sh"
 
-# A client that records that it ran, and whether it was told to stop.
-fake_client slow "touch '$T/slow.started'
-trap 'touch \"$T/slow.term\"; exit 143' TERM
+# A client that records that it ran, and whether it was told to stop (the trap first: a TERM
+# right after slow.started appears must find it set).
+fake_client slow "trap 'touch \"$T/slow.term\"; exit 143' TERM
+touch '$T/slow.started'
 sleep 30 &
 wait \$!"
 fake_client quick "touch '$T/quick.started'; printf pw"

@@ -68,16 +68,29 @@ unlock() {
 }
 
 # 1. Upstream's server: b disabled, c's timeout changed, a checked (last_checked_ok).
+# Upstream's server can lose its pickle on the way out, whatever the load: its cleanup walks
+# its GnuPG home removing files while gpg-agent, seeing its socket go, removes its others
+# (FileNotFoundError, then "KeyError: 'secret'" in the atexit cleanup).  That is upstream's
+# bug, not what this test is about: such a run is done again, at most three times.
 start_bus A
-state_dir A
-start_server A "$T/clients.conf"
-ctl_ok upstream A "$T/c1" --disable b
-ctl_ok upstream A "$T/c2" --timeout PT7M c
-ctl_ok upstream A "$T/c3" --bump-timeout a
-ctl_ok upstream A "$T/before" --dump-json
-stop_server A
 PICKLE=$T/A/state/clients.pickle
-wait_for 20 test -s "$PICKLE" || fail "upstream's server wrote no clients.pickle"
+for try in 1 2 3; do
+	rm -rf "$T/A/state"
+	state_dir A
+	start_server A "$T/clients.conf"
+	ctl_ok upstream A "$T/c1" --disable b
+	ctl_ok upstream A "$T/c2" --timeout PT7M c
+	ctl_ok upstream A "$T/c3" --bump-timeout a
+	ctl_ok upstream A "$T/before" --dump-json
+	stop_server A
+	if wait_for 20 test -s "$PICKLE"; then
+		break
+	fi
+	tail -n 20 "$T/A/server.log" >&2
+	grep -q "FileNotFoundError: .*S\.gpg-agent" "$T/A/server.log" && [ "$try" -lt 3 ] ||
+		fail "upstream's server wrote no clients.pickle"
+	echo "upstream's server lost its pickle to its GnuPG cleanup race; again" >&2
+done
 cp -p "$PICKLE" "$T/pickle.orig"
 [ ! -e "$T/A/state/clients.state" ] || fail "clients.state before our server ran"
 
