@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Escrow keys in our real server (spec/protocol-2.md §B.1, §B.2, §B.6.3): an escrow unlock with
-# a binding made by common/p2 (p2-escrow-tool) through p2-probe, escrow_key inline and
+# a binding made by common/p2 (p2-escrow-enrol) through p2-probe, escrow_key inline and
 # escrow_keyfile, two keys of one client (one ESCROW item per matching kid, in request order),
 # sealed and escrow in one RESULT; another client's kid gets NO_MATERIAL and no evaluation;
 # bad keys are ERRORs naming FILE:LINE and left out while the server runs (and --check-config

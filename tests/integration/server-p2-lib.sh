@@ -92,17 +92,20 @@ assert_p2_result() {
 }
 
 # ---- Part B: escrow keys (spec/protocol-2.md §B.1, §B.2) ----
-P2_ESCROW_TOOL="$BUILD/tests/tools/p2-escrow-tool"
+P2_ESCROW_TOOL="$BUILD/tests/tools/p2-escrow-enrol"
 
 # p2_escrow NAME TAG: a server escrow key for NAME's client key and the binding of NAME's
 # secret to it: the binding in $T/p2-NAME/escrow-TAG.conf, the scalar S (base64) in
 # $T/p2-NAME/S-TAG, its kid in $T/p2-NAME/kid-TAG.
 p2_escrow() {
 	_d="$T/p2-$1"
-	"$P2_ESCROW_TOOL" enrol "$_d/tls-privkey.pem" "$_d/escrow-$2.conf" < "$_d/pw" \
-		> "$_d/escrow-$2.key" || fail "cannot bind $1's secret"
-	cut -d' ' -f1 "$_d/escrow-$2.key" > "$_d/S-$2"
-	cut -d' ' -f2 "$_d/escrow-$2.key" > "$_d/kid-$2"
+	[ -e "$_d/tls-pubkey.pem" ] ||
+		openssl pkey -in "$_d/tls-privkey.pem" -pubout -out "$_d/tls-pubkey.pem" 2>/dev/null ||
+		fail "openssl pkey -pubout failed"
+	"$P2_ESCROW_TOOL" "$_d/tls-pubkey.pem" "$_d/escrow-$2.conf" 0 1 < "$_d/pw" \
+		> "$_d/S-$2" || fail "cannot bind $1's secret"
+	sed -n 's/^kid = //p' "$_d/escrow-$2.conf" > "$_d/kid-$2"
+	[ -s "$_d/kid-$2" ] || fail "no kid in $_d/escrow-$2.conf"
 }
 
 # p2_S NAME TAG / p2_kid NAME TAG

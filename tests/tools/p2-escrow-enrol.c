@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Escrow and threshold bindings for mandos-client's tests, made with common/p2/escrow.h. */
+/* Escrow and threshold bindings for the client's and the server's tests (common/p2/escrow.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
