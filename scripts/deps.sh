@@ -22,10 +22,10 @@ avahi-daemon dbus fping iproute2 procps python3
 
 # Testing: Check for the unit tests, the sanitizer, fuzzer and valgrind builds, upstream's
 # programs as peers, QEMU and what the boot tests put in their images, the tools the shell
-# tests drive (tmux, avahi-utils), the package build and its throwaway root, and stress-ng.
+# tests drive (tmux, avahi-utils, strace), the package build and its throwaway root, and stress-ng.
 test_only_packages="
 check valgrind clang libclang-rt-14-dev
-tmux avahi-utils stress-ng systemd
+tmux avahi-utils stress-ng systemd strace
 linux-image-amd64 qemu-system-x86 busybox-static cryptsetup-bin cryptsetup-initramfs
 e2fsprogs initramfs-tools dracut-core dracut-network cpio
 debhelper dpkg-dev lintian fakeroot mmdebstrap

@@ -137,6 +137,9 @@ static int run(int argc, char **argv)
 
 		manager_set_protocols(m, protocols, id);
 	}
+	/* Before the port opens: a TERM that comes as soon as it accepts stays pending for the
+	 * event loop, instead of killing the server before it can save its state. */
+	manager_block_signals();
 	r = manager_open_listener(m);
 	if (r < 0) {
 		code = EX_OSERR;

@@ -358,10 +358,9 @@ void manager_set_protocols(Manager *m, unsigned protocols, P2Identity *identity)
 	m->conn_server.protocols = protocols ? protocols : m->settings->protocols;
 }
 
-int manager_setup_loop(Manager *m)
+void manager_block_signals(void)
 {
 	sigset_t ss;
-	int r;
 
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGCHLD);
@@ -370,6 +369,13 @@ int manager_setup_loop(Manager *m)
 	sigaddset(&ss, SIGHUP);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+int manager_setup_loop(Manager *m)
+{
+	int r;
+
+	manager_block_signals();
 
 	r = sd_event_new(&m->event);
 	if (r < 0) {

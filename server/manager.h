@@ -53,6 +53,13 @@ typedef struct Manager {
 int manager_new(const ServerSettings *settings, Manager **ret);
 
 /*
+ * Block the signals the event loop handles (TERM, INT, HUP, CHLD) and ignore SIGPIPE.  main()
+ * calls it before the port opens, so that a signal sent as soon as the server accepts waits
+ * for the loop; manager_setup_loop() calls it again.
+ */
+void manager_block_signals(void);
+
+/*
  * Block the signals sd-event handles (before any checker starts), create the event loop and
  * its signal and timer sources.  Returns 0 or -errno (logged).
  */
