@@ -15,14 +15,15 @@ run_packages="
 meson ninja-build pkg-config gcc scdoc
 libsodium-dev libgnutls28-dev libgpgme-dev
 libavahi-core-dev libavahi-client-dev libavahi-common-dev
-libsystemd-dev libnl-route-3-dev libnl-3-dev
+libsystemd-dev libnl-route-3-dev libnl-3-dev libcurl4-gnutls-dev libjson-c-dev
 gnupg gpg-agent gnutls-bin openssl
 avahi-daemon dbus fping iproute2 procps python3
 "
 
 # Testing: Check for the unit tests, the sanitizer, fuzzer and valgrind builds, upstream's
 # programs as peers, QEMU and what the boot tests put in their images, the tools the shell
-# tests drive (tmux, avahi-utils, strace), the package build and its throwaway root, and stress-ng.
+# tests drive (tmux, avahi-utils, strace), the package build and its throwaway root, stress-ng, and the
+# fleet tests' etcd cluster and Prometheus.
 test_only_packages="
 check valgrind clang libclang-rt-14-dev
 tmux avahi-utils stress-ng systemd strace
@@ -30,6 +31,7 @@ linux-image-amd64 qemu-system-x86 busybox-static cryptsetup-bin cryptsetup-initr
 e2fsprogs initramfs-tools dracut-core dracut-network cpio
 debhelper dpkg-dev lintian fakeroot mmdebstrap
 mandos mandos-client
+etcd-server etcd-client prometheus
 "
 
 usage() {

@@ -38,6 +38,7 @@ static const char *const property_names[_CLIENT_PROP_MAX] = {
         [CLIENT_PROP_LAST_ENABLED] = "LastEnabled",
         [CLIENT_PROP_SECRET] = "Secret",
         [CLIENT_PROP_TIMEOUT] = "Timeout",
+        [CLIENT_PROP_APPROVED_UNTIL] = "ApprovedUntil",
 };
 
 const char *client_property_name(ClientProperty p)
@@ -539,7 +540,21 @@ void client_approve(Client *c, bool approve)
 {
 	c->approved = approve ? APPROVAL_GRANTED : APPROVAL_DENIED;
 	arm_timer(c, &c->approval_timer, c->s.approval_duration, on_approval_timer);
+	CLIENT_NOTIFY(c->ctx, approved, c, approve);
 	wake_waiters(c);
+}
+
+void client_approve_for(Client *c, uint64_t msec)
+{
+	/* Issue 14: implemented on branch approve-for. */
+	(void)c;
+	(void)msec;
+}
+
+void client_set_approved_until(Client *c, realtime_t until)
+{
+	(void)c;
+	(void)until;
 }
 
 void client_approval_begin(Client *c)

@@ -61,6 +61,8 @@ typedef enum ClientProperty {
 	CLIENT_PROP_TIMEOUT,
 	/* Ours: `delivery` was replaced on reload (D-Bus se.recompile.Mandos.Client.Delivery). */
 	CLIENT_PROP_DELIVERY,
+	/* Ours: `approved_until` changed (ApproveFor(), its end, or the shared state). */
+	CLIENT_PROP_APPROVED_UNTIL,
 	_CLIENT_PROP_MAX,
 } ClientProperty;
 
@@ -82,6 +84,9 @@ typedef struct ClientObserver {
 	void (*need_approval)(Client *c, uint64_t delay_msec, bool approved_by_default,
 	                      void *userdata);
 	void (*rejected)(Client *c, const char *reason, void *userdata);
+	/* client_approve() was called (D-Bus Approve(), or the shared state applying another
+	 * server's decision). */
+	void (*approved)(Client *c, bool approve, void *userdata);
 	/* Server level: a client appeared (start, reload) or is about to go away. */
 	void (*client_added)(Client *c, void *userdata);
 	void (*client_removed)(Client *c, void *userdata);
@@ -107,6 +112,13 @@ struct ClientContext {
 	 */
 	char *(*expansion_hook)(const Client *c, const char *name, void *userdata);
 	void *expansion_userdata;
+	/*
+	 * Optional (the etcd backend, fleet.h): true while no secret may be released (no etcd
+	 * quorum heard for etcd_max_staleness, or the first sync not done).  release.c then
+	 * answers RELEASE_UNAVAILABLE, checked at release_begin() and again before a grant.
+	 */
+	bool (*releases_blocked)(void *userdata);
+	void *releases_blocked_userdata;
 };
 
 /* Register an observer.  Returns 0 or -ENOSPC. */
@@ -164,6 +176,9 @@ struct Client {
 	realtime_t expires;
 	realtime_t last_checked_ok;
 	realtime_t last_approval_request;
+	/* ApproveFor(): every request is approved, with no wait, until then (0 = not now).
+	 * Persisted (state file, or the shared state with etcd). */
+	realtime_t approved_until;
 	int last_checker_status; /* 0..255, -1 crashed, -2 never ran */
 	int last_checker_signal;
 
@@ -224,6 +239,15 @@ void client_checked_ok(Client *c);
 void client_bump_timeout(Client *c, uint64_t msec);
 /* Approve(b): decide for `approval_duration`, wake waiting connections. */
 void client_approve(Client *c, bool approve);
+
+/*
+ * ApproveFor(msec) (issue 14): approved_until = now + msec (0 cancels), waiting connections
+ * woken (they are then approved), CLIENT_PROP_APPROVED_UNTIL for observers; a timer clears it
+ * at the end.  client_set_approved_until() sets the time itself (state restore, the shared
+ * state), with the same notification and timer; a time in the past clears it.
+ */
+void client_approve_for(Client *c, uint64_t msec);
+void client_set_approved_until(Client *c, realtime_t until);
 
 /* Connection side of approval. */
 void client_approval_begin(Client *c);

@@ -29,6 +29,14 @@ void server_settings_done(ServerSettings *s)
 	free(s->pidfile);
 	free(s->config_warnings);
 	free(s->server_key);
+	free(s->etcd_endpoints);
+	free(s->etcd_prefix);
+	free(s->etcd_cacert);
+	free(s->etcd_cert);
+	free(s->etcd_key);
+	free(s->server_name);
+	free(s->audit_log);
+	free(s->metrics_address);
 	*s = (ServerSettings){0};
 }
 
@@ -58,6 +66,16 @@ static const char *const server_defaults[] = {
 	"source_burst", "10",
 	"source_connections", "16",
 	"unauthenticated_connections", "256",
+	"state_backend", "file",
+	"etcd_endpoints", "",
+	"etcd_prefix", "/mandos/",
+	"etcd_cacert", "",
+	"etcd_cert", "",
+	"etcd_key", "",
+	"etcd_max_staleness", "PT1M",
+	"server_name", "",
+	"audit_log", "",
+	"metrics_address", "",
 	NULL,
 };
 /* clang-format on */
@@ -378,6 +396,111 @@ static int conf_duration(IniFile *ini, const char *key, uint64_t *ret)
 	return 0;
 }
 
+static bool streq(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+/* An ERROR "mandos.conf:LINE: KEY: ..." for a fleet option; -EBADMSG. */
+static int conf_bad(IniFile *ini, const char *key, const char *what, const char *v)
+{
+	_cleanup_free_ char *m = ini_error_message(ini, ini_key_line(ini, "DEFAULT", key),
+	                                           "%s: %s '%s'", key, what, v);
+	log_error("%s", m ? m : "invalid value in mandos.conf");
+	return -EBADMSG;
+}
+
+/* Is this "HOST:PORT" (HOST a loopback address, [::1] bracketed) or an absolute path? */
+static bool metrics_address_valid(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	_cleanup_free_ char *host = NULL;
+	int64_t port;
+
+	if (v[0] == '/') {
+		return strlen(v) < 108; /* sun_path */
+	}
+	if (!colon || parse_int64(colon + 1, 1, 65535, &port) < 0) {
+		return false;
+	}
+	host = strndup(v, (size_t)(colon - v));
+	if (!host) {
+		return false;
+	}
+	return streq(host, "[::1]") || streq(host, "localhost") ||
+	       (strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == strlen(host));
+}
+
+/*
+ * The fleet options of issue 14: state_backend (file or etcd), etcd_* (endpoints required with
+ * etcd, each http:// or https://), etcd_max_staleness, server_name, audit_log ("", "journal"
+ * or an absolute path) and metrics_address (loopback or a Unix socket path).  A bad value is
+ * an ERROR with FILE:LINE and -EBADMSG (the server does not start: fail closed).
+ */
+static int conf_fleet(IniFile *ini, ServerSettings *s)
+{
+	_cleanup_free_ char *backend = NULL;
+	int r;
+
+	if ((r = conf_string(ini, "state_backend", NULL, &backend)) < 0 ||
+	    (r = conf_string(ini, "etcd_endpoints", NULL, &s->etcd_endpoints)) < 0 ||
+	    (r = conf_string(ini, "etcd_prefix", NULL, &s->etcd_prefix)) < 0 ||
+	    (r = conf_string(ini, "etcd_cacert", NULL, &s->etcd_cacert)) < 0 ||
+	    (r = conf_string(ini, "etcd_cert", NULL, &s->etcd_cert)) < 0 ||
+	    (r = conf_string(ini, "etcd_key", NULL, &s->etcd_key)) < 0 ||
+	    (r = conf_string(ini, "server_name", NULL, &s->server_name)) < 0 ||
+	    (r = conf_string(ini, "audit_log", NULL, &s->audit_log)) < 0 ||
+	    (r = conf_string(ini, "metrics_address", NULL, &s->metrics_address)) < 0 ||
+	    (r = conf_duration(ini, "etcd_max_staleness", &s->etcd_max_staleness_msec)) < 0) {
+		return r;
+	}
+	if (streq(backend, "etcd")) {
+		s->state_etcd = true;
+	} else if (!streq(backend, "file")) {
+		return conf_bad(ini, "state_backend", "not \"file\" or \"etcd\":", backend);
+	}
+	if (s->state_etcd) {
+		_cleanup_free_ char *list = strdup(s->etcd_endpoints);
+		char *save = NULL;
+		size_t n = 0;
+
+		if (!list) {
+			return -ENOMEM;
+		}
+		for (char *e = strtok_r(list, " \t,", &save); e; e = strtok_r(NULL, " \t,", &save)) {
+			if (strncmp(e, "http://", 7) != 0 && strncmp(e, "https://", 8) != 0) {
+				return conf_bad(ini, "etcd_endpoints",
+				                "not an http:// or https:// URL:", e);
+			}
+			n++;
+		}
+		if (n == 0) {
+			return conf_bad(ini, "etcd_endpoints", "needed with state_backend = etcd:",
+			                s->etcd_endpoints);
+		}
+		size_t plen = strlen(s->etcd_prefix);
+
+		if (plen < 2 || s->etcd_prefix[0] != '/' || s->etcd_prefix[plen - 1] != '/') {
+			return conf_bad(ini, "etcd_prefix", "must start and end with '/':",
+			                s->etcd_prefix);
+		}
+		if (s->etcd_max_staleness_msec < 1000) {
+			return conf_bad(ini, "etcd_max_staleness", "must be at least 1 second:",
+			                ini_get_raw(ini, "DEFAULT", "etcd_max_staleness"));
+		}
+	}
+	if (*s->audit_log && !streq(s->audit_log, "journal") && s->audit_log[0] != '/') {
+		return conf_bad(ini, "audit_log", "not \"journal\" or an absolute path:",
+		                s->audit_log);
+	}
+	if (*s->metrics_address && !metrics_address_valid(s->metrics_address)) {
+		return conf_bad(ini, "metrics_address",
+		                "not a loopback HOST:PORT or an absolute socket path:",
+		                s->metrics_address);
+	}
+	return 0;
+}
+
 /*
  * `protocols`: from the command line (a bad value is a usage error, -EINVAL), else from
  * mandos.conf (a bad value is an ERROR and the default applies, §A.9.1; counted for
@@ -592,6 +715,9 @@ int server_settings_parse(int argc, char **argv, ServerSettings *ret)
 	}
 	if (r >= 0) {
 		r = conf_server_key(ini, c.server_key, &s);
+	}
+	if (r >= 0) {
+		r = conf_result(&s, conf_fleet(ini, &s));
 	}
 	s.print_key_id = c.print_key_id;
 	if (r < 0) {

@@ -57,6 +57,18 @@ typedef struct ServerSettings {
 	unsigned source_burst;  /* the per-source token bucket's size */
 	unsigned source_connections;          /* unauthenticated connections per source */
 	unsigned unauthenticated_connections; /* unauthenticated connections in all */
+	/* Fleet operations (issue 14; mandos.conf only, validated by server_settings_parse()). */
+	bool state_etcd;        /* state_backend = etcd (default file) */
+	char *etcd_endpoints;   /* "http(s)://HOST:PORT ..." (spaces or commas); "" unless etcd */
+	char *etcd_prefix;      /* the key prefix, ending in '/' (default "/mandos/") */
+	char *etcd_cacert;      /* "" for the system's CAs */
+	char *etcd_cert;        /* TLS client certificate (PEM), "" for none */
+	char *etcd_key;         /* its private key (PEM), "" for none */
+	uint64_t etcd_max_staleness_msec; /* no quorum heard for this long: release nothing */
+	char *server_name;      /* this server in the audit log and in etcd; "" = host name */
+	char *audit_log;        /* "" off, "journal", or an absolute path */
+	char *metrics_address;  /* "" off, "HOST:PORT" with a loopback HOST, or an absolute
+	                         * path (a Unix socket) */
 } ServerSettings;
 
 void server_settings_done(ServerSettings *s);

@@ -37,6 +37,9 @@ typedef struct Manager {
 	P2Identity *p2_identity;
 	unsigned protocols;
 
+	/* The etcd backend (fleet.h), NULL with the file backend. */
+	struct Fleet *fleet;
+
 	char *clients_conf;
 	bool state_dirty;
 	sd_event_source *save_soon;     /* a change worth saving: save shortly */

@@ -242,6 +242,8 @@ static bool on_verdict(P2Conn *p, ReleaseVerdict v, uint32_t value)
 		return send_code(p, P2_TRY_LATER, 0, value);
 	case RELEASE_REMOVED:
 		return not_found(p, p2_server_client_key_id(p->session));
+	case RELEASE_UNAVAILABLE:
+		return send_code(p, P2_TRY_LATER, 0, value);
 	}
 	return send_code(p, P2_INTERNAL, 0, 0);
 }

@@ -25,6 +25,8 @@ typedef enum ReleaseVerdict {
 	RELEASE_LIMIT,            /* release limit reached; value: seconds until one frees (>= 1) */
 	RELEASE_BUSY,             /* per-client concurrency cap (§A.5.1 step 5); value: 10 */
 	RELEASE_REMOVED,          /* the section went away on reload: answer as unknown */
+	RELEASE_UNAVAILABLE,      /* ctx->releases_blocked (etcd quorum lost, fleet.h); value:
+	                           * seconds to retry after (protocol 2 TRY_LATER) */
 } ReleaseVerdict;
 
 /* Which material a release sends (for the log line, the counters and the bytes returned). */
