@@ -46,8 +46,9 @@
  * one session to each --connect server at once, each carrying every share's item; it counts
  * when K shares opened (each from a server its share names) and the data box opened, and then
  * the other sessions are ended with FINAL, as mandos-client does (§B.4.3).  Latency is from
- * connect() (the first, for a threshold) to that point.  One thread, epoll, non-blocking
- * sockets.
+ * connect() (the first, for a threshold) to that point.  With several clients (--tls-privkey
+ * repeated) and several servers (--connect repeated, no threshold) each new connection takes
+ * the next of each in turn.  One thread, epoll, non-blocking sockets.
  */
 
 /* How long connections may run on after the measured period before they count as failed. */
@@ -64,6 +65,7 @@ typedef struct Conn {
 	struct Conn *next;           /* in g.dead */
 	Group *group;                /* threshold mode: the unlock this session belongs to */
 	unsigned target;             /* index into g.targets */
+	unsigned id;                 /* index into g.identities / g.creds: the client it plays */
 	uint8_t (*E)[P2_SCALAR_LEN]; /* the blinding scalars of its items, in g.arena */
 	uint32_t events;             /* what epoll waits for now */
 	gnutls_session_t session;
@@ -95,24 +97,28 @@ typedef struct Item {
 } Item;
 
 #define TARGETS_MAX P2_SHARES_MAX
+/* Clients (--tls-privkey, repeated) the connections take in turn. */
+#define IDS_MAX 1024
 #define BINDINGS_MAX P2_MAX_ESCROW_ITEMS
 
 static struct {
 	struct sockaddr_storage targets[TARGETS_MAX];
 	socklen_t target_lens[TARGETS_MAX];
 	unsigned n_targets;
-	gnutls_certificate_credentials_t cred;
+	gnutls_certificate_credentials_t creds[IDS_MAX]; /* protocol 1, one per client */
 	gnutls_priority_t priority;
 	unsigned protocol;
-	P2Identity *identity;  /* protocol 2 */
+	P2Identity *identities[IDS_MAX]; /* protocol 2, one per client */
+	unsigned n_ids, next_id;
 	P2SealKey *seal;       /* protocol 2: every box is opened, as mandos-client does */
-	P2ClientConfig p2_cfg; /* asks for the sealed secret (if a seal key) and the items */
+	P2ClientConfig p2_cfg; /* asks for the sealed secret (if a seal key) and the items;
+	                        * identity set per connection */
 	P2Binding bindings[BINDINGS_MAX];
 	unsigned n_bindings, n_single; /* single bindings among them */
 	const P2Binding *threshold;    /* the threshold binding, or NULL */
 	Item items[P2_MAX_ESCROW_ITEMS];
 	unsigned n_items;
-	uint8_t key_id_raw[P2_KEY_ID_LEN];
+	uint8_t key_id_raw[P2_KEY_ID_LEN]; /* the only client's, with bindings */
 	/*
 	 * sodium_malloc memory for the secrets: per session slot the E of its items, per group
 	 * slot its opened shares, and one K; free slots on a stack.
@@ -302,6 +308,7 @@ static Conn *conn_new(unsigned target, Group *grp)
 	c->started = mono_usec();
 	c->state = ST_CONNECT;
 	c->target = target;
+	c->id = g.next_id++ % g.n_ids;
 	c->group = grp;
 	if (g.n_items > 0) {
 		c->E = slot_get(false);
@@ -587,6 +594,7 @@ static void step(Conn *c)
 					abort(); /* the binding was checked at load */
 				}
 			}
+			cfg.identity = g.identities[c->id];
 			cfg.items = items;
 			cfg.n_items = (uint8_t)g.n_items;
 			if (p2_client_new(&cfg, mono_usec(), &c->p2) < 0) {
@@ -622,7 +630,7 @@ static void step(Conn *c)
 		gnutls_init(&c->session, GNUTLS_SERVER | GNUTLS_NO_TICKETS | GNUTLS_ENABLE_RAWPK |
 		                                 GNUTLS_NONBLOCK);
 		gnutls_priority_set(c->session, g.priority);
-		gnutls_credentials_set(c->session, GNUTLS_CRD_CERTIFICATE, g.cred);
+		gnutls_credentials_set(c->session, GNUTLS_CRD_CERTIFICATE, g.creds[c->id]);
 		gnutls_certificate_server_set_request(c->session, GNUTLS_CERT_IGNORE);
 		gnutls_transport_set_ptr(c->session, c);
 		gnutls_transport_set_pull_function(c->session, pull);
@@ -820,7 +828,10 @@ static void usage(void)
 	        "       mandos-loadgen --connect=HOST:PORT... --protocol=2 --tls-privkey=PEM\n"
 	        "                      [--seal-key=PEM] [--binding=FILE...] [COMMON]\n"
 	        "COMMON: [--concurrency=N] [--seconds=S] [--count=N] [--label=TEXT]\n"
-	        "        [--processes=N]\n");
+	        "        [--processes=N]\n"
+	        "Several clients: --tls-privkey (and for protocol 1 --tls-pubkey) repeated, in\n"
+	        "pairs, taken in turn by the connections (not with --binding).  Several\n"
+	        "--connect without a threshold binding: taken in turn too.\n");
 }
 
 int main(int argc, char **argv)
@@ -841,9 +852,10 @@ int main(int argc, char **argv)
 	        {"help", no_argument, NULL, 'h'},
 	        {0},
 	};
-	const char *pub = NULL, *priv = NULL, *prio = MANDOS_DEFAULT_PRIORITY, *label = "server";
+	const char *prio = MANDOS_DEFAULT_PRIORITY, *label = "server";
 	const char *seal_path = NULL, *why = NULL, *binding_paths[BINDINGS_MAX];
-	unsigned n_binding_paths = 0;
+	static const char *pubs[IDS_MAX], *privs[IDS_MAX];
+	unsigned n_binding_paths = 0, n_pubs = 0, n_privs = 0;
 	unsigned concurrency = 64, processes = 1, my_concurrency;
 	int results[2] = {-1, -1}; /* [1]: a worker's report pipe */
 	double seconds = 10;
@@ -859,10 +871,16 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'p':
-			pub = optarg;
-			break;
 		case 'k':
-			priv = optarg;
+			if ((o == 'p' ? n_pubs : n_privs) == IDS_MAX) {
+				fprintf(stderr, "at most %d --tls-pubkey and --tls-privkey\n", IDS_MAX);
+				return 64;
+			}
+			if (o == 'p') {
+				pubs[n_pubs++] = optarg;
+			} else {
+				privs[n_privs++] = optarg;
+			}
 			break;
 		case 'n':
 			if (parse_uint(optarg, 100000, &concurrency) < 0 || concurrency == 0) {
@@ -918,21 +936,28 @@ int main(int argc, char **argv)
 	if (g.protocol == 0) {
 		g.protocol = 1;
 	}
-	if (!priv || g.n_targets == 0 ||
-	    (g.protocol == 1 && (!pub || seal_path || n_binding_paths || g.n_targets > 1)) ||
-	    (g.protocol == 2 && !seal_path && n_binding_paths == 0)) {
+	if (n_privs == 0 || g.n_targets == 0 ||
+	    (g.protocol == 1 &&
+	     (n_pubs != n_privs || seal_path || n_binding_paths || g.n_targets > 1)) ||
+	    (g.protocol == 2 && !seal_path && n_binding_paths == 0) ||
+	    (n_binding_paths && n_privs > 1)) {
 		usage();
 		return 64;
 	}
+	g.n_ids = n_privs;
 	if (g.protocol == 2) {
 		if (sodium_init() < 0 || p2_check_sizes() < 0) {
 			fprintf(stderr, "libsodium size assumptions do not hold\n");
 			return 70;
 		}
-		r = p2_identity_load(priv, &g.identity, &why);
-		if (r < 0) {
-			fprintf(stderr, "cannot load %s: %s\n", priv, why ? why : strerror(-r));
-			return 66;
+		for (unsigned i = 0; i < n_privs; i++) {
+			why = NULL;
+			r = p2_identity_load(privs[i], &g.identities[i], &why);
+			if (r < 0) {
+				fprintf(stderr, "cannot load %s: %s\n", privs[i],
+				        why ? why : strerror(-r));
+				return 66;
+			}
 		}
 		why = NULL;
 		r = seal_path ? p2_seal_key_load(seal_path, &g.seal, &why) : 0;
@@ -941,20 +966,22 @@ int main(int argc, char **argv)
 			        why ? why : strerror(-r));
 			return 66;
 		}
-		g.p2_cfg = (P2ClientConfig){.identity = g.identity, .seal = g.seal};
-		p2_key_id_raw(g.identity->pk, g.key_id_raw);
+		g.p2_cfg = (P2ClientConfig){.seal = g.seal};
+		p2_key_id_raw(g.identities[0]->pk, g.key_id_raw);
 		r = load_bindings(binding_paths, n_binding_paths);
 		if (r != 0) {
 			return r;
 		}
 	}
 	gnutls_global_init();
-	gnutls_certificate_allocate_credentials(&g.cred);
-	if (g.protocol == 1) {
-		r = gnutls_certificate_set_rawpk_key_file(g.cred, pub, priv, GNUTLS_X509_FMT_PEM,
-		                                          NULL, 0, NULL, 0, 0, 0);
+	for (unsigned i = 0; g.protocol == 1 && i < n_privs; i++) {
+		gnutls_certificate_allocate_credentials(&g.creds[i]);
+		r = gnutls_certificate_set_rawpk_key_file(g.creds[i], pubs[i], privs[i],
+		                                          GNUTLS_X509_FMT_PEM, NULL, 0, NULL, 0, 0,
+		                                          0);
 		if (r < 0) {
-			fprintf(stderr, "cannot load the key: %s\n", gnutls_strerror(r));
+			fprintf(stderr, "cannot load the key %s: %s\n", privs[i],
+			        gnutls_strerror(r));
 			return 66;
 		}
 	}
@@ -1088,7 +1115,12 @@ report:
 	}
 	free(g.latencies);
 	gnutls_priority_deinit(g.priority);
-	gnutls_certificate_free_credentials(g.cred);
+	for (unsigned i = 0; i < g.n_ids; i++) {
+		if (g.creds[i]) {
+			gnutls_certificate_free_credentials(g.creds[i]);
+		}
+		p2_identity_free(g.identities[i]);
+	}
 	gnutls_global_deinit();
 	for (unsigned i = 0; i < g.n_bindings; i++) {
 		p2_binding_done(&g.bindings[i]);
@@ -1097,6 +1129,5 @@ report:
 		sodium_free(g.arena);
 	}
 	p2_seal_key_free(g.seal);
-	p2_identity_free(g.identity);
 	return g.unlocks > 0 ? 0 : 1;
 }
