@@ -15,11 +15,12 @@
 #include "p2.h"
 
 #define USEC_PER_SEC_U 1000000ULL
-/* §A.5.2: the rolling window of the release limit. */
-#define RELEASE_WINDOW_USEC (24ULL * 3600 * USEC_PER_SEC_U)
+#define RELEASE_WINDOW_USEC CLIENT_RELEASE_WINDOW_USEC
 /* §A.5.1 step 5: protocol 2 requests of one client between SERVER_AUTH and RESULT. */
 #define RELEASE_MAX_DECIDING 4
 #define RELEASE_BUSY_SECONDS 10
+/* TRY_LATER while the shared state is unavailable: about when a partition may have healed. */
+#define RELEASE_UNAVAILABLE_SECONDS 10
 /* §A.5.1 step 6: STATUS AWAITING_APPROVAL every 15 s, never more than one a second. */
 #define RELEASE_STATUS_INTERVAL_USEC (15 * USEC_PER_SEC_U)
 #define RELEASE_STATUS_MIN_USEC USEC_PER_SEC_U
@@ -246,9 +247,32 @@ static void finish(Release *r)
 	r->decided = true;
 }
 
+/*
+ * Whether the shared state forbids every release now (fleet.h: no etcd quorum heard for
+ * etcd_max_staleness); then it says why in the log.
+ */
+static bool releases_blocked(const Client *c)
+{
+	const ClientContext *ctx = c->ctx;
+	char why[200] = "";
+
+	if (!ctx || !ctx->releases_blocked ||
+	    !ctx->releases_blocked(why, sizeof(why), ctx->releases_blocked_userdata)) {
+		return false;
+	}
+	log_warning("%s: releasing no secret to %s", why[0] ? why : "etcd not available",
+	            c->name);
+	return true;
+}
+
 /* Give the verdict: the caller may free r (and itself) from inside, so this comes last. */
 static void decide(Release *r, ReleaseVerdict v, uint32_t value)
 {
+	/* The last look before a grant: an approval wait may have outlasted the quorum. */
+	if (v == RELEASE_GRANTED && releases_blocked(r->client)) {
+		v = RELEASE_UNAVAILABLE;
+		value = RELEASE_UNAVAILABLE_SECONDS;
+	}
 	finish(r);
 	r->granted = v == RELEASE_GRANTED;
 	r->ops->decided(r, v, value, r->userdata);
@@ -429,6 +453,10 @@ int release_begin(sd_event *event, Client *c, int protocol, const ReleaseOps *op
 
 	if (c->removed || !c->s.enabled) {
 		reject_disabled(r);
+		return 0;
+	}
+	if (releases_blocked(c)) {
+		decide(r, RELEASE_UNAVAILABLE, RELEASE_UNAVAILABLE_SECONDS);
 		return 0;
 	}
 	if (limit_reached(c, now_realtime(), &value)) {
