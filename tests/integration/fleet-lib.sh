@@ -104,7 +104,7 @@ fleet_probe() {
 # fleet_result I NAME: the RESULT line server I gives NAME now ("code=C flags=F value=V").
 fleet_result() {
 	fleet_probe "$@" || true
-	sed -n 's/^RESULT //p' "$T/p2err-$2"
+	sed -n 's/^RESULT \(code=[0-9]* flags=[0-9]* value=[0-9]*\).*/\1/p' "$T/p2err-$2"
 }
 
 # fleet_refuses I NAME 'code=C flags=F value=V': server I answers NAME so, with no secret.
