@@ -102,13 +102,13 @@ etcd_cluster_start() {
 	on_exit "_etcd_reap_all"
 	while :; do
 		_etcd_cluster_try "$1" && return 0
-		_etcd_port_clash && [ "$_ecs_try" -lt 3 ] || {
+		if ! _etcd_port_clash || [ "$_ecs_try" -ge 3 ]; then
 			for _ecs_i in $(seq 1 "$1"); do
 				echo "--- $T/etcd-$_ecs_i/log:" >&2
 				tail -n 20 "$T/etcd-$_ecs_i/log" >&2
 			done
 			fail "the etcd cluster of $1 did not become healthy"
-		}
+		fi
 		_etcd_reap_all
 		_ecs_try=$((_ecs_try + 1))
 	done
