@@ -258,7 +258,8 @@ static json_object *json_get(json_object *parent, const char *name, json_type ty
 {
 	json_object *v;
 
-	if (!parent || !json_object_object_get_ex(parent, name, &v) || !json_object_is_type(v, type)) {
+	if (!parent || !json_object_object_get_ex(parent, name, &v) ||
+	    !json_object_is_type(v, type)) {
 		return NULL;
 	}
 	return v;
@@ -500,9 +501,8 @@ static int ec_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, voi
 	} else if (sd_event_source_set_io_events(es->source, events) < 0) {
 		return -1;
 	}
-	return sd_event_source_set_enabled(es->source, events ? SD_EVENT_ON : SD_EVENT_OFF) < 0
-	               ? -1
-	               : 0;
+	return sd_event_source_set_enabled(es->source, events ? SD_EVENT_ON : SD_EVENT_OFF) < 0 ? -1
+	                                                                                        : 0;
 }
 
 static int ec_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -617,11 +617,10 @@ static CURL *ec_easy_new(EtcdClient *ec, const char *path, const char *body, boo
 	     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
 	     curl_easy_setopt(easy, CURLOPT_PRIVATE, t) == CURLE_OK &&
 	     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK &&
-	     curl_easy_setopt(easy, CURLOPT_HTTPHEADER,
-	                      watch ? ec->watch_headers : ec->headers) == CURLE_OK &&
+	     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, watch ? ec->watch_headers : ec->headers) ==
+	             CURLE_OK &&
 	     curl_easy_setopt(easy, CURLOPT_COPYPOSTFIELDS, body) == CURLE_OK &&
-	     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)ec->timeout_msec) ==
-	             CURLE_OK;
+	     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)ec->timeout_msec) == CURLE_OK;
 	if (ok && !watch) {
 		ok = curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)ec->timeout_msec) == CURLE_OK;
 	}
@@ -705,7 +704,8 @@ static int request_start(EtcdClient *ec, EtcdKind kind, const char *path, json_o
 	r->userdata = userdata;
 	r->endpoint = ec->current;
 	r->easy = ec_easy_new(ec, path, s, false, &r->t, r->errbuf);
-	if (!r->easy || curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, request_write) != CURLE_OK ||
+	if (!r->easy ||
+	    curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, request_write) != CURLE_OK ||
 	    curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r) != CURLE_OK) {
 		request_free(r);
 		return -ENOMEM;
@@ -1070,8 +1070,8 @@ static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return total;
 }
 
-int etcd_watch(EtcdClient *ec, const char *prefix, int64_t start_revision,
-               const EtcdWatchOps *ops, void *userdata, EtcdWatch **ret)
+int etcd_watch(EtcdClient *ec, const char *prefix, int64_t start_revision, const EtcdWatchOps *ops,
+               void *userdata, EtcdWatch **ret)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
 	json_object *c = json_object_new_object();
@@ -1222,7 +1222,8 @@ static void watch_deliver(EtcdWatch *w)
 		int e = w->error;
 
 		if (e == 0) {
-			e = w->result == CURLE_OK ? -ECONNRESET : curl_to_errno(w->result, w->os_errno);
+			e = w->result == CURLE_OK ? -ECONNRESET
+			                          : curl_to_errno(w->result, w->os_errno);
 		}
 		watch_end(w, e, false,
 		          w->error == -EPROTO ? "a watch answer that is not etcd's JSON, or too big"

@@ -7,11 +7,16 @@
 #                            ETCD_CLIENT_PORT_I, ETCD_PEER_PORT_I, ETCD_PID_I, ETCD_URL_I.
 #   etcd_member_kill I       SIGKILL member I (a crash), and reap it.
 #   etcd_member_start I      start member I again on its data dir (it rejoins), wait until it
-#                            is healthy.
+#                            is healthy (which needs a quorum up with it).
+#   etcd_member_start_nowait I   the same without the wait (when no quorum can be up yet).
 #   etcd_member_stop I / etcd_member_cont I   SIGSTOP / SIGCONT member I (a hung member: its
 #                            ports accept, nothing answers).
 #   etcd_member_healthy I    whether member I answers /health with a leader.
+#   etcd_leader              print the I of the leader (fails when none answers as one).
 #   etcdctl_ ARGS...         etcdctl (API 3) on every member's endpoint.
+# Ports come from the kernel (bound on 127.0.0.1 together, so distinct); a start that loses a
+# port to another program meanwhile is retried on new ones.  Members left running, or stopped,
+# are killed at exit.
 # ETCD_EXTRA_ARGS (optional) is added to every member's command line, e.g.
 # --experimental-watch-progress-notify-interval=1s.  Raft's heartbeat and election timeout are
 # scaled by $SLOW, so that a busy machine does not change leaders all the time.
@@ -97,13 +102,13 @@ etcd_cluster_start() {
 	on_exit "_etcd_reap_all"
 	while :; do
 		_etcd_cluster_try "$1" && return 0
-		_etcd_port_clash && [ "$_ecs_try" -lt 3 ] || {
+		if ! _etcd_port_clash || [ "$_ecs_try" -ge 3 ]; then
 			for _ecs_i in $(seq 1 "$1"); do
 				echo "--- $T/etcd-$_ecs_i/log:" >&2
 				tail -n 20 "$T/etcd-$_ecs_i/log" >&2
 			done
 			fail "the etcd cluster of $1 did not become healthy"
-		}
+		fi
 		_etcd_reap_all
 		_ecs_try=$((_ecs_try + 1))
 	done
@@ -146,21 +151,49 @@ etcd_member_kill() {
 	_etcd_reap "$1"
 }
 
-etcd_member_start() {
+etcd_member_start_nowait() {
 	_etcd_reap "$1"
 	_etcd_launch "$1" existing
+}
+
+etcd_member_start() {
+	etcd_member_start_nowait "$1"
 	wait_for 30 etcd_member_healthy "$1" || {
 		tail -n 20 "$T/etcd-$1/log" >&2
 		fail "etcd member $1 did not come back healthy"
 	}
 }
 
+etcd_leader() {
+	_el_i=1
+	while [ "$_el_i" -le "$ETCD_N" ]; do
+		if [ -n "$(_etcd_var ETCD_PID "$_el_i")" ] &&
+			curl -s --max-time 2 -X POST -d '{}' \
+				"$(_etcd_var ETCD_URL "$_el_i")/v3/maintenance/status" |
+			python3 -c 'import json, sys
+s = json.load(sys.stdin)
+sys.exit(0 if s.get("leader") and s["leader"] == s["header"]["member_id"] else 1)' 2>/dev/null; then
+			echo "$_el_i"
+			return 0
+		fi
+		_el_i=$((_el_i + 1))
+	done
+	return 1
+}
+
+# _etcd_signal SIGNAL I: send SIGNAL to member I, which must be running.
+_etcd_signal() {
+	_es_pid=$(_etcd_var ETCD_PID "$2")
+	[ -n "$_es_pid" ] || fail "etcd member $2 is not running"
+	kill "-$1" "$_es_pid"
+}
+
 etcd_member_stop() {
-	kill -STOP "$(_etcd_var ETCD_PID "$1")"
+	_etcd_signal STOP "$1"
 }
 
 etcd_member_cont() {
-	kill -CONT "$(_etcd_var ETCD_PID "$1")"
+	_etcd_signal CONT "$1"
 }
 
 etcdctl_() {

@@ -253,7 +253,7 @@ typedef struct Seen {
 	bool ended, compacted;
 	int error;
 	EtcdWatch *w;
-	bool cancel_on_event; /* etcd_watch_cancel() from inside the first event */
+	bool cancel_on_event;    /* etcd_watch_cancel() from inside the first event */
 	EtcdClient *free_client; /* etcd_client_free() it from inside the first event */
 	bool freed;
 } Seen;
@@ -267,8 +267,8 @@ static void on_event(EtcdEventType type, const EtcdKv *kv, void *userdata)
 	CHECK(s->n < ELEMENTSOF(s->type), "too many events");
 	s->type[s->n] = type;
 	snprintf(s->key[s->n], sizeof(s->key[0]), "%s", kv->key);
-	snprintf(s->value[s->n], sizeof(s->value[0]), "%s", type == ETCD_EVENT_PUT ?
-	         (char *)kv->value : "");
+	snprintf(s->value[s->n], sizeof(s->value[0]), "%s",
+	         type == ETCD_EVENT_PUT ? (char *)kv->value : "");
 	s->mod_revision[s->n] = kv->mod_revision;
 	s->n++;
 	if (s->cancel_on_event) {
@@ -301,9 +301,9 @@ static void on_ended(int error, bool compacted, void *userdata)
 }
 
 static const EtcdWatchOps watch_ops = {
-	.event = on_event,
-	.progress = on_progress,
-	.ended = on_ended,
+        .event = on_event,
+        .progress = on_progress,
+        .ended = on_ended,
 };
 
 static EtcdWatch *watch(const char *prefix, int64_t rev, Seen *s)
@@ -360,8 +360,8 @@ static void case_watch(const char *prefix, bool want_notify)
 	watch(prefix, rev + 1, &c);
 	/* The created answer comes as progress at the store's revision. */
 	run_until_progress(&s, 1);
-	CHECK(s.progress_revision >= rev, "created at %" PRId64 " < %" PRId64,
-	      s.progress_revision, rev);
+	CHECK(s.progress_revision >= rev, "created at %" PRId64 " < %" PRId64, s.progress_revision,
+	      rev);
 
 	put_if(ka, "A1", 2, 0, &res);
 	CHECK(res.error == 0 && res.succeeded, "put a");
@@ -456,8 +456,8 @@ static void case_rotate(const char *prefix)
 	Seen s = {0};
 
 	get(k, false, &res);
-	CHECK(res.error == -ECONNREFUSED || res.error == -ETIMEDOUT,
-	      "first endpoint: %s (%s)", strerror(-res.error), res.message);
+	CHECK(res.error == -ECONNREFUSED || res.error == -ETIMEDOUT, "first endpoint: %s (%s)",
+	      strerror(-res.error), res.message);
 	printf("rotate: first endpoint %s\n", strerror(-res.error));
 	get(k, false, &res);
 	check_ok(&res, "second endpoint");
@@ -495,9 +495,9 @@ static void on_before_free(EtcdClient *c, const EtcdResponse *resp, void *userda
 }
 
 static const EtcdWatchOps never_ops = {
-	.event = on_event,
-	.progress = on_progress,
-	.ended = on_ended,
+        .event = on_event,
+        .progress = on_progress,
+        .ended = on_ended,
 };
 
 /* Cancel requests and watches; free the client from inside callbacks. */
@@ -613,8 +613,8 @@ static void case_big(const char *prefix)
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"timeout", required_argument, NULL, 't'},
-		{},
+	        {"timeout", required_argument, NULL, 't'},
+	        {},
 	};
 	char *eps[8], *list, *tok, *save = NULL;
 	EtcdOptions o = {.endpoints = eps};
