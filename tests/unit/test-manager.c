@@ -135,7 +135,7 @@ START_TEST(restart)
 	ServerSettings s = settings();
 	Manager *m = NULL;
 	Client *a;
-	realtime_t created;
+	realtime_t created, until;
 
 	mkdir(s.statedir, 0700);
 	write_clients("[a]\nkey_id = " K1 "\nsecret = YQ==\n");
@@ -147,6 +147,9 @@ START_TEST(restart)
 	client_checked_ok(a);
 	ck_assert_int_eq(client_set_secret(a, "changed", 7), 0);
 	client_set_timeout(a, 99000);
+	client_approve_for(a, 3600 * 1000);
+	until = a->approved_until;
+	ck_assert_uint_gt(until, 0);
 	created = a->created;
 	ck_assert_int_eq(manager_save_state(m), 0);
 	manager_free(m);
@@ -162,6 +165,18 @@ START_TEST(restart)
 	ck_assert_int_eq(a->last_checker_status, 0);
 	ck_assert_uint_eq(a->secret.len, 7);     /* the runtime secret, decrypted */
 	ck_assert_mem_eq(secret_data(&a->secret), "changed", 7);
+	ck_assert_uint_eq(a->approved_until, until); /* ApproveFor's end, still ahead */
+	/* One that has passed by the next start is dropped. */
+	a->approved_until = 1000;
+	ck_assert_int_eq(manager_save_state(m), 0);
+	manager_free(m);
+	m = NULL;
+	ck_assert_int_eq(manager_new(&s, &m), 0);
+	ck_assert_int_eq(manager_setup_loop(m), 0);
+	ck_assert_int_eq(manager_load_config(m), 0);
+	ck_assert_int_eq(manager_restore_state(m), 0);
+	a = manager_find_client_by_name(m, "a");
+	ck_assert_uint_eq(a->approved_until, 0);
 	manager_free(m);
 
 	/* A new config secret wins over the saved one. */
@@ -379,6 +394,7 @@ START_TEST(releases_and_delivery)
 	a = manager_find_client_by_name(m, "a");
 	ck_assert_uint_eq(a->created, 5);
 	ck_assert_uint_eq(a->n_releases, 0);
+	ck_assert_uint_eq(a->approved_until, 0); /* no approved_until line: none */
 	manager_free(m);
 	unlink(path);
 	server_settings_done(&s);
