@@ -121,6 +121,10 @@ static int append_entries(sd_bus_message *msg, const Client *c, bool only_emitti
 		if ((only_emitting && !props[i].emits_changed) || (one && one != &props[i])) {
 			continue;
 		}
+		/* A reload leaves ApprovedUntil alone: it is sent by itself when it changes. */
+		if (only_emitting && !one && i == P_APPROVED_UNTIL) {
+			continue;
+		}
 		if ((r = sd_bus_message_open_container(msg, 'e', "sv")) < 0 ||
 		    (r = sd_bus_message_append(msg, "s", props[i].name)) < 0 ||
 		    (r = delivery_append_variant(msg, c, &props[i])) < 0 ||

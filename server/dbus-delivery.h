@@ -46,5 +46,5 @@ int delivery_append_all(sd_bus_message *msg, const Client *c);
 void delivery_introspect(FILE *f);
 
 /* PropertiesChanged on this interface with the property `name`, or with every property that
- * emits it when name is NULL (after a reload). */
+ * a reload can change when name is NULL (all that emit it but ApprovedUntil). */
 int delivery_emit_changed(sd_bus *bus, const char *path, const Client *c, const char *name);
