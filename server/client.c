@@ -609,8 +609,8 @@ void client_approve_for(Client *c, uint64_t msec)
 		client_set_approved_until(c, 0);
 		return;
 	}
-	/* Far enough is forever: no overflow of the microseconds. */
-	msec = MIN(msec, (uint64_t)(INT64_MAX / 2) / USEC_PER_MSEC_U);
+	/* 10,000 years is forever enough, and still a time that formats and saves. */
+	msec = MIN(msec, DURATION_MAX_MSEC);
 	until = now_realtime() + msec * USEC_PER_MSEC_U;
 	log_info("Approving every request of %s until %s", c->name,
 	         timestamp_format_iso(until, buf, sizeof(buf)));
