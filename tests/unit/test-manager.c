@@ -130,19 +130,28 @@ START_TEST(reload_and_remove)
 }
 END_TEST
 
+/* A manager on the current clients.conf and state, as at a server start. */
+static Manager *start(ServerSettings *s)
+{
+	Manager *m = NULL;
+
+	ck_assert_int_eq(manager_new(s, &m), 0);
+	ck_assert_int_eq(manager_setup_loop(m), 0);
+	ck_assert_int_eq(manager_load_config(m), 0);
+	ck_assert_int_eq(manager_restore_state(m), 0);
+	return m;
+}
+
 START_TEST(restart)
 {
 	ServerSettings s = settings();
-	Manager *m = NULL;
+	Manager *m;
 	Client *a;
 	realtime_t created, until;
 
 	mkdir(s.statedir, 0700);
 	write_clients("[a]\nkey_id = " K1 "\nsecret = YQ==\n");
-	ck_assert_int_eq(manager_new(&s, &m), 0);
-	ck_assert_int_eq(manager_setup_loop(m), 0);
-	ck_assert_int_eq(manager_load_config(m), 0);
-	ck_assert_int_eq(manager_restore_state(m), 0);
+	m = start(&s);
 	a = manager_find_client_by_name(m, "a");
 	client_checked_ok(a);
 	ck_assert_int_eq(client_set_secret(a, "changed", 7), 0);
@@ -154,11 +163,7 @@ START_TEST(restart)
 	ck_assert_int_eq(manager_save_state(m), 0);
 	manager_free(m);
 
-	m = NULL;
-	ck_assert_int_eq(manager_new(&s, &m), 0);
-	ck_assert_int_eq(manager_setup_loop(m), 0);
-	ck_assert_int_eq(manager_load_config(m), 0);
-	ck_assert_int_eq(manager_restore_state(m), 0);
+	m = start(&s);
 	a = manager_find_client_by_name(m, "a");
 	ck_assert_uint_eq(a->created, created);
 	ck_assert_uint_eq(a->s.timeout, 99000); /* runtime value, config unchanged */
@@ -170,22 +175,14 @@ START_TEST(restart)
 	a->approved_until = 1000;
 	ck_assert_int_eq(manager_save_state(m), 0);
 	manager_free(m);
-	m = NULL;
-	ck_assert_int_eq(manager_new(&s, &m), 0);
-	ck_assert_int_eq(manager_setup_loop(m), 0);
-	ck_assert_int_eq(manager_load_config(m), 0);
-	ck_assert_int_eq(manager_restore_state(m), 0);
+	m = start(&s);
 	a = manager_find_client_by_name(m, "a");
 	ck_assert_uint_eq(a->approved_until, 0);
 	manager_free(m);
 
 	/* A new config secret wins over the saved one. */
 	write_clients("[a]\nkey_id = " K1 "\nsecret = Yg==\n");
-	m = NULL;
-	ck_assert_int_eq(manager_new(&s, &m), 0);
-	ck_assert_int_eq(manager_setup_loop(m), 0);
-	ck_assert_int_eq(manager_load_config(m), 0);
-	ck_assert_int_eq(manager_restore_state(m), 0);
+	m = start(&s);
 	a = manager_find_client_by_name(m, "a");
 	ck_assert_uint_eq(a->secret.len, 1);
 	ck_assert_mem_eq(secret_data(&a->secret), "b", 1);
@@ -311,17 +308,6 @@ static void count_delivery(Client *c, ClientProperty p, void *userdata)
 static const ClientObserver delivery_observer = {.property_changed = count_delivery};
 
 /* A manager on the current clients.conf, its state restored. */
-static Manager *start(ServerSettings *s)
-{
-	Manager *m = NULL;
-
-	ck_assert_int_eq(manager_new(s, &m), 0);
-	ck_assert_int_eq(manager_setup_loop(m), 0);
-	ck_assert_int_eq(manager_load_config(m), 0);
-	ck_assert_int_eq(manager_restore_state(m), 0);
-	return m;
-}
-
 #define SEALED49 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMA=="
 
 START_TEST(releases_and_delivery)

@@ -523,11 +523,20 @@ START_TEST(abort_drops_pending)
 }
 END_TEST
 
+/* A request of c waits (nothing decided at once); then it is aborted and freed. */
+static void assert_waits(Client *c, int protocol)
+{
+	Outcome o = {0};
+
+	ck_assert_int_eq(release_begin(event, c, protocol, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.n_decided, 0);
+	release_free(o.r);
+}
+
 /* ApproveFor: granted at once (no NeedApproval, no ApprovalPending), for both protocols. */
 START_TEST(approve_for_at_once)
 {
 	Client *c = make(60000, false, 0);
-	Outcome o;
 
 	client_approve_for(c, 60000);
 	ck_assert_uint_eq(until_changes, 1);
@@ -543,11 +552,8 @@ START_TEST(approve_for_at_once)
 	client_approve_for(c, 0);
 	ck_assert_uint_eq(c->approved_until, 0);
 	ck_assert_uint_eq(until_changes, 2);
-	o = (Outcome){0};
-	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
-	ck_assert_uint_eq(o.n_decided, 0);
+	assert_waits(c, 2);
 	ck_assert_uint_eq(n_need_approval, 1);
-	release_free(o.r);
 	/* A time in the past clears it; setting the same time again tells nobody. */
 	client_set_approved_until(c, 1);
 	ck_assert_uint_eq(c->approved_until, 0);
@@ -572,10 +578,7 @@ START_TEST(approve_for_wakes_and_ends)
 	release_free(o.r);
 	run_until(&until_changes, 2, 3000); /* the timer ends the window */
 	ck_assert_uint_eq(c->approved_until, 0);
-	o = (Outcome){0};
-	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
-	ck_assert_uint_eq(o.n_decided, 0);
-	release_free(o.r);
+	assert_waits(c, 2);
 	client_unref(c);
 }
 END_TEST
@@ -597,7 +600,7 @@ START_TEST(approve_for_and_deny)
 	client_approve_for(c, 60000);
 	ck_assert_int_eq(decide_now(c, 2, &o), RELEASE_GRANTED);
 	ck_assert_int_eq(decide_now(c, 1, &o), RELEASE_GRANTED);
-	/* Disabled or over the limit: ApproveFor changes nothing of that. */
+	/* Disabled: ApproveFor changes nothing of that. */
 	client_disable(c, true);
 	ck_assert_int_eq(decide_now(c, 2, &o), RELEASE_DISABLED);
 	client_unref(c);
