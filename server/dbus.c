@@ -1231,8 +1231,9 @@ static int approve_for(DbusClient *dc, sd_bus_message *msg)
 	int r;
 
 	if (!sd_bus_message_has_signature(msg, "t")) {
-		return sd_bus_reply_method_errorf(msg, SD_BUS_ERROR_INVALID_ARGS,
-		                                  "ApproveFor takes one argument: milliseconds (t)");
+		return sd_bus_reply_method_errorf(
+		        msg, SD_BUS_ERROR_INVALID_ARGS,
+		        "ApproveFor takes one argument: milliseconds (t)");
 	}
 	r = sd_bus_message_read(msg, "t", &msec);
 	if (r < 0) {

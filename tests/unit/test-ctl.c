@@ -722,8 +722,9 @@ START_TEST(approved_until_shown)
 	ck_assert_int_eq(ctl_dump_json(f, sel, 2, &missing), 0);
 	fclose(f);
 	ck_assert(strstr(buf, "        \"LastCheckerStatus\": -2\n    },\n    \"b\": {"));
-	ck_assert(strstr(buf, "        \"LastCheckerStatus\": -2,\n"
-	                      "        \"ApprovedUntil\": \"2026-12-01T20:15:00.123456\"\n    }\n}\n"));
+	ck_assert(strstr(buf,
+	                 "        \"LastCheckerStatus\": -2,\n"
+	                 "        \"ApprovedUntil\": \"2026-12-01T20:15:00.123456\"\n    }\n}\n"));
 	free(buf);
 	free(plain);
 	client_list_done(&l);
