@@ -202,6 +202,7 @@ Client *client_unref(Client *c)
 	sd_event_source_disable_unref(c->checker_timer);
 	sd_event_source_disable_unref(c->disable_timer);
 	sd_event_source_disable_unref(c->approval_timer);
+	sd_event_source_disable_unref(c->approved_until_timer);
 	if (c->ctx) {
 		secret_store_drop(c->ctx->store, &c->secret);
 		secret_store_drop(c->ctx->store, &c->state_key);
@@ -650,17 +651,76 @@ bool client_merge_releases(Client *c, const realtime_t *times, size_t n)
 	return true;
 }
 
-void client_approve_for(Client *c, uint64_t msec)
+static int on_approved_until_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	/* Issue 14: implemented on branch approve-for. */
-	(void)c;
-	(void)msec;
+	Client *c = userdata;
+
+	if (c->approved_until != 0) {
+		log_info("Approval of every request of %s ended", c->name);
+		set_time(c, &c->approved_until, 0, CLIENT_PROP_APPROVED_UNTIL);
+	}
+	return 0;
+}
+
+/* The end-of-window timer at `until` on the realtime clock (the shared value is a wall-clock
+ * time, and so is the state file's: a clock step moves the end with it). */
+static int arm_approved_until_timer(Client *c, realtime_t until)
+{
+	int r;
+
+	if (c->approved_until_timer) {
+		r = sd_event_source_set_time(c->approved_until_timer, until);
+		if (r >= 0) {
+			r = sd_event_source_set_enabled(c->approved_until_timer, SD_EVENT_ONESHOT);
+		}
+	} else {
+		r = sd_event_add_time(c->ctx->event, &c->approved_until_timer, CLOCK_REALTIME,
+		                      until, TIMER_ACCURACY_USEC, on_approved_until_timer, c);
+	}
+	if (r < 0) {
+		log_error_errno(r, "Cannot arm the approval timer for client %s: %m", c->name);
+	}
+	return r;
 }
 
 void client_set_approved_until(Client *c, realtime_t until)
 {
-	(void)c;
-	(void)until;
+	if (until != 0 && until <= now_realtime()) {
+		until = 0;
+	}
+	if (until == 0) {
+		disarm_timer(c->approved_until_timer);
+	} else if (arm_approved_until_timer(c, until) < 0) {
+		/* Without a timer nothing would end the window: fail closed. */
+		until = 0;
+	}
+	if (c->approved_until == until) {
+		return;
+	}
+	set_time(c, &c->approved_until, until, CLIENT_PROP_APPROVED_UNTIL);
+	if (until != 0) {
+		wake_waiters(c);
+	}
+}
+
+void client_approve_for(Client *c, uint64_t msec)
+{
+	char buf[TIMESTAMP_STRING_MAX];
+	realtime_t until;
+
+	if (msec == 0) {
+		if (c->approved_until != 0) {
+			log_info("Approval of every request of %s cancelled", c->name);
+		}
+		client_set_approved_until(c, 0);
+		return;
+	}
+	/* 10,000 years is forever enough, and still a time that formats and saves. */
+	msec = MIN(msec, DURATION_MAX_MSEC);
+	until = now_realtime() + msec * USEC_PER_MSEC_U;
+	log_info("Approving every request of %s until %s", c->name,
+	         timestamp_format_iso(until, buf, sizeof(buf)));
+	client_set_approved_until(c, until);
 }
 
 void client_approval_begin(Client *c)

@@ -198,6 +198,7 @@ struct Client {
 	bool checker_timer_randomized;
 	sd_event_source *disable_timer;  /* at `expires` */
 	sd_event_source *approval_timer; /* end of an Approve() decision */
+	sd_event_source *approved_until_timer; /* CLOCK_REALTIME, at approved_until */
 	ClientWaiter *waiters;
 };
 

@@ -539,6 +539,8 @@ static void restore_client(Manager *m, Client *c, SavedClient *sc, realtime_t no
 	c->last_checked_ok = sc->last_checked_ok;
 	c->last_checker_status = sc->last_checker_status;
 	c->last_approval_request = sc->last_approval_request;
+	/* Only while in the future (a past one is dropped); arms the timer that ends it. */
+	client_set_approved_until(c, sc->approved_until);
 	if (!c->s.enabled) {
 		c->last_enabled = 0;
 		c->expires = 0;

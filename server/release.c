@@ -342,6 +342,12 @@ static int arm(Release *r, sd_event_source **s, uint64_t at, sd_event_time_handl
 	return sd_event_source_set_enabled(*s, repeat ? SD_EVENT_ON : SD_EVENT_ONESHOT);
 }
 
+/* ApproveFor() (issue 14): every request is approved until then, with no wait. */
+static bool approved_for_now(const Client *c)
+{
+	return c->approved_until != 0 && c->approved_until > now_realtime();
+}
+
 /* spec §2.7's loop: decide now if we can, else wait for a change of the client or the delay. */
 static void approval_step(Release *r)
 {
@@ -354,6 +360,14 @@ static void approval_step(Release *r)
 		return;
 	}
 	if (c->approved == APPROVAL_GRANTED || c->s.approval_delay == 0) {
+		decide(r, RELEASE_GRANTED, 0);
+		return;
+	}
+	/* Before a denial: one given before the window (still within its approval_duration)
+	 * does not outlast an ApproveFor; one given during the window denies only the requests
+	 * that wait at that moment, and none waits while the window is open. */
+	if (approved_for_now(c)) {
+		log_info("Client %s is approved for now (ApproveFor)", c->name);
 		decide(r, RELEASE_GRANTED, 0);
 		return;
 	}
@@ -473,6 +487,13 @@ int release_begin(sd_event *event, Client *c, int protocol, const ReleaseOps *op
 		}
 		c->releases_deciding++;
 		r->deciding = true;
+	}
+	/* Within an ApproveFor window: approved at once, without NeedApproval or
+	 * ApprovalPending. */
+	if (c->s.approval_delay > 0 && c->approved != APPROVAL_GRANTED && approved_for_now(c)) {
+		log_info("Client %s is approved for now (ApproveFor)", c->name);
+		decide(r, RELEASE_GRANTED, 0);
+		return 0;
 	}
 	if (c->s.approval_delay > 0) {
 		r->approval_required = true;
