@@ -561,6 +561,7 @@ static void on_written(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
 	/* Another server wrote first: take its value, merge again, write again. */
 	doc_done(&e->pending);
 	f->conflicts++;
+	log_debug("etcd: %s changed meanwhile; merging again", e->key);
 	if (resp->n_kvs == 0) {
 		remote_removed(e);
 		return;
@@ -801,7 +802,9 @@ static void on_read(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
 		if (e->seen) {
 			continue;
 		}
-		if (e->known && e->mod_revision > 0) {
+		/* Known to exist at or before this read's revision, and gone in it: deleted.  (A
+		 * write of ours that etcd took after the read is no removal.) */
+		if (e->known && e->mod_revision > 0 && e->mod_revision <= resp->revision) {
 			remote_removed(e);
 			continue;
 		}

@@ -22,6 +22,16 @@ doc_at_least() {
 enabled_is() {
 	[ "$(fleet_enabled "$1" "$2")" = "$3" ]
 }
+au_set() {
+	eval "_bus=\$BUS_$1"
+	busctl --address="$_bus" get-property se.recompile.Mandos "/clients/$2" \
+		se.recompile.Mandos.Client.Delivery ApprovedUntil 2>/dev/null | grep -q '^s "2'
+}
+au_cleared() {
+	eval "_bus=\$BUS_$1"
+	[ "$(busctl --address="$_bus" get-property se.recompile.Mandos "/clients/$2" \
+		se.recompile.Mandos.Client.Delivery ApprovedUntil 2>/dev/null)" = 's ""' ]
+}
 fleet_releases_left() {
 	eval "_bus=\$BUS_$1"
 	busctl --address="$_bus" get-property se.recompile.Mandos "/clients/$2" \
@@ -30,14 +40,16 @@ fleet_releases_left() {
 releases_left() {
 	[ "$(fleet_releases_left "$1" "$2")" = "$3" ]
 }
-for n in stolen waiting alive race flip; do
+for n in stolen gone waiting window alive race flip; do
 	p2_keys "$n"
 done
 {
 	printf '[DEFAULT]\nchecker = true\n\n'
 	p2_section stolen
+	p2_section gone
 	p2_section waiting "approval_delay = PT5M" "approved_by_default = False" \
 		"approval_duration = PT5M"
+	p2_section window "approval_delay = PT5M" "approved_by_default = False"
 	# Succeeds on server 1 only (its environment), fails on 2 and 3: a few timeouts pass.
 	p2_section alive 'checker = test "$FLEET_CHECKER" = ok' "interval = PT1S" \
 		"timeout = PT$((4 * SLOW))S"
@@ -88,6 +100,16 @@ assert_eq "$(fleet_enabled 3 stolen)" false "Enabled of stolen on server 3"
 fleet_ctl 3 --enable stolen
 wait_for 5 fleet_unlocks 1 stolen || fail "server 1 does not serve stolen again"
 
+echo "# 1b. removed on server 2 (D-Bus RemoveClient): unknown to servers 1 and 3 at once"
+assert_fleet_unlocks 3 gone
+fleet_ctl 2 --remove gone
+for i in 1 3; do
+	wait_for 2 fleet_refuses "$i" gone "code=1 flags=0 value=0" ||
+		fail "server $i still knows gone after its removal on server 2"
+	fleet_log_wait "$i" "Client gone was removed on another server"
+done
+[ -z "$(fleet_doc gone)" ] || fail "gone's document is still in etcd"
+
 echo "# 2. an approval on server 2 releases a request waiting on server 3"
 PORT=$PORT_3 p2_unlock waiting &
 probe=$!
@@ -100,6 +122,19 @@ assert_eq "$rc" 0 "the waiting request's probe"
 assert_contains "$T/p2err-waiting" "RESULT code=0 flags=0 value=0"
 cmp -s "$T/p2out-waiting" "$T/p2-waiting/pw" || fail "waiting got the wrong secret"
 fleet_log_wait 3 "Sending secret to waiting"
+
+echo "# 2b. an --approve-for window opened on server 1 holds on server 3, and its cancel too"
+fleet_ctl 1 --approve-for=PT10M window
+wait_for 5 au_set 3 window || fail "the window opened on server 1 does not reach server 3"
+assert_fleet_unlocks 3 window
+assert_not_contains "$T/s3/server.log" "Client window needs approval"
+fleet_ctl 2 --approve-for=0 window
+wait_for 5 au_cleared 3 window || fail "the cancel on server 2 does not reach server 3"
+PORT=$PORT_3 p2_unlock window &
+probe=$!
+on_exit "kill_job $probe"
+fleet_log_wait 3 "Client window needs approval"
+kill_job "$probe"
 
 echo "# 3. a checker success on server 1 keeps alive enabled on servers 2 and 3"
 # More failures on servers 2 and 3 than fit in its timeout: alone, they would disable it.
