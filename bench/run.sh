@@ -8,10 +8,16 @@
 # escrow keys; the initramfs size with protocol 1, protocol 2 only and upstream's.  Writes the
 # tables into bench/README.md.
 # Usage: bench/run.sh [BUILD_DIR] [SECONDS] [CONCURRENCY]
+#        bench/run.sh etcd [BUILD_DIR] [SECONDS] [CONCURRENCY]: the etcd backend against the file
+#        backend instead (bench/etcd.sh)
 # Environment: CLIENT_RUNS (mandos-client unlocks per client, default 20), INITRAMFS=0 skips
 # the three mkinitramfs runs (about a minute each), KEEP_TEST_DIR=1 keeps the work directory.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${1:-}" = etcd ]; then
+	shift
+	exec "$top/bench/etcd.sh" "$@"
+fi
 build=$(cd "${1:-$top/build}" && pwd)
 seconds=${2:-15}
 concurrency=${3:-64}
