@@ -175,13 +175,13 @@ py() { python3 -c "print($1)" 2>/dev/null || echo -; }
 # results in $T/results as "KEY field=value ...".
 measure() {
 	key=$1 names=$(echo "$2" | tr , ' ')
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2046,SC2086 # lists of numbers
 	set -- "$1" "$2" "$3" "$4" "$5" $(cpu_ms $(pids $names)) $(cpu_ms $(etcd_pids)) \
 		$(etcd_counts) $(machine_busy)
 	load=$(cut -d" " -f1 /proc/loadavg)
 	# shellcheck disable=SC2086
 	line=$(loadgen "$(ports $names)" "$3" "$4" "$5" "$key" --processes=2) || true
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2046,SC2086 # lists of numbers
 	set -- "$@" $(cpu_ms $(pids $names)) $(cpu_ms $(etcd_pids)) $(etcd_counts) \
 		$(machine_busy)
 	echo "${line:-$key: no unlock}" >&2
