@@ -22,6 +22,7 @@ export MESON_SOURCE_ROOT="$top" MESON_BUILD_ROOT="$build"
 # killed at exit, also on failure).
 . "$top/tests/integration/lib.sh"
 . "$top/tests/integration/etcd-lib.sh"
+. "$top/bench/lib.sh"
 mandos="$build/server/mandos"
 loadgen="$build/bench/mandos-loadgen"
 seal_tool="$build/tests/tools/p2-seal"
@@ -168,8 +169,6 @@ etcd_counts() {
 machine_busy() {
 	awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
 }
-py() { python3 -c "print($1)" 2>/dev/null || echo -; }
-
 # measure KEY NAMES MODE CONCURRENCY SECONDS: one loadgen run against the servers NAMES (comma
 # separated; the connections take them in turn), with CPU and etcd counters around it; the
 # results in $T/results as "KEY field=value ...".
@@ -361,12 +360,4 @@ for etcd_max_staleness) during the run: $blocked.
 TABLE
 )
 echo "$table"
-python3 - "$top/bench/README.md" <<PY
-import sys
-path = sys.argv[1]
-text = open(path).read()
-begin, end = "<!-- etcd results begin -->", "<!-- etcd results end -->"
-head, rest = text.split(begin, 1)
-tail = rest.split(end, 1)[1]
-open(path, "w").write(head + begin + "\n" + """$table""" + "\n" + end + tail)
-PY
+results_write "etcd results" "$table"

@@ -27,6 +27,7 @@ export MESON_SOURCE_ROOT="$top" MESON_BUILD_ROOT="$build"
 # initramfs helpers of the boot tests.
 . "$top/tests/integration/lib.sh"
 . "$top/tests/e2e/boot-lib.sh"
+. "$top/bench/lib.sh"
 mandos="$build/server/mandos"
 loadgen="$build/bench/mandos-loadgen"
 primitives="$build/bench/mandos-primitives"
@@ -137,9 +138,6 @@ field() { # LINE NAME: pick a number out of the loadgen line ("-" if there is no
 cpu_ms() { # PID: user+system CPU time in ms, its reaped children's included
 	awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15 + $16 + $17) * 1000 / hz) }' \
 		"/proc/$1/stat"
-}
-py() { # EXPRESSION: print it, or "-" when it cannot be computed (a "-" input)
-	python3 -c "print($1)" 2>/dev/null || echo -
 }
 
 # 1. The primitives, on this machine, now (spec A.13), with this run's secret length.
@@ -497,12 +495,4 @@ item is $prim_client_item us, and $prim_sss us more to rebuild a 2-of-N key (\`m
 TABLE
 )
 echo "$table"
-python3 - "$top/bench/README.md" <<PY
-import sys
-path = sys.argv[1]
-text = open(path).read()
-begin, end = "<!-- results begin -->", "<!-- results end -->"
-head, rest = text.split(begin, 1)
-tail = rest.split(end, 1)[1]
-open(path, "w").write(head + begin + "\n" + """$table""" + "\n" + end + tail)
-PY
+results_write "results" "$table"
