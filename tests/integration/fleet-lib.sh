@@ -62,11 +62,16 @@ fleet_server() {
 	}
 }
 
-# fleet_stop I: SIGTERM, and wait for it.
+# fleet_stop I: SIGTERM, and wait for it: it must exit 0 (under valgrind: no error, no leak).
 fleet_stop() {
 	eval "_pid=\$PID_$1"
 	kill "$_pid" 2>/dev/null || true
-	wait "$_pid" 2>/dev/null || true
+	_rc=0
+	wait "$_pid" || _rc=$?
+	[ "$_rc" -eq 0 ] || {
+		tail -n 30 "$T/s$1/server.log" >&2
+		fail "server $1 exited with $_rc"
+	}
 }
 
 # fleet_log_wait I STRING [SECONDS]: wait until server I's log has STRING.

@@ -91,4 +91,7 @@ for i in 1 2 3; do
 	fleet_log_wait "$i" "etcd quorum heard again"
 done
 fleet_log_wait 4 "etcd: read the shared state of"
+for i in 1 2 3 4; do
+	fleet_stop "$i"
+done
 echo "PASS"

@@ -201,4 +201,7 @@ echo "# checker successes keep coming into the document"
 last=$(fleet_doc_field flip 'd["last_checked_ok"]')
 wait_for 10 doc_at_least flip 'd["last_checked_ok"]' $((last + 1)) ||
 	fail "flip's last_checked_ok does not move on"
+for i in 1 2 3; do
+	fleet_stop "$i"
+done
 echo "PASS"
