@@ -9,46 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <json.h>
-
 #include "etcd.h"
+#include "fleet-doc.h"
 #include "log.h"
 #include "manager.h"
-
-/*
- * The document at PREFIX "clients/" NAME, a JSON object (numbers are integers, times µs since
- * the epoch, 0 = never):
- *
- *   enabled          true or false
- *   disabled_reason  "admin", "timeout" or "" (enabled, or not known)
- *   changed          when the newest enable or disable was made; the newest wins
- *   changed_by       the server_name (or host name) of the server that made it
- *   last_enabled     the maximum wins
- *   last_checked_ok  the latest checker success on any server: the maximum wins
- *   expires          the disable deadline while enabled (0 when disabled): the maximum wins
- *   approval         the latest Approve()/Deny: {"approve": bool, "at": µs, "until": µs}
- *                    (the newest "at" wins), or null
- *   approved_until   ApproveFor()'s end, 0 = none; approved_until_at: when it was set (the
- *                    newest wins, a cancel included)
- *   releases         release times of the rolling 24 h window: the union, sorted, at most
- *                    max(release_limit, 1), the newest
- *
- * A local timeout disable does not win over a future `expires` another server wrote (its
- * checker succeeded): the client is kept enabled with that deadline instead.  Fields of other
- * versions are ignored, missing ones are 0.
- */
-typedef struct FleetDoc {
-	bool enabled;
-	ClientDisabledBy reason;
-	realtime_t changed;
-	char *changed_by;
-	realtime_t last_enabled, last_checked_ok, expires;
-	bool approve;
-	realtime_t approval_at, approval_until;
-	realtime_t approved_until, approved_until_at;
-	realtime_t *releases;
-	size_t n_releases;
-} FleetDoc;
 
 typedef struct FleetEntry FleetEntry;
 struct FleetEntry {
@@ -63,10 +27,10 @@ struct FleetEntry {
 	bool local_approve;
 	realtime_t local_approval_at, local_approval_until;
 	realtime_t local_au, local_au_at;
-	bool seen;    /* in the read that is being applied */
-	bool dirty;   /* a local change to write */
-	bool queued;  /* in the flush list */
-	bool retry;   /* the last write failed: again at the next tick */
+	bool seen;   /* in the read that is being applied */
+	bool dirty;  /* a local change to write */
+	bool queued; /* in the flush list */
+	bool retry;  /* the last write failed: again at the next tick */
 	EtcdRequest *req;
 	FleetDoc pending; /* what req writes */
 	uint64_t sent;    /* CLOCK_MONOTONIC µs req was sent */
@@ -89,8 +53,8 @@ struct Fleet {
 
 	bool applying; /* our own changes to clients: not echoed to etcd */
 	bool started, synced, reread;
-	bool blocked;         /* as last logged */
-	bool served;          /* unblocked once: later ends of a block are logged */
+	bool blocked; /* as last logged */
+	bool served;  /* unblocked once: later ends of a block are logged */
 	bool read_failed_logged;
 	uint64_t started_at;  /* CLOCK_MONOTONIC µs */
 	uint64_t last_quorum; /* CLOCK_MONOTONIC µs of the send of the latest answered request */
@@ -115,188 +79,6 @@ static uint64_t now_mono(Fleet *f)
 	return now;
 }
 
-/* Documents. */
-
-static void doc_done(FleetDoc *d)
-{
-	free(d->changed_by);
-	free(d->releases);
-	*d = (FleetDoc){0};
-}
-
-static int doc_copy(const FleetDoc *from, FleetDoc *to)
-{
-	FleetDoc d = *from;
-
-	d.changed_by = from->changed_by ? strdup(from->changed_by) : NULL;
-	d.releases = malloc(MAX(from->n_releases, (size_t)1) * sizeof(*d.releases));
-	if ((from->changed_by && !d.changed_by) || !d.releases) {
-		free(d.changed_by);
-		free(d.releases);
-		return -ENOMEM;
-	}
-	if (from->n_releases) {
-		memcpy(d.releases, from->releases, from->n_releases * sizeof(*d.releases));
-	}
-	*to = d;
-	return 0;
-}
-
-static bool doc_equal(const FleetDoc *a, const FleetDoc *b)
-{
-	return a->enabled == b->enabled && a->reason == b->reason && a->changed == b->changed &&
-	       a->last_enabled == b->last_enabled && a->last_checked_ok == b->last_checked_ok &&
-	       a->expires == b->expires && a->approve == b->approve &&
-	       a->approval_at == b->approval_at && a->approval_until == b->approval_until &&
-	       a->approved_until == b->approved_until &&
-	       a->approved_until_at == b->approved_until_at && a->n_releases == b->n_releases &&
-	       (a->n_releases == 0 ||
-	        memcmp(a->releases, b->releases, a->n_releases * sizeof(*a->releases)) == 0) &&
-	       ((!a->changed_by && !b->changed_by) ||
-	        (a->changed_by && b->changed_by && strcmp(a->changed_by, b->changed_by) == 0));
-}
-
-static const char *reason_name(ClientDisabledBy by)
-{
-	switch (by) {
-	case CLIENT_DISABLED_BY_ADMIN:
-		return "admin";
-	case CLIENT_DISABLED_BY_TIMEOUT:
-		return "timeout";
-	default:
-		return "";
-	}
-}
-
-static realtime_t get_time(json_object *o, const char *name)
-{
-	json_object *v;
-	int64_t t;
-
-	if (!o || !json_object_object_get_ex(o, name, &v)) {
-		return 0;
-	}
-	t = json_object_get_int64(v);
-	return t > 0 ? (realtime_t)t : 0;
-}
-
-/* Parse a document (len bytes).  Returns 0, -EBADMSG (not a JSON object) or -ENOMEM. */
-static int doc_parse(const uint8_t *data, size_t len, FleetDoc *ret)
-{
-	json_tokener *tok = json_tokener_new();
-	json_object *o, *v, *a;
-	FleetDoc d = {0};
-	int r = 0;
-
-	if (!tok) {
-		return -ENOMEM;
-	}
-	o = json_tokener_parse_ex(tok, (const char *)data, (int)MIN(len, (size_t)INT32_MAX));
-	json_tokener_free(tok);
-	if (!o || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		return -EBADMSG;
-	}
-	d.enabled = json_object_object_get_ex(o, "enabled", &v) && json_object_get_boolean(v);
-	if (json_object_object_get_ex(o, "disabled_reason", &v) &&
-	    json_object_is_type(v, json_type_string)) {
-		const char *s = json_object_get_string(v);
-
-		d.reason = strcmp(s, "admin") == 0     ? CLIENT_DISABLED_BY_ADMIN
-		           : strcmp(s, "timeout") == 0 ? CLIENT_DISABLED_BY_TIMEOUT
-		                                       : CLIENT_DISABLED_BY_NONE;
-	}
-	d.changed = get_time(o, "changed");
-	if (json_object_object_get_ex(o, "changed_by", &v) &&
-	    json_object_is_type(v, json_type_string)) {
-		d.changed_by = strdup(json_object_get_string(v));
-		if (!d.changed_by) {
-			r = -ENOMEM;
-		}
-	}
-	d.last_enabled = get_time(o, "last_enabled");
-	d.last_checked_ok = get_time(o, "last_checked_ok");
-	d.expires = get_time(o, "expires");
-	if (json_object_object_get_ex(o, "approval", &a) &&
-	    json_object_is_type(a, json_type_object)) {
-		d.approve = json_object_object_get_ex(a, "approve", &v) &&
-		            json_object_get_boolean(v);
-		d.approval_at = get_time(a, "at");
-		d.approval_until = get_time(a, "until");
-	}
-	d.approved_until = get_time(o, "approved_until");
-	d.approved_until_at = get_time(o, "approved_until_at");
-	if (r == 0 && json_object_object_get_ex(o, "releases", &a) &&
-	    json_object_is_type(a, json_type_array)) {
-		size_t n = json_object_array_length(a);
-
-		d.releases = malloc(MAX(n, (size_t)1) * sizeof(*d.releases));
-		if (!d.releases) {
-			r = -ENOMEM;
-		}
-		for (size_t i = 0; r == 0 && i < n; i++) {
-			int64_t t = json_object_get_int64(json_object_array_get_idx(a, i));
-
-			if (t > 0) {
-				d.releases[d.n_releases++] = (realtime_t)t;
-			}
-		}
-	}
-	json_object_put(o);
-	if (r < 0) {
-		doc_done(&d);
-		return r;
-	}
-	*ret = d;
-	return 0;
-}
-
-static int add_time(json_object *o, const char *name, realtime_t t)
-{
-	return json_object_object_add(o, name, json_object_new_int64((int64_t)t));
-}
-
-/* The JSON text of a document, malloc()ed, or NULL (ENOMEM). */
-static char *doc_format(const FleetDoc *d)
-{
-	json_object *o = json_object_new_object(), *a = NULL, *rel = json_object_new_array();
-	char *s = NULL;
-
-	if (!o || !rel) {
-		goto out;
-	}
-	json_object_object_add(o, "enabled", json_object_new_boolean(d->enabled));
-	json_object_object_add(o, "disabled_reason",
-	                       json_object_new_string(d->enabled ? "" : reason_name(d->reason)));
-	add_time(o, "changed", d->changed);
-	json_object_object_add(o, "changed_by", json_object_new_string(d->changed_by ?: ""));
-	add_time(o, "last_enabled", d->last_enabled);
-	add_time(o, "last_checked_ok", d->last_checked_ok);
-	add_time(o, "expires", d->expires);
-	if (d->approval_at) {
-		a = json_object_new_object();
-		if (!a) {
-			goto out;
-		}
-		json_object_object_add(a, "approve", json_object_new_boolean(d->approve));
-		add_time(a, "at", d->approval_at);
-		add_time(a, "until", d->approval_until);
-	}
-	json_object_object_add(o, "approval", a);
-	add_time(o, "approved_until", d->approved_until);
-	add_time(o, "approved_until_at", d->approved_until_at);
-	for (size_t i = 0; i < d->n_releases; i++) {
-		json_object_array_add(rel, json_object_new_int64((int64_t)d->releases[i]));
-	}
-	json_object_object_add(o, "releases", rel);
-	rel = NULL;
-	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-out:
-	json_object_put(rel);
-	json_object_put(o);
-	return s;
-}
-
 /* Entries: one per local client. */
 
 static FleetEntry *entry_get(Fleet *f, const char *name)
@@ -310,8 +92,8 @@ static void entry_free(FleetEntry *e)
 		return;
 	}
 	etcd_request_cancel(e->req);
-	doc_done(&e->doc);
-	doc_done(&e->pending);
+	fleet_doc_done(&e->doc);
+	fleet_doc_done(&e->pending);
 	client_unref(e->c);
 	free(e->key);
 	free(e);
@@ -372,7 +154,8 @@ static void apply_doc(FleetEntry *e)
 		e->local_changed = d->changed;
 		if (d->enabled && !c->s.enabled && !c->removed) {
 			log_info("Client %s enabled by %s", c->name,
-			         d->changed_by && *d->changed_by ? d->changed_by : "another server");
+			         d->changed_by && *d->changed_by ? d->changed_by
+			                                         : "another server");
 			client_enable(c);
 			/* client_enable() counts from now: the shared deadline is the one. */
 			if (d->expires > now) {
@@ -422,7 +205,7 @@ static int take_value(FleetEntry *e, const EtcdKv *kv)
 	int r;
 
 	if (kv) {
-		r = doc_parse(kv->value, kv->value_len, &d);
+		r = fleet_doc_parse(kv->value, kv->value_len, &d);
 		if (r == -ENOMEM) {
 			return log_oom();
 		}
@@ -431,7 +214,7 @@ static int take_value(FleetEntry *e, const EtcdKv *kv)
 			d = (FleetDoc){0};
 		}
 	}
-	doc_done(&e->doc);
+	fleet_doc_done(&e->doc);
 	e->doc = d;
 	e->mod_revision = kv ? kv->mod_revision : 0;
 	e->known = true;
@@ -447,8 +230,7 @@ static void remote_removed(FleetEntry *e)
 	Fleet *f = e->f;
 	Client *c = client_ref(e->c);
 
-	log_info("Client %s was removed on another server; dropped until the next reload",
-	         c->name);
+	log_info("Client %s was removed on another server; dropped until the next reload", c->name);
 	f->applying = true;
 	(void)manager_remove_client(f->m, c); /* client_removed frees e */
 	f->applying = false;
@@ -470,7 +252,7 @@ static int merge(FleetEntry *e, const FleetDoc *from, bool exists, FleetDoc *ret
 	size_t n_rel = 0;
 	int r;
 
-	r = doc_copy(from, &d);
+	r = fleet_doc_copy(from, &d);
 	if (r < 0) {
 		return r;
 	}
@@ -485,7 +267,7 @@ static int merge(FleetEntry *e, const FleetDoc *from, bool exists, FleetDoc *ret
 			char *by = strdup(f->server_name);
 
 			if (!by) {
-				doc_done(&d);
+				fleet_doc_done(&d);
 				return -ENOMEM;
 			}
 			free(d.changed_by);
@@ -516,7 +298,7 @@ static int merge(FleetEntry *e, const FleetDoc *from, bool exists, FleetDoc *ret
 	r = release_times_merge(d.releases, d.n_releases, c->releases, c->n_releases, keep, now,
 	                        &rel, &n_rel);
 	if (r < 0) {
-		doc_done(&d);
+		fleet_doc_done(&d);
 		return r;
 	}
 	free(d.releases);
@@ -539,13 +321,13 @@ static void on_written(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
 		f->requests_failed++;
 		log_debug("etcd: cannot write %s: %s", e->key,
 		          resp->message ? resp->message : strerror(-resp->error));
-		doc_done(&e->pending);
+		fleet_doc_done(&e->pending);
 		e->retry = true;
 		return;
 	}
 	quorum_heard(f, e->sent);
 	if (resp->succeeded) {
-		doc_done(&e->doc);
+		fleet_doc_done(&e->doc);
 		e->doc = e->pending;
 		e->pending = (FleetDoc){0};
 		e->mod_revision = resp->revision;
@@ -559,7 +341,7 @@ static void on_written(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
 		return;
 	}
 	/* Another server wrote first: take its value, merge again, write again. */
-	doc_done(&e->pending);
+	fleet_doc_done(&e->pending);
 	f->conflicts++;
 	log_debug("etcd: %s changed meanwhile; merging again", e->key);
 	if (resp->n_kvs == 0) {
@@ -592,14 +374,14 @@ static void write_entry(FleetEntry *e)
 		e->retry = true;
 		return;
 	}
-	if (e->mod_revision > 0 && doc_equal(&d, &e->doc)) {
-		doc_done(&d);
+	if (e->mod_revision > 0 && fleet_doc_equal(&d, &e->doc)) {
+		fleet_doc_done(&d);
 		apply_doc(e);
 		return;
 	}
-	json = doc_format(&d);
+	json = fleet_doc_format(&d);
 	if (!json) {
-		doc_done(&d);
+		fleet_doc_done(&d);
 		log_oom();
 		e->retry = true;
 		return;
@@ -609,7 +391,7 @@ static void write_entry(FleetEntry *e)
 	r = etcd_put_if(f->ec, e->key, json, strlen(json), e->mod_revision, on_written, e, &e->req);
 	if (r < 0) {
 		log_debug_errno(r, "etcd: cannot send a write of %s: %m", e->key);
-		doc_done(&e->pending);
+		fleet_doc_done(&e->pending);
 		e->req = NULL;
 		e->retry = true;
 	}
@@ -766,9 +548,10 @@ static void on_read(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
 		f->requests_failed++;
 		if (!f->read_failed_logged) {
 			f->read_failed_logged = true;
-			log_warning("etcd: cannot read the shared state (%s); serving nothing until "
-			            "it answers",
-			            resp->message ? resp->message : strerror(-resp->error));
+			log_warning(
+			        "etcd: cannot read the shared state (%s); serving nothing until "
+			        "it answers",
+			        resp->message ? resp->message : strerror(-resp->error));
 		}
 		return;
 	}
@@ -1119,19 +902,19 @@ int fleet_new(Manager *m, Fleet **ret)
 	if (r < 0) {
 		return log_oom();
 	}
-	r = etcd_client_new(m->event,
-	                    &(EtcdOptions){
-	                            .endpoints = endpoints,
-	                            .n_endpoints = n,
-	                            .cacert = s->etcd_cacert,
-	                            .cert = s->etcd_cert,
-	                            .key = s->etcd_key,
-	                            /* An answer later than this is no quorum we can use. */
-	                            .timeout_msec = MIN(MAX(s->etcd_max_staleness_msec / 2,
-	                                                    (uint64_t)1000),
-	                                                (uint64_t)10000),
-	                    },
-	                    &f->ec);
+	r = etcd_client_new(
+	        m->event,
+	        &(EtcdOptions){
+	                .endpoints = endpoints,
+	                .n_endpoints = n,
+	                .cacert = s->etcd_cacert,
+	                .cert = s->etcd_cert,
+	                .key = s->etcd_key,
+	                /* An answer later than this is no quorum we can use. */
+	                .timeout_msec = MIN(MAX(s->etcd_max_staleness_msec / 2, (uint64_t)1000),
+	                                    (uint64_t)10000),
+	        },
+	        &f->ec);
 	for (size_t i = 0; i < n; i++) {
 		free(endpoints[i]);
 	}
@@ -1204,7 +987,8 @@ Fleet *fleet_free(Fleet *f)
 		ClientContext *ctx = &f->m->ctx;
 
 		for (size_t i = 0; i < ctx->n_observers; i++) {
-			if (ctx->observers[i].userdata == f && ctx->observers[i].ops == &fleet_observer) {
+			if (ctx->observers[i].userdata == f &&
+			    ctx->observers[i].ops == &fleet_observer) {
 				memmove(&ctx->observers[i], &ctx->observers[i + 1],
 				        (ctx->n_observers - i - 1) * sizeof(ctx->observers[0]));
 				ctx->n_observers--;
