@@ -865,20 +865,20 @@ static int prefix_end(const char *key, size_t len, char **ret, size_t *ret_len)
 }
 
 /* {"key": .., "range_end": ..} of a key or a prefix into o. */
-static int add_range(json_object *o, const char *key, bool prefix, const char *key_field)
+static int add_range(json_object *o, const char *key, bool prefix)
 {
 	size_t len = strlen(key);
 	int r;
 
 	if (!prefix) {
-		return json_add_b64(o, key_field, key, len);
+		return json_add_b64(o, "key", key, len);
 	}
 	{
 		_cleanup_free_ char *end = NULL;
 		size_t end_len;
 
 		/* The empty prefix: from "\0", the first key, to the end. */
-		r = json_add_b64(o, key_field, len ? key : "", len ? len : 1);
+		r = json_add_b64(o, "key", len ? key : "", len ? len : 1);
 		if (r >= 0) {
 			r = prefix_end(key, len, &end, &end_len);
 		}
@@ -889,8 +889,9 @@ static int add_range(json_object *o, const char *key, bool prefix, const char *k
 	return r;
 }
 
-int etcd_get(EtcdClient *ec, const char *key, bool prefix, etcd_done_t done, void *userdata,
-             EtcdRequest **ret)
+/* A range or deleterange of a key or a prefix. */
+static int range_request(EtcdClient *ec, EtcdKind kind, const char *path, const char *key,
+                         bool prefix, etcd_done_t done, void *userdata, EtcdRequest **ret)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
 	int r;
@@ -898,27 +899,24 @@ int etcd_get(EtcdClient *ec, const char *key, bool prefix, etcd_done_t done, voi
 	if (!o) {
 		return -ENOMEM;
 	}
-	r = add_range(o, key, prefix, "key");
+	r = add_range(o, key, prefix);
 	if (r < 0) {
 		return r;
 	}
-	return request_start(ec, KIND_RANGE, "/v3/kv/range", o, done, userdata, ret);
+	return request_start(ec, kind, path, o, done, userdata, ret);
+}
+
+int etcd_get(EtcdClient *ec, const char *key, bool prefix, etcd_done_t done, void *userdata,
+             EtcdRequest **ret)
+{
+	return range_request(ec, KIND_RANGE, "/v3/kv/range", key, prefix, done, userdata, ret);
 }
 
 int etcd_delete(EtcdClient *ec, const char *key, bool prefix, etcd_done_t done, void *userdata,
                 EtcdRequest **ret)
 {
-	_cleanup_json_ json_object *o = json_object_new_object();
-	int r;
-
-	if (!o) {
-		return -ENOMEM;
-	}
-	r = add_range(o, key, prefix, "key");
-	if (r < 0) {
-		return r;
-	}
-	return request_start(ec, KIND_DELETE, "/v3/kv/deleterange", o, done, userdata, ret);
+	return range_request(ec, KIND_DELETE, "/v3/kv/deleterange", key, prefix, done, userdata,
+	                     ret);
 }
 
 int etcd_put_if(EtcdClient *ec, const char *key, const void *value, size_t len,
@@ -1086,7 +1084,7 @@ int etcd_watch(EtcdClient *ec, const char *prefix, int64_t start_revision, const
 	if (!o || json_add(o, "create_request", c) < 0) {
 		return -ENOMEM;
 	}
-	if ((r = add_range(c, prefix, true, "key")) < 0 ||
+	if ((r = add_range(c, prefix, true)) < 0 ||
 	    (r = json_add(c, "start_revision", json_object_new_int64(start_revision))) < 0 ||
 	    (r = json_add(c, "progress_notify", json_object_new_boolean(true))) < 0) {
 		return r;

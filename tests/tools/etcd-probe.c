@@ -109,16 +109,24 @@ static void result_clear(Result *res)
 	*res = (Result){0};
 }
 
-static void get(const char *key, bool prefix, Result *res)
+typedef int (*range_fn)(EtcdClient *, const char *, bool, etcd_done_t, void *, EtcdRequest **);
+
+/* etcd_get() or etcd_delete(), and wait for the answer. */
+static void range_call(range_fn fn, const char *key, bool prefix, Result *res)
 {
 	int r;
 
 	result_clear(res);
 	in_call = true;
-	r = etcd_get(ec, key, prefix, on_done, res, NULL);
+	r = fn(ec, key, prefix, on_done, res, NULL);
 	in_call = false;
-	CHECK(r == 0, "etcd_get: %s", strerror(-r));
+	CHECK(r == 0, "etcd_get/etcd_delete: %s", strerror(-r));
 	run_until(&res->done);
+}
+
+static void get(const char *key, bool prefix, Result *res)
+{
+	range_call(etcd_get, key, prefix, res);
 }
 
 static void put_if(const char *key, const void *value, size_t len, int64_t rev, Result *res)
@@ -135,14 +143,7 @@ static void put_if(const char *key, const void *value, size_t len, int64_t rev, 
 
 static void del(const char *key, bool prefix, Result *res)
 {
-	int r;
-
-	result_clear(res);
-	in_call = true;
-	r = etcd_delete(ec, key, prefix, on_done, res, NULL);
-	in_call = false;
-	CHECK(r == 0, "etcd_delete: %s", strerror(-r));
-	run_until(&res->done);
+	range_call(etcd_delete, key, prefix, res);
 }
 
 static void check_ok(const Result *res, const char *what)
