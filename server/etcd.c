@@ -71,7 +71,8 @@ struct EtcdWatch {
 	size_t object_bytes; /* fed into the tokener since the last complete object */
 	json_object **queue; /* complete objects not delivered yet, from queue_head on */
 	size_t queue_head, n_queue, cap_queue;
-	int error; /* set by the write callback: -EPROTO, -ENOMEM */
+	int error;           /* to end with: -EPROTO, -ENOMEM, or its endpoint's failure */
+	const char *message; /* and why (static), or NULL */
 	bool finished, gone;
 	CURLcode result;
 	long os_errno;
@@ -809,6 +810,18 @@ static void request_deliver(EtcdRequest *r)
 	if (resp.error < 0 && resp.error != -ENOMEM) {
 		ec_rotate(ec, r->endpoint, resp.error, resp.message);
 	}
+	if (resp.error == -ETIMEDOUT || resp.error == -ECONNREFUSED ||
+	    resp.error == -EHOSTUNREACH || resp.error == -ECONNRESET) {
+		/* A hung member keeps a watch's stream open and silent: end the watches there
+		 * too, so that they start again on the next endpoint. */
+		for (EtcdWatch *w = ec->watches; w; w = w->next) {
+			if (w->endpoint == r->endpoint && !w->error) {
+				w->error = resp.error;
+				w->message = "a request to its endpoint failed";
+				ec_kick(ec);
+			}
+		}
+	}
 	r->delivering = true;
 	r->done(ec, &resp, r->userdata);
 	kvs_free(resp.kvs, resp.n_kvs);
@@ -1056,11 +1069,13 @@ static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 		}
 		if (e != json_tokener_continue) {
 			w->error = -EPROTO;
+			w->message = "a watch answer that is not etcd's JSON";
 			return 0;
 		}
 		w->object_bytes += (size_t)chunk;
 		if (w->object_bytes > ETCD_ANSWER_MAX) {
 			w->error = -EPROTO;
+			w->message = "a watch answer larger than 16 MiB";
 			return 0;
 		}
 		n -= (size_t)chunk;
@@ -1224,8 +1239,8 @@ static void watch_deliver(EtcdWatch *w)
 			                          : curl_to_errno(w->result, w->os_errno);
 		}
 		watch_end(w, e, false,
-		          w->error == -EPROTO ? "a watch answer that is not etcd's JSON, or too big"
-		          : w->errbuf[0]      ? w->errbuf
+		          w->message              ? w->message
+		          : w->errbuf[0]          ? w->errbuf
 		          : w->result == CURLE_OK ? "the watch stream ended"
 		                                  : curl_easy_strerror(w->result));
 	}
@@ -1291,7 +1306,7 @@ int etcd_client_new(sd_event *event, const EtcdOptions *o, EtcdClient **ret)
 		return -ENOMEM;
 	}
 	ec->n_ref = 1;
-	ec->event = event;
+	ec->event = sd_event_ref(event);
 	ec->timeout_msec = o->timeout_msec ? o->timeout_msec : 5000;
 	ec->endpoints = calloc(o->n_endpoints, sizeof(char *));
 	if (!ec->endpoints) {
@@ -1344,11 +1359,9 @@ int etcd_client_new(sd_event *event, const EtcdOptions *o, EtcdClient **ret)
 		goto fail;
 	}
 	(void)sd_event_source_set_description(ec->dispatch, "etcd-dispatch");
-	sd_event_ref(event);
 	*ret = ec;
 	return 0;
 fail:
-	ec->event = NULL;
 	etcd_client_free(ec);
 	return -ENOMEM;
 }

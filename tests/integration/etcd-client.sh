@@ -58,6 +58,29 @@ probe --timeout=1500 "$EP" timeout "$slack"
 etcd_member_cont 1
 wait_for 30 etcd_member_healthy 1 || fail "etcd did not come back from SIGSTOP"
 
+echo "# a watch on a stopped member ends when a request there times out"
+mkfifo "$T/go"
+probe --timeout=1500 "$EP" hung /probe/h/ < "$T/go" > "$T/hung.out" 2> "$T/hung.err" &
+probe_pid=$!
+on_exit "kill $probe_pid"
+exec 3> "$T/go"
+wait_for 30 grep -q created "$T/hung.out" || {
+	cat "$T/hung.err" >&2
+	fail "the watch did not start"
+}
+etcd_member_stop 1
+echo go >&3
+rc=0
+wait "$probe_pid" || rc=$?
+exec 3>&-
+etcd_member_cont 1
+cat "$T/hung.out"
+[ "$rc" -eq 0 ] || {
+	cat "$T/hung.err" >&2
+	fail "hung exited $rc"
+}
+wait_for 30 etcd_member_healthy 1 || fail "etcd did not come back from SIGSTOP"
+
 echo "# the watch stream ends when the member dies"
 probe "$EP" watch-end /probe/e/ > "$T/watch-end.out" 2> "$T/watch-end.err" &
 probe_pid=$!

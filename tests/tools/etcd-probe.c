@@ -42,15 +42,21 @@ static uint64_t now_msec(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Run the loop until *flag; a hang is a failure (generous: the suite's timeout is longer). */
-static void run_until(const bool *flag)
+/* Run the loop until *flag, at most msec. */
+static void run_until_within(const bool *flag, uint64_t msec)
 {
-	uint64_t deadline = now_msec() + 100000;
+	uint64_t deadline = now_msec() + msec;
 
 	while (!*flag) {
 		CHECK(now_msec() < deadline, "nothing came");
 		CHECK(sd_event_run(event, 100000) >= 0, "sd_event_run");
 	}
+}
+
+/* Run the loop until *flag; a hang is a failure (generous: the suite's timeout is longer). */
+static void run_until(const bool *flag)
+{
+	run_until_within(flag, 60000);
 }
 
 /* Run the loop for msec (to see that nothing comes). */
@@ -325,7 +331,7 @@ static bool got_events(const Seen *s, size_t n)
 
 static void run_until_events(const Seen *s, size_t n)
 {
-	uint64_t deadline = now_msec() + 100000;
+	uint64_t deadline = now_msec() + 60000;
 
 	while (!got_events(s, n)) {
 		CHECK(!s->ended, "the watch ended: %s", strerror(-s->error));
@@ -336,7 +342,7 @@ static void run_until_events(const Seen *s, size_t n)
 
 static void run_until_progress(const Seen *s, size_t n)
 {
-	uint64_t deadline = now_msec() + 100000;
+	uint64_t deadline = now_msec() + 60000;
 
 	while (s->n_progress < n) {
 		CHECK(!s->ended, "the watch ended: %s", strerror(-s->error));
@@ -568,6 +574,28 @@ static void case_cancel(const char *prefix, const EtcdOptions *o)
 	printf("cancel: ok\n");
 }
 
+/* A watch on a member that hangs (the test stops it once "created" is out, then writes a
+ * line to our stdin): a request there times out, and that ends the watch too. */
+static void case_hung(const char *prefix)
+{
+	Seen s = {0};
+	Result res = {0};
+	char line[16];
+
+	watch(prefix, 0, &s);
+	run_until_progress(&s, 1);
+	printf("created\n");
+	fflush(stdout);
+	CHECK(fgets(line, sizeof(line), stdin), "no go from the test");
+	get(prefix, true, &res);
+	CHECK(res.error == -ETIMEDOUT, "get on a stopped member: %s", strerror(-res.error));
+	/* In the same turn of the loop as the request's answer. */
+	run_until_within(&s.ended, 5000);
+	CHECK(s.error == -ETIMEDOUT && !s.compacted, "the watch ended with %s", strerror(-s.error));
+	printf("hung: the watch ended with the request's timeout\n");
+	result_clear(&res);
+}
+
 /* Watch until the stream ends (the test kills the member): print how. */
 static void case_watch_end(const char *prefix)
 {
@@ -660,6 +688,8 @@ int main(int argc, char **argv)
 		case_rotate(argv[optind + 2]);
 	} else if (strcmp(cmd, "cancel") == 0 && argc - optind == 3) {
 		case_cancel(argv[optind + 2], &o);
+	} else if (strcmp(cmd, "hung") == 0 && argc - optind == 3) {
+		case_hung(argv[optind + 2]);
 	} else if (strcmp(cmd, "watch-end") == 0 && argc - optind == 3) {
 		case_watch_end(argv[optind + 2]);
 	} else if (strcmp(cmd, "big") == 0 && argc - optind == 3) {
