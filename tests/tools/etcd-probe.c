@@ -629,6 +629,16 @@ static void case_big(const char *prefix)
 		check_ok(&res, "put");
 		n++;
 	}
+	/* etcd's own error: a request over its 1.5 MiB limit. */
+	{
+		_cleanup_free_ char *k = key_of(prefix, "huge"), *huge = calloc(1, 2 << 20);
+
+		CHECK(huge, "out of memory");
+		put_if(k, huge, 2 << 20, 0, &res);
+		CHECK(res.error == -EIO && strstr(res.message, "large"), "a 2 MiB value: %s (%s)",
+		      strerror(-res.error), res.message);
+		printf("big: a 2 MiB value: -EIO (%s)\n", res.message);
+	}
 	get(prefix, true, &res);
 	CHECK(res.error == -EPROTO, "a %d x 1.4 MB answer: %s", n, strerror(-res.error));
 	printf("big: -EPROTO (%s)\n", res.message);
