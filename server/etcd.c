@@ -1147,8 +1147,8 @@ static void watch_end(EtcdWatch *w, int error, bool compacted, const char *messa
 	if (!compacted) {
 		ec_rotate(ec, w->endpoint, error, message);
 	}
-	log_debug_errno(error, "etcd: watch on %s ended%s: %s", ec->endpoints[w->endpoint],
-	                compacted ? " (compacted)" : "", message ? message : "%m");
+	log_debug_errno(error, "etcd: watch on %s ended%s: %s (%m)", ec->endpoints[w->endpoint],
+	                compacted ? " (compacted)" : "", message ? message : "");
 	/* Out of the client first: ended may start a new watch, or free the client. */
 	w->gone = true;
 	LIST_REMOVE(ec->watches, w);
