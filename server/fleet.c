@@ -43,6 +43,7 @@ struct Fleet {
 	EtcdClient *ec;
 	char *clients_prefix;
 	char *heartbeat_key;
+	char *beat_key; /* PREFIX "servers/" NAME: written so that the watch shows it is alive */
 	char *server_name;
 	uint64_t staleness_usec, period_usec;
 
@@ -59,8 +60,14 @@ struct Fleet {
 	uint64_t started_at;  /* CLOCK_MONOTONIC µs */
 	uint64_t last_quorum; /* CLOCK_MONOTONIC µs of the send of the latest answered request */
 	realtime_t last_quorum_real;
-	EtcdRequest *read_req, *beat_req;
+	EtcdRequest *read_req, *beat_req, *write_beat_req;
 	uint64_t read_sent, beat_sent;
+	/* The watch is alive while it brings back our own writes of beat_key: `fresh` is when
+	 * the latest write it brought back was sent (or the latest full read, applied).  A
+	 * stream that stops without a word (its member hung, or cut off from the others) is
+	 * replaced after half the staleness without one. */
+	uint64_t fresh, watch_started, beat_written, beat_write_usec;
+	int64_t beat_rev;
 	sd_event_source *tick, *flush;
 	EtcdWatch *watch;
 	int64_t watch_rev; /* the newest revision the watch or a read delivered */
@@ -425,6 +432,11 @@ static uint64_t quorum_age(const Fleet *f, uint64_t now)
 	return now > since ? now - since : 0;
 }
 
+static uint64_t state_age(const Fleet *f, uint64_t now)
+{
+	return now > f->fresh ? now - f->fresh : 0;
+}
+
 static bool is_blocked(const Fleet *f, uint64_t now)
 {
 	return !f->synced || quorum_age(f, now) > f->staleness_usec;
@@ -486,6 +498,16 @@ static void on_watch_event(EtcdEventType type, const EtcdKv *kv, void *userdata)
 	if (kv->mod_revision > f->watch_rev) {
 		f->watch_rev = kv->mod_revision;
 	}
+	if (type == ETCD_EVENT_PUT && strcmp(kv->key, f->beat_key) == 0) {
+		uint64_t sent = 0, now = now_mono(f);
+
+		/* Our own write, back through the watch: what it shows is that fresh. */
+		if (sscanf((const char *)kv->value, "{\"mono\":%" SCNu64, &sent) == 1 &&
+		    sent <= now && sent > f->fresh) {
+			f->fresh = sent;
+		}
+		return;
+	}
 	if (strncmp(kv->key, f->clients_prefix, plen) != 0) {
 		return;
 	}
@@ -526,7 +548,10 @@ static const EtcdWatchOps watch_ops = {
 
 static void start_watch(Fleet *f)
 {
-	int r = etcd_watch(f->ec, f->clients_prefix, f->watch_rev + 1, &watch_ops, f, &f->watch);
+	int r = etcd_watch(f->ec, f->m->settings->etcd_prefix, f->watch_rev + 1, &watch_ops, f,
+	                   &f->watch);
+
+	f->watch_started = now_mono(f);
 
 	if (r < 0) {
 		f->watch = NULL;
@@ -561,6 +586,7 @@ static void on_read(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
 		f->entries[j]->seen = false;
 	}
 	quorum_heard(f, f->read_sent);
+	f->fresh = MAX(f->fresh, f->read_sent);
 	for (size_t i = 0; i < resp->n_kvs; i++) {
 		const EtcdKv *kv = &resp->kvs[i];
 		FleetEntry *e;
@@ -641,6 +667,37 @@ static void on_beat(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
 	}
 }
 
+static void on_beat_written(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
+{
+	Fleet *f = userdata;
+
+	f->write_beat_req = NULL;
+	if (resp->error < 0) {
+		f->requests_failed++;
+		return;
+	}
+	if (resp->succeeded) {
+		f->beat_rev = resp->revision;
+	} else {
+		/* Written before (an earlier run, or a server of the same name): go on from it. */
+		f->beat_rev = resp->n_kvs ? resp->kvs[0].mod_revision : 0;
+	}
+}
+
+static void write_beat(Fleet *f, uint64_t now)
+{
+	char v[96];
+
+	snprintf(v, sizeof(v), "{\"mono\":%" PRIu64 ",\"at\":%" PRIu64 "}", now,
+	         (uint64_t)now_realtime());
+	f->beat_written = now;
+	if (etcd_put_if(f->ec, f->beat_key, v, strlen(v), f->beat_rev, on_beat_written, f,
+	                &f->write_beat_req) < 0) {
+		f->write_beat_req = NULL;
+		f->requests_failed++;
+	}
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Fleet *f = userdata;
@@ -650,7 +707,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	update_blocked(f);
 	/* Not serving: the catch-up is a full read (a linearizable one, so also the quorum's
 	 * answer), and serving resumes only once it is applied. */
-	if (!f->synced || f->reread || quorum_age(f, now) > f->staleness_usec) {
+	if (f->reread || is_blocked(f, now)) {
 		if (!f->read_req) {
 			start_read(f);
 		}
@@ -660,6 +717,19 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 			f->beat_req = NULL;
 			f->requests_failed++;
 		}
+	}
+	if (f->synced && !f->write_beat_req && now >= f->beat_written + f->beat_write_usec) {
+		write_beat(f, now);
+	}
+	/* A watch that brings nothing back for half the staleness is stuck: a new one (on the
+	 * member the requests use now, if its own stopped answering). */
+	if (f->watch && state_age(f, now) > f->staleness_usec / 2 &&
+	    now > f->watch_started + f->staleness_usec / 2) {
+		log_debug("etcd: the watch brought nothing back for %" PRIu64 " ms; a new one",
+		          state_age(f, now) / 1000);
+		etcd_watch_cancel(f->watch);
+		f->watch = NULL;
+		start_watch(f);
 	}
 	if (f->synced && !f->watch && now >= f->watch_retry_at) {
 		start_watch(f);
@@ -886,6 +956,7 @@ int fleet_new(Manager *m, Fleet **ret)
 	f->event = m->event;
 	f->staleness_usec = s->etcd_max_staleness_msec * USEC_PER_MSEC_F;
 	f->period_usec = MIN(USEC_PER_SEC_F, f->staleness_usec / 3);
+	f->beat_write_usec = MAX(f->period_usec, f->staleness_usec / 6);
 	if (*s->server_name) {
 		f->server_name = strdup(s->server_name);
 	} else {
@@ -895,7 +966,8 @@ int fleet_new(Manager *m, Fleet **ret)
 	f->by_name = strmap_new(m->n_clients);
 	if (!f->server_name || !f->by_name ||
 	    asprintf(&f->clients_prefix, "%sclients/", s->etcd_prefix) < 0 ||
-	    asprintf(&f->heartbeat_key, "%sheartbeat", s->etcd_prefix) < 0) {
+	    asprintf(&f->heartbeat_key, "%sheartbeat", s->etcd_prefix) < 0 ||
+	    asprintf(&f->beat_key, "%sservers/%s", s->etcd_prefix, f->server_name) < 0) {
 		return log_oom();
 	}
 	r = split_endpoints(s->etcd_endpoints, &endpoints, &n);
@@ -999,6 +1071,7 @@ Fleet *fleet_free(Fleet *f)
 	etcd_watch_cancel(f->watch);
 	etcd_request_cancel(f->read_req);
 	etcd_request_cancel(f->beat_req);
+	etcd_request_cancel(f->write_beat_req);
 	for (size_t i = 0; i < f->n_entries; i++) {
 		entry_free(f->entries[i]);
 	}
@@ -1009,6 +1082,7 @@ Fleet *fleet_free(Fleet *f)
 	sd_event_source_disable_unref(f->flush);
 	free(f->clients_prefix);
 	free(f->heartbeat_key);
+	free(f->beat_key);
 	free(f->server_name);
 	free(f);
 	return NULL;

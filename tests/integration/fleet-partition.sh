@@ -3,7 +3,8 @@
 # Partitions fail closed (issue 14): three of our servers on a three-member etcd cluster.  With
 # one member killed everything still works; with two killed every server refuses within
 # etcd_max_staleness (protocol 2: TRY_LATER 10) and its log says why, and all serve again
-# within seconds once the members are back.  A server started while etcd cannot be reached
+# within seconds once the members are back.  A hung member under a server's watch does not
+# keep the server on old state.  A server started while etcd cannot be reached
 # starts, refuses, and serves once etcd answers.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server-lib.sh"
@@ -24,13 +25,32 @@ done
 
 etcd_cluster_start 3
 for i in 1 2 3; do
-	fleet_conf "$i" "$ETCD_ENDPOINTS"
+	# Server 2 talks to member 3 first (its watch is there), the others to member 1.
+	if [ "$i" = 2 ]; then
+		fleet_conf "$i" "$ETCD_URL_3 $ETCD_URL_1 $ETCD_URL_2"
+	else
+		fleet_conf "$i" "$ETCD_ENDPOINTS"
+	fi
 	fleet_server "$i"
 done
 for i in 1 2 3; do
 	fleet_log_wait "$i" "etcd: read the shared state of"
 	assert_fleet_unlocks "$i" "c$i"
 done
+
+echo "# a hung member under server 2's watch: a disable on server 1 still reaches server 2"
+etcd_member_stop 3
+on_exit "etcd_member_cont 3"
+fleet_ctl 1 --disable c4
+wait_for $((FLEET_STALENESS + 5)) fleet_refuses 2 c4 "code=2 flags=0 value=1" || {
+	cat "$T/p2err-c4" >&2
+	tail -n 20 "$T/s2/server.log" >&2
+	fail "server 2 does not see the disable of c4 with its etcd member hung"
+}
+fleet_ctl 1 --enable c4
+wait_for $((FLEET_STALENESS + 5)) fleet_unlocks 2 c4 || fail "server 2 does not serve c4 again"
+etcd_member_cont 3
+wait_for 15 etcd_member_healthy 3 || fail "etcd member 3 does not recover"
 
 echo "# one member killed: every server serves, and a disable still reaches all"
 etcd_member_kill 1
