@@ -145,6 +145,32 @@ d = json.loads(sys.stdin.read())
 print(eval(sys.argv[1]))' "$2"
 }
 
+# etcd_is_leader I: whether etcd member I is the leader now.
+etcd_is_leader() {
+	ETCDCTL_API=3 etcdctl --endpoints="$(eval echo "\$ETCD_URL_$1")" endpoint status -w json \
+		2>/dev/null | python3 -c 'import json, sys
+s = json.load(sys.stdin)[0]["Status"]
+sys.exit(0 if s["header"]["member_id"] == s["leader"] else 1)'
+}
+
+# etcd_followers: the members that are not the leader, one a line (a member killed then
+# needs no election, which a short etcd_max_staleness could not always ride out).
+etcd_followers() {
+	for _m in $(seq "$ETCD_N"); do
+		etcd_is_leader "$_m" || echo "$_m"
+	done
+}
+
+# log_lines I: how many lines server I's log has now.
+log_lines() {
+	wc -l < "$T/s$1/server.log"
+}
+
+# log_since I LINES STRING: server I's log has STRING after its first LINES lines.
+log_since() {
+	tail -n +"$(($2 + 1))" "$T/s$1/server.log" | grep -qF -- "$3"
+}
+
 # now_ms: the wall clock in milliseconds.
 now_ms() {
 	date +%s%3N
