@@ -12,6 +12,7 @@
 #include "dbus.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics.h"
 #include "process.h"
 #include "secmem.h"
 #include "selfcheck.h"
@@ -145,6 +146,12 @@ static int run(int argc, char **argv)
 		code = EX_OSERR;
 		goto out;
 	}
+	/* As the main port: bound while privileged (a root-owned socket directory). */
+	r = metrics_listen(&settings);
+	if (r < 0) {
+		code = EX_OSERR;
+		goto out;
+	}
 	if (!settings.foreground) {
 		pid_fd = pidfile_open(settings.pidfile, &pidfile_path);
 	}
@@ -161,6 +168,10 @@ static int run(int argc, char **argv)
 		(void)f;
 	}
 	r = manager_setup_loop(m);
+	if (r < 0) {
+		goto out;
+	}
+	r = metrics_start(m);
 	if (r < 0) {
 		goto out;
 	}
@@ -197,6 +208,7 @@ out:
 	daemon_report(report_fd, code);
 	zc = zeroconf_free(zc);
 	mandos_dbus_shutdown(dbus);
+	metrics_stop();
 	m = manager_free(m);
 	dbus = mandos_dbus_free(dbus);
 	server_settings_done(&settings);

@@ -22,6 +22,7 @@
 #include "io-util.h"
 #include "hs-pool.h"
 #include "log.h"
+#include "metrics.h"
 #include "priority.h"
 #include "state.h"
 #include "upstream-state.h"
@@ -143,6 +144,7 @@ static void conn_closed(Connection *conn, void *userdata)
 	}
 	connection_unlink(conn, &m->conn_head, &m->conn_tail);
 	m->n_connections--;
+	metrics_connection_closed();
 }
 
 /*
@@ -210,6 +212,9 @@ static Admission *admit(Manager *m, const struct sockaddr_storage *peer, socklen
 		v = ratelimit_admit(m->ratelimit, (const struct sockaddr *)peer, len, now, &src);
 	}
 	if (v != RATE_OK) {
+		metrics_connection_refused(v == RATE_TOO_FAST      ? "rate"
+		                           : v == RATE_SOURCE_FULL ? "source"
+		                                                   : "total");
 		log_refusal(m, src, v, peer, now);
 		return NULL;
 	}
@@ -261,6 +266,7 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		}
 		if (m->n_connections >= m->settings->max_connections && !evict_one(m)) {
 			log_warning("Too many connections; refusing one");
+			metrics_connection_refused("max");
 			ratelimit_closed(m->ratelimit, a->source, true);
 			free(a);
 			safe_close(cfd);
@@ -275,6 +281,7 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		connection_set_owner_data(conn, a);
 		connection_link(conn, &m->conn_head, &m->conn_tail);
 		m->n_connections++;
+		metrics_connection_opened();
 		connection_start(conn);
 	}
 	return 0;

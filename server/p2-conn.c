@@ -14,6 +14,7 @@
 #include "keyid.h"
 #include "log.h"
 #include "macro.h"
+#include "metrics.h"
 #include "p2.h"
 #include "release.h"
 #include "transport.h"
@@ -76,6 +77,9 @@ static bool finish(P2Conn *p, const char *why)
 {
 	if (why) {
 		log_info("Protocol 2 connection from %s closed: %s", p->address, why);
+	}
+	if (p->phase == P2C_HELLO) {
+		metrics_handshake_failed(2); /* closed before a verified CLIENT_AUTH */
 	}
 	if (p->release) {
 		release_abort(p->release);

@@ -17,6 +17,7 @@
 #include "keyid.h"
 #include "log.h"
 #include "macro.h"
+#include "metrics.h"
 #include "p2-conn.h"
 #include "p2.h"
 #include "release.h"
@@ -432,6 +433,7 @@ static void after_handshake(Connection *conn)
 
 	log_debug("Handshake succeeded");
 	if (peer_key_id(conn, key_id) < 0) {
+		metrics_handshake_failed(1); /* no usable raw public key */
 		start_bye(conn);
 		return;
 	}
@@ -498,6 +500,7 @@ static void handshake_finished(Connection *conn)
 {
 	if (conn->hs_result < 0) {
 		log_warning("Handshake failed: %s", gnutls_strerror(conn->hs_result));
+		metrics_handshake_failed(1);
 		connection_free(conn);
 		return;
 	}
@@ -542,11 +545,13 @@ static void job_done(HsJob *job, bool cancelled)
 	if (cancelled) {
 		/* Only the deadline cancels without orphaning. */
 		log_warning("Connection from %s timed out in the TLS handshake", conn->address);
+		metrics_handshake_failed(1);
 		connection_free(conn);
 		return;
 	}
 	if (job->error < 0) {
 		log_warning("Handshake failed: cannot wait for the socket: %s", strerror(-job->error));
+		metrics_handshake_failed(1);
 		connection_free(conn);
 		return;
 	}
@@ -788,6 +793,9 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 		return 0;
 	}
 	log_warning("Connection from %s timed out %s", conn->address, state_names[conn->state]);
+	if (conn->state == CONN_HANDSHAKE) {
+		metrics_handshake_failed(1);
+	}
 	connection_free(conn);
 	return 0;
 }
