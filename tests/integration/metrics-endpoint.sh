@@ -18,7 +18,6 @@ conf() {
 }
 conf "metrics_address = $MADDR"
 new_keys good
-new_keys stranger
 p2_keys two
 p2_keys waiter
 p2_keys nobody
@@ -70,29 +69,22 @@ assert_unlocks good
 assert_p2_unlocks two
 p2_unlock nobody || true
 assert_contains "$T/p2err-nobody" "RESULT "
-assert_refused stranger
 scrape
 python3 "$TOOL" check "$T/metrics" || fail "bad exposition format after unlocks"
 assert_eq "$(value 'mandos_unlocks_total{protocol="1",result="granted"}')" 1 "protocol 1 grants"
 assert_eq "$(value 'mandos_unlocks_total{protocol="2",result="granted"}')" 1 "protocol 2 grants"
 assert_eq "$(value 'mandos_unlocks_total{protocol="2",result="unknown_client"}')" 1 \
 	"protocol 2 unknown clients"
-# (upstream's client retries every second: one refusal or more)
-[ "$(value 'mandos_unlocks_total{protocol="1",result="unknown_client"}')" -ge 1 ] ||
-	fail "no protocol 1 unknown client counted"
 assert_eq "$(value 'mandos_unlock_duration_seconds_count{protocol="2"}')" 2 \
 	"protocol 2 latencies"
-[ "$(value mandos_connections_total)" -ge 4 ] || fail "connections not counted"
+assert_eq "$(value mandos_connections_total)" 3 "connections admitted"
 wait_value mandos_connections_open 0
 
-# Handshakes that fail, in each protocol (a client stopped by its timeout may have failed one
-# already).
-h1=$(value 'mandos_handshake_failures_total{protocol="1"}')
-h2=$(value 'mandos_handshake_failures_total{protocol="2"}')
+# Handshakes that fail, in each protocol.
 python3 "$TOOL" garbage "[::1]:$PORT" 1
 python3 "$TOOL" garbage "[::1]:$PORT" 2
-wait_value 'mandos_handshake_failures_total{protocol="1"}' $((h1 + 1))
-wait_value 'mandos_handshake_failures_total{protocol="2"}' $((h2 + 1))
+wait_value 'mandos_handshake_failures_total{protocol="1"}' 1
+wait_value 'mandos_handshake_failures_total{protocol="2"}' 1
 
 # A source with source_connections (2) unauthenticated connections has the next one closed.
 python3 "$TOOL" hold 2 "[::1]:$PORT" > "$T/hold-main" &
@@ -124,11 +116,10 @@ assert_eq "$(value 'mandos_clients{state="disabled"}')" 2 "disabled clients"
 # A request waiting for approval.
 p2_unlock waiter &
 WAITER=$!
-on_exit "kill $WAITER"
+on_exit "kill_job $WAITER"
 log_wait "Client waiter needs approval"
 wait_value mandos_approvals_pending 1
-kill "$WAITER"
-wait "$WAITER" || true
+kill_job "$WAITER"
 wait_value mandos_approvals_pending 0
 
 # Other paths and methods, and a request too large.

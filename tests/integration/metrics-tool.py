@@ -9,8 +9,8 @@
 #   hold N ADDR             open N connections that send nothing, print "ready", and wait until
 #                           the server has closed every one ("closed SECONDS")
 #   refused ADDR            connect and ask; print "closed" when the server closes with no answer
-#   garbage ADDR VERSION    to the server's port: the version line, then bytes no handshake
-#                           takes; wait until the server closes
+#   garbage ADDR VERSION    to the server's port: the version line, bytes no handshake takes
+#                           and EOF; wait until the server closes
 #   query URL EXPR          Prometheus instant query: the value of the first result, or "none"
 import json
 import os
@@ -184,6 +184,7 @@ def cmd_refused(addr):
 def cmd_garbage(addr, version):
     s = connect(addr)
     s.sendall(version.encode() + b"\r\n" + b"\x16\x03\x01\x00\x05hello" + b"\xff" * 200)
+    s.shutdown(socket.SHUT_WR)
     read_all(s)
 
 
