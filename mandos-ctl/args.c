@@ -84,12 +84,15 @@ static const Action actions[] = {
 	 "the client, and their escrow_keyfile is overwritten and deleted", A_COMMAND,
 	 CMD_SHRED, 0, true},
 	{{"--force", NULL}, NULL, "Shred without asking", A_FORCE, 0, 0, true},
+	{{"--approve-for", NULL}, "DURATION",
+	 "Approve every request of the clients for this time, at once and without waiting for "
+	 "approval (0 cancels)", A_COMMAND, CMD_APPROVE_FOR, 0, true},
 };
 /* clang-format on */
 #define N_ACTIONS ELEMENTSOF(actions)
 #define POSITIONAL_METAVAR "client"
 #define POSITIONAL_HELP "Client name"
-#define OURS_HEADING "protocol 2 options (not in upstream's mandos-ctl)"
+#define OURS_HEADING "options not in upstream's mandos-ctl"
 
 /* A parse error: argparse prints the usage and "PROG: error: MSG" and exits 2. */
 #define PARSE_ERROR 1
@@ -767,6 +770,46 @@ static int convert_duration(Parser *p, const Action *a, const char *value, uint6
 	return 0;
 }
 
+/*
+ * --approve-for's DURATION: as the other durations (RFC 3339, else the pre-1.6.1 form after
+ * the same warning), but strictly: "0" cancels, and what upstream's lenient parser would read
+ * as 0 without meaning it ("", "foo", "-5") is a usage error, never a cancellation.
+ */
+static int convert_approve_for(Parser *p, const Action *a, const char *value, uint64_t *ret)
+{
+	_cleanup_free_ char *rv = NULL, *msg = NULL;
+	int r;
+
+	if (streq(value, "0")) {
+		*ret = 0;
+		return 0;
+	}
+	r = duration_parse_rfc3339(value, ret);
+	if (r == -EINVAL && value[strspn(value, " \t\n")] != '\0') {
+		r = duration_parse(value, ret);
+		if (r >= 0) {
+			fprintf(p->err,
+			        "Invalid RFC 3339 duration: \"%s\" - Parsing as pre-1.6.1 "
+			        "interval instead\n",
+			        value);
+		}
+	}
+	if (r >= 0 && *ret > DURATION_MAX_MSEC) {
+		r = -ERANGE;
+	}
+	if (r >= 0) {
+		return 0;
+	}
+	rv = repr(value);
+	if (!rv || asprintf(&msg,
+	                    r == -ERANGE ? "duration too large: %s"
+	                                 : "invalid duration: %s (PT10M, 1h 30m, or 0 to cancel)",
+	                    rv) < 0) {
+		return -ENOMEM;
+	}
+	return action_error(p, a, msg);
+}
+
 /* argparse's take_action(): check group conflicts, then act. */
 static int take_action(Parser *p, int ai, const char *arg)
 {
@@ -832,6 +875,12 @@ static int take_action(Parser *p, int ai, const char *arg)
 	case CMD_SET_APPROVAL_DELAY:
 	case CMD_SET_APPROVAL_DURATION:
 		r = convert_duration(p, a, arg, &c.msec);
+		if (r != 0) {
+			return r;
+		}
+		break;
+	case CMD_APPROVE_FOR:
+		r = convert_approve_for(p, a, arg, &c.msec);
 		if (r != 0) {
 			return r;
 		}

@@ -34,14 +34,15 @@ typedef enum CommandType {
 	CMD_SET_SECRET,
 	CMD_APPROVE,
 	CMD_DENY,
-	CMD_SHRED, /* protocol 2: ShredEscrowKeys() */
+	CMD_SHRED,       /* protocol 2: ShredEscrowKeys() */
+	CMD_APPROVE_FOR, /* ApproveFor(msec) of the delivery interface (issue 14) */
 	_CMD_MAX,
 } CommandType;
 
 typedef struct Command {
 	CommandType type;
 	char *str;      /* CMD_SET_CHECKER, CMD_SET_HOST */
-	uint64_t msec;  /* the duration setters */
+	uint64_t msec;  /* the duration setters, CMD_APPROVE_FOR */
 	SecBuf *secret; /* CMD_SET_SECRET: the file's bytes */
 } Command;
 
@@ -65,15 +66,15 @@ size_t ctl_terminal_columns(void);
 
 /*
  * Parse argv[1..argc-1] as upstream's mandos-ctl does, with its checks on option combinations.
- * Our protocol 2 options --escrow, --shred and --force are recognised only when spelled out in
- * full, are not in the usage line, and come after upstream's options in --help, under a heading
- * of their own: so every command line without them parses, fails and prints as upstream's.
- * `prog` is the program name for usage and messages, `columns` the terminal width (see
- * ctl_terminal_columns()).  Help and version go to `out`; warnings (legacy durations) and
- * usage errors to `err`.  On success returns 0 and fills *o: commands reordered as upstream
- * does (--deny before --remove) and a CMD_PRINT_TABLE when no command was given.  Returns 1
- * with *ret_exit set when the program should exit now (help or version: 0, usage error: 2),
- * or -ENOMEM.  *o is always safe to pass to ctl_options_done().
+ * Our options --escrow, --shred, --force (protocol 2) and --approve-for are recognised only
+ * when spelled out in full, are not in the usage line, and come after upstream's options in
+ * --help, under a heading of their own: so every command line without them parses, fails and
+ * prints as upstream's.  `prog` is the program name for usage and messages, `columns` the
+ * terminal width (see ctl_terminal_columns()).  Help and version go to `out`; warnings (legacy
+ * durations) and usage errors to `err`.  On success returns 0 and fills *o: commands reordered as
+ * upstream does (--deny before --remove) and a CMD_PRINT_TABLE when no command was given.  Returns
+ * 1 with *ret_exit set when the program should exit now (help or version: 0, usage error: 2), or
+ * -ENOMEM.  *o is always safe to pass to ctl_options_done().
  */
 int ctl_parse_args(int argc, const char *const *argv, const char *prog, size_t columns, FILE *out,
                    FILE *err, CtlOptions *o, int *ret_exit);

@@ -585,6 +585,20 @@ int mandos_bus_approve(MandosBus *b, const char *path, bool approve, char **ret_
 	return r < 0 ? fail(r, &e, ret_msg) : 0;
 }
 
+int mandos_bus_approve_for(MandosBus *b, const char *path, uint64_t msec, char **ret_msg)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	char args[24];
+	int r;
+
+	snprintf(args, sizeof(args), "%" PRIu64, msec);
+	debug_connect(b, path);
+	debug_call(b, path, MANDOS_DELIVERY_IFACE, "ApproveFor", args);
+	r = sd_bus_call_method(b->bus, MANDOS_BUS_NAME, path, MANDOS_DELIVERY_IFACE, "ApproveFor",
+	                       &e, NULL, "t", msec);
+	return r < 0 ? fail(r, &e, ret_msg) : 0;
+}
+
 int mandos_bus_remove(MandosBus *b, const char *path, char **ret_msg)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;

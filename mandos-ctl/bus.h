@@ -88,6 +88,9 @@ int mandos_bus_set(MandosBus *b, const char *path, const char *key, const Value 
 int mandos_bus_approve(MandosBus *b, const char *path, bool approve, char **ret_msg);
 int mandos_bus_remove(MandosBus *b, const char *path, char **ret_msg);
 
+/* The delivery interface's ApproveFor(t msec) (our server only; 0 cancels). */
+int mandos_bus_approve_for(MandosBus *b, const char *path, uint64_t msec, char **ret_msg);
+
 /*
  * The delivery interface's ShredEscrowKeys() on a client.  Returns 0 with *ret_path (the
  * deleted key file, malloc()ed), or -errno with *ret_msg saying why and *ret_error the D-Bus

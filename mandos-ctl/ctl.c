@@ -160,11 +160,34 @@ static void cells_free(char **cells, size_t n)
 	free(cells);
 }
 
+/* ApprovedUntil (ours, of the delivery interface) when the client has one set, else NULL. */
+static const char *approved_until(const Client *c)
+{
+	const Value *v = client_get_delivery(c, "ApprovedUntil");
+
+	return v && v->type == VAL_STRING && *v->s ? v->s : NULL;
+}
+
+static bool any_approved_until(Client *const *clients, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (approved_until(clients[i])) {
+			return true;
+		}
+	}
+	return false;
+}
+
+#define APPROVED_UNTIL_HEADER "Approved Until"
+
 int ctl_print_table(FILE *f, Client *const *clients, size_t n, bool verbose,
                     const char **ret_missing)
 {
-	size_t n_cols = verbose ? ELEMENTSOF(columns) : N_DEFAULT_COLUMNS;
-	const char *headers[ELEMENTSOF(columns)];
+	size_t n_std = verbose ? ELEMENTSOF(columns) : N_DEFAULT_COLUMNS;
+	/* Our column only when a client has the value: upstream's output otherwise. */
+	bool extra = verbose && any_approved_until(clients, n);
+	size_t n_cols = n_std + extra;
+	const char *headers[ELEMENTSOF(columns) + 1];
 	char **cells;
 	int r = 0;
 
@@ -172,11 +195,14 @@ int ctl_print_table(FILE *f, Client *const *clients, size_t n, bool verbose,
 	if (!cells) {
 		return -ENOMEM;
 	}
-	for (size_t k = 0; k < n_cols; k++) {
+	for (size_t k = 0; k < n_std; k++) {
 		headers[k] = columns[k].header;
 	}
+	if (extra) {
+		headers[n_std] = APPROVED_UNTIL_HEADER;
+	}
 	for (size_t i = 0; i < n && r == 0; i++) {
-		for (size_t k = 0; k < n_cols; k++) {
+		for (size_t k = 0; k < n_std; k++) {
 			const Value *v = client_get(clients[i], columns[k].key);
 			char *c;
 
@@ -191,6 +217,14 @@ int ctl_print_table(FILE *f, Client *const *clients, size_t n, bool verbose,
 				break;
 			}
 			cells[i * n_cols + k] = c;
+		}
+		if (r == 0 && extra) {
+			const char *until = approved_until(clients[i]);
+
+			cells[i * n_cols + n_std] = strdup(until ? until : "");
+			if (!cells[i * n_cols + n_std]) {
+				r = -ENOMEM;
+			}
 		}
 	}
 	if (r == 0) {
@@ -267,6 +301,10 @@ int ctl_dump_json(FILE *f, Client *const *clients, size_t n, const char **ret_mi
 			py_json_string(f, columns[k].key);
 			fputs(": ", f);
 			json_value(f, client_get(clients[i], columns[k].key));
+		}
+		if (approved_until(clients[i])) {
+			fputs(",\n        \"ApprovedUntil\": ", f);
+			py_json_string(f, approved_until(clients[i]));
 		}
 		fputs("\n    }", f);
 	}
@@ -717,6 +755,21 @@ static int run_command(const Command *c, const CtlOptions *o, MandosBus *bus, Cl
 	case CMD_DENY:
 		for (size_t i = 0; i < n_sel; i++) {
 			r = mandos_bus_approve(bus, sel[i]->path, c->type == CMD_APPROVE, &msg);
+			if (r < 0) {
+				return dbus_failure(r, msg);
+			}
+		}
+		return 0;
+	case CMD_APPROVE_FOR:
+		for (size_t i = 0; i < n_sel; i++) {
+			if (!sel[i]->has_delivery) {
+				fprintf(stderr,
+				        "The server cannot approve for a time: client %s has no %s "
+				        "interface (upstream's server?)\n",
+				        client_get(sel[i], "Name")->s, MANDOS_DELIVERY_IFACE);
+				return 1;
+			}
+			r = mandos_bus_approve_for(bus, sel[i]->path, c->msec, &msg);
 			if (r < 0) {
 				return dbus_failure(r, msg);
 			}

@@ -12,12 +12,15 @@
 /*
  * Write the client table as upstream does: the columns Name, Enabled, Timeout and Last
  * Successful Check (all twenty with verbose), each padded to its widest cell, one line per
- * client.  Returns 0, -ENOMEM, or -ENOENT with *ret_missing naming a property a client lacks.
+ * client.  With verbose, and only when a client has ApprovedUntil set (ours, of the delivery
+ * interface), a last column "Approved Until" (empty for the others).  Returns 0, -ENOMEM, or
+ * -ENOENT with *ret_missing naming a property a client lacks.
  */
 int ctl_print_table(FILE *f, Client *const *clients, size_t n, bool verbose,
                     const char **ret_missing);
 
-/* Write upstream's --dump-json output.  Same returns as ctl_print_table(). */
+/* Write upstream's --dump-json output, with "ApprovedUntil" last for a client that has it set.
+ * Same returns as ctl_print_table(). */
 int ctl_dump_json(FILE *f, Client *const *clients, size_t n, const char **ret_missing);
 
 /*

@@ -202,6 +202,7 @@ Client *client_unref(Client *c)
 	sd_event_source_disable_unref(c->checker_timer);
 	sd_event_source_disable_unref(c->disable_timer);
 	sd_event_source_disable_unref(c->approval_timer);
+	sd_event_source_disable_unref(c->approved_until_timer);
 	if (c->ctx) {
 		secret_store_drop(c->ctx->store, &c->secret);
 		secret_store_drop(c->ctx->store, &c->state_key);
@@ -230,10 +231,10 @@ static int on_disable_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Client *c = userdata;
 
-	/* Unlike upstream, a timeout disable is logged and wakes waiting connections. */
+	/* Unlike upstream, a timeout disable is logged and wakes waiting connections.  The
+	 * reason is set before observers hear of it (the shared state writes it). */
 	if (c->s.enabled) {
-		client_disable(c, false);
-		c->disabled_by = CLIENT_DISABLED_BY_TIMEOUT;
+		client_disable_as(c, CLIENT_DISABLED_BY_TIMEOUT, false);
 	}
 	return 0;
 }
@@ -375,7 +376,7 @@ void client_enable(Client *c)
 	wake_waiters(c);
 }
 
-void client_disable(Client *c, bool quiet)
+void client_disable_as(Client *c, ClientDisabledBy by, bool quiet)
 {
 	if (!c->s.enabled) {
 		return;
@@ -388,9 +389,36 @@ void client_disable(Client *c, bool quiet)
 	disarm_timer(c->checker_timer);
 	stop_checker(c);
 	c->s.enabled = false;
-	c->disabled_by = CLIENT_DISABLED_BY_ADMIN;
+	c->disabled_by = by;
 	notify(c, CLIENT_PROP_ENABLED);
 	wake_waiters(c);
+}
+
+void client_disable(Client *c, bool quiet)
+{
+	client_disable_as(c, CLIENT_DISABLED_BY_ADMIN, quiet);
+}
+
+void client_set_expires(Client *c, realtime_t expires)
+{
+	realtime_t now = now_realtime();
+
+	if (!c->s.enabled || expires == 0 || expires == c->expires) {
+		return;
+	}
+	set_time(c, &c->expires, expires, CLIENT_PROP_EXPIRES);
+	arm_timer(c, &c->disable_timer, expires > now ? (expires - now) / USEC_PER_MSEC_U : 0,
+	          on_disable_timer);
+}
+
+void client_set_last_checked_ok(Client *c, realtime_t t)
+{
+	set_time(c, &c->last_checked_ok, t, CLIENT_PROP_LAST_CHECKED_OK);
+}
+
+void client_set_last_enabled(Client *c, realtime_t t)
+{
+	set_time(c, &c->last_enabled, t, CLIENT_PROP_LAST_ENABLED);
 }
 
 void client_set_enabled(Client *c, bool enabled)
@@ -544,17 +572,155 @@ void client_approve(Client *c, bool approve)
 	wake_waiters(c);
 }
 
-void client_approve_for(Client *c, uint64_t msec)
+void client_set_approval(Client *c, bool approve, realtime_t until)
 {
-	/* Issue 14: implemented on branch approve-for. */
-	(void)c;
-	(void)msec;
+	realtime_t now = now_realtime();
+
+	if (until <= now) {
+		return;
+	}
+	c->approved = approve ? APPROVAL_GRANTED : APPROVAL_DENIED;
+	arm_timer(c, &c->approval_timer, (until - now + USEC_PER_MSEC_U - 1) / USEC_PER_MSEC_U,
+	          on_approval_timer);
+	CLIENT_NOTIFY(c->ctx, approved, c, approve);
+	wake_waiters(c);
+}
+
+/* A release time counts while it is younger than the window (one in the future counts). */
+static bool release_in_window(realtime_t t, realtime_t now)
+{
+	return t > now || now - t < CLIENT_RELEASE_WINDOW_USEC;
+}
+
+static int cmp_time(const void *a, const void *b)
+{
+	realtime_t x = *(const realtime_t *)a, y = *(const realtime_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int release_times_merge(const realtime_t *a, size_t n_a, const realtime_t *b, size_t n_b,
+                        size_t keep, realtime_t now, realtime_t **ret, size_t *ret_n)
+{
+	realtime_t *all = malloc(MAX(n_a + n_b, (size_t)1) * sizeof(*all));
+	size_t n = 0, m = 0;
+
+	if (!all) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n_a + n_b; i++) {
+		realtime_t t = i < n_a ? a[i] : b[i - n_a];
+
+		if (t && release_in_window(t, now)) {
+			all[n++] = t;
+		}
+	}
+	qsort(all, n, sizeof(*all), cmp_time);
+	for (size_t i = 0; i < n; i++) {
+		if (m == 0 || all[m - 1] != all[i]) {
+			all[m++] = all[i];
+		}
+	}
+	if (m > keep) {
+		memmove(all, all + (m - keep), keep * sizeof(*all));
+		m = keep;
+	}
+	*ret = all;
+	*ret_n = m;
+	return 0;
+}
+
+bool client_merge_releases(Client *c, const realtime_t *times, size_t n)
+{
+	size_t keep = MAX((size_t)c->delivery.release_limit, (size_t)1), n_new = 0;
+	realtime_t *merged = NULL;
+
+	if (release_times_merge(c->releases, c->n_releases, times, n, keep, now_realtime(),
+	                        &merged, &n_new) < 0) {
+		log_oom();
+		return false;
+	}
+	if (n_new == c->n_releases &&
+	    (n_new == 0 || memcmp(merged, c->releases, n_new * sizeof(*merged)) == 0)) {
+		free(merged);
+		return false;
+	}
+	free(c->releases);
+	c->releases = merged;
+	c->n_releases = n_new;
+	return true;
+}
+
+static int on_approved_until_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Client *c = userdata;
+
+	if (c->approved_until != 0) {
+		log_info("Approval of every request of %s ended", c->name);
+		set_time(c, &c->approved_until, 0, CLIENT_PROP_APPROVED_UNTIL);
+	}
+	return 0;
+}
+
+/* The end-of-window timer at `until` on the realtime clock (the shared value is a wall-clock
+ * time, and so is the state file's: a clock step moves the end with it). */
+static int arm_approved_until_timer(Client *c, realtime_t until)
+{
+	int r;
+
+	if (c->approved_until_timer) {
+		r = sd_event_source_set_time(c->approved_until_timer, until);
+		if (r >= 0) {
+			r = sd_event_source_set_enabled(c->approved_until_timer, SD_EVENT_ONESHOT);
+		}
+	} else {
+		r = sd_event_add_time(c->ctx->event, &c->approved_until_timer, CLOCK_REALTIME,
+		                      until, TIMER_ACCURACY_USEC, on_approved_until_timer, c);
+	}
+	if (r < 0) {
+		log_error_errno(r, "Cannot arm the approval timer for client %s: %m", c->name);
+	}
+	return r;
 }
 
 void client_set_approved_until(Client *c, realtime_t until)
 {
-	(void)c;
-	(void)until;
+	if (until != 0 && until <= now_realtime()) {
+		until = 0;
+	}
+	if (until == 0) {
+		disarm_timer(c->approved_until_timer);
+	} else if (arm_approved_until_timer(c, until) < 0) {
+		/* Without a timer nothing would end the window: fail closed. */
+		until = 0;
+	}
+	if (c->approved_until == until) {
+		return;
+	}
+	set_time(c, &c->approved_until, until, CLIENT_PROP_APPROVED_UNTIL);
+	if (until != 0) {
+		wake_waiters(c);
+	}
+}
+
+void client_approve_for(Client *c, uint64_t msec)
+{
+	char buf[TIMESTAMP_STRING_MAX];
+	realtime_t until;
+
+	if (msec == 0) {
+		if (c->approved_until != 0) {
+			log_info("Approval of every request of %s cancelled", c->name);
+		}
+		client_set_approved_until(c, 0);
+		return;
+	}
+	/* 10,000 years is forever enough, and still a time that formats and saves. */
+	msec = MIN(msec, DURATION_MAX_MSEC);
+	until = now_realtime() + msec * USEC_PER_MSEC_U;
+	log_info("Approving every request of %s until %s", c->name,
+	         timestamp_format_iso(until, buf, sizeof(buf)));
+	client_set_approved_until(c, until);
 }
 
 void client_approval_begin(Client *c)

@@ -94,7 +94,7 @@ typedef struct ClientObserver {
 	void (*client_not_found)(const char *key_id, const char *address, void *userdata);
 } ClientObserver;
 
-#define CLIENT_OBSERVERS_MAX 4
+#define CLIENT_OBSERVERS_MAX 8
 
 /* What all clients share; owned by the manager. */
 struct ClientContext {
@@ -116,8 +116,10 @@ struct ClientContext {
 	 * Optional (the etcd backend, fleet.h): true while no secret may be released (no etcd
 	 * quorum heard for etcd_max_staleness, or the first sync not done).  release.c then
 	 * answers RELEASE_UNAVAILABLE, checked at release_begin() and again before a grant.
+	 * When it returns true it has written why into why (NUL-terminated, for the log line
+	 * "WHY: releasing no secret to NAME").
 	 */
-	bool (*releases_blocked)(void *userdata);
+	bool (*releases_blocked)(char *why, size_t why_size, void *userdata);
 	void *releases_blocked_userdata;
 };
 
@@ -196,6 +198,7 @@ struct Client {
 	bool checker_timer_randomized;
 	sd_event_source *disable_timer;  /* at `expires` */
 	sd_event_source *approval_timer; /* end of an Approve() decision */
+	sd_event_source *approved_until_timer; /* CLOCK_REALTIME, at approved_until */
 	ClientWaiter *waiters;
 };
 
@@ -248,6 +251,40 @@ void client_approve(Client *c, bool approve);
  */
 void client_approve_for(Client *c, uint64_t msec);
 void client_set_approved_until(Client *c, realtime_t until);
+
+/*
+ * For the shared state (fleet.c), which applies other servers' values through these, with
+ * the same notifications as the setters above.
+ *
+ * client_disable_as(): client_disable() with the reason recorded in disabled_by before
+ * observers hear of it (CLIENT_DISABLED_BY_TIMEOUT for a timeout, by this server or another).
+ * client_set_expires(): when enabled, the disable deadline moves to `expires` (a time in the
+ * past disables at the next turn of the loop); no-op when disabled or for 0.
+ * client_set_last_checked_ok(), client_set_last_enabled(): the field, notified, nothing
+ * else (no deadline moves).
+ * client_set_approval(): another server's Approve(): decided until `until` (a time in the
+ * past: nothing), observers' `approved` called, waiting connections woken.
+ * client_merge_releases(): the union of the client's release times and `times` (n of them),
+ * keeping those in the rolling window, at most max(release_limit, 1), the newest; returns
+ * whether the client's list changed.
+ */
+void client_disable_as(Client *c, ClientDisabledBy by, bool quiet);
+void client_set_expires(Client *c, realtime_t expires);
+void client_set_last_checked_ok(Client *c, realtime_t t);
+void client_set_last_enabled(Client *c, realtime_t t);
+void client_set_approval(Client *c, bool approve, realtime_t until);
+bool client_merge_releases(Client *c, const realtime_t *times, size_t n);
+
+/* §A.5.2: the rolling window of the release limit. */
+#define CLIENT_RELEASE_WINDOW_USEC (24ULL * 3600 * 1000000ULL)
+
+/*
+ * The union of two lists of release times (any order, duplicates and zeros allowed): those
+ * in the window at `now`, sorted, each once, at most `keep` (the newest).  *ret is
+ * malloc()ed (also when empty).  Returns 0 or -ENOMEM (nothing set).
+ */
+int release_times_merge(const realtime_t *a, size_t n_a, const realtime_t *b, size_t n_b,
+                        size_t keep, realtime_t now, realtime_t **ret, size_t *ret_n);
 
 /* Connection side of approval. */
 void client_approval_begin(Client *c);

@@ -14,6 +14,7 @@
 #include "release.h"
 
 enum {
+	P_APPROVED_UNTIL,
 	P_ESCROW_KEY_FILE,
 	P_ESCROW_KEY_IDS,
 	P_ESCROW_KEY_INLINE,
@@ -25,6 +26,7 @@ enum {
 
 /* Sorted by name, as the other client properties; indexed by the enum above. */
 static const DeliveryProp props[] = {
+        [P_APPROVED_UNTIL] = {"ApprovedUntil", "s", true},
         [P_ESCROW_KEY_FILE] = {"EscrowKeyFile", "s", true},
         [P_ESCROW_KEY_IDS] = {"EscrowKeyIds", "as", true},
         [P_ESCROW_KEY_INLINE] = {"EscrowKeyInline", "s", true},
@@ -64,6 +66,12 @@ int delivery_append_value(sd_bus_message *msg, const Client *c, const DeliveryPr
 	const ClientDelivery *d = &c->delivery;
 
 	switch (p - props) {
+	case P_APPROVED_UNTIL: {
+		char buf[TIMESTAMP_STRING_MAX];
+
+		return sd_bus_message_append(
+		        msg, "s", timestamp_format_iso(c->approved_until, buf, sizeof(buf)));
+	}
 	case P_ESCROW_KEY_FILE:
 		return sd_bus_message_append(msg, "s", d->escrow.keyfile ? d->escrow.keyfile : "");
 	case P_ESCROW_KEY_IDS:
@@ -99,8 +107,10 @@ int delivery_append_variant(sd_bus_message *msg, const Client *c, const Delivery
 	return sd_bus_message_close_container(msg);
 }
 
-/* The entries {sv} of the properties, all or only those that emit PropertiesChanged. */
-static int append_entries(sd_bus_message *msg, const Client *c, bool only_emitting)
+/* The entries {sv} of the properties: all, only those that emit PropertiesChanged, or only
+ * `one` (when not NULL). */
+static int append_entries(sd_bus_message *msg, const Client *c, bool only_emitting,
+                          const DeliveryProp *one)
 {
 	int r = sd_bus_message_open_container(msg, 'a', "{sv}");
 
@@ -108,7 +118,11 @@ static int append_entries(sd_bus_message *msg, const Client *c, bool only_emitti
 		return r;
 	}
 	for (size_t i = 0; i < ELEMENTSOF(props); i++) {
-		if (only_emitting && !props[i].emits_changed) {
+		if ((only_emitting && !props[i].emits_changed) || (one && one != &props[i])) {
+			continue;
+		}
+		/* A reload leaves ApprovedUntil alone: it is sent by itself when it changes. */
+		if (only_emitting && !one && i == P_APPROVED_UNTIL) {
 			continue;
 		}
 		if ((r = sd_bus_message_open_container(msg, 'e', "sv")) < 0 ||
@@ -123,7 +137,7 @@ static int append_entries(sd_bus_message *msg, const Client *c, bool only_emitti
 
 int delivery_append_all(sd_bus_message *msg, const Client *c)
 {
-	return append_entries(msg, c, false);
+	return append_entries(msg, c, false, NULL);
 }
 
 void delivery_introspect(FILE *f)
@@ -141,21 +155,25 @@ void delivery_introspect(FILE *f)
 			      f);
 		}
 	}
+	fputs("<method name=\"" DELIVERY_APPROVE_FOR "\"><arg direction=\"in\" "
+	      "name=\"milliseconds\" type=\"t\"/></method>",
+	      f);
 	fputs("<method name=\"" DELIVERY_SHRED "\"><arg direction=\"out\" name=\"path\" "
 	      "type=\"s\"/></method>",
 	      f);
 	fputs("</interface>", f);
 }
 
-int delivery_emit_changed(sd_bus *bus, const char *path, const Client *c)
+int delivery_emit_changed(sd_bus *bus, const char *path, const Client *c, const char *name)
 {
+	const DeliveryProp *one = name ? delivery_prop_find(name) : NULL;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
 	int r;
 
 	if ((r = sd_bus_message_new_signal(bus, &msg, path, "org.freedesktop.DBus.Properties",
 	                                   "PropertiesChanged")) < 0 ||
 	    (r = sd_bus_message_append(msg, "s", IFACE_DELIVERY)) < 0 ||
-	    (r = append_entries(msg, c, true)) < 0 ||
+	    (r = append_entries(msg, c, true, one)) < 0 ||
 	    (r = sd_bus_message_append(msg, "as", 0)) < 0) {
 		return r;
 	}

@@ -2,8 +2,9 @@
 /*
  * The D-Bus interface se.recompile.Mandos.Client.Delivery (spec/protocol-2.md §A.11): the
  * read-only properties of how a client gets its secret, never any key material (of escrow
- * keys only the kids, the keyfile's path and where inline keys are written), and the method
- * ShredEscrowKeys.  Values and introspection only; dbus.c routes the calls.
+ * keys only the kids, the keyfile's path and where inline keys are written), ApprovedUntil,
+ * and the methods ShredEscrowKeys and ApproveFor.  Values and introspection only; dbus.c routes
+ * the calls.
  */
 #pragma once
 
@@ -15,8 +16,10 @@
 #include "client.h"
 
 #define IFACE_DELIVERY "se.recompile.Mandos.Client.Delivery"
-/* Its one method (Part B, decisions.md) and the errors it replies. */
+/* Its methods: ShredEscrowKeys (Part B, decisions.md) and the errors it replies, and
+ * ApproveFor(t milliseconds) (issue 14; 0 cancels), whose end is the property ApprovedUntil. */
 #define DELIVERY_SHRED "ShredEscrowKeys"
+#define DELIVERY_APPROVE_FOR "ApproveFor"
 #define ERROR_ESCROW_INLINE "se.recompile.Mandos.Error.EscrowKeysInline"
 #define ERROR_NO_ESCROW "se.recompile.Mandos.Error.NoEscrowKeys"
 #define ERROR_SHRED_FAILED "se.recompile.Mandos.Error.ShredFailed"
@@ -42,5 +45,6 @@ int delivery_append_all(sd_bus_message *msg, const Client *c);
 /* The <interface> element of the introspection XML. */
 void delivery_introspect(FILE *f);
 
-/* PropertiesChanged on this interface with the properties that emit it (after a reload). */
-int delivery_emit_changed(sd_bus *bus, const char *path, const Client *c);
+/* PropertiesChanged on this interface with the property `name`, or with every property that
+ * a reload can change when name is NULL (all that emit it but ApprovedUntil). */
+int delivery_emit_changed(sd_bus *bus, const char *path, const Client *c, const char *name);

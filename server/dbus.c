@@ -389,7 +389,15 @@ static void on_property_changed(Client *c, ClientProperty cp, void *userdata)
 	const PropInfo *p = name ? prop_find(name) : NULL;
 
 	if (dc && !dc->pending && cp == CLIENT_PROP_DELIVERY) {
-		log_signal_error(delivery_emit_changed(d->bus, dc->path, c), "PropertiesChanged");
+		log_signal_error(delivery_emit_changed(d->bus, dc->path, c, NULL),
+		                 "PropertiesChanged");
+		return;
+	}
+	if (cp == CLIENT_PROP_APPROVED_UNTIL) {
+		if (dc && !dc->pending) {
+			log_signal_error(delivery_emit_changed(d->bus, dc->path, c, name),
+			                 "PropertiesChanged");
+		}
 		return;
 	}
 	if (!dc || !p || dc->pending) {
@@ -1215,6 +1223,26 @@ static int shred_escrow_keys(DbusClient *dc, sd_bus_message *msg)
 	}
 }
 
+/* ApproveFor(t milliseconds) (issue 14): see client_approve_for(); 0 cancels. */
+static int approve_for(DbusClient *dc, sd_bus_message *msg)
+{
+	_cleanup_(client_unrefp) Client *c = client_ref(dc->client);
+	uint64_t msec;
+	int r;
+
+	if (!sd_bus_message_has_signature(msg, "t")) {
+		return sd_bus_reply_method_errorf(
+		        msg, SD_BUS_ERROR_INVALID_ARGS,
+		        "ApproveFor takes one argument: milliseconds (t)");
+	}
+	r = sd_bus_message_read(msg, "t", &msec);
+	if (r < 0) {
+		return r;
+	}
+	client_approve_for(c, msec);
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
 static int on_clients_message(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
 	MandosDbus *d = userdata;
@@ -1248,6 +1276,10 @@ static int on_clients_message(sd_bus_message *msg, void *userdata, sd_bus_error 
 	}
 	if ((!iface || strcmp(iface, IFACE_DELIVERY) == 0) && strcmp(member, DELIVERY_SHRED) == 0) {
 		return shred_escrow_keys(dc, msg);
+	}
+	if ((!iface || strcmp(iface, IFACE_DELIVERY) == 0) &&
+	    strcmp(member, DELIVERY_APPROVE_FOR) == 0) {
+		return approve_for(dc, msg);
 	}
 	if (iface && strcmp(iface, IFACE_CLIENT) != 0 && strcmp(iface, IFACE_CLIENT_OLD) != 0) {
 		return 0;

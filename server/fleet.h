@@ -43,7 +43,14 @@ int fleet_start(Fleet *f);
 /* Clients were added or removed by a reload: sync the new ones. */
 void fleet_clients_changed(Fleet *f);
 
+/* D-Bus RemoveClient of c (manager_remove_client()): delete its key, so that the other servers
+ * drop it too (until their next reload).  Not for removals the shared state itself made.
+ * f may be NULL. */
+void fleet_client_deleted(Fleet *f, const Client *c);
+
+/* Stop watching and writing (what was not written is lost) and free.  Accepts NULL. */
 Fleet *fleet_free(Fleet *f);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Fleet *, fleet_free)
 
 typedef struct FleetHealth {
 	bool serving;            /* releases allowed */

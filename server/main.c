@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "config.h"
 #include "dbus.h"
+#include "fleet.h"
 #include "log.h"
 #include "manager.h"
 #include "metrics.h"
@@ -182,6 +183,12 @@ static int run(int argc, char **argv)
 	if (r < 0) {
 		goto out;
 	}
+	if (settings.state_etcd) {
+		r = fleet_new(m, &m->fleet);
+		if (r < 0) {
+			goto out;
+		}
+	}
 	if (settings.use_dbus) {
 		(void)mandos_dbus_new(m, &dbus); /* failure: logged, go on without */
 	}
@@ -194,6 +201,11 @@ static int run(int argc, char **argv)
 		pid_fd = -1;
 	}
 	r = manager_start(m);
+	if (r < 0) {
+		goto out;
+	}
+	/* With etcd down it starts all the same, and serves once the shared state is read. */
+	r = fleet_start(m->fleet);
 	if (r < 0) {
 		goto out;
 	}

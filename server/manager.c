@@ -20,6 +20,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "audit.h"
+#include "fleet.h"
 #include "io-util.h"
 #include "hs-pool.h"
 #include "log.h"
@@ -433,6 +434,7 @@ Manager *manager_free(Manager *m)
 	}
 	m->conn_server.pool = hs_pool_free(m->conn_server.pool);
 	drop_clients(m, false);
+	m->fleet = fleet_free(m->fleet);
 	m->ratelimit = ratelimit_free(m->ratelimit);
 	m->p2_identity = p2_identity_free(m->p2_identity);
 	checker_forget_stopped();
@@ -508,6 +510,7 @@ int manager_remove_client(Manager *m, Client *c)
 	memmove(&m->clients[i], &m->clients[i + 1], (m->n_clients - i - 1) * sizeof(Client *));
 	m->n_clients--;
 	log_info("Removing client %s", c->name);
+	fleet_client_deleted(m->fleet, c); /* the other servers drop it too */
 	CLIENT_NOTIFY(&m->ctx, client_removed, c);
 	client_mark_removed(c);
 	(void)rebuild_index(m);
@@ -545,6 +548,8 @@ static void restore_client(Manager *m, Client *c, SavedClient *sc, realtime_t no
 	c->last_checked_ok = sc->last_checked_ok;
 	c->last_checker_status = sc->last_checker_status;
 	c->last_approval_request = sc->last_approval_request;
+	/* Only while in the future (a past one is dropped); arms the timer that ends it. */
+	client_set_approved_until(c, sc->approved_until);
 	if (!c->s.enabled) {
 		c->last_enabled = 0;
 		c->expires = 0;
@@ -840,6 +845,7 @@ int manager_reload(Manager *m)
 	if (m->n_clients == 0) {
 		log_warning("No clients defined");
 	}
+	fleet_clients_changed(m->fleet);
 	save_soon(m);
 	(void)sd_notify(0, "READY=1");
 	return r;

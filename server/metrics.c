@@ -24,12 +24,6 @@
 #include "macro.h"
 #include "manager.h"
 
-/*
- * fleet.c comes with the etcd backend (branch fleet): until it is linked in, the reference is
- * weak and the etcd gauges are left out.  With the file backend m->fleet is NULL anyway.
- */
-#pragma weak fleet_health
-
 /* Latency buckets (upper bounds), in µs and as the le label shows them. */
 static const uint64_t bucket_usec[] = {
         1000,   2500,   5000,    10000,   25000,   50000,    100000,   250000,
@@ -218,8 +212,8 @@ static void format_etcd(FILE *f, Manager *m)
 {
 	FleetHealth h = {0};
 
-	if (!m || !m->fleet || !fleet_health) {
-		return;
+	if (!m || !m->fleet) {
+		return; /* the file backend */
 	}
 	fleet_health(m->fleet, &h);
 	family(f, "mandos_etcd_up", "gauge",

@@ -15,11 +15,12 @@
 #include "p2.h"
 
 #define USEC_PER_SEC_U 1000000ULL
-/* §A.5.2: the rolling window of the release limit. */
-#define RELEASE_WINDOW_USEC (24ULL * 3600 * USEC_PER_SEC_U)
+#define RELEASE_WINDOW_USEC CLIENT_RELEASE_WINDOW_USEC
 /* §A.5.1 step 5: protocol 2 requests of one client between SERVER_AUTH and RESULT. */
 #define RELEASE_MAX_DECIDING 4
 #define RELEASE_BUSY_SECONDS 10
+/* TRY_LATER while the shared state is unavailable: about when a partition may have healed. */
+#define RELEASE_UNAVAILABLE_SECONDS 10
 /* §A.5.1 step 6: STATUS AWAITING_APPROVAL every 15 s, never more than one a second. */
 #define RELEASE_STATUS_INTERVAL_USEC (15 * USEC_PER_SEC_U)
 #define RELEASE_STATUS_MIN_USEC USEC_PER_SEC_U
@@ -246,9 +247,32 @@ static void finish(Release *r)
 	r->decided = true;
 }
 
+/*
+ * Whether the shared state forbids every release now (fleet.h: no etcd quorum heard for
+ * etcd_max_staleness); then it says why in the log.
+ */
+static bool releases_blocked(const Client *c)
+{
+	const ClientContext *ctx = c->ctx;
+	char why[200] = "";
+
+	if (!ctx || !ctx->releases_blocked ||
+	    !ctx->releases_blocked(why, sizeof(why), ctx->releases_blocked_userdata)) {
+		return false;
+	}
+	log_warning("%s: releasing no secret to %s", why[0] ? why : "etcd not available",
+	            c->name);
+	return true;
+}
+
 /* Give the verdict: the caller may free r (and itself) from inside, so this comes last. */
 static void decide(Release *r, ReleaseVerdict v, uint32_t value)
 {
+	/* The last look before a grant: an approval wait may have outlasted the quorum. */
+	if (v == RELEASE_GRANTED && releases_blocked(r->client)) {
+		v = RELEASE_UNAVAILABLE;
+		value = RELEASE_UNAVAILABLE_SECONDS;
+	}
 	finish(r);
 	r->granted = v == RELEASE_GRANTED;
 	r->ops->decided(r, v, value, r->userdata);
@@ -318,6 +342,12 @@ static int arm(Release *r, sd_event_source **s, uint64_t at, sd_event_time_handl
 	return sd_event_source_set_enabled(*s, repeat ? SD_EVENT_ON : SD_EVENT_ONESHOT);
 }
 
+/* ApproveFor() (issue 14): every request is approved until then, with no wait. */
+static bool approved_for_now(const Client *c)
+{
+	return c->approved_until != 0 && c->approved_until > now_realtime();
+}
+
 /* spec §2.7's loop: decide now if we can, else wait for a change of the client or the delay. */
 static void approval_step(Release *r)
 {
@@ -330,6 +360,14 @@ static void approval_step(Release *r)
 		return;
 	}
 	if (c->approved == APPROVAL_GRANTED || c->s.approval_delay == 0) {
+		decide(r, RELEASE_GRANTED, 0);
+		return;
+	}
+	/* Before a denial: one given before the window (still within its approval_duration)
+	 * does not outlast an ApproveFor; one given during the window denies only the requests
+	 * that wait at that moment, and none waits while the window is open. */
+	if (approved_for_now(c)) {
+		log_info("Client %s is approved for now (ApproveFor)", c->name);
 		decide(r, RELEASE_GRANTED, 0);
 		return;
 	}
@@ -431,6 +469,10 @@ int release_begin(sd_event *event, Client *c, int protocol, const ReleaseOps *op
 		reject_disabled(r);
 		return 0;
 	}
+	if (releases_blocked(c)) {
+		decide(r, RELEASE_UNAVAILABLE, RELEASE_UNAVAILABLE_SECONDS);
+		return 0;
+	}
 	if (limit_reached(c, now_realtime(), &value)) {
 		log_limit(c);
 		decide(r, RELEASE_LIMIT, value);
@@ -445,6 +487,13 @@ int release_begin(sd_event *event, Client *c, int protocol, const ReleaseOps *op
 		}
 		c->releases_deciding++;
 		r->deciding = true;
+	}
+	/* Within an ApproveFor window: approved at once, without NeedApproval or
+	 * ApprovalPending. */
+	if (c->s.approval_delay > 0 && c->approved != APPROVAL_GRANTED && approved_for_now(c)) {
+		log_info("Client %s is approved for now (ApproveFor)", c->name);
+		decide(r, RELEASE_GRANTED, 0);
+		return 0;
 	}
 	if (c->s.approval_delay > 0) {
 		r->approval_required = true;

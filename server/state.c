@@ -107,6 +107,7 @@ static int put_client(FILE *f, const Client *c)
 	fprintf(f, "expires %" PRIu64 "\n", c->expires);
 	fprintf(f, "last_checked_ok %" PRIu64 "\n", c->last_checked_ok);
 	fprintf(f, "last_approval_request %" PRIu64 "\n", c->last_approval_request);
+	fprintf(f, "approved_until %" PRIu64 "\n", c->approved_until);
 	fprintf(f, "last_checker_status %d\n", c->last_checker_status);
 	if ((r = put_settings(f, "s", &c->s)) < 0 || (r = put_settings(f, "c", &c->config)) < 0 ||
 	    (r = put_secret(f, c)) < 0) {
@@ -337,6 +338,7 @@ static int get_line(Reader *rd, SavedClient *sc, const char *key, const char *v)
 		        {"expires", offsetof(SavedClient, expires)},
 		        {"last_checked_ok", offsetof(SavedClient, last_checked_ok)},
 		        {"last_approval_request", offsetof(SavedClient, last_approval_request)},
+		        {"approved_until", offsetof(SavedClient, approved_until)},
 		};
 		for (size_t i = 0; i < ELEMENTSOF(times); i++) {
 			if (strcmp(key, times[i].name) == 0) {

@@ -16,6 +16,8 @@
  *   client NAME
  *   created USEC            (and last_enabled, expires, last_checked_ok,
  *                            last_approval_request: microseconds since the epoch, 0 = never)
+ *   approved_until USEC     ApproveFor()'s end (0 = none); absent in files of earlier
+ *                           versions, which read as 0
  *   last_checker_status N
  *   s.host VALUE ...        the client's effective settings
  *   c.host VALUE ...        the clients.conf settings of that run (for the 3-way merge)
@@ -37,6 +39,7 @@ typedef struct SavedClient {
 	ClientSettings s;
 	ClientSettings config;
 	realtime_t created, last_enabled, expires, last_checked_ok, last_approval_request;
+	realtime_t approved_until; /* 0 when none, or in an older file */
 	int last_checker_status;
 	unsigned char *secret_box; /* nonce + box, ordinary memory: it is ciphertext */
 	size_t secret_box_len;

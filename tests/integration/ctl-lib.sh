@@ -124,7 +124,7 @@ same() {
 }
 
 # same_help ARGS...: like same, but our --help goes on after upstream's text, unchanged, with
-# our protocol 2 options under a heading of their own (and nothing else).
+# our options (protocol 2's, --approve-for) under a heading of their own (and nothing else).
 same_help() {
 	_both "$@"
 	_len=$(wc -c <"$T/u$_n.out")
@@ -132,11 +132,11 @@ same_help() {
 	compare_files "$T/u$_n.out" "$T/o$_n.head" "stdout of $_what, up to upstream's end"
 	tail -c +"$((_len + 1))" "$T/o$_n.out" >"$T/o$_n.tail"
 	assert_eq "$(head -n 2 "$T/o$_n.tail")" "
-protocol 2 options (not in upstream's mandos-ctl):" "our part of $_what"
-	for _o in --escrow --shred --force; do
+options not in upstream's mandos-ctl:" "our part of $_what"
+	for _o in --escrow --shred --force --approve-for; do
 		grep -q "^  $_o\( \|$\)" "$T/o$_n.tail" || fail "$_what: no $_o in our part"
 	done
-	[ "$(grep -c '^  -' "$T/o$_n.tail")" = 3 ] || fail "$_what: our part: $(cat "$T/o$_n.tail")"
+	[ "$(grep -c '^  -' "$T/o$_n.tail")" = 4 ] || fail "$_what: our part: $(cat "$T/o$_n.tail")"
 }
 
 # same_version: --version exits and complains the same, but each program names its own

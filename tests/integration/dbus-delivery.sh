@@ -59,7 +59,7 @@ assert_eq "$(prop c2 ReleasesLeft)" "i -1" "c2 ReleasesLeft (unlimited)"
 busctl --address="$BUS" call se.recompile.Mandos /clients/c1 org.freedesktop.DBus.Properties \
 	GetAll s "$DELIVERY" > "$T/getall"
 assert_eq "$(cat "$T/getall")" \
-	'a{sv} 7 "EscrowKeyFile" s "" "EscrowKeyIds" as 0 "EscrowKeyInline" s "" "HasSealedSecret" b true "Protocols" s "1 2" "ReleaseLimit" u 3 "ReleasesLeft" i 3' \
+	'a{sv} 8 "ApprovedUntil" s "" "EscrowKeyFile" s "" "EscrowKeyIds" as 0 "EscrowKeyInline" s "" "HasSealedSecret" b true "Protocols" s "1 2" "ReleaseLimit" u 3 "ReleasesLeft" i 3' \
 	"GetAll"
 busctl --address="$BUS" introspect se.recompile.Mandos /clients/c1 "$DELIVERY" > "$T/intro"
 assert_contains "$T/intro" ".ReleasesLeft"

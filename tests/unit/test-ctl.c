@@ -481,12 +481,13 @@ START_TEST(help_ours_last)
 	ck_assert_ptr_nonnull(tail);
 	tail += strlen("  --check               Run self-test\n");
 	ck_assert(strncmp(tail,
-	                  "\nprotocol 2 options (not in upstream's mandos-ctl):\n"
+	                  "\noptions not in upstream's mandos-ctl:\n"
 	                  "  --escrow              List the clients' protocols,",
-	                  strlen("\nprotocol 2 options (not in upstream's mandos-ctl):\n"
+	                  strlen("\noptions not in upstream's mandos-ctl:\n"
 	                         "  --escrow              List the clients' protocols,")) == 0);
 	ck_assert(strstr(tail, "\n  --shred               Shred the clients' escrow keys,"));
 	ck_assert(strstr(tail, "\n  --force               Shred without asking\n"));
+	ck_assert(strstr(tail, "\n  --approve-for DURATION\n"));
 	ck_assert(tail[strlen(tail) - 1] == '\n');
 	captured_done(&c);
 }
@@ -631,6 +632,105 @@ START_TEST(escrow_table_and_json)
 }
 END_TEST
 
+/* --approve-for: durations as the others, strictly; never abbreviated. */
+START_TEST(approve_for_option)
+{
+	static const struct {
+		const char *arg;
+		uint64_t msec;
+	} good[] = {{"PT1M", 60000}, {"0", 0}, {"PT0S", 0}, {"10m", 600000}, {"1h 30m", 5400000}};
+	const char *bad[] = {"foo", "", "-5", "5", "1x", NULL};
+	Captured c;
+
+	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+		_cleanup_free_ char *opt = NULL;
+		const char *argv[] = {"mandos-ctl", NULL, "a", NULL};
+
+		ck_assert_int_ge(asprintf(&opt, "--approve-for=%s", good[i].arg), 0);
+		argv[1] = opt;
+		capture(&c, 80, argv);
+		ck_assert_int_eq(c.r, 0);
+		ck_assert_int_eq(c.o.commands[0].type, CMD_APPROVE_FOR);
+		ck_assert_uint_eq(c.o.commands[0].msec, good[i].msec);
+		captured_done(&c);
+	}
+	for (size_t i = 0; bad[i]; i++) {
+		const char *argv[] = {"mandos-ctl", "--approve-for", bad[i], "a", NULL};
+		_cleanup_free_ char *want = NULL;
+
+		ck_assert_int_ge(asprintf(&want,
+		                          "mandos-ctl: error: argument --approve-for: invalid "
+		                          "duration: '%s' (PT10M, 1h 30m, or 0 to cancel)\n",
+		                          bad[i]),
+		                 0);
+		check_usage_error(argv, want);
+	}
+	{
+		const char *none[] = {"mandos-ctl", "--approve-for=PT1M", NULL};
+		const char *abbrev[] = {"mandos-ctl", "--approve-f=PT1M", "a", NULL};
+		const char *large[] = {"mandos-ctl", "--approve-for=P99999Y", "a", NULL};
+
+		check_usage_error(none,
+		                  "mandos-ctl: error: Options require clients names or --all.\n");
+		check_usage_error(abbrev, "mandos-ctl: error: unrecognized arguments: "
+		                          "--approve-f=PT1M\n");
+		check_usage_error(large, "mandos-ctl: error: argument --approve-for: duration too "
+		                         "large: 'P99999Y'\n");
+	}
+}
+END_TEST
+
+/* ApprovedUntil: in -v and --dump-json only for a client that has it set. */
+START_TEST(approved_until_shown)
+{
+	ClientList l = {calloc(2, sizeof(Client)), 2};
+	Client *sel[2] = {&l.clients[0], &l.clients[1]};
+	const char *missing = NULL;
+	char *buf = NULL, *plain = NULL;
+	size_t size = 0;
+	FILE *f;
+
+	make_client(&l.clients[0], "a", "h", true, 1000);
+	add_delivery(&l.clients[0], "1", false, NULL, "", "", 0, -1);
+	make_client(&l.clients[1], "b", "h", true, 1000);
+	add_delivery(&l.clients[1], "1", false, NULL, "", "", 0, -1);
+	/* add_delivery() gives no ApprovedUntil: as an empty one, upstream's output. */
+	f = open_memstream(&plain, &size);
+	ck_assert_int_eq(ctl_print_table(f, sel, 2, true, &missing), 0);
+	ck_assert_int_eq(ctl_dump_json(f, sel, 2, &missing), 0);
+	fclose(f);
+	ck_assert_ptr_null(strstr(plain, "Approved Until"));
+	ck_assert_ptr_null(strstr(plain, "ApprovedUntil"));
+
+	l.clients[1].delivery = reallocarray(l.clients[1].delivery, 8, sizeof(Property));
+	l.clients[1].delivery[7] =
+	        prop("ApprovedUntil",
+	             (Value){.type = VAL_STRING, .s = strdup("2026-12-01T20:15:00.123456")});
+	l.clients[1].n_delivery = 8;
+	f = open_memstream(&buf, &size);
+	ck_assert_int_eq(ctl_print_table(f, sel, 2, false, &missing), 0);
+	fclose(f);
+	ck_assert_ptr_null(strstr(buf, "Approved Until"));
+	free(buf);
+	f = open_memstream(&buf, &size);
+	ck_assert_int_eq(ctl_print_table(f, sel, 2, true, &missing), 0);
+	fclose(f);
+	ck_assert(strstr(buf, " Last Checker Status Approved Until            \n"));
+	ck_assert(strstr(buf, " 2026-12-01T20:15:00.123456\n"));
+	free(buf);
+	f = open_memstream(&buf, &size);
+	ck_assert_int_eq(ctl_dump_json(f, sel, 2, &missing), 0);
+	fclose(f);
+	ck_assert(strstr(buf, "        \"LastCheckerStatus\": -2\n    },\n    \"b\": {"));
+	ck_assert(strstr(buf,
+	                 "        \"LastCheckerStatus\": -2,\n"
+	                 "        \"ApprovedUntil\": \"2026-12-01T20:15:00.123456\"\n    }\n}\n"));
+	free(buf);
+	free(plain);
+	client_list_done(&l);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ctl");
@@ -652,6 +752,8 @@ int main(void)
 	tcase_add_test(tc, ours_options_errors);
 	tcase_add_test(tc, help_ours_last);
 	tcase_add_test(tc, escrow_table_and_json);
+	tcase_add_test(tc, approve_for_option);
+	tcase_add_test(tc, approved_until_shown);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -130,47 +130,59 @@ START_TEST(reload_and_remove)
 }
 END_TEST
 
-START_TEST(restart)
+/* A manager on the current clients.conf and state, as at a server start. */
+static Manager *start(ServerSettings *s)
 {
-	ServerSettings s = settings();
 	Manager *m = NULL;
-	Client *a;
-	realtime_t created;
 
-	mkdir(s.statedir, 0700);
-	write_clients("[a]\nkey_id = " K1 "\nsecret = YQ==\n");
-	ck_assert_int_eq(manager_new(&s, &m), 0);
+	ck_assert_int_eq(manager_new(s, &m), 0);
 	ck_assert_int_eq(manager_setup_loop(m), 0);
 	ck_assert_int_eq(manager_load_config(m), 0);
 	ck_assert_int_eq(manager_restore_state(m), 0);
+	return m;
+}
+
+START_TEST(restart)
+{
+	ServerSettings s = settings();
+	Manager *m;
+	Client *a;
+	realtime_t created, until;
+
+	mkdir(s.statedir, 0700);
+	write_clients("[a]\nkey_id = " K1 "\nsecret = YQ==\n");
+	m = start(&s);
 	a = manager_find_client_by_name(m, "a");
 	client_checked_ok(a);
 	ck_assert_int_eq(client_set_secret(a, "changed", 7), 0);
 	client_set_timeout(a, 99000);
+	client_approve_for(a, 3600 * 1000);
+	until = a->approved_until;
+	ck_assert_uint_gt(until, 0);
 	created = a->created;
 	ck_assert_int_eq(manager_save_state(m), 0);
 	manager_free(m);
 
-	m = NULL;
-	ck_assert_int_eq(manager_new(&s, &m), 0);
-	ck_assert_int_eq(manager_setup_loop(m), 0);
-	ck_assert_int_eq(manager_load_config(m), 0);
-	ck_assert_int_eq(manager_restore_state(m), 0);
+	m = start(&s);
 	a = manager_find_client_by_name(m, "a");
 	ck_assert_uint_eq(a->created, created);
 	ck_assert_uint_eq(a->s.timeout, 99000); /* runtime value, config unchanged */
 	ck_assert_int_eq(a->last_checker_status, 0);
 	ck_assert_uint_eq(a->secret.len, 7);     /* the runtime secret, decrypted */
 	ck_assert_mem_eq(secret_data(&a->secret), "changed", 7);
+	ck_assert_uint_eq(a->approved_until, until); /* ApproveFor's end, still ahead */
+	/* One that has passed by the next start is dropped. */
+	a->approved_until = 1000;
+	ck_assert_int_eq(manager_save_state(m), 0);
+	manager_free(m);
+	m = start(&s);
+	a = manager_find_client_by_name(m, "a");
+	ck_assert_uint_eq(a->approved_until, 0);
 	manager_free(m);
 
 	/* A new config secret wins over the saved one. */
 	write_clients("[a]\nkey_id = " K1 "\nsecret = Yg==\n");
-	m = NULL;
-	ck_assert_int_eq(manager_new(&s, &m), 0);
-	ck_assert_int_eq(manager_setup_loop(m), 0);
-	ck_assert_int_eq(manager_load_config(m), 0);
-	ck_assert_int_eq(manager_restore_state(m), 0);
+	m = start(&s);
 	a = manager_find_client_by_name(m, "a");
 	ck_assert_uint_eq(a->secret.len, 1);
 	ck_assert_mem_eq(secret_data(&a->secret), "b", 1);
@@ -296,17 +308,6 @@ static void count_delivery(Client *c, ClientProperty p, void *userdata)
 static const ClientObserver delivery_observer = {.property_changed = count_delivery};
 
 /* A manager on the current clients.conf, its state restored. */
-static Manager *start(ServerSettings *s)
-{
-	Manager *m = NULL;
-
-	ck_assert_int_eq(manager_new(s, &m), 0);
-	ck_assert_int_eq(manager_setup_loop(m), 0);
-	ck_assert_int_eq(manager_load_config(m), 0);
-	ck_assert_int_eq(manager_restore_state(m), 0);
-	return m;
-}
-
 #define SEALED49 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMA=="
 
 START_TEST(releases_and_delivery)
@@ -379,6 +380,7 @@ START_TEST(releases_and_delivery)
 	a = manager_find_client_by_name(m, "a");
 	ck_assert_uint_eq(a->created, 5);
 	ck_assert_uint_eq(a->n_releases, 0);
+	ck_assert_uint_eq(a->approved_until, 0); /* no approved_until line: none */
 	manager_free(m);
 	unlink(path);
 	server_settings_done(&s);

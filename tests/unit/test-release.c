@@ -18,7 +18,7 @@
 static sd_event *event;
 static SecretStore *store;
 static ClientContext ctx;
-static unsigned n_rejected, n_got_secret, n_need_approval, pending_changes;
+static unsigned n_rejected, n_got_secret, n_need_approval, pending_changes, until_changes;
 static char last_rejected[64];
 
 typedef struct Outcome {
@@ -50,6 +50,9 @@ static void on_prop(Client *c, ClientProperty p, void *userdata)
 {
 	if (p == CLIENT_PROP_APPROVAL_PENDING) {
 		pending_changes++;
+	}
+	if (p == CLIENT_PROP_APPROVED_UNTIL) {
+		until_changes++;
 	}
 }
 
@@ -94,7 +97,7 @@ static void setup(void)
 	store = secret_store_new();
 	ctx = (ClientContext){.event = event, .store = store, .checker_output_to_null = true};
 	client_context_add_observer(&ctx, &observer, NULL);
-	n_rejected = n_got_secret = n_need_approval = pending_changes = 0;
+	n_rejected = n_got_secret = n_need_approval = pending_changes = until_changes = 0;
 	last_rejected[0] = '\0';
 }
 
@@ -424,6 +427,86 @@ START_TEST(approval_approve)
 }
 END_TEST
 
+static bool blocked;
+
+static bool blocked_hook(char *why, size_t n, void *userdata)
+{
+	snprintf(why, n, "etcd quorum not heard from for 7 s");
+	return blocked;
+}
+
+/* The shared state unavailable (fleet.h): RELEASE_UNAVAILABLE, at the start and at a grant
+ * after an approval wait, nothing counted; served again when it is back. */
+START_TEST(releases_blocked)
+{
+	Client *c = make(60000, false, 3);
+	Outcome o = {.free_inside = true};
+
+	ctx.releases_blocked = blocked_hook;
+	blocked = true;
+	ck_assert_int_eq(decide_now(c, 2, &o), RELEASE_UNAVAILABLE);
+	ck_assert_uint_eq(o.value, 10);
+	ck_assert_uint_eq(n_need_approval, 0);
+	/* Not blocked at the start, blocked when the approval comes. */
+	blocked = false;
+	o = (Outcome){.free_inside = true};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.n_decided, 0);
+	blocked = true;
+	client_approve(c, true);
+	run_until(&o.n_decided, 1, 2000);
+	ck_assert_int_eq(o.v, RELEASE_UNAVAILABLE);
+	ck_assert_uint_eq(o.value, 10);
+	ck_assert_uint_eq(c->approvals_pending, 0);
+	ck_assert_uint_eq(c->n_releases, 0);
+	blocked = false;
+	release_once(c, 2);
+	ck_assert_uint_eq(c->n_releases, 1);
+	ctx.releases_blocked = NULL;
+	client_unref(c);
+}
+END_TEST
+
+/* The union of release times (the shared state's merge): sorted, once each, the window, the
+ * newest `keep`. */
+START_TEST(release_times_union)
+{
+	realtime_t now = 100 * HOUR_USEC, *t = NULL;
+	realtime_t a[] = {now - 1, now - 25 * HOUR_USEC, now - 3, 0};
+	realtime_t b[] = {now - 2, now - 1, now + 5};
+	Client *c = make(0, false, 3);
+	size_t n = 0;
+
+	ck_assert_int_eq(release_times_merge(a, 4, b, 3, 10, now, &t, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(t[0], now - 3);
+	ck_assert_uint_eq(t[1], now - 2);
+	ck_assert_uint_eq(t[2], now - 1);
+	ck_assert_uint_eq(t[3], now + 5);
+	free(t);
+	ck_assert_int_eq(release_times_merge(a, 4, b, 3, 2, now, &t, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(t[0], now - 1);
+	ck_assert_uint_eq(t[1], now + 5);
+	free(t);
+	ck_assert_int_eq(release_times_merge(NULL, 0, NULL, 0, 1, now, &t, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	free(t);
+	/* Into a client: another server's releases count against its limit. */
+	release_once(c, 2);
+	{
+		realtime_t other[] = {now_realtime() - 5, now_realtime() - 6};
+
+		ck_assert(client_merge_releases(c, other, 2));
+		ck_assert(!client_merge_releases(c, other, 2));
+	}
+	ck_assert_uint_eq(c->n_releases, 3);
+	ck_assert_int_eq(release_left(c, now_realtime()), 0);
+	ck_assert_int_eq(decide_now(c, 2, &(Outcome){0}), RELEASE_LIMIT);
+	client_unref(c);
+}
+END_TEST
+
 START_TEST(approval_deny_and_timeout)
 {
 	Client *c = make(300, false, 0);
@@ -520,6 +603,90 @@ START_TEST(abort_drops_pending)
 }
 END_TEST
 
+/* A request of c waits (nothing decided at once); then it is aborted and freed. */
+static void assert_waits(Client *c, int protocol)
+{
+	Outcome o = {0};
+
+	ck_assert_int_eq(release_begin(event, c, protocol, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.n_decided, 0);
+	release_free(o.r);
+}
+
+/* ApproveFor: granted at once (no NeedApproval, no ApprovalPending), for both protocols. */
+START_TEST(approve_for_at_once)
+{
+	Client *c = make(60000, false, 0);
+
+	client_approve_for(c, 60000);
+	ck_assert_uint_eq(until_changes, 1);
+	ck_assert_uint_gt(c->approved_until, now_realtime() + 59 * 1000000ULL);
+	for (int i = 0; i < 3; i++) {
+		release_once(c, 1);
+		release_once(c, 2);
+	}
+	ck_assert_uint_eq(n_need_approval, 0);
+	ck_assert_uint_eq(pending_changes, 0);
+	ck_assert_uint_eq(n_got_secret, 6);
+	/* 0 cancels: the next request waits again. */
+	client_approve_for(c, 0);
+	ck_assert_uint_eq(c->approved_until, 0);
+	ck_assert_uint_eq(until_changes, 2);
+	assert_waits(c, 2);
+	ck_assert_uint_eq(n_need_approval, 1);
+	/* A time in the past clears it; setting the same time again tells nobody. */
+	client_set_approved_until(c, 1);
+	ck_assert_uint_eq(c->approved_until, 0);
+	ck_assert_uint_eq(until_changes, 2);
+	client_unref(c);
+}
+END_TEST
+
+/* A request that waits is released by ApproveFor; the window ends by its timer. */
+START_TEST(approve_for_wakes_and_ends)
+{
+	Client *c = make(60000, false, 0);
+	Outcome o = {0};
+
+	ck_assert_int_eq(release_begin(event, c, 1, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.n_decided, 0);
+	ck_assert_uint_eq(c->approvals_pending, 1);
+	client_approve_for(c, 300);
+	run_until(&o.n_decided, 1, 2000);
+	ck_assert_int_eq(o.v, RELEASE_GRANTED);
+	ck_assert_uint_eq(c->approvals_pending, 0);
+	release_free(o.r);
+	run_until(&until_changes, 2, 3000); /* the timer ends the window */
+	ck_assert_uint_eq(c->approved_until, 0);
+	assert_waits(c, 2);
+	client_unref(c);
+}
+END_TEST
+
+/* A denial of a waiting request still denies it; ApproveFor after it wins over the denial's
+ * approval_duration. */
+START_TEST(approve_for_and_deny)
+{
+	Client *c = make(60000, false, 0);
+	Outcome o = {0};
+
+	client_set_approval_duration(c, 3600 * 1000);
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	client_approve(c, false);
+	run_until(&o.n_decided, 1, 2000);
+	ck_assert_int_eq(o.v, RELEASE_DENIED);
+	release_free(o.r);
+	ck_assert_int_eq(decide_now(c, 2, &o), RELEASE_DENIED); /* the denial holds */
+	client_approve_for(c, 60000);
+	ck_assert_int_eq(decide_now(c, 2, &o), RELEASE_GRANTED);
+	ck_assert_int_eq(decide_now(c, 1, &o), RELEASE_GRANTED);
+	/* Disabled: ApproveFor changes nothing of that. */
+	client_disable(c, true);
+	ck_assert_int_eq(decide_now(c, 2, &o), RELEASE_DISABLED);
+	client_unref(c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("release");
@@ -540,6 +707,11 @@ int main(void)
 	tcase_add_test(tc, approval_deny_and_timeout);
 	tcase_add_test(tc, abort_drops_pending);
 	tcase_add_test(tc, status_every_15s);
+	tcase_add_test(tc, approve_for_at_once);
+	tcase_add_test(tc, approve_for_wakes_and_ends);
+	tcase_add_test(tc, approve_for_and_deny);
+	tcase_add_test(tc, releases_blocked);
+	tcase_add_test(tc, release_times_union);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

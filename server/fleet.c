@@ -1,0 +1,1247 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* State shared by several servers through etcd: one JSON document per client, merged, watched. */
+#include "fleet.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json.h>
+
+#include "etcd.h"
+#include "log.h"
+#include "manager.h"
+
+/*
+ * The document at PREFIX "clients/" NAME, a JSON object (numbers are integers, times µs since
+ * the epoch, 0 = never):
+ *
+ *   enabled          true or false
+ *   disabled_reason  "admin", "timeout" or "" (enabled, or not known)
+ *   changed          when the newest enable or disable was made; the newest wins
+ *   changed_by       the server_name (or host name) of the server that made it
+ *   last_enabled     the maximum wins
+ *   last_checked_ok  the latest checker success on any server: the maximum wins
+ *   expires          the disable deadline while enabled (0 when disabled): the maximum wins
+ *   approval         the latest Approve()/Deny: {"approve": bool, "at": µs, "until": µs}
+ *                    (the newest "at" wins), or null
+ *   approved_until   ApproveFor()'s end, 0 = none; approved_until_at: when it was set (the
+ *                    newest wins, a cancel included)
+ *   releases         release times of the rolling 24 h window: the union, sorted, at most
+ *                    max(release_limit, 1), the newest
+ *
+ * A local timeout disable does not win over a future `expires` another server wrote (its
+ * checker succeeded): the client is kept enabled with that deadline instead.  Fields of other
+ * versions are ignored, missing ones are 0.
+ */
+typedef struct FleetDoc {
+	bool enabled;
+	ClientDisabledBy reason;
+	realtime_t changed;
+	char *changed_by;
+	realtime_t last_enabled, last_checked_ok, expires;
+	bool approve;
+	realtime_t approval_at, approval_until;
+	realtime_t approved_until, approved_until_at;
+	realtime_t *releases;
+	size_t n_releases;
+} FleetDoc;
+
+typedef struct FleetEntry FleetEntry;
+struct FleetEntry {
+	Fleet *f;
+	Client *c; /* referenced */
+	char *key;
+	FleetDoc doc;         /* the shared value as last read or written */
+	bool known;           /* doc and mod_revision are etcd's (the key may not exist: 0) */
+	int64_t mod_revision; /* of doc; 0 = no such key */
+	/* What this server decided last, and when (the "newest wins" fields). */
+	realtime_t local_changed;
+	bool local_approve;
+	realtime_t local_approval_at, local_approval_until;
+	realtime_t local_au, local_au_at;
+	bool seen;    /* in the read that is being applied */
+	bool dirty;   /* a local change to write */
+	bool queued;  /* in the flush list */
+	bool retry;   /* the last write failed: again at the next tick */
+	EtcdRequest *req;
+	FleetDoc pending; /* what req writes */
+	uint64_t sent;    /* CLOCK_MONOTONIC µs req was sent */
+	FleetEntry *next_queued;
+};
+
+struct Fleet {
+	Manager *m;
+	sd_event *event;
+	EtcdClient *ec;
+	char *clients_prefix;
+	char *heartbeat_key;
+	char *server_name;
+	uint64_t staleness_usec, period_usec;
+
+	FleetEntry **entries;
+	size_t n_entries, cap_entries;
+	StrMap *by_name;
+	FleetEntry *queue;
+
+	bool applying; /* our own changes to clients: not echoed to etcd */
+	bool started, synced, reread;
+	bool blocked;         /* as last logged */
+	bool served;          /* unblocked once: later ends of a block are logged */
+	bool read_failed_logged;
+	uint64_t started_at;  /* CLOCK_MONOTONIC µs */
+	uint64_t last_quorum; /* CLOCK_MONOTONIC µs of the send of the latest answered request */
+	realtime_t last_quorum_real;
+	EtcdRequest *read_req, *beat_req;
+	uint64_t read_sent, beat_sent;
+	sd_event_source *tick, *flush;
+	EtcdWatch *watch;
+	int64_t watch_rev; /* the newest revision the watch or a read delivered */
+	uint64_t watch_retry_at;
+	uint64_t requests_failed, conflicts;
+};
+
+#define USEC_PER_SEC_F UINT64_C(1000000)
+#define USEC_PER_MSEC_F UINT64_C(1000)
+
+static uint64_t now_mono(Fleet *f)
+{
+	uint64_t now = 0;
+
+	(void)sd_event_now(f->event, CLOCK_MONOTONIC, &now);
+	return now;
+}
+
+/* Documents. */
+
+static void doc_done(FleetDoc *d)
+{
+	free(d->changed_by);
+	free(d->releases);
+	*d = (FleetDoc){0};
+}
+
+static int doc_copy(const FleetDoc *from, FleetDoc *to)
+{
+	FleetDoc d = *from;
+
+	d.changed_by = from->changed_by ? strdup(from->changed_by) : NULL;
+	d.releases = malloc(MAX(from->n_releases, (size_t)1) * sizeof(*d.releases));
+	if ((from->changed_by && !d.changed_by) || !d.releases) {
+		free(d.changed_by);
+		free(d.releases);
+		return -ENOMEM;
+	}
+	if (from->n_releases) {
+		memcpy(d.releases, from->releases, from->n_releases * sizeof(*d.releases));
+	}
+	*to = d;
+	return 0;
+}
+
+static bool doc_equal(const FleetDoc *a, const FleetDoc *b)
+{
+	return a->enabled == b->enabled && a->reason == b->reason && a->changed == b->changed &&
+	       a->last_enabled == b->last_enabled && a->last_checked_ok == b->last_checked_ok &&
+	       a->expires == b->expires && a->approve == b->approve &&
+	       a->approval_at == b->approval_at && a->approval_until == b->approval_until &&
+	       a->approved_until == b->approved_until &&
+	       a->approved_until_at == b->approved_until_at && a->n_releases == b->n_releases &&
+	       (a->n_releases == 0 ||
+	        memcmp(a->releases, b->releases, a->n_releases * sizeof(*a->releases)) == 0) &&
+	       ((!a->changed_by && !b->changed_by) ||
+	        (a->changed_by && b->changed_by && strcmp(a->changed_by, b->changed_by) == 0));
+}
+
+static const char *reason_name(ClientDisabledBy by)
+{
+	switch (by) {
+	case CLIENT_DISABLED_BY_ADMIN:
+		return "admin";
+	case CLIENT_DISABLED_BY_TIMEOUT:
+		return "timeout";
+	default:
+		return "";
+	}
+}
+
+static realtime_t get_time(json_object *o, const char *name)
+{
+	json_object *v;
+	int64_t t;
+
+	if (!o || !json_object_object_get_ex(o, name, &v)) {
+		return 0;
+	}
+	t = json_object_get_int64(v);
+	return t > 0 ? (realtime_t)t : 0;
+}
+
+/* Parse a document (len bytes).  Returns 0, -EBADMSG (not a JSON object) or -ENOMEM. */
+static int doc_parse(const uint8_t *data, size_t len, FleetDoc *ret)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *o, *v, *a;
+	FleetDoc d = {0};
+	int r = 0;
+
+	if (!tok) {
+		return -ENOMEM;
+	}
+	o = json_tokener_parse_ex(tok, (const char *)data, (int)MIN(len, (size_t)INT32_MAX));
+	json_tokener_free(tok);
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return -EBADMSG;
+	}
+	d.enabled = json_object_object_get_ex(o, "enabled", &v) && json_object_get_boolean(v);
+	if (json_object_object_get_ex(o, "disabled_reason", &v) &&
+	    json_object_is_type(v, json_type_string)) {
+		const char *s = json_object_get_string(v);
+
+		d.reason = strcmp(s, "admin") == 0     ? CLIENT_DISABLED_BY_ADMIN
+		           : strcmp(s, "timeout") == 0 ? CLIENT_DISABLED_BY_TIMEOUT
+		                                       : CLIENT_DISABLED_BY_NONE;
+	}
+	d.changed = get_time(o, "changed");
+	if (json_object_object_get_ex(o, "changed_by", &v) &&
+	    json_object_is_type(v, json_type_string)) {
+		d.changed_by = strdup(json_object_get_string(v));
+		if (!d.changed_by) {
+			r = -ENOMEM;
+		}
+	}
+	d.last_enabled = get_time(o, "last_enabled");
+	d.last_checked_ok = get_time(o, "last_checked_ok");
+	d.expires = get_time(o, "expires");
+	if (json_object_object_get_ex(o, "approval", &a) &&
+	    json_object_is_type(a, json_type_object)) {
+		d.approve = json_object_object_get_ex(a, "approve", &v) &&
+		            json_object_get_boolean(v);
+		d.approval_at = get_time(a, "at");
+		d.approval_until = get_time(a, "until");
+	}
+	d.approved_until = get_time(o, "approved_until");
+	d.approved_until_at = get_time(o, "approved_until_at");
+	if (r == 0 && json_object_object_get_ex(o, "releases", &a) &&
+	    json_object_is_type(a, json_type_array)) {
+		size_t n = json_object_array_length(a);
+
+		d.releases = malloc(MAX(n, (size_t)1) * sizeof(*d.releases));
+		if (!d.releases) {
+			r = -ENOMEM;
+		}
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			int64_t t = json_object_get_int64(json_object_array_get_idx(a, i));
+
+			if (t > 0) {
+				d.releases[d.n_releases++] = (realtime_t)t;
+			}
+		}
+	}
+	json_object_put(o);
+	if (r < 0) {
+		doc_done(&d);
+		return r;
+	}
+	*ret = d;
+	return 0;
+}
+
+static int add_time(json_object *o, const char *name, realtime_t t)
+{
+	return json_object_object_add(o, name, json_object_new_int64((int64_t)t));
+}
+
+/* The JSON text of a document, malloc()ed, or NULL (ENOMEM). */
+static char *doc_format(const FleetDoc *d)
+{
+	json_object *o = json_object_new_object(), *a = NULL, *rel = json_object_new_array();
+	char *s = NULL;
+
+	if (!o || !rel) {
+		goto out;
+	}
+	json_object_object_add(o, "enabled", json_object_new_boolean(d->enabled));
+	json_object_object_add(o, "disabled_reason",
+	                       json_object_new_string(d->enabled ? "" : reason_name(d->reason)));
+	add_time(o, "changed", d->changed);
+	json_object_object_add(o, "changed_by", json_object_new_string(d->changed_by ?: ""));
+	add_time(o, "last_enabled", d->last_enabled);
+	add_time(o, "last_checked_ok", d->last_checked_ok);
+	add_time(o, "expires", d->expires);
+	if (d->approval_at) {
+		a = json_object_new_object();
+		if (!a) {
+			goto out;
+		}
+		json_object_object_add(a, "approve", json_object_new_boolean(d->approve));
+		add_time(a, "at", d->approval_at);
+		add_time(a, "until", d->approval_until);
+	}
+	json_object_object_add(o, "approval", a);
+	add_time(o, "approved_until", d->approved_until);
+	add_time(o, "approved_until_at", d->approved_until_at);
+	for (size_t i = 0; i < d->n_releases; i++) {
+		json_object_array_add(rel, json_object_new_int64((int64_t)d->releases[i]));
+	}
+	json_object_object_add(o, "releases", rel);
+	rel = NULL;
+	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+out:
+	json_object_put(rel);
+	json_object_put(o);
+	return s;
+}
+
+/* Entries: one per local client. */
+
+static FleetEntry *entry_get(Fleet *f, const char *name)
+{
+	return f->by_name ? strmap_get(f->by_name, name) : NULL;
+}
+
+static void entry_free(FleetEntry *e)
+{
+	if (!e) {
+		return;
+	}
+	etcd_request_cancel(e->req);
+	doc_done(&e->doc);
+	doc_done(&e->pending);
+	client_unref(e->c);
+	free(e->key);
+	free(e);
+}
+
+static int rebuild_names(Fleet *f)
+{
+	StrMap *m = strmap_new(f->n_entries);
+
+	if (!m) {
+		return log_oom();
+	}
+	for (size_t i = 0; i < f->n_entries; i++) {
+		if (strmap_add(m, f->entries[i]->c->name, f->entries[i]) < 0) {
+			strmap_free(m);
+			return log_oom();
+		}
+	}
+	strmap_free(f->by_name);
+	f->by_name = m;
+	return 0;
+}
+
+static void queue_flush(Fleet *f)
+{
+	if (f->flush) {
+		(void)sd_event_source_set_enabled(f->flush, SD_EVENT_ONESHOT);
+	}
+}
+
+/* A local change of e's client: write it soon (several changes in one turn make one write). */
+static void mark_dirty(FleetEntry *e)
+{
+	Fleet *f = e->f;
+
+	e->dirty = true;
+	if (!e->queued) {
+		e->queued = true;
+		e->next_queued = f->queue;
+		f->queue = e;
+	}
+	queue_flush(f);
+}
+
+/* Remote → local. */
+
+/* Make the client what the shared document says, where that is newer than what we know. */
+static void apply_doc(FleetEntry *e)
+{
+	Fleet *f = e->f;
+	Client *c = e->c;
+	const FleetDoc *d = &e->doc;
+	realtime_t now = now_realtime();
+	bool was = f->applying;
+
+	f->applying = true;
+	if (d->changed >= e->local_changed) {
+		e->local_changed = d->changed;
+		if (d->enabled && !c->s.enabled && !c->removed) {
+			log_info("Client %s enabled by %s", c->name,
+			         d->changed_by && *d->changed_by ? d->changed_by : "another server");
+			client_enable(c);
+			/* client_enable() counts from now: the shared deadline is the one. */
+			if (d->expires > now) {
+				client_set_expires(c, d->expires);
+			}
+		} else if (!d->enabled && c->s.enabled) {
+			log_info("Client %s disabled by %s (%s)", c->name,
+			         d->changed_by && *d->changed_by ? d->changed_by : "another server",
+			         d->reason == CLIENT_DISABLED_BY_TIMEOUT ? "timeout"
+			         : d->reason == CLIENT_DISABLED_BY_ADMIN ? "admin"
+			                                                 : "as it was");
+			client_disable_as(c, d->reason, true);
+		}
+	}
+	if (c->s.enabled && d->enabled && d->expires > c->expires) {
+		client_set_expires(c, d->expires);
+	}
+	if (d->last_checked_ok > c->last_checked_ok) {
+		client_set_last_checked_ok(c, d->last_checked_ok);
+	}
+	if (c->s.enabled && d->last_enabled > c->last_enabled) {
+		client_set_last_enabled(c, d->last_enabled);
+	}
+	if (d->n_releases && client_merge_releases(c, d->releases, d->n_releases)) {
+		f->m->state_dirty = true;
+	}
+	if (d->approval_at > e->local_approval_at) {
+		e->local_approval_at = d->approval_at;
+		e->local_approve = d->approve;
+		e->local_approval_until = d->approval_until;
+		client_set_approval(c, d->approve, d->approval_until);
+	}
+	if (d->approved_until_at > e->local_au_at) {
+		e->local_au_at = d->approved_until_at;
+		e->local_au = d->approved_until;
+		if (c->approved_until != d->approved_until) {
+			client_set_approved_until(c, d->approved_until);
+		}
+	}
+	f->applying = was;
+}
+
+/* A value of e's key as etcd has it now (kv NULL: the key does not exist). */
+static int take_value(FleetEntry *e, const EtcdKv *kv)
+{
+	FleetDoc d = {0};
+	int r;
+
+	if (kv) {
+		r = doc_parse(kv->value, kv->value_len, &d);
+		if (r == -ENOMEM) {
+			return log_oom();
+		}
+		if (r < 0) {
+			log_warning("etcd: %s is not a JSON object; it will be rewritten", kv->key);
+			d = (FleetDoc){0};
+		}
+	}
+	doc_done(&e->doc);
+	e->doc = d;
+	e->mod_revision = kv ? kv->mod_revision : 0;
+	e->known = true;
+	if (kv) {
+		apply_doc(e); /* no key: the client's state is the one to write */
+	}
+	return 0;
+}
+
+/* Another server removed the client (its key was deleted): drop it here too. */
+static void remote_removed(FleetEntry *e)
+{
+	Fleet *f = e->f;
+	Client *c = client_ref(e->c);
+
+	log_info("Client %s was removed on another server; dropped until the next reload",
+	         c->name);
+	f->applying = true;
+	(void)manager_remove_client(f->m, c); /* client_removed frees e */
+	f->applying = false;
+	client_unref(c);
+}
+
+/* Local → remote. */
+
+/* The merge of the client's state into `from` (etcd's, or nothing when !exists), as the
+ * rules at the top say. */
+static int merge(FleetEntry *e, const FleetDoc *from, bool exists, FleetDoc *ret)
+{
+	Fleet *f = e->f;
+	Client *c = e->c;
+	realtime_t now = now_realtime();
+	FleetDoc d;
+	size_t keep = MAX((size_t)c->delivery.release_limit, (size_t)1);
+	realtime_t *rel = NULL;
+	size_t n_rel = 0;
+	int r;
+
+	r = doc_copy(from, &d);
+	if (r < 0) {
+		return r;
+	}
+	if (!exists || e->local_changed > from->changed) {
+		if (exists && !c->s.enabled && c->disabled_by == CLIENT_DISABLED_BY_TIMEOUT &&
+		    from->enabled && from->expires > now) {
+			/* Our deadline passed, but another server's checker succeeded since. */
+			log_info("Client %s: another server's checker succeeded; kept enabled",
+			         c->name);
+			e->local_changed = from->changed;
+		} else {
+			char *by = strdup(f->server_name);
+
+			if (!by) {
+				doc_done(&d);
+				return -ENOMEM;
+			}
+			free(d.changed_by);
+			d.changed_by = by;
+			d.enabled = c->s.enabled;
+			d.reason = c->s.enabled ? CLIENT_DISABLED_BY_NONE : c->disabled_by;
+			/* A new key without a decision of ours says 0: the state as we had it. */
+			d.changed = e->local_changed;
+			d.expires = c->s.enabled ? c->expires : 0;
+		}
+	}
+	if (d.enabled && c->s.enabled) {
+		d.expires = MAX(d.expires, c->expires);
+	}
+	d.last_checked_ok = MAX(d.last_checked_ok, c->last_checked_ok);
+	if (c->s.enabled) {
+		d.last_enabled = MAX(d.last_enabled, c->last_enabled);
+	}
+	if (e->local_approval_at > d.approval_at) {
+		d.approve = e->local_approve;
+		d.approval_at = e->local_approval_at;
+		d.approval_until = e->local_approval_until;
+	}
+	if (e->local_au_at > d.approved_until_at) {
+		d.approved_until = e->local_au;
+		d.approved_until_at = e->local_au_at;
+	}
+	r = release_times_merge(d.releases, d.n_releases, c->releases, c->n_releases, keep, now,
+	                        &rel, &n_rel);
+	if (r < 0) {
+		doc_done(&d);
+		return r;
+	}
+	free(d.releases);
+	d.releases = rel;
+	d.n_releases = n_rel;
+	*ret = d;
+	return 0;
+}
+
+static void quorum_heard(Fleet *f, uint64_t sent);
+static void write_entry(FleetEntry *e);
+
+static void on_written(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
+{
+	FleetEntry *e = userdata;
+	Fleet *f = e->f;
+
+	e->req = NULL;
+	if (resp->error < 0) {
+		f->requests_failed++;
+		log_debug("etcd: cannot write %s: %s", e->key,
+		          resp->message ? resp->message : strerror(-resp->error));
+		doc_done(&e->pending);
+		e->retry = true;
+		return;
+	}
+	quorum_heard(f, e->sent);
+	if (resp->succeeded) {
+		doc_done(&e->doc);
+		e->doc = e->pending;
+		e->pending = (FleetDoc){0};
+		e->mod_revision = resp->revision;
+		if (resp->revision > f->watch_rev && !f->watch) {
+			f->watch_rev = resp->revision;
+		}
+		apply_doc(e);
+		if (e->dirty) {
+			mark_dirty(e);
+		}
+		return;
+	}
+	/* Another server wrote first: take its value, merge again, write again. */
+	doc_done(&e->pending);
+	f->conflicts++;
+	log_debug("etcd: %s changed meanwhile; merging again", e->key);
+	if (resp->n_kvs == 0) {
+		remote_removed(e);
+		return;
+	}
+	if (take_value(e, &resp->kvs[0]) < 0) {
+		e->retry = true;
+		return;
+	}
+	e->dirty = true;
+	write_entry(e);
+}
+
+static void write_entry(FleetEntry *e)
+{
+	Fleet *f = e->f;
+	_cleanup_free_ char *json = NULL;
+	FleetDoc d = {0};
+	int r;
+
+	if (!f->synced || !e->known || e->req) {
+		return; /* after the read, or when the write in flight answers */
+	}
+	e->dirty = false;
+	e->retry = false;
+	r = merge(e, &e->doc, e->mod_revision > 0, &d);
+	if (r < 0) {
+		log_oom();
+		e->retry = true;
+		return;
+	}
+	if (e->mod_revision > 0 && doc_equal(&d, &e->doc)) {
+		doc_done(&d);
+		apply_doc(e);
+		return;
+	}
+	json = doc_format(&d);
+	if (!json) {
+		doc_done(&d);
+		log_oom();
+		e->retry = true;
+		return;
+	}
+	e->pending = d;
+	e->sent = now_mono(f);
+	r = etcd_put_if(f->ec, e->key, json, strlen(json), e->mod_revision, on_written, e, &e->req);
+	if (r < 0) {
+		log_debug_errno(r, "etcd: cannot send a write of %s: %m", e->key);
+		doc_done(&e->pending);
+		e->req = NULL;
+		e->retry = true;
+	}
+}
+
+static int on_flush(sd_event_source *s, void *userdata)
+{
+	Fleet *f = userdata;
+	FleetEntry *q = f->queue;
+
+	f->queue = NULL;
+	while (q) {
+		FleetEntry *e = q;
+
+		q = e->next_queued;
+		e->queued = false;
+		e->next_queued = NULL;
+		if (e->dirty) {
+			write_entry(e);
+		}
+	}
+	return 0;
+}
+
+/* Fail closed. */
+
+static uint64_t quorum_age(const Fleet *f, uint64_t now)
+{
+	uint64_t since = f->last_quorum ? f->last_quorum : f->started_at;
+
+	return now > since ? now - since : 0;
+}
+
+static bool is_blocked(const Fleet *f, uint64_t now)
+{
+	return !f->synced || quorum_age(f, now) > f->staleness_usec;
+}
+
+/* Log the start and the end of a block, once each. */
+static void update_blocked(Fleet *f)
+{
+	uint64_t now = now_mono(f);
+	bool b = is_blocked(f, now);
+
+	if (b == f->blocked) {
+		return;
+	}
+	f->blocked = b;
+	if (!b && !f->served) {
+		f->served = true; /* the first read: on_read() said so */
+		return;
+	}
+	if (b) {
+		log_warning("etcd quorum not heard from for %" PRIu64
+		            " s (etcd_max_staleness): releasing no secrets until it answers",
+		            quorum_age(f, now) / USEC_PER_SEC_F);
+	} else {
+		log_info("etcd quorum heard again: the shared state is read, serving");
+	}
+}
+
+static bool releases_blocked(char *why, size_t why_size, void *userdata)
+{
+	Fleet *f = userdata;
+	uint64_t now = now_mono(f);
+
+	update_blocked(f);
+	if (!is_blocked(f, now)) {
+		return false;
+	}
+	snprintf(why, why_size, "etcd quorum not heard from for %" PRIu64 " s",
+	         quorum_age(f, now) / USEC_PER_SEC_F);
+	return true;
+}
+
+static void quorum_heard(Fleet *f, uint64_t sent)
+{
+	if (sent > f->last_quorum) {
+		f->last_quorum = sent;
+		f->last_quorum_real = now_realtime();
+	}
+}
+
+/* The watch. */
+
+static void on_watch_event(EtcdEventType type, const EtcdKv *kv, void *userdata)
+{
+	Fleet *f = userdata;
+	size_t plen = strlen(f->clients_prefix);
+	FleetEntry *e;
+
+	if (kv->mod_revision > f->watch_rev) {
+		f->watch_rev = kv->mod_revision;
+	}
+	if (strncmp(kv->key, f->clients_prefix, plen) != 0) {
+		return;
+	}
+	e = entry_get(f, kv->key + plen);
+	if (!e || !e->known || kv->mod_revision <= e->mod_revision) {
+		return; /* not ours, not read yet (the read comes), or our own write's echo */
+	}
+	if (type == ETCD_EVENT_DELETE) {
+		remote_removed(e);
+		return;
+	}
+	(void)take_value(e, kv);
+	if (e->dirty) {
+		mark_dirty(e);
+	}
+}
+
+static void on_watch_ended(int error, bool compacted, void *userdata)
+{
+	Fleet *f = userdata;
+
+	f->watch = NULL;
+	f->requests_failed++;
+	if (compacted) {
+		log_info("etcd: the watch fell behind compaction; reading everything again");
+		f->reread = true;
+	} else {
+		log_debug("etcd: the watch ended (%s); again from revision %" PRId64,
+		          strerror(error < 0 ? -error : EIO), f->watch_rev + 1);
+	}
+	f->watch_retry_at = now_mono(f) + f->period_usec;
+}
+
+static const EtcdWatchOps watch_ops = {
+        .event = on_watch_event,
+        .ended = on_watch_ended,
+};
+
+static void start_watch(Fleet *f)
+{
+	int r = etcd_watch(f->ec, f->clients_prefix, f->watch_rev + 1, &watch_ops, f, &f->watch);
+
+	if (r < 0) {
+		f->watch = NULL;
+		f->watch_retry_at = now_mono(f) + f->period_usec;
+		log_debug_errno(r, "etcd: cannot start the watch: %m");
+	}
+}
+
+/* Reading everything, and the heartbeat. */
+
+static void on_read(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
+{
+	Fleet *f = userdata;
+	size_t plen = strlen(f->clients_prefix), n_found = 0;
+	bool first = !f->synced;
+
+	f->read_req = NULL;
+	if (resp->error < 0) {
+		f->requests_failed++;
+		if (!f->read_failed_logged) {
+			f->read_failed_logged = true;
+			log_warning("etcd: cannot read the shared state (%s); serving nothing until "
+			            "it answers",
+			            resp->message ? resp->message : strerror(-resp->error));
+		}
+		return;
+	}
+	f->read_failed_logged = false;
+	f->reread = false;
+	for (size_t j = 0; j < f->n_entries; j++) {
+		f->entries[j]->seen = false;
+	}
+	quorum_heard(f, f->read_sent);
+	for (size_t i = 0; i < resp->n_kvs; i++) {
+		const EtcdKv *kv = &resp->kvs[i];
+		FleetEntry *e;
+
+		if (strncmp(kv->key, f->clients_prefix, plen) != 0) {
+			continue;
+		}
+		e = entry_get(f, kv->key + plen);
+		if (!e) {
+			continue;
+		}
+		e->seen = true;
+		n_found++;
+		if (!e->known || kv->mod_revision > e->mod_revision) {
+			(void)take_value(e, kv);
+		}
+	}
+	/* Keys that are not there: new clients (created now), or removed by another server. */
+	for (size_t j = f->n_entries; j > 0; j--) {
+		FleetEntry *e = f->entries[j - 1];
+
+		if (e->seen) {
+			continue;
+		}
+		/* Known to exist at or before this read's revision, and gone in it: deleted.  (A
+		 * write of ours that etcd took after the read is no removal.) */
+		if (e->known && e->mod_revision > 0 && e->mod_revision <= resp->revision) {
+			remote_removed(e);
+			continue;
+		}
+		if (!e->known) {
+			(void)take_value(e, NULL);
+		}
+	}
+	f->synced = true;
+	if (first) {
+		log_info("etcd: read the shared state of %zu clients (%zu of %zu here); serving",
+		         resp->n_kvs, n_found, f->n_entries);
+	}
+	update_blocked(f);
+	if (!f->watch) {
+		f->watch_rev = resp->revision;
+		start_watch(f);
+	}
+	/* Whatever changed here meanwhile, or what the keys lack. */
+	for (size_t j = 0; j < f->n_entries; j++) {
+		mark_dirty(f->entries[j]);
+	}
+}
+
+static void start_read(Fleet *f)
+{
+	int r;
+
+	f->read_sent = now_mono(f);
+	r = etcd_get(f->ec, f->clients_prefix, true, on_read, f, &f->read_req);
+	if (r < 0) {
+		f->read_req = NULL;
+		f->requests_failed++;
+		log_debug_errno(r, "etcd: cannot send the read: %m");
+	}
+}
+
+static void on_beat(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
+{
+	Fleet *f = userdata;
+
+	f->beat_req = NULL;
+	if (resp->error < 0) {
+		f->requests_failed++;
+		log_debug("etcd: heartbeat failed: %s",
+		          resp->message ? resp->message : strerror(-resp->error));
+		return;
+	}
+	/* Once blocked, only a full read (applied) ends it. */
+	if (!is_blocked(f, now_mono(f))) {
+		quorum_heard(f, f->beat_sent);
+	}
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Fleet *f = userdata;
+	uint64_t now = now_mono(f);
+
+	(void)sd_event_source_set_time(s, usec + f->period_usec);
+	update_blocked(f);
+	/* Not serving: the catch-up is a full read (a linearizable one, so also the quorum's
+	 * answer), and serving resumes only once it is applied. */
+	if (!f->synced || f->reread || quorum_age(f, now) > f->staleness_usec) {
+		if (!f->read_req) {
+			start_read(f);
+		}
+	} else if (!f->beat_req) {
+		f->beat_sent = now;
+		if (etcd_get(f->ec, f->heartbeat_key, false, on_beat, f, &f->beat_req) < 0) {
+			f->beat_req = NULL;
+			f->requests_failed++;
+		}
+	}
+	if (f->synced && !f->watch && now >= f->watch_retry_at) {
+		start_watch(f);
+	}
+	for (size_t i = 0; i < f->n_entries; i++) {
+		FleetEntry *e = f->entries[i];
+
+		if (e->retry && !e->req) {
+			e->retry = false;
+			mark_dirty(e);
+		}
+	}
+	return 0;
+}
+
+/* The observer: local changes. */
+
+static FleetEntry *entry_of(Fleet *f, Client *c)
+{
+	FleetEntry *e = entry_get(f, c->name);
+
+	return e && e->c == c ? e : NULL;
+}
+
+static void on_property_changed(Client *c, ClientProperty p, void *userdata)
+{
+	Fleet *f = userdata;
+	FleetEntry *e;
+
+	if (f->applying || !(e = entry_of(f, c))) {
+		return;
+	}
+	switch (p) {
+	case CLIENT_PROP_ENABLED:
+		if (c->removed) {
+			return; /* removal is not a disable */
+		}
+		e->local_changed = MAX(now_realtime(), e->doc.changed + 1);
+		break;
+	case CLIENT_PROP_APPROVED_UNTIL: {
+		realtime_t now = now_realtime();
+
+		/* Its end (the timer) is no cancel: every server comes to it by itself. */
+		if (c->approved_until == 0 && e->local_au != 0 && e->local_au <= now) {
+			e->local_au = 0;
+			return;
+		}
+		e->local_au = c->approved_until;
+		e->local_au_at = MAX(now, e->doc.approved_until_at + 1);
+		break;
+	}
+	case CLIENT_PROP_EXPIRES:
+	case CLIENT_PROP_LAST_CHECKED_OK:
+	case CLIENT_PROP_LAST_ENABLED:
+		break;
+	default:
+		return;
+	}
+	mark_dirty(e);
+}
+
+static void on_approved(Client *c, bool approve, void *userdata)
+{
+	Fleet *f = userdata;
+	FleetEntry *e;
+	realtime_t now = now_realtime();
+
+	if (f->applying || !(e = entry_of(f, c))) {
+		return;
+	}
+	e->local_approve = approve;
+	e->local_approval_at = MAX(now, e->doc.approval_at + 1);
+	e->local_approval_until = now + c->s.approval_duration * USEC_PER_MSEC_F;
+	mark_dirty(e);
+}
+
+static void on_got_secret(Client *c, void *userdata)
+{
+	Fleet *f = userdata;
+	FleetEntry *e = entry_of(f, c);
+
+	if (e) {
+		mark_dirty(e); /* the release time, and the deadline it moved */
+	}
+}
+
+static void on_client_added(Client *c, void *userdata)
+{
+	Fleet *f = userdata;
+	FleetEntry *e;
+
+	if (entry_get(f, c->name)) {
+		return;
+	}
+	if (f->n_entries == f->cap_entries) {
+		size_t cap = MAX(f->cap_entries * 2, (size_t)16);
+		FleetEntry **n = realloc(f->entries, cap * sizeof(*n));
+
+		if (!n) {
+			log_oom();
+			return;
+		}
+		f->entries = n;
+		f->cap_entries = cap;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e || asprintf(&e->key, "%s%s", f->clients_prefix, c->name) < 0) {
+		free(e);
+		log_oom();
+		return;
+	}
+	e->f = f;
+	e->c = client_ref(c);
+	f->entries[f->n_entries++] = e;
+	if (strmap_add(f->by_name, c->name, e) < 0) {
+		(void)rebuild_names(f);
+	}
+}
+
+static void on_client_removed(Client *c, void *userdata)
+{
+	Fleet *f = userdata;
+	FleetEntry *e = entry_of(f, c);
+	size_t i;
+
+	if (!e) {
+		return;
+	}
+	for (i = 0; i < f->n_entries && f->entries[i] != e; i++) {
+	}
+	memmove(&f->entries[i], &f->entries[i + 1], (f->n_entries - i - 1) * sizeof(*f->entries));
+	f->n_entries--;
+	/* Out of the flush list too. */
+	for (FleetEntry **q = &f->queue; *q; q = &(*q)->next_queued) {
+		if (*q == e) {
+			*q = e->next_queued;
+			break;
+		}
+	}
+	(void)rebuild_names(f);
+	entry_free(e);
+}
+
+static const ClientObserver fleet_observer = {
+        .property_changed = on_property_changed,
+        .approved = on_approved,
+        .got_secret = on_got_secret,
+        .client_added = on_client_added,
+        .client_removed = on_client_removed,
+};
+
+/* Public. */
+
+static void on_deleted(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
+{
+	char *key = userdata;
+
+	if (resp->error < 0) {
+		log_warning("etcd: cannot delete %s: %s; other servers keep the client", key,
+		            resp->message ? resp->message : strerror(-resp->error));
+	}
+	free(key);
+}
+
+void fleet_client_deleted(Fleet *f, const Client *c)
+{
+	char *key = NULL;
+
+	if (!f || f->applying) {
+		return;
+	}
+	if (asprintf(&key, "%s%s", f->clients_prefix, c->name) < 0) {
+		log_oom();
+		return;
+	}
+	if (etcd_delete(f->ec, key, false, on_deleted, key, NULL) < 0) {
+		log_warning("etcd: cannot delete %s; other servers keep the client", key);
+		free(key);
+	}
+}
+
+/* "a b,c" → {"a", "b", "c"}. */
+static int split_endpoints(const char *s, char ***ret, size_t *ret_n)
+{
+	_cleanup_free_ char *copy = strdup(s);
+	char **v = NULL, *save = NULL;
+	size_t n = 0;
+
+	if (!copy) {
+		return -ENOMEM;
+	}
+	for (char *t = strtok_r(copy, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save)) {
+		char **nv = realloc(v, (n + 2) * sizeof(*v));
+
+		if (!nv || !(nv[n] = strdup(t))) {
+			v = nv ? nv : v;
+			for (size_t i = 0; i < n; i++) {
+				free(v[i]);
+			}
+			free(v);
+			return -ENOMEM;
+		}
+		v = nv;
+		v[++n] = NULL;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int fleet_new(Manager *m, Fleet **ret)
+{
+	const ServerSettings *s = m->settings;
+	_cleanup_(fleet_freep) Fleet *f = NULL;
+	char **endpoints = NULL, host[256] = "";
+	size_t n = 0;
+	int r;
+
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		return log_oom();
+	}
+	f->m = m;
+	f->event = m->event;
+	f->staleness_usec = s->etcd_max_staleness_msec * USEC_PER_MSEC_F;
+	f->period_usec = MIN(USEC_PER_SEC_F, f->staleness_usec / 3);
+	if (*s->server_name) {
+		f->server_name = strdup(s->server_name);
+	} else {
+		(void)gethostname(host, sizeof(host) - 1);
+		f->server_name = strdup(host);
+	}
+	f->by_name = strmap_new(m->n_clients);
+	if (!f->server_name || !f->by_name ||
+	    asprintf(&f->clients_prefix, "%sclients/", s->etcd_prefix) < 0 ||
+	    asprintf(&f->heartbeat_key, "%sheartbeat", s->etcd_prefix) < 0) {
+		return log_oom();
+	}
+	r = split_endpoints(s->etcd_endpoints, &endpoints, &n);
+	if (r < 0) {
+		return log_oom();
+	}
+	r = etcd_client_new(m->event,
+	                    &(EtcdOptions){
+	                            .endpoints = endpoints,
+	                            .n_endpoints = n,
+	                            .cacert = s->etcd_cacert,
+	                            .cert = s->etcd_cert,
+	                            .key = s->etcd_key,
+	                            /* An answer later than this is no quorum we can use. */
+	                            .timeout_msec = MIN(MAX(s->etcd_max_staleness_msec / 2,
+	                                                    (uint64_t)1000),
+	                                                (uint64_t)10000),
+	                    },
+	                    &f->ec);
+	for (size_t i = 0; i < n; i++) {
+		free(endpoints[i]);
+	}
+	free(endpoints);
+	if (r < 0) {
+		return log_error_errno(r, "Cannot set up the etcd client: %m");
+	}
+	r = sd_event_add_defer(m->event, &f->flush, on_flush, f);
+	if (r >= 0) {
+		r = sd_event_source_set_enabled(f->flush, SD_EVENT_OFF);
+	}
+	if (r < 0) {
+		return log_error_errno(r, "Cannot set up the etcd writes: %m");
+	}
+	r = client_context_add_observer(&m->ctx, &fleet_observer, f);
+	if (r < 0) {
+		return log_error_errno(r, "Cannot watch the clients for etcd: %m");
+	}
+	m->ctx.releases_blocked = releases_blocked;
+	m->ctx.releases_blocked_userdata = f;
+	f->blocked = true; /* until the first read: nothing to say yet */
+	*ret = TAKE_PTR(f);
+	return 0;
+}
+
+int fleet_start(Fleet *f)
+{
+	int r;
+
+	if (!f) {
+		return 0;
+	}
+	f->started = true;
+	f->started_at = now_mono(f);
+	r = sd_event_add_time(f->event, &f->tick, CLOCK_MONOTONIC, f->started_at + f->period_usec,
+	                      10000, on_tick, f);
+	if (r >= 0) {
+		r = sd_event_source_set_enabled(f->tick, SD_EVENT_ON);
+	}
+	if (r < 0) {
+		return log_error_errno(r, "Cannot set up the etcd heartbeat: %m");
+	}
+	log_info("etcd: state shared through %s as %s; serving once it is read",
+	         f->m->settings->etcd_endpoints, f->server_name);
+	start_read(f);
+	return 0;
+}
+
+void fleet_clients_changed(Fleet *f)
+{
+	if (f && f->synced) {
+		f->reread = true; /* new clients: their keys are read (or made) with the rest */
+		if (!f->read_req) {
+			start_read(f);
+		}
+	}
+}
+
+Fleet *fleet_free(Fleet *f)
+{
+	if (!f) {
+		return NULL;
+	}
+	if (f->m && f->m->ctx.releases_blocked_userdata == f) {
+		f->m->ctx.releases_blocked = NULL;
+		f->m->ctx.releases_blocked_userdata = NULL;
+	}
+	/* Observers cannot be unregistered: no client may call us any more. */
+	if (f->m) {
+		ClientContext *ctx = &f->m->ctx;
+
+		for (size_t i = 0; i < ctx->n_observers; i++) {
+			if (ctx->observers[i].userdata == f && ctx->observers[i].ops == &fleet_observer) {
+				memmove(&ctx->observers[i], &ctx->observers[i + 1],
+				        (ctx->n_observers - i - 1) * sizeof(ctx->observers[0]));
+				ctx->n_observers--;
+				break;
+			}
+		}
+	}
+	etcd_watch_cancel(f->watch);
+	etcd_request_cancel(f->read_req);
+	etcd_request_cancel(f->beat_req);
+	for (size_t i = 0; i < f->n_entries; i++) {
+		entry_free(f->entries[i]);
+	}
+	free(f->entries);
+	strmap_free(f->by_name);
+	f->ec = etcd_client_free(f->ec);
+	sd_event_source_disable_unref(f->tick);
+	sd_event_source_disable_unref(f->flush);
+	free(f->clients_prefix);
+	free(f->heartbeat_key);
+	free(f->server_name);
+	free(f);
+	return NULL;
+}
+
+void fleet_health(const Fleet *f, FleetHealth *ret)
+{
+	uint64_t now = 0;
+
+	*ret = (FleetHealth){.serving = true};
+	if (!f) {
+		return;
+	}
+	(void)sd_event_now(f->event, CLOCK_MONOTONIC, &now);
+	ret->serving = !is_blocked(f, now);
+	ret->synced = f->synced;
+	ret->last_quorum = f->last_quorum ? f->last_quorum_real : 0;
+	ret->requests_failed = f->requests_failed;
+	ret->conflicts = f->conflicts;
+}

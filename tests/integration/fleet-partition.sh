@@ -1,0 +1,94 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Partitions fail closed (issue 14): three of our servers on a three-member etcd cluster.  With
+# one member killed everything still works; with two killed every server refuses within
+# etcd_max_staleness (protocol 2: TRY_LATER 10) and its log says why, and all serve again
+# within seconds once the members are back.  A server started while etcd cannot be reached
+# starts, refuses, and serves once etcd answers.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/server-lib.sh"
+. "$(dirname "$0")/server-p2-lib.sh"
+. "$(dirname "$0")/etcd-lib.sh"
+. "$(dirname "$0")/fleet-lib.sh"
+
+TRY_LATER="code=6 flags=0 value=10"
+for n in c1 c2 c3 c4; do
+	p2_keys "$n"
+done
+{
+	printf '[DEFAULT]\nchecker = true\n\n'
+	for n in c1 c2 c3 c4; do
+		p2_section "$n"
+	done
+} > "$T/clients.conf"
+
+etcd_cluster_start 3
+for i in 1 2 3; do
+	fleet_conf "$i" "$ETCD_ENDPOINTS"
+	fleet_server "$i"
+done
+for i in 1 2 3; do
+	fleet_log_wait "$i" "etcd: read the shared state of"
+	assert_fleet_unlocks "$i" "c$i"
+done
+
+echo "# one member killed: every server serves, and a disable still reaches all"
+etcd_member_kill 1
+for i in 1 2 3; do
+	assert_fleet_unlocks "$i" "c$i"
+done
+fleet_ctl 2 --disable c4
+for i in 1 2 3; do
+	wait_for 5 fleet_refuses "$i" c4 "code=2 flags=0 value=1" ||
+		fail "server $i still serves c4 with one member down"
+done
+fleet_ctl 3 --enable c4
+for i in 1 2 3; do
+	wait_for 5 fleet_unlocks "$i" c4 || fail "server $i does not serve c4 again"
+done
+# Past the staleness: the heartbeats went to the members still up.
+sleep $((FLEET_STALENESS + 1))
+for i in 1 2 3; do
+	assert_fleet_unlocks "$i" "c$i"
+	assert_not_contains "$T/s$i/server.log" "etcd quorum not heard from"
+done
+
+echo "# two members killed: every server refuses within etcd_max_staleness, and says why"
+etcd_member_kill 2
+t0=$(date +%s)
+for i in 1 2 3; do
+	wait_for $((FLEET_STALENESS + 5)) fleet_refuses "$i" "c$i" "$TRY_LATER" || {
+		cat "$T/p2err-c$i" >&2
+		tail -n 20 "$T/s$i/server.log" >&2
+		fail "server $i still serves without an etcd quorum"
+	}
+	fleet_log_wait "$i" "etcd quorum not heard from for"
+	fleet_log_wait "$i" "s: releasing no secret to c$i"
+done
+took=$(($(date +%s) - t0))
+echo "# all refuse $took s after the second member died (staleness ${FLEET_STALENESS} s)"
+# The staleness, the heartbeat's period (1 s) and the probes themselves.
+[ "$took" -le $((FLEET_STALENESS + 3 * SLOW)) ] || fail "refused only after $took s"
+
+echo "# a server started while etcd does not answer: it starts, refuses, and waits"
+fleet_conf 4 "http://127.0.0.1:$ETCD_CLIENT_PORT_1 http://127.0.0.1:$ETCD_CLIENT_PORT_2"
+fleet_server 4
+fleet_log_wait 4 "etcd: cannot read the shared state"
+fleet_refuses 4 c4 "$TRY_LATER" || fail "server 4 serves before it read etcd: $(cat "$T/p2err-c4")"
+fleet_log_wait 4 "etcd quorum not heard from for"
+
+echo "# the members come back: every server serves again within seconds"
+etcd_member_start 1
+etcd_member_start 2
+for i in 1 2 3 4; do
+	wait_for 15 fleet_unlocks "$i" "c$i" || {
+		cat "$T/p2err-c$i" >&2
+		tail -n 20 "$T/s$i/server.log" >&2
+		fail "server $i does not serve again after etcd came back"
+	}
+done
+for i in 1 2 3; do
+	fleet_log_wait "$i" "etcd quorum heard again"
+done
+fleet_log_wait 4 "etcd: read the shared state of"
+echo "PASS"
