@@ -8,8 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server-lib.sh"
 . "$(dirname "$0")/server-p2-lib.sh"
-TOOL="$SRC/tests/integration/metrics-tool.py"
-require_cmd python3 ss
+. "$(dirname "$0")/metrics-lib.sh"
+require_cmd ss
 
 MPORT=$(random_port)
 MADDR=127.0.0.1:$MPORT
@@ -31,26 +31,6 @@ p2_keys nobody
 	p2_section waiter "approval_delay = PT1M" "approved_by_default = False"
 } > "$T/conf/clients.conf"
 start_server
-
-# scrape [ADDR]: GET /metrics; the body in $T/metrics (200 or fail).
-scrape() {
-	python3 "$TOOL" get "${1:-$MADDR}" /metrics > "$T/scrape" || fail "scrape of ${1:-$MADDR} failed"
-	assert_eq "$(head -n 1 "$T/scrape")" 200 "status of GET /metrics"
-	tail -n +2 "$T/scrape" > "$T/metrics"
-}
-# value SERIES: its value in the last scrape.
-value() {
-	python3 "$TOOL" value "$T/metrics" "$1" || fail "no $1 in the scrape"
-}
-# value_is SERIES VALUE: a new scrape has it so (for wait_for).
-value_is() {
-	scrape && [ "$(value "$1")" = "$2" ]
-}
-# wait_value SERIES VALUE: wait for it, then check.
-wait_value() {
-	wait_for 20 value_is "$1" "$2" || true
-	assert_eq "$(value "$1")" "$2" "$1"
-}
 
 # The format, and every family of the manual.
 scrape
