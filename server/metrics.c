@@ -26,7 +26,7 @@
 
 /* Latency buckets (upper bounds), in µs and as the le label shows them. */
 static const uint64_t bucket_usec[] = {
-        1000,   2500,   5000,    10000,   25000,   50000,    100000,   250000,
+        1000,   2500,    5000,    10000,   25000,    50000,    100000,   250000,
         500000, 1000000, 2500000, 5000000, 10000000, 30000000, 60000000,
 };
 static const char *const bucket_le[] = {
@@ -104,7 +104,7 @@ void metrics_handshake_failed(int protocol)
 static void on_checker_completed(Client *c, int exitcode, int64_t waitstatus, const char *command,
                                  void *userdata)
 {
-	counters.checker_runs[exitcode == 0 ? CHECKER_SUCCESS
+	counters.checker_runs[exitcode == 0  ? CHECKER_SUCCESS
 	                      : exitcode > 0 ? CHECKER_FAILURE
 	                                     : CHECKER_KILLED]++;
 }
@@ -131,8 +131,10 @@ static void format_unlocks(FILE *f)
 	       "Release decisions (unlock requests answered), by protocol and result.");
 	for (unsigned p = 0; p < 2; p++) {
 		for (unsigned r = 0; r < _DECISION_MAX; r++) {
-			fprintf(f, "mandos_unlocks_total{protocol=\"%u\",result=\"%s\"} %" PRIu64 "\n",
-			        p + 1, decision_result_name((DecisionResult)r), counters.unlocks[p][r]);
+			fprintf(f,
+			        "mandos_unlocks_total{protocol=\"%u\",result=\"%s\"} %" PRIu64 "\n",
+			        p + 1, decision_result_name((DecisionResult)r),
+			        counters.unlocks[p][r]);
 		}
 	}
 	family(f, "mandos_unlock_duration_seconds", "histogram",
@@ -190,8 +192,8 @@ static void format_clients(FILE *f, Manager *m)
 	       "Checker runs, by result: success (exit 0), failure (another exit status), killed "
 	       "(by a signal).");
 	for (unsigned i = 0; i < _CHECKER_N; i++) {
-		fprintf(f, "mandos_checker_runs_total{result=\"%s\"} %" PRIu64 "\n", checker_names[i],
-		        counters.checker_runs[i]);
+		fprintf(f, "mandos_checker_runs_total{result=\"%s\"} %" PRIu64 "\n",
+		        checker_names[i], counters.checker_runs[i]);
 	}
 	if (!m) {
 		return;
@@ -255,7 +257,8 @@ int metrics_format(Manager *m, char **ret, size_t *ret_len)
 	fprintf(f, "mandos_metrics_scrapes_total %" PRIu64 "\n", counters.scrapes);
 	family(f, "mandos_metrics_scrapers_refused_total", "counter",
 	       "Scrapers closed at accept() because 4 were connected already.");
-	fprintf(f, "mandos_metrics_scrapers_refused_total %" PRIu64 "\n", counters.scrapers_refused);
+	fprintf(f, "mandos_metrics_scrapers_refused_total %" PRIu64 "\n",
+	        counters.scrapers_refused);
 	if (ferror(f)) {
 		fclose(f);
 		free(buf);
