@@ -26,3 +26,13 @@ wait_value() {
 	wait_for "${3:-20}" value_is "$1" "$2" || true
 	assert_eq "$(value "$1")" "$2" "$1"
 }
+
+# assert_families NAME:TYPE...: a new scrape is in the exposition format 0.0.4 and has each
+# family, with that type.
+assert_families() {
+	scrape
+	python3 "$TOOL" check "$T/metrics" || { cat "$T/metrics" >&2; fail "bad exposition format"; }
+	for _af in "$@"; do
+		assert_contains "$T/metrics" "# TYPE ${_af%%:*} ${_af#*:}"
+	done
+}
