@@ -64,19 +64,14 @@ kid1() {
 }
 
 # p1_request NAME: upstream's client in the background, trying once (the next try would be in
-# 10 minutes); p1_stop stops it.
+# 10 minutes); p1_stop NAME stops it.
 p1_request() {
-	_d="$T/keys-$1"
-	"$MANDOS_CLIENT" --connect="[::1]:$PORT" --interface=none --network-hook-dir="$T/hooks" \
-		--retry=600 --pubkey="$_d/pubkey.txt" --seckey="$_d/seckey.txt" \
-		--tls-pubkey="$_d/tls-pubkey.pem" --tls-privkey="$_d/tls-privkey.pem" \
-		> "$T/out-$1" 2> "$T/err-$1" &
+	UNLOCK_RETRY=600 unlock "$1" 600 &
 	P1_PID=$!
-	on_exit "kill $P1_PID"
+	on_exit "kill_job $P1_PID"
 }
 p1_stop() {
-	kill "$P1_PID" 2>/dev/null || true
-	wait "$P1_PID" 2>/dev/null || true
+	kill_job "$P1_PID"
 	[ ! -s "$T/out-$1" ] || fail "client $1 got data"
 }
 # p1_refused NAME K=V...: one request of NAME, refused with a line with these values.
