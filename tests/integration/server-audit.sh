@@ -24,7 +24,8 @@ rc=0
 timeout $((20 * SLOW)) "$MANDOS" --configdir "$T/badconf" --statedir "$T/state" --no-dbus \
 	--no-zeroconf --address ::1 --port "$PORT" --debug > "$T/bad.log" 2>&1 || rc=$?
 assert_eq "$rc" 73 "exit status with a missing audit log directory"
-assert_contains "$T/bad.log" "Cannot open the audit log $T/missing/audit.log: No such file or directory"
+assert_contains "$T/bad.log" \
+	"Cannot open the audit log $T/missing/audit.log: No such file or directory"
 
 printf '[DEFAULT]\nsource_rate = 0\naudit_log = %s\nserver_name = audit-test\n' "$LOG" \
 	> "$T/conf/mandos.conf"
