@@ -3,9 +3,10 @@
 # The audit log (issue 14, man mandos(8) AUDIT LOG) with audit_log = FILE: a bad path stops
 # the start with EX_CANTCREAT; then one JSON line per decision of both protocols, with the
 # right values (grant, unknown key, disabled by mandos-ctl, denied by mandos-ctl, a wait the
-# client gives up, release limit; protocol 2 also NO_MATERIAL and APPROVAL_TIMEOUT); SIGHUP
-# reopens the file (logrotate's mv + HUP), and a reopen that fails keeps the old file; no
-# secret, sealed box or OpenPGP message in any form in any of the files.
+# client gives up, release limit; protocol 2 also NO_MATERIAL, APPROVAL_TIMEOUT and escrow
+# grants); SIGHUP reopens the file (logrotate's mv + HUP), and a reopen that fails keeps the
+# old file; no password, OpenPGP message, sealed box or escrow scalar in any form in any of
+# the files.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server-lib.sh"
 . "$(dirname "$0")/dbus-lib.sh"
@@ -32,9 +33,10 @@ printf '[DEFAULT]\nsource_rate = 0\naudit_log = %s\nserver_name = audit-test\n' 
 for n in one gate1 limited1 stranger1; do
 	new_keys "$n"
 done
-for n in ok gate limited slowno stranger; do
+for n in ok gate limited slowno esc stranger; do
 	p2_keys "$n"
 done
+p2_escrow esc one
 {
 	printf '[DEFAULT]\nchecker = true\ninterval = PT1H\n\n'
 	section one
@@ -44,6 +46,7 @@ done
 	p2_section gate "approval_delay = PT1M" "approved_by_default = False"
 	p2_section limited "release_limit = 1"
 	p2_section slowno "approval_delay = PT1S" "approved_by_default = False"
+	p2_section esc "escrow_key = $(p2_S esc one)"
 } > "$T/conf/clients.conf"
 
 start_bus ours
@@ -138,10 +141,15 @@ assert_p2_result limited "code=6 flags=1 "
 next protocol=2 decision=release_limit client=limited "reason=release limit reached"
 assert_p2_result slowno "code=4 flags=0 value=0"
 next protocol=2 decision=approval_timeout client=slowno "reason=approval delay passed"
+assert_p2_escrow_unlocks esc one
+next protocol=2 decision=granted client=esc reason=escrow
+p2_unlock esc --escrow="$T/p2-esc/escrow-one.conf" || fail "esc: sealed and escrow"
+assert_contains "$T/p2err-esc" "RESULT code=0 flags=0 value=0"
+next protocol=2 decision=granted client=esc "reason=sealed and escrow"
 
 # Exactly one line per decision, each of the documented form; latency from accept().
 audit_check "$LOG" "$N"
-assert_eq "$(audit_count "$LOG" decision=granted)" 4 "granted lines"
+assert_eq "$(audit_count "$LOG" decision=granted)" 6 "granted lines"
 
 # logrotate: mv, then SIGHUP; the next decision lands in a new file, the old one keeps its
 # lines.  The server runs as its own user now: let it create the new file.
@@ -172,7 +180,7 @@ wait "$SERVER_PID" || fail "the server exited with $?"
 audit_check "$LOG.1" "$N"
 
 # No secret in any form: the passwords, protocol 1's OpenPGP messages (clients.conf's
-# secret), protocol 2's sealed boxes.
+# secret), protocol 2's sealed boxes and escrow scalars.
 for n in one gate1 limited1; do
 	awk '/^secret =/ { on = 1; next } on && /^[ \t]/ { print; next } { on = 0 }' \
 		"$T/keys-$n/section" > "$T/keys-$n/secret.b64"
@@ -180,7 +188,8 @@ for n in one gate1 limited1; do
 done
 audit_no_secret "$LOG.1" "$LOG.2" \
 	--raw "$T"/keys-*/pw "$T"/p2-*/pw \
-	--b64 "$T"/keys-*/secret.b64 "$T"/p2-*/sealed
+	--b64 "$T"/keys-*/secret.b64 "$T"/p2-*/sealed "$T"/p2-*/S-*
+assert_no_scalar "$LOG.1" "$LOG.2"
 # The search finds what it looks for: a password in hex, a piece of a sealed box in base64 at
 # another alignment, an OpenPGP message in base64.
 printf '%s\n' "$(od -An -tx1 "$T/p2-ok/pw" | tr -d ' \n')" > "$T/planted-hex"
