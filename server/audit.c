@@ -72,7 +72,8 @@ int audit_open(const ServerSettings *settings)
 		if (access(JOURNAL_SOCKET, W_OK) < 0) {
 			/* Not fatal: journald may come later.  Said now, as sd_journal_send()
 			 * drops records silently while there is no journal socket. */
-			log_warning_errno(errno, "audit_log = journal, but %s is not there (%m): "
+			log_warning_errno(errno,
+			                  "audit_log = journal, but %s is not there (%m): "
 			                  "audit records are lost until journald runs",
 			                  JOURNAL_SOCKET);
 		} else {
@@ -107,8 +108,9 @@ int audit_reopen(void)
 	}
 	fd = open_file(audit.path);
 	if (fd < 0) {
-		return log_error_errno(fd, "Cannot reopen the audit log %s (still writing to the old file): %m",
-		                       audit.path);
+		return log_error_errno(
+		        fd, "Cannot reopen the audit log %s (still writing to the old file): %m",
+		        audit.path);
 	}
 	safe_close(audit.fd);
 	audit.fd = fd;
