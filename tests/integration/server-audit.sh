@@ -140,7 +140,9 @@ next protocol=2 decision=granted client=limited
 assert_p2_result limited "code=6 flags=1 "
 next protocol=2 decision=release_limit client=limited "reason=release limit reached"
 assert_p2_result slowno "code=4 flags=0 value=0"
-next protocol=2 decision=approval_timeout client=slowno "reason=approval delay passed"
+# The approval wait (1 s) is part of the latency.
+next protocol=2 decision=approval_timeout client=slowno "reason=approval delay passed" \
+	"latency_ms>=1000"
 assert_p2_escrow_unlocks esc one
 next protocol=2 decision=granted client=esc reason=escrow
 p2_unlock esc --escrow="$T/p2-esc/escrow-one.conf" || fail "esc: sealed and escrow"
