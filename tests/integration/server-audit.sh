@@ -4,8 +4,8 @@
 # the start with EX_CANTCREAT; then one JSON line per decision of both protocols, with the
 # right values (grant, unknown key, disabled by mandos-ctl, denied by mandos-ctl, a wait the
 # client gives up, release limit; protocol 2 also NO_MATERIAL, APPROVAL_TIMEOUT and escrow
-# grants); SIGHUP reopens the file (logrotate's mv + HUP), and a reopen that fails keeps the
-# old file; no password, OpenPGP message, sealed box or escrow scalar in any form in any of
+# grants; requests waiting when the server stops); SIGHUP reopens the file (logrotate's mv +
+# HUP), and a reopen that fails keeps the old file; no password, OpenPGP message, sealed box or escrow scalar in any form in any of
 # the files.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server-lib.sh"
@@ -177,8 +177,23 @@ audit_check "$LOG.2" 2
 audit_last "$LOG.2" decision=unknown_client protocol=2
 [ ! -e "$LOG" ] || fail "$LOG made although its directory is not writable"
 chmod 755 "$T/audit"
+
+# Requests that wait when the server stops: aborted, both protocols.
+p1_request gate1
+p2_unlock gate &
+GATE=$!
+on_exit "kill_job $GATE"
+wait_for 15 pending gate1 || fail "no approval pending for gate1"
+wait_for 15 pending gate || fail "no approval pending for gate"
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" || fail "the server exited with $?"
+p1_stop gate1
+kill_job "$GATE"
+audit_check "$LOG.2" 4
+assert_eq "$(audit_count "$LOG.2" decision=aborted "reason=server stopping" client=gate1 \
+	protocol=1)" 1 "protocol 1 requests aborted at the stop"
+assert_eq "$(audit_count "$LOG.2" decision=aborted "reason=server stopping" client=gate \
+	protocol=2)" 1 "protocol 2 requests aborted at the stop"
 audit_check "$LOG.1" "$N"
 
 # No secret in any form: the passwords, protocol 1's OpenPGP messages (clients.conf's
