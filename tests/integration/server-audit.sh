@@ -5,8 +5,8 @@
 # right values (grant, unknown key, disabled by mandos-ctl, denied by mandos-ctl, a wait the
 # client gives up, release limit; protocol 2 also NO_MATERIAL, APPROVAL_TIMEOUT and escrow
 # grants; requests waiting when the server stops); SIGHUP reopens the file (logrotate's mv +
-# HUP), and a reopen that fails keeps the old file; no password, OpenPGP message, sealed box or escrow scalar in any form in any of
-# the files.
+# HUP), and a reopen that fails keeps the old file; no password, OpenPGP message, sealed box
+# or escrow scalar in any form in any of the files.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server-lib.sh"
 . "$(dirname "$0")/dbus-lib.sh"
