@@ -47,9 +47,10 @@ wait_for 30 sh -c "ip netns exec $NS_A ss -Htln 'sport = :$PORT' | grep -q ." ||
 
 # unlock_from NS ADDRESS: a protocol 2 unlock of ok from NS to [ADDRESS]:$PORT.
 unlock_from() {
-	ip netns exec "$1" "$P2_PROBE" --connect="[$2]:$PORT" --tls-privkey="$T/p2-ok/tls-privkey.pem" \
-		--seal-key="$T/p2-ok/seal-privkey.pem" --timeout=$((20 * SLOW)) \
-		> "$T/p2out-ok" 2> "$T/p2err-ok" || fail "no unlock from $1 to $2: $(cat "$T/p2err-ok")"
+	ip netns exec "$1" "$P2_PROBE" --connect="[$2]:$PORT" \
+		--tls-privkey="$T/p2-ok/tls-privkey.pem" --seal-key="$T/p2-ok/seal-privkey.pem" \
+		--timeout=$((20 * SLOW)) > "$T/p2out-ok" 2> "$T/p2err-ok" ||
+		fail "no unlock from $1 to $2: $(cat "$T/p2err-ok")"
 	cmp -s "$T/p2out-ok" "$T/p2-ok/pw" || fail "wrong secret from $1 to $2"
 }
 unlock_from "$NS_B" "$LL_A%$IF_B"
