@@ -115,7 +115,7 @@ int audit_reopen(void)
 	safe_close(audit.fd);
 	audit.fd = fd;
 	audit.write_failed = false;
-	log_debug("Reopened the audit log %s", audit.path);
+	log_info("Reopened the audit log %s", audit.path);
 	return 0;
 }
 
