@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "announce.h"
+#include "audit.h"
 #include "config.h"
 #include "dbus.h"
 #include "log.h"
@@ -130,6 +131,12 @@ static int run(int argc, char **argv)
 		code = r == -EBADMSG ? EX_CONFIG : EXIT_FAILURE;
 		goto out;
 	}
+	/* Before the privilege drop: the log may be in a directory only root can write. */
+	r = audit_open(&settings);
+	if (r < 0) {
+		code = r == -ENOMEM ? EXIT_FAILURE : EX_CANTCREAT;
+		goto out;
+	}
 	{
 		/* Like clients.conf, the key is read before the privilege drop. */
 		P2Identity *id = NULL;
@@ -199,6 +206,7 @@ out:
 	mandos_dbus_shutdown(dbus);
 	m = manager_free(m);
 	dbus = mandos_dbus_free(dbus);
+	audit_close(); /* after the connections: a request cut short by the exit is recorded */
 	server_settings_done(&settings);
 	return code;
 }

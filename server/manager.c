@@ -19,6 +19,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "audit.h"
 #include "io-util.h"
 #include "hs-pool.h"
 #include "log.h"
@@ -114,6 +115,7 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
 
 static int on_hangup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
+	(void)audit_reopen(); /* for logrotate; a failure is logged and the old file stays */
 	(void)manager_reload(userdata);
 	return 0;
 }
