@@ -31,7 +31,7 @@ linux-image-amd64 qemu-system-x86 busybox-static cryptsetup-bin cryptsetup-initr
 e2fsprogs initramfs-tools dracut-core dracut-network cpio
 debhelper dpkg-dev lintian fakeroot mmdebstrap
 mandos mandos-client
-etcd-server etcd-client prometheus
+etcd-server etcd-client curl prometheus
 "
 
 usage() {

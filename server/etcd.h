@@ -32,8 +32,9 @@ typedef struct EtcdKv {
 } EtcdKv;
 
 typedef struct EtcdResponse {
-	/* 0, or -ETIMEDOUT, -ECONNREFUSED/-EHOSTUNREACH (transport), -EPROTO (an answer that is
-	 * not etcd's JSON), -EIO (etcd's error, e.g. no leader: see message), -ENOMEM. */
+	/* 0, or -ETIMEDOUT, -ECONNREFUSED/-EHOSTUNREACH (transport, TLS included),
+	 * -ECONNRESET (the connection broke), -EPROTO (an answer that is not etcd's JSON, or
+	 * larger than 16 MiB), -EIO (etcd's error, e.g. no leader: see message), -ENOMEM. */
 	int error;
 	const char *message; /* etcd's or curl's error text, or NULL */
 	int64_t revision;    /* header.revision: the store's revision when answered */
@@ -48,12 +49,15 @@ typedef struct EtcdResponse {
 typedef void (*etcd_done_t)(EtcdClient *ec, const EtcdResponse *resp, void *userdata);
 
 /*
- * A client on this event loop.  Requests go to one endpoint at a time; a transport failure
- * or a timeout moves to the next for later requests (the failed one is reported, not
- * retried: the caller decides).  Returns 0, -EINVAL (no endpoints) or -ENOMEM.
+ * A client on this event loop (it holds a reference to it).  Requests go to one endpoint at a
+ * time; any failure there (transport, timeout, or an etcd error such as no leader) moves to
+ * the next for later requests and watches (the failed one is reported, not retried: the
+ * caller decides).  timeout_msec 0 means 5 s.  Returns 0, -EINVAL (no endpoints) or -ENOMEM.
+ * Every callback comes from the event loop, never from inside a call of this API.
  */
 int etcd_client_new(sd_event *event, const EtcdOptions *o, EtcdClient **ret);
-/* Cancel everything (no callbacks) and free.  Accepts NULL, returns NULL. */
+/* Cancel everything (no callbacks) and free; also from inside a callback.  Accepts NULL,
+ * returns NULL. */
 EtcdClient *etcd_client_free(EtcdClient *ec);
 
 /*
@@ -88,9 +92,12 @@ typedef struct EtcdWatchOps {
 	/* The stream is live (the created response came), or a progress notification:
 	 * revision is the store's.  Optional. */
 	void (*progress)(int64_t revision, void *userdata);
-	/* The watch ended: error as EtcdResponse.error; compacted true when start_revision is
-	 * older than etcd keeps (re-read everything, then watch from the new revision).  Called
-	 * once; the watch is freed after it returns. */
+	/* The watch ended: error as EtcdResponse.error (-ECONNRESET when the stream ended or
+	 * broke, -EIO when etcd cancelled it, e.g. its member lost the leader, or the transport
+	 * error of a unary request to the same endpoint: a hung member's stream stays silent,
+	 * so a request that fails there ends the watch too); compacted true
+	 * (error -ESTALE) when start_revision is older than etcd keeps (re-read everything, then
+	 * watch from the new revision).  Called once; the watch is freed after it returns. */
 	void (*ended)(int error, bool compacted, void *userdata);
 } EtcdWatchOps;
 
@@ -103,5 +110,5 @@ typedef struct EtcdWatch EtcdWatch;
  */
 int etcd_watch(EtcdClient *ec, const char *prefix, int64_t start_revision,
                const EtcdWatchOps *ops, void *userdata, EtcdWatch **ret);
-/* Stop (no ended callback).  Accepts NULL. */
+/* Stop (no ended callback; also from inside one of its callbacks).  Accepts NULL. */
 void etcd_watch_cancel(EtcdWatch *w);
