@@ -19,6 +19,9 @@
 #include "log.h"
 #include "macro.h"
 
+/* Where sd_journal_send() sends (systemd's fixed path). */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
 /* MESSAGE_ID of every journal entry (journalctl MESSAGE_ID=...; man mandos(8)). */
 #define AUDIT_MESSAGE_ID "6e28b6fcfb494e21b9073bf1989de866"
 
@@ -66,7 +69,16 @@ int audit_open(const ServerSettings *settings)
 	}
 	if (strcmp(what, "journal") == 0) {
 		audit.mode = AUDIT_JOURNAL;
-		log_debug("Audit records go to the journal");
+		if (access(JOURNAL_SOCKET, W_OK) < 0) {
+			/* Not fatal: journald may come later.  Said now, as sd_journal_send()
+			 * drops records silently while there is no journal socket. */
+			log_warning_errno(errno,
+			                  "audit_log = journal, but %s is not there (%m): "
+			                  "audit records are lost until journald runs",
+			                  JOURNAL_SOCKET);
+		} else {
+			log_debug("Audit records go to the journal");
+		}
 		return 0;
 	}
 	audit.path = strdup(what);
@@ -96,13 +108,14 @@ int audit_reopen(void)
 	}
 	fd = open_file(audit.path);
 	if (fd < 0) {
-		return log_error_errno(fd, "Cannot reopen the audit log %s (still writing to the old file): %m",
-		                       audit.path);
+		return log_error_errno(
+		        fd, "Cannot reopen the audit log %s (still writing to the old file): %m",
+		        audit.path);
 	}
 	safe_close(audit.fd);
 	audit.fd = fd;
 	audit.write_failed = false;
-	log_debug("Reopened the audit log %s", audit.path);
+	log_info("Reopened the audit log %s", audit.path);
 	return 0;
 }
 

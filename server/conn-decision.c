@@ -31,6 +31,16 @@ static void copy_name(char ret[IF_NAMESIZE], const char *name)
 	ret[IF_NAMESIZE - 1] = '\0';
 }
 
+/* Whether sa (of the family looked for) is v4 (AF_INET) or v6 (AF_INET6). */
+static bool same_address(const struct sockaddr *sa, const struct in_addr *v4,
+                         const struct in6_addr *v6)
+{
+	if (sa->sa_family == AF_INET) {
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == v4->s_addr;
+	}
+	return IN6_ARE_ADDR_EQUAL(&((const struct sockaddr_in6 *)sa)->sin6_addr, v6);
+}
+
 int socket_interface_name(int fd, char ret[IF_NAMESIZE])
 {
 	struct sockaddr_storage ss;
@@ -77,10 +87,7 @@ int socket_interface_name(int fd, char ret[IF_NAMESIZE])
 		if (!i->ifa_addr || i->ifa_addr->sa_family != family) {
 			continue;
 		}
-		if (family == AF_INET
-		            ? ((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == v4.s_addr
-		            : IN6_ARE_ADDR_EQUAL(&((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
-		                                 &v6)) {
+		if (same_address(i->ifa_addr, &v4, &v6)) {
 			copy_name(ret, i->ifa_name);
 			r = 0;
 			break;
@@ -100,8 +107,8 @@ int socket_interface_name(int fd, char ret[IF_NAMESIZE])
 	return r;
 }
 
-void conn_decision_report(ConnDecision *d, int protocol, DecisionResult result,
-                          const char *client, const char *key_id, const char *reason)
+void conn_decision_report(ConnDecision *d, int protocol, DecisionResult result, const char *client,
+                          const char *key_id, const char *reason)
 {
 	DecisionRecord rec = {
 	        .protocol = protocol,

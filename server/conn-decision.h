@@ -13,11 +13,11 @@
 #include "decision.h"
 
 typedef struct ConnDecision {
-	int fd;             /* the accepted socket (borrowed) */
-	const char *ip;     /* the peer's bare address (borrowed, outlives this) */
-	uint64_t accepted;  /* CLOCK_MONOTONIC µs of accept() */
-	bool reported;      /* a decision was reported: later ones are dropped */
-	bool if_looked_up;  /* ifname is known (or known to be unknown) */
+	int fd;            /* the accepted socket (borrowed) */
+	const char *ip;    /* the peer's bare address (borrowed, outlives this) */
+	uint64_t accepted; /* CLOCK_MONOTONIC µs of accept() */
+	bool reported;     /* a decision was reported: later ones are dropped */
+	bool if_looked_up; /* ifname is known (or known to be unknown) */
 	char ifname[IF_NAMESIZE];
 } ConnDecision;
 
@@ -29,8 +29,8 @@ void conn_decision_init(ConnDecision *d, int fd, const char *ip, uint64_t accept
  * be NULL (not known yet); reason is a few fixed words or NULL, never a secret.  The
  * interface is looked up (once) only when the audit log is on.
  */
-void conn_decision_report(ConnDecision *d, int protocol, DecisionResult result,
-                          const char *client, const char *key_id, const char *reason);
+void conn_decision_report(ConnDecision *d, int protocol, DecisionResult result, const char *client,
+                          const char *key_id, const char *reason);
 
 /* The reason words of a disabled verdict's value (P2_DISABLED_*; other values: NULL). */
 const char *conn_decision_disabled_reason(uint32_t value);

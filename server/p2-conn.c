@@ -52,8 +52,8 @@ struct P2Conn {
 	uint64_t linger_deadline; /* in LINGER */
 	P2ConnDone done;
 	void *userdata;
-	const char *address; /* the owner's */
-	const char *ip;      /* the owner's */
+	const char *address;    /* the owner's */
+	const char *ip;         /* the owner's */
 	ConnDecision *decision; /* the owner's */
 };
 
@@ -195,8 +195,8 @@ static bool send_result(P2Conn *p, const P2Result *res)
 }
 
 /* A RESULT without items, after the decision it tells (reported first). */
-static bool send_code(P2Conn *p, P2Code code, uint8_t flags, uint32_t value,
-                      DecisionResult result, const char *reason)
+static bool send_code(P2Conn *p, P2Code code, uint8_t flags, uint32_t value, DecisionResult result,
+                      const char *reason)
 {
 	P2Result res = {.code = code, .flags = flags, .value = value};
 
@@ -517,8 +517,8 @@ void p2_conn_timer(P2Conn *p)
 }
 
 int p2_conn_new(const ConnServer *srv, int fd, sd_event_source *io, sd_event_source *timer,
-                const char *address, const char *ip, uint64_t accepted,
-                ConnDecision *decision, P2ConnDone done, void *userdata, P2Conn **ret)
+                const char *address, const char *ip, uint64_t accepted, ConnDecision *decision,
+                P2ConnDone done, void *userdata, P2Conn **ret)
 {
 	P2Conn *p = calloc(1, sizeof(*p));
 	int r;

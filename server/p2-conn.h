@@ -41,8 +41,8 @@ typedef void (*P2ConnDone)(void *userdata);
  * Nothing runs before p2_conn_start().  Returns 0 or -ENOMEM.
  */
 int p2_conn_new(const ConnServer *srv, int fd, sd_event_source *io, sd_event_source *timer,
-                const char *address, const char *ip, uint64_t accepted,
-                ConnDecision *decision, P2ConnDone done, void *userdata, P2Conn **ret);
+                const char *address, const char *ip, uint64_t accepted, ConnDecision *decision,
+                P2ConnDone done, void *userdata, P2Conn **ret);
 
 /*
  * Feed early/early_len, the bytes read past "2\r\n" (not kept), and start watching the

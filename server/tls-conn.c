@@ -43,10 +43,10 @@ struct Connection {
 	bool verdict_pending; /* ... and this one came */
 	ReleaseVerdict verdict;
 	uint32_t verdict_value;
-	P2Conn *p2;        /* in CONN_P2 */
-	uint64_t accepted; /* CLOCK_MONOTONIC µs */
-	ConnDecision decision;              /* for the audit log and the metrics */
-	char key_id[KEYID_STRING_SIZE];     /* the peer's, once the handshake is done ("") */
+	P2Conn *p2;                     /* in CONN_P2 */
+	uint64_t accepted;              /* CLOCK_MONOTONIC µs */
+	ConnDecision decision;          /* for the audit log and the metrics */
+	char key_id[KEYID_STRING_SIZE]; /* the peer's, once the handshake is done ("") */
 	Connection *prev, *next;
 	void *owner_data; /* the manager's, see connection_set_owner_data() */
 	/*

@@ -12,6 +12,7 @@
                           decoding, raw, in hex or in base64 (any alignment)
 
 K=V: V is compared with the field as text; "null" matches a null, numbers their text.
+K>=N: the field is a number of at least N.
 Exit status 0 when the check holds, 1 with a message on stderr otherwise.
 """
 import base64
@@ -96,6 +97,13 @@ def text(v):
 
 def matches(r, conds):
     for c in conds:
+        k, sep, v = c.partition(">=")
+        if sep:
+            if k not in FIELDS or type(r[k]) not in (int, float):
+                die(f"bad condition {c!r} (FIELD>=NUMBER with a numeric field)")
+            if r[k] < float(v):
+                return False
+            continue
         k, sep, v = c.partition("=")
         if not sep or k not in FIELDS:
             die(f"bad condition {c!r} (FIELD=VALUE with a field of {FIELDS})")

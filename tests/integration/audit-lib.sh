@@ -3,7 +3,8 @@
 # LOG).  Source after lib.sh.  The checks are tests/integration/audit-check.py's:
 #   audit_check FILE [COUNT]    every line one JSON object with exactly the documented fields,
 #                               in order, of the right form; COUNT lines if given
-#   audit_count FILE [K=V...]   print how many lines have these values (V as text, "null")
+#   audit_count FILE [K=V...]   print how many lines have these values (V as text, "null";
+#                               K>=N: a number of at least N)
 #   audit_last FILE K=V...      the last line has these values
 #   audit_wait FILE COUNT [S]   wait (S seconds, default 15, scaled) until FILE has COUNT lines
 #   audit_no_secret LOG... [--raw FILE...] [--b64 FILE...]

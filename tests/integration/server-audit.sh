@@ -3,9 +3,10 @@
 # The audit log (issue 14, man mandos(8) AUDIT LOG) with audit_log = FILE: a bad path stops
 # the start with EX_CANTCREAT; then one JSON line per decision of both protocols, with the
 # right values (grant, unknown key, disabled by mandos-ctl, denied by mandos-ctl, a wait the
-# client gives up, release limit; protocol 2 also NO_MATERIAL and APPROVAL_TIMEOUT); SIGHUP
-# reopens the file (logrotate's mv + HUP), and a reopen that fails keeps the old file; no
-# secret, sealed box or OpenPGP message in any form in any of the files.
+# client gives up, release limit; protocol 2 also NO_MATERIAL, APPROVAL_TIMEOUT and escrow
+# grants; requests waiting when the server stops); SIGHUP reopens the file (logrotate's mv +
+# HUP), and a reopen that fails keeps the old file; no password, OpenPGP message, sealed box
+# or escrow scalar in any form in any of the files.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server-lib.sh"
 . "$(dirname "$0")/dbus-lib.sh"
@@ -24,16 +25,18 @@ rc=0
 timeout $((20 * SLOW)) "$MANDOS" --configdir "$T/badconf" --statedir "$T/state" --no-dbus \
 	--no-zeroconf --address ::1 --port "$PORT" --debug > "$T/bad.log" 2>&1 || rc=$?
 assert_eq "$rc" 73 "exit status with a missing audit log directory"
-assert_contains "$T/bad.log" "Cannot open the audit log $T/missing/audit.log: No such file or directory"
+assert_contains "$T/bad.log" \
+	"Cannot open the audit log $T/missing/audit.log: No such file or directory"
 
 printf '[DEFAULT]\nsource_rate = 0\naudit_log = %s\nserver_name = audit-test\n' "$LOG" \
 	> "$T/conf/mandos.conf"
 for n in one gate1 limited1 stranger1; do
 	new_keys "$n"
 done
-for n in ok gate limited slowno stranger; do
+for n in ok gate limited slowno esc stranger; do
 	p2_keys "$n"
 done
+p2_escrow esc one
 {
 	printf '[DEFAULT]\nchecker = true\ninterval = PT1H\n\n'
 	section one
@@ -43,6 +46,7 @@ done
 	p2_section gate "approval_delay = PT1M" "approved_by_default = False"
 	p2_section limited "release_limit = 1"
 	p2_section slowno "approval_delay = PT1S" "approved_by_default = False"
+	p2_section esc "escrow_key = $(p2_S esc one)"
 } > "$T/conf/clients.conf"
 
 start_bus ours
@@ -64,19 +68,14 @@ kid1() {
 }
 
 # p1_request NAME: upstream's client in the background, trying once (the next try would be in
-# 10 minutes); p1_stop stops it.
+# 10 minutes); p1_stop NAME stops it.
 p1_request() {
-	_d="$T/keys-$1"
-	"$MANDOS_CLIENT" --connect="[::1]:$PORT" --interface=none --network-hook-dir="$T/hooks" \
-		--retry=600 --pubkey="$_d/pubkey.txt" --seckey="$_d/seckey.txt" \
-		--tls-pubkey="$_d/tls-pubkey.pem" --tls-privkey="$_d/tls-privkey.pem" \
-		> "$T/out-$1" 2> "$T/err-$1" &
+	UNLOCK_RETRY=600 unlock "$1" 600 &
 	P1_PID=$!
-	on_exit "kill $P1_PID"
+	on_exit "kill_job $P1_PID"
 }
 p1_stop() {
-	kill "$P1_PID" 2>/dev/null || true
-	wait "$P1_PID" 2>/dev/null || true
+	kill_job "$P1_PID"
 	[ ! -s "$T/out-$1" ] || fail "client $1 got data"
 }
 # p1_refused NAME K=V...: one request of NAME, refused with a line with these values.
@@ -141,11 +140,18 @@ next protocol=2 decision=granted client=limited
 assert_p2_result limited "code=6 flags=1 "
 next protocol=2 decision=release_limit client=limited "reason=release limit reached"
 assert_p2_result slowno "code=4 flags=0 value=0"
-next protocol=2 decision=approval_timeout client=slowno "reason=approval delay passed"
+# The approval wait (1 s) is part of the latency.
+next protocol=2 decision=approval_timeout client=slowno "reason=approval delay passed" \
+	"latency_ms>=1000"
+assert_p2_escrow_unlocks esc one
+next protocol=2 decision=granted client=esc reason=escrow
+p2_unlock esc --escrow="$T/p2-esc/escrow-one.conf" || fail "esc: sealed and escrow"
+assert_contains "$T/p2err-esc" "RESULT code=0 flags=0 value=0"
+next protocol=2 decision=granted client=esc "reason=sealed and escrow"
 
 # Exactly one line per decision, each of the documented form; latency from accept().
 audit_check "$LOG" "$N"
-assert_eq "$(audit_count "$LOG" decision=granted)" 4 "granted lines"
+assert_eq "$(audit_count "$LOG" decision=granted)" 6 "granted lines"
 
 # logrotate: mv, then SIGHUP; the next decision lands in a new file, the old one keeps its
 # lines.  The server runs as its own user now: let it create the new file.
@@ -171,12 +177,27 @@ audit_check "$LOG.2" 2
 audit_last "$LOG.2" decision=unknown_client protocol=2
 [ ! -e "$LOG" ] || fail "$LOG made although its directory is not writable"
 chmod 755 "$T/audit"
+
+# Requests that wait when the server stops: aborted, both protocols.
+p1_request gate1
+p2_unlock gate &
+GATE=$!
+on_exit "kill_job $GATE"
+wait_for 15 pending gate1 || fail "no approval pending for gate1"
+wait_for 15 pending gate || fail "no approval pending for gate"
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" || fail "the server exited with $?"
+p1_stop gate1
+kill_job "$GATE"
+audit_check "$LOG.2" 4
+assert_eq "$(audit_count "$LOG.2" decision=aborted "reason=server stopping" client=gate1 \
+	protocol=1)" 1 "protocol 1 requests aborted at the stop"
+assert_eq "$(audit_count "$LOG.2" decision=aborted "reason=server stopping" client=gate \
+	protocol=2)" 1 "protocol 2 requests aborted at the stop"
 audit_check "$LOG.1" "$N"
 
 # No secret in any form: the passwords, protocol 1's OpenPGP messages (clients.conf's
-# secret), protocol 2's sealed boxes.
+# secret), protocol 2's sealed boxes and escrow scalars.
 for n in one gate1 limited1; do
 	awk '/^secret =/ { on = 1; next } on && /^[ \t]/ { print; next } { on = 0 }' \
 		"$T/keys-$n/section" > "$T/keys-$n/secret.b64"
@@ -184,7 +205,8 @@ for n in one gate1 limited1; do
 done
 audit_no_secret "$LOG.1" "$LOG.2" \
 	--raw "$T"/keys-*/pw "$T"/p2-*/pw \
-	--b64 "$T"/keys-*/secret.b64 "$T"/p2-*/sealed
+	--b64 "$T"/keys-*/secret.b64 "$T"/p2-*/sealed "$T"/p2-*/S-*
+assert_no_scalar "$LOG.1" "$LOG.2"
 # The search finds what it looks for: a password in hex, a piece of a sealed box in base64 at
 # another alignment, an OpenPGP message in base64.
 printf '%s\n' "$(od -An -tx1 "$T/p2-ok/pw" | tr -d ' \n')" > "$T/planted-hex"

@@ -45,7 +45,9 @@ START_TEST(json_fields)
 	               "\"client\":\"foo\",\"key_id\":\"AB12\",\"address\":\"::1\","
 	               "\"interface\":\"lo\",\"protocol\":2,\"decision\":\"granted\","
 	               "\"reason\":\"sealed\",\"latency_ms\":1.234}\n");
-	d = (DecisionRecord){.protocol = 1, .result = DECISION_UNKNOWN_CLIENT, .address = "::1",
+	d = (DecisionRecord){.protocol = 1,
+	                     .result = DECISION_UNKNOWN_CLIENT,
+	                     .address = "::1",
 	                     .latency_usec = 60000005};
 	check_line(&d, "{\"time\":\"2024-01-02T03:04:05.123456Z\",\"server\":\"srv\","
 	               "\"client\":null,\"key_id\":null,\"address\":\"::1\",\"interface\":null,"
