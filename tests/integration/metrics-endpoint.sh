@@ -113,9 +113,9 @@ HOLD=$!
 on_exit "kill $HOLD"
 wait_for 10 grep -q ready "$T/hold" || fail "cannot open 4 scrapers"
 assert_eq "$(python3 "$TOOL" refused "$MADDR")" closed "a fifth scraper"
-assert_unlocks good
+# (The quickest unlock: it must be done well within the 5 s of the idle scrapers.)
 assert_p2_unlocks two
-assert_not_contains "$T/hold" closed "idle scrapers (closed before the unlocks were done)"
+assert_not_contains "$T/hold" closed "idle scrapers (closed before the unlock was done)"
 wait_for 30 grep -q closed "$T/hold" || fail "idle scrapers were never closed"
 wait "$HOLD" || fail "an idle scraper got an answer"
 held=$(sed -n 's/^closed //p' "$T/hold")
