@@ -247,7 +247,11 @@ void client_approve(Client *c, bool approve);
  * ApproveFor(msec) (issue 14): approved_until = now + msec (0 cancels), waiting connections
  * woken (they are then approved), CLIENT_PROP_APPROVED_UNTIL for observers; a timer clears it
  * at the end.  client_set_approved_until() sets the time itself (state restore, the shared
- * state), with the same notification and timer; a time in the past clears it.
+ * state), with the same notification, wake-up and timer; a time in the past clears it, and an
+ * unchanged time notifies nobody (applying a remote value notifies once, when it changes
+ * the time).  msec is capped at 10,000 years.  The end-of-window timer runs
+ * on CLOCK_REALTIME; release.c compares with the clock itself, so a late timer never
+ * lengthens a window.
  */
 void client_approve_for(Client *c, uint64_t msec);
 void client_set_approved_until(Client *c, realtime_t until);

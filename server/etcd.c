@@ -71,7 +71,8 @@ struct EtcdWatch {
 	size_t object_bytes; /* fed into the tokener since the last complete object */
 	json_object **queue; /* complete objects not delivered yet, from queue_head on */
 	size_t queue_head, n_queue, cap_queue;
-	int error; /* set by the write callback: -EPROTO, -ENOMEM */
+	int error;           /* to end with: -EPROTO, -ENOMEM, or its endpoint's failure */
+	const char *message; /* and why (static), or NULL */
 	bool finished, gone;
 	CURLcode result;
 	long os_errno;
@@ -809,6 +810,18 @@ static void request_deliver(EtcdRequest *r)
 	if (resp.error < 0 && resp.error != -ENOMEM) {
 		ec_rotate(ec, r->endpoint, resp.error, resp.message);
 	}
+	if (resp.error == -ETIMEDOUT || resp.error == -ECONNREFUSED ||
+	    resp.error == -EHOSTUNREACH || resp.error == -ECONNRESET) {
+		/* A hung member keeps a watch's stream open and silent: end the watches there
+		 * too, so that they start again on the next endpoint. */
+		for (EtcdWatch *w = ec->watches; w; w = w->next) {
+			if (w->endpoint == r->endpoint && !w->error) {
+				w->error = resp.error;
+				w->message = "a request to its endpoint failed";
+				ec_kick(ec);
+			}
+		}
+	}
 	r->delivering = true;
 	r->done(ec, &resp, r->userdata);
 	kvs_free(resp.kvs, resp.n_kvs);
@@ -865,20 +878,20 @@ static int prefix_end(const char *key, size_t len, char **ret, size_t *ret_len)
 }
 
 /* {"key": .., "range_end": ..} of a key or a prefix into o. */
-static int add_range(json_object *o, const char *key, bool prefix, const char *key_field)
+static int add_range(json_object *o, const char *key, bool prefix)
 {
 	size_t len = strlen(key);
 	int r;
 
 	if (!prefix) {
-		return json_add_b64(o, key_field, key, len);
+		return json_add_b64(o, "key", key, len);
 	}
 	{
 		_cleanup_free_ char *end = NULL;
 		size_t end_len;
 
 		/* The empty prefix: from "\0", the first key, to the end. */
-		r = json_add_b64(o, key_field, len ? key : "", len ? len : 1);
+		r = json_add_b64(o, "key", len ? key : "", len ? len : 1);
 		if (r >= 0) {
 			r = prefix_end(key, len, &end, &end_len);
 		}
@@ -889,8 +902,9 @@ static int add_range(json_object *o, const char *key, bool prefix, const char *k
 	return r;
 }
 
-int etcd_get(EtcdClient *ec, const char *key, bool prefix, etcd_done_t done, void *userdata,
-             EtcdRequest **ret)
+/* A range or deleterange of a key or a prefix. */
+static int range_request(EtcdClient *ec, EtcdKind kind, const char *path, const char *key,
+                         bool prefix, etcd_done_t done, void *userdata, EtcdRequest **ret)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
 	int r;
@@ -898,27 +912,24 @@ int etcd_get(EtcdClient *ec, const char *key, bool prefix, etcd_done_t done, voi
 	if (!o) {
 		return -ENOMEM;
 	}
-	r = add_range(o, key, prefix, "key");
+	r = add_range(o, key, prefix);
 	if (r < 0) {
 		return r;
 	}
-	return request_start(ec, KIND_RANGE, "/v3/kv/range", o, done, userdata, ret);
+	return request_start(ec, kind, path, o, done, userdata, ret);
+}
+
+int etcd_get(EtcdClient *ec, const char *key, bool prefix, etcd_done_t done, void *userdata,
+             EtcdRequest **ret)
+{
+	return range_request(ec, KIND_RANGE, "/v3/kv/range", key, prefix, done, userdata, ret);
 }
 
 int etcd_delete(EtcdClient *ec, const char *key, bool prefix, etcd_done_t done, void *userdata,
                 EtcdRequest **ret)
 {
-	_cleanup_json_ json_object *o = json_object_new_object();
-	int r;
-
-	if (!o) {
-		return -ENOMEM;
-	}
-	r = add_range(o, key, prefix, "key");
-	if (r < 0) {
-		return r;
-	}
-	return request_start(ec, KIND_DELETE, "/v3/kv/deleterange", o, done, userdata, ret);
+	return range_request(ec, KIND_DELETE, "/v3/kv/deleterange", key, prefix, done, userdata,
+	                     ret);
 }
 
 int etcd_put_if(EtcdClient *ec, const char *key, const void *value, size_t len,
@@ -1058,11 +1069,13 @@ static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 		}
 		if (e != json_tokener_continue) {
 			w->error = -EPROTO;
+			w->message = "a watch answer that is not etcd's JSON";
 			return 0;
 		}
 		w->object_bytes += (size_t)chunk;
 		if (w->object_bytes > ETCD_ANSWER_MAX) {
 			w->error = -EPROTO;
+			w->message = "a watch answer larger than 16 MiB";
 			return 0;
 		}
 		n -= (size_t)chunk;
@@ -1086,7 +1099,7 @@ int etcd_watch(EtcdClient *ec, const char *prefix, int64_t start_revision, const
 	if (!o || json_add(o, "create_request", c) < 0) {
 		return -ENOMEM;
 	}
-	if ((r = add_range(c, prefix, true, "key")) < 0 ||
+	if ((r = add_range(c, prefix, true)) < 0 ||
 	    (r = json_add(c, "start_revision", json_object_new_int64(start_revision))) < 0 ||
 	    (r = json_add(c, "progress_notify", json_object_new_boolean(true))) < 0) {
 		return r;
@@ -1134,8 +1147,8 @@ static void watch_end(EtcdWatch *w, int error, bool compacted, const char *messa
 	if (!compacted) {
 		ec_rotate(ec, w->endpoint, error, message);
 	}
-	log_debug_errno(error, "etcd: watch on %s ended%s: %s", ec->endpoints[w->endpoint],
-	                compacted ? " (compacted)" : "", message ? message : "%m");
+	log_debug_errno(error, "etcd: watch on %s ended%s: %s (%m)", ec->endpoints[w->endpoint],
+	                compacted ? " (compacted)" : "", message ? message : "");
 	/* Out of the client first: ended may start a new watch, or free the client. */
 	w->gone = true;
 	LIST_REMOVE(ec->watches, w);
@@ -1226,8 +1239,8 @@ static void watch_deliver(EtcdWatch *w)
 			                          : curl_to_errno(w->result, w->os_errno);
 		}
 		watch_end(w, e, false,
-		          w->error == -EPROTO ? "a watch answer that is not etcd's JSON, or too big"
-		          : w->errbuf[0]      ? w->errbuf
+		          w->message              ? w->message
+		          : w->errbuf[0]          ? w->errbuf
 		          : w->result == CURLE_OK ? "the watch stream ended"
 		                                  : curl_easy_strerror(w->result));
 	}
@@ -1293,7 +1306,7 @@ int etcd_client_new(sd_event *event, const EtcdOptions *o, EtcdClient **ret)
 		return -ENOMEM;
 	}
 	ec->n_ref = 1;
-	ec->event = event;
+	ec->event = sd_event_ref(event);
 	ec->timeout_msec = o->timeout_msec ? o->timeout_msec : 5000;
 	ec->endpoints = calloc(o->n_endpoints, sizeof(char *));
 	if (!ec->endpoints) {
@@ -1346,11 +1359,9 @@ int etcd_client_new(sd_event *event, const EtcdOptions *o, EtcdClient **ret)
 		goto fail;
 	}
 	(void)sd_event_source_set_description(ec->dispatch, "etcd-dispatch");
-	sd_event_ref(event);
 	*ret = ec;
 	return 0;
 fail:
-	ec->event = NULL;
 	etcd_client_free(ec);
 	return -ENOMEM;
 }

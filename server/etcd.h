@@ -93,7 +93,9 @@ typedef struct EtcdWatchOps {
 	 * revision is the store's.  Optional. */
 	void (*progress)(int64_t revision, void *userdata);
 	/* The watch ended: error as EtcdResponse.error (-ECONNRESET when the stream ended or
-	 * broke, -EIO when etcd cancelled it, e.g. its member lost the leader); compacted true
+	 * broke, -EIO when etcd cancelled it, e.g. its member lost the leader, or the transport
+	 * error of a unary request to the same endpoint: a hung member's stream stays silent,
+	 * so a request that fails there ends the watch too); compacted true
 	 * (error -ESTALE) when start_revision is older than etcd keeps (re-read everything, then
 	 * watch from the new revision).  Called once; the watch is freed after it returns. */
 	void (*ended)(int error, bool compacted, void *userdata);

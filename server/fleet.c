@@ -9,46 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <json.h>
-
 #include "etcd.h"
+#include "fleet-doc.h"
 #include "log.h"
 #include "manager.h"
-
-/*
- * The document at PREFIX "clients/" NAME, a JSON object (numbers are integers, times µs since
- * the epoch, 0 = never):
- *
- *   enabled          true or false
- *   disabled_reason  "admin", "timeout" or "" (enabled, or not known)
- *   changed          when the newest enable or disable was made; the newest wins
- *   changed_by       the server_name (or host name) of the server that made it
- *   last_enabled     the maximum wins
- *   last_checked_ok  the latest checker success on any server: the maximum wins
- *   expires          the disable deadline while enabled (0 when disabled): the maximum wins
- *   approval         the latest Approve()/Deny: {"approve": bool, "at": µs, "until": µs}
- *                    (the newest "at" wins), or null
- *   approved_until   ApproveFor()'s end, 0 = none; approved_until_at: when it was set (the
- *                    newest wins, a cancel included)
- *   releases         release times of the rolling 24 h window: the union, sorted, at most
- *                    max(release_limit, 1), the newest
- *
- * A local timeout disable does not win over a future `expires` another server wrote (its
- * checker succeeded): the client is kept enabled with that deadline instead.  Fields of other
- * versions are ignored, missing ones are 0.
- */
-typedef struct FleetDoc {
-	bool enabled;
-	ClientDisabledBy reason;
-	realtime_t changed;
-	char *changed_by;
-	realtime_t last_enabled, last_checked_ok, expires;
-	bool approve;
-	realtime_t approval_at, approval_until;
-	realtime_t approved_until, approved_until_at;
-	realtime_t *releases;
-	size_t n_releases;
-} FleetDoc;
 
 typedef struct FleetEntry FleetEntry;
 struct FleetEntry {
@@ -63,10 +27,10 @@ struct FleetEntry {
 	bool local_approve;
 	realtime_t local_approval_at, local_approval_until;
 	realtime_t local_au, local_au_at;
-	bool seen;    /* in the read that is being applied */
-	bool dirty;   /* a local change to write */
-	bool queued;  /* in the flush list */
-	bool retry;   /* the last write failed: again at the next tick */
+	bool seen;   /* in the read that is being applied */
+	bool dirty;  /* a local change to write */
+	bool queued; /* in the flush list */
+	bool retry;  /* the last write failed: again at the next tick */
 	EtcdRequest *req;
 	FleetDoc pending; /* what req writes */
 	uint64_t sent;    /* CLOCK_MONOTONIC µs req was sent */
@@ -79,6 +43,7 @@ struct Fleet {
 	EtcdClient *ec;
 	char *clients_prefix;
 	char *heartbeat_key;
+	char *beat_key; /* PREFIX "servers/" NAME: written so that the watch shows it is alive */
 	char *server_name;
 	uint64_t staleness_usec, period_usec;
 
@@ -89,14 +54,20 @@ struct Fleet {
 
 	bool applying; /* our own changes to clients: not echoed to etcd */
 	bool started, synced, reread;
-	bool blocked;         /* as last logged */
-	bool served;          /* unblocked once: later ends of a block are logged */
+	bool blocked; /* as last logged */
+	bool served;  /* unblocked once: later ends of a block are logged */
 	bool read_failed_logged;
 	uint64_t started_at;  /* CLOCK_MONOTONIC µs */
 	uint64_t last_quorum; /* CLOCK_MONOTONIC µs of the send of the latest answered request */
 	realtime_t last_quorum_real;
-	EtcdRequest *read_req, *beat_req;
+	EtcdRequest *read_req, *beat_req, *write_beat_req;
 	uint64_t read_sent, beat_sent;
+	/* The watch is alive while it brings back our own writes of beat_key: `fresh` is when
+	 * the latest write it brought back was sent (or the latest full read, applied).  A
+	 * stream that stops without a word (its member hung, or cut off from the others) is
+	 * replaced after half the staleness without one. */
+	uint64_t fresh, watch_started, beat_written, beat_write_usec;
+	int64_t beat_rev;
 	sd_event_source *tick, *flush;
 	EtcdWatch *watch;
 	int64_t watch_rev; /* the newest revision the watch or a read delivered */
@@ -115,188 +86,6 @@ static uint64_t now_mono(Fleet *f)
 	return now;
 }
 
-/* Documents. */
-
-static void doc_done(FleetDoc *d)
-{
-	free(d->changed_by);
-	free(d->releases);
-	*d = (FleetDoc){0};
-}
-
-static int doc_copy(const FleetDoc *from, FleetDoc *to)
-{
-	FleetDoc d = *from;
-
-	d.changed_by = from->changed_by ? strdup(from->changed_by) : NULL;
-	d.releases = malloc(MAX(from->n_releases, (size_t)1) * sizeof(*d.releases));
-	if ((from->changed_by && !d.changed_by) || !d.releases) {
-		free(d.changed_by);
-		free(d.releases);
-		return -ENOMEM;
-	}
-	if (from->n_releases) {
-		memcpy(d.releases, from->releases, from->n_releases * sizeof(*d.releases));
-	}
-	*to = d;
-	return 0;
-}
-
-static bool doc_equal(const FleetDoc *a, const FleetDoc *b)
-{
-	return a->enabled == b->enabled && a->reason == b->reason && a->changed == b->changed &&
-	       a->last_enabled == b->last_enabled && a->last_checked_ok == b->last_checked_ok &&
-	       a->expires == b->expires && a->approve == b->approve &&
-	       a->approval_at == b->approval_at && a->approval_until == b->approval_until &&
-	       a->approved_until == b->approved_until &&
-	       a->approved_until_at == b->approved_until_at && a->n_releases == b->n_releases &&
-	       (a->n_releases == 0 ||
-	        memcmp(a->releases, b->releases, a->n_releases * sizeof(*a->releases)) == 0) &&
-	       ((!a->changed_by && !b->changed_by) ||
-	        (a->changed_by && b->changed_by && strcmp(a->changed_by, b->changed_by) == 0));
-}
-
-static const char *reason_name(ClientDisabledBy by)
-{
-	switch (by) {
-	case CLIENT_DISABLED_BY_ADMIN:
-		return "admin";
-	case CLIENT_DISABLED_BY_TIMEOUT:
-		return "timeout";
-	default:
-		return "";
-	}
-}
-
-static realtime_t get_time(json_object *o, const char *name)
-{
-	json_object *v;
-	int64_t t;
-
-	if (!o || !json_object_object_get_ex(o, name, &v)) {
-		return 0;
-	}
-	t = json_object_get_int64(v);
-	return t > 0 ? (realtime_t)t : 0;
-}
-
-/* Parse a document (len bytes).  Returns 0, -EBADMSG (not a JSON object) or -ENOMEM. */
-static int doc_parse(const uint8_t *data, size_t len, FleetDoc *ret)
-{
-	json_tokener *tok = json_tokener_new();
-	json_object *o, *v, *a;
-	FleetDoc d = {0};
-	int r = 0;
-
-	if (!tok) {
-		return -ENOMEM;
-	}
-	o = json_tokener_parse_ex(tok, (const char *)data, (int)MIN(len, (size_t)INT32_MAX));
-	json_tokener_free(tok);
-	if (!o || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		return -EBADMSG;
-	}
-	d.enabled = json_object_object_get_ex(o, "enabled", &v) && json_object_get_boolean(v);
-	if (json_object_object_get_ex(o, "disabled_reason", &v) &&
-	    json_object_is_type(v, json_type_string)) {
-		const char *s = json_object_get_string(v);
-
-		d.reason = strcmp(s, "admin") == 0     ? CLIENT_DISABLED_BY_ADMIN
-		           : strcmp(s, "timeout") == 0 ? CLIENT_DISABLED_BY_TIMEOUT
-		                                       : CLIENT_DISABLED_BY_NONE;
-	}
-	d.changed = get_time(o, "changed");
-	if (json_object_object_get_ex(o, "changed_by", &v) &&
-	    json_object_is_type(v, json_type_string)) {
-		d.changed_by = strdup(json_object_get_string(v));
-		if (!d.changed_by) {
-			r = -ENOMEM;
-		}
-	}
-	d.last_enabled = get_time(o, "last_enabled");
-	d.last_checked_ok = get_time(o, "last_checked_ok");
-	d.expires = get_time(o, "expires");
-	if (json_object_object_get_ex(o, "approval", &a) &&
-	    json_object_is_type(a, json_type_object)) {
-		d.approve = json_object_object_get_ex(a, "approve", &v) &&
-		            json_object_get_boolean(v);
-		d.approval_at = get_time(a, "at");
-		d.approval_until = get_time(a, "until");
-	}
-	d.approved_until = get_time(o, "approved_until");
-	d.approved_until_at = get_time(o, "approved_until_at");
-	if (r == 0 && json_object_object_get_ex(o, "releases", &a) &&
-	    json_object_is_type(a, json_type_array)) {
-		size_t n = json_object_array_length(a);
-
-		d.releases = malloc(MAX(n, (size_t)1) * sizeof(*d.releases));
-		if (!d.releases) {
-			r = -ENOMEM;
-		}
-		for (size_t i = 0; r == 0 && i < n; i++) {
-			int64_t t = json_object_get_int64(json_object_array_get_idx(a, i));
-
-			if (t > 0) {
-				d.releases[d.n_releases++] = (realtime_t)t;
-			}
-		}
-	}
-	json_object_put(o);
-	if (r < 0) {
-		doc_done(&d);
-		return r;
-	}
-	*ret = d;
-	return 0;
-}
-
-static int add_time(json_object *o, const char *name, realtime_t t)
-{
-	return json_object_object_add(o, name, json_object_new_int64((int64_t)t));
-}
-
-/* The JSON text of a document, malloc()ed, or NULL (ENOMEM). */
-static char *doc_format(const FleetDoc *d)
-{
-	json_object *o = json_object_new_object(), *a = NULL, *rel = json_object_new_array();
-	char *s = NULL;
-
-	if (!o || !rel) {
-		goto out;
-	}
-	json_object_object_add(o, "enabled", json_object_new_boolean(d->enabled));
-	json_object_object_add(o, "disabled_reason",
-	                       json_object_new_string(d->enabled ? "" : reason_name(d->reason)));
-	add_time(o, "changed", d->changed);
-	json_object_object_add(o, "changed_by", json_object_new_string(d->changed_by ?: ""));
-	add_time(o, "last_enabled", d->last_enabled);
-	add_time(o, "last_checked_ok", d->last_checked_ok);
-	add_time(o, "expires", d->expires);
-	if (d->approval_at) {
-		a = json_object_new_object();
-		if (!a) {
-			goto out;
-		}
-		json_object_object_add(a, "approve", json_object_new_boolean(d->approve));
-		add_time(a, "at", d->approval_at);
-		add_time(a, "until", d->approval_until);
-	}
-	json_object_object_add(o, "approval", a);
-	add_time(o, "approved_until", d->approved_until);
-	add_time(o, "approved_until_at", d->approved_until_at);
-	for (size_t i = 0; i < d->n_releases; i++) {
-		json_object_array_add(rel, json_object_new_int64((int64_t)d->releases[i]));
-	}
-	json_object_object_add(o, "releases", rel);
-	rel = NULL;
-	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-out:
-	json_object_put(rel);
-	json_object_put(o);
-	return s;
-}
-
 /* Entries: one per local client. */
 
 static FleetEntry *entry_get(Fleet *f, const char *name)
@@ -310,8 +99,8 @@ static void entry_free(FleetEntry *e)
 		return;
 	}
 	etcd_request_cancel(e->req);
-	doc_done(&e->doc);
-	doc_done(&e->pending);
+	fleet_doc_done(&e->doc);
+	fleet_doc_done(&e->pending);
 	client_unref(e->c);
 	free(e->key);
 	free(e);
@@ -372,7 +161,8 @@ static void apply_doc(FleetEntry *e)
 		e->local_changed = d->changed;
 		if (d->enabled && !c->s.enabled && !c->removed) {
 			log_info("Client %s enabled by %s", c->name,
-			         d->changed_by && *d->changed_by ? d->changed_by : "another server");
+			         d->changed_by && *d->changed_by ? d->changed_by
+			                                         : "another server");
 			client_enable(c);
 			/* client_enable() counts from now: the shared deadline is the one. */
 			if (d->expires > now) {
@@ -422,7 +212,7 @@ static int take_value(FleetEntry *e, const EtcdKv *kv)
 	int r;
 
 	if (kv) {
-		r = doc_parse(kv->value, kv->value_len, &d);
+		r = fleet_doc_parse(kv->value, kv->value_len, &d);
 		if (r == -ENOMEM) {
 			return log_oom();
 		}
@@ -431,7 +221,7 @@ static int take_value(FleetEntry *e, const EtcdKv *kv)
 			d = (FleetDoc){0};
 		}
 	}
-	doc_done(&e->doc);
+	fleet_doc_done(&e->doc);
 	e->doc = d;
 	e->mod_revision = kv ? kv->mod_revision : 0;
 	e->known = true;
@@ -447,8 +237,7 @@ static void remote_removed(FleetEntry *e)
 	Fleet *f = e->f;
 	Client *c = client_ref(e->c);
 
-	log_info("Client %s was removed on another server; dropped until the next reload",
-	         c->name);
+	log_info("Client %s was removed on another server; dropped until the next reload", c->name);
 	f->applying = true;
 	(void)manager_remove_client(f->m, c); /* client_removed frees e */
 	f->applying = false;
@@ -470,7 +259,7 @@ static int merge(FleetEntry *e, const FleetDoc *from, bool exists, FleetDoc *ret
 	size_t n_rel = 0;
 	int r;
 
-	r = doc_copy(from, &d);
+	r = fleet_doc_copy(from, &d);
 	if (r < 0) {
 		return r;
 	}
@@ -485,7 +274,7 @@ static int merge(FleetEntry *e, const FleetDoc *from, bool exists, FleetDoc *ret
 			char *by = strdup(f->server_name);
 
 			if (!by) {
-				doc_done(&d);
+				fleet_doc_done(&d);
 				return -ENOMEM;
 			}
 			free(d.changed_by);
@@ -516,7 +305,7 @@ static int merge(FleetEntry *e, const FleetDoc *from, bool exists, FleetDoc *ret
 	r = release_times_merge(d.releases, d.n_releases, c->releases, c->n_releases, keep, now,
 	                        &rel, &n_rel);
 	if (r < 0) {
-		doc_done(&d);
+		fleet_doc_done(&d);
 		return r;
 	}
 	free(d.releases);
@@ -539,13 +328,13 @@ static void on_written(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
 		f->requests_failed++;
 		log_debug("etcd: cannot write %s: %s", e->key,
 		          resp->message ? resp->message : strerror(-resp->error));
-		doc_done(&e->pending);
+		fleet_doc_done(&e->pending);
 		e->retry = true;
 		return;
 	}
 	quorum_heard(f, e->sent);
 	if (resp->succeeded) {
-		doc_done(&e->doc);
+		fleet_doc_done(&e->doc);
 		e->doc = e->pending;
 		e->pending = (FleetDoc){0};
 		e->mod_revision = resp->revision;
@@ -559,7 +348,7 @@ static void on_written(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
 		return;
 	}
 	/* Another server wrote first: take its value, merge again, write again. */
-	doc_done(&e->pending);
+	fleet_doc_done(&e->pending);
 	f->conflicts++;
 	log_debug("etcd: %s changed meanwhile; merging again", e->key);
 	if (resp->n_kvs == 0) {
@@ -592,14 +381,14 @@ static void write_entry(FleetEntry *e)
 		e->retry = true;
 		return;
 	}
-	if (e->mod_revision > 0 && doc_equal(&d, &e->doc)) {
-		doc_done(&d);
+	if (e->mod_revision > 0 && fleet_doc_equal(&d, &e->doc)) {
+		fleet_doc_done(&d);
 		apply_doc(e);
 		return;
 	}
-	json = doc_format(&d);
+	json = fleet_doc_format(&d);
 	if (!json) {
-		doc_done(&d);
+		fleet_doc_done(&d);
 		log_oom();
 		e->retry = true;
 		return;
@@ -609,7 +398,7 @@ static void write_entry(FleetEntry *e)
 	r = etcd_put_if(f->ec, e->key, json, strlen(json), e->mod_revision, on_written, e, &e->req);
 	if (r < 0) {
 		log_debug_errno(r, "etcd: cannot send a write of %s: %m", e->key);
-		doc_done(&e->pending);
+		fleet_doc_done(&e->pending);
 		e->req = NULL;
 		e->retry = true;
 	}
@@ -641,6 +430,11 @@ static uint64_t quorum_age(const Fleet *f, uint64_t now)
 	uint64_t since = f->last_quorum ? f->last_quorum : f->started_at;
 
 	return now > since ? now - since : 0;
+}
+
+static uint64_t state_age(const Fleet *f, uint64_t now)
+{
+	return now > f->fresh ? now - f->fresh : 0;
 }
 
 static bool is_blocked(const Fleet *f, uint64_t now)
@@ -704,6 +498,16 @@ static void on_watch_event(EtcdEventType type, const EtcdKv *kv, void *userdata)
 	if (kv->mod_revision > f->watch_rev) {
 		f->watch_rev = kv->mod_revision;
 	}
+	if (type == ETCD_EVENT_PUT && strcmp(kv->key, f->beat_key) == 0) {
+		uint64_t sent = 0, now = now_mono(f);
+
+		/* Our own write, back through the watch: what it shows is that fresh. */
+		if (sscanf((const char *)kv->value, "{\"mono\":%" SCNu64, &sent) == 1 &&
+		    sent <= now && sent > f->fresh) {
+			f->fresh = sent;
+		}
+		return;
+	}
 	if (strncmp(kv->key, f->clients_prefix, plen) != 0) {
 		return;
 	}
@@ -744,7 +548,10 @@ static const EtcdWatchOps watch_ops = {
 
 static void start_watch(Fleet *f)
 {
-	int r = etcd_watch(f->ec, f->clients_prefix, f->watch_rev + 1, &watch_ops, f, &f->watch);
+	int r = etcd_watch(f->ec, f->m->settings->etcd_prefix, f->watch_rev + 1, &watch_ops, f,
+	                   &f->watch);
+
+	f->watch_started = now_mono(f);
 
 	if (r < 0) {
 		f->watch = NULL;
@@ -766,9 +573,10 @@ static void on_read(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
 		f->requests_failed++;
 		if (!f->read_failed_logged) {
 			f->read_failed_logged = true;
-			log_warning("etcd: cannot read the shared state (%s); serving nothing until "
-			            "it answers",
-			            resp->message ? resp->message : strerror(-resp->error));
+			log_warning(
+			        "etcd: cannot read the shared state (%s); serving nothing until "
+			        "it answers",
+			        resp->message ? resp->message : strerror(-resp->error));
 		}
 		return;
 	}
@@ -778,6 +586,7 @@ static void on_read(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
 		f->entries[j]->seen = false;
 	}
 	quorum_heard(f, f->read_sent);
+	f->fresh = MAX(f->fresh, f->read_sent);
 	for (size_t i = 0; i < resp->n_kvs; i++) {
 		const EtcdKv *kv = &resp->kvs[i];
 		FleetEntry *e;
@@ -858,6 +667,37 @@ static void on_beat(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
 	}
 }
 
+static void on_beat_written(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
+{
+	Fleet *f = userdata;
+
+	f->write_beat_req = NULL;
+	if (resp->error < 0) {
+		f->requests_failed++;
+		return;
+	}
+	if (resp->succeeded) {
+		f->beat_rev = resp->revision;
+	} else {
+		/* Written before (an earlier run, or a server of the same name): go on from it. */
+		f->beat_rev = resp->n_kvs ? resp->kvs[0].mod_revision : 0;
+	}
+}
+
+static void write_beat(Fleet *f, uint64_t now)
+{
+	char v[96];
+
+	snprintf(v, sizeof(v), "{\"mono\":%" PRIu64 ",\"at\":%" PRIu64 "}", now,
+	         (uint64_t)now_realtime());
+	f->beat_written = now;
+	if (etcd_put_if(f->ec, f->beat_key, v, strlen(v), f->beat_rev, on_beat_written, f,
+	                &f->write_beat_req) < 0) {
+		f->write_beat_req = NULL;
+		f->requests_failed++;
+	}
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Fleet *f = userdata;
@@ -867,7 +707,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	update_blocked(f);
 	/* Not serving: the catch-up is a full read (a linearizable one, so also the quorum's
 	 * answer), and serving resumes only once it is applied. */
-	if (!f->synced || f->reread || quorum_age(f, now) > f->staleness_usec) {
+	if (f->reread || is_blocked(f, now)) {
 		if (!f->read_req) {
 			start_read(f);
 		}
@@ -877,6 +717,19 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 			f->beat_req = NULL;
 			f->requests_failed++;
 		}
+	}
+	if (f->synced && !f->write_beat_req && now >= f->beat_written + f->beat_write_usec) {
+		write_beat(f, now);
+	}
+	/* A watch that brings nothing back for half the staleness is stuck: a new one (on the
+	 * member the requests use now, if its own stopped answering). */
+	if (f->watch && state_age(f, now) > f->staleness_usec / 2 &&
+	    now > f->watch_started + f->staleness_usec / 2) {
+		log_debug("etcd: the watch brought nothing back for %" PRIu64 " ms; a new one",
+		          state_age(f, now) / 1000);
+		etcd_watch_cancel(f->watch);
+		f->watch = NULL;
+		start_watch(f);
 	}
 	if (f->synced && !f->watch && now >= f->watch_retry_at) {
 		start_watch(f);
@@ -1103,6 +956,7 @@ int fleet_new(Manager *m, Fleet **ret)
 	f->event = m->event;
 	f->staleness_usec = s->etcd_max_staleness_msec * USEC_PER_MSEC_F;
 	f->period_usec = MIN(USEC_PER_SEC_F, f->staleness_usec / 3);
+	f->beat_write_usec = MAX(f->period_usec, f->staleness_usec / 6);
 	if (*s->server_name) {
 		f->server_name = strdup(s->server_name);
 	} else {
@@ -1112,26 +966,27 @@ int fleet_new(Manager *m, Fleet **ret)
 	f->by_name = strmap_new(m->n_clients);
 	if (!f->server_name || !f->by_name ||
 	    asprintf(&f->clients_prefix, "%sclients/", s->etcd_prefix) < 0 ||
-	    asprintf(&f->heartbeat_key, "%sheartbeat", s->etcd_prefix) < 0) {
+	    asprintf(&f->heartbeat_key, "%sheartbeat", s->etcd_prefix) < 0 ||
+	    asprintf(&f->beat_key, "%sservers/%s", s->etcd_prefix, f->server_name) < 0) {
 		return log_oom();
 	}
 	r = split_endpoints(s->etcd_endpoints, &endpoints, &n);
 	if (r < 0) {
 		return log_oom();
 	}
-	r = etcd_client_new(m->event,
-	                    &(EtcdOptions){
-	                            .endpoints = endpoints,
-	                            .n_endpoints = n,
-	                            .cacert = s->etcd_cacert,
-	                            .cert = s->etcd_cert,
-	                            .key = s->etcd_key,
-	                            /* An answer later than this is no quorum we can use. */
-	                            .timeout_msec = MIN(MAX(s->etcd_max_staleness_msec / 2,
-	                                                    (uint64_t)1000),
-	                                                (uint64_t)10000),
-	                    },
-	                    &f->ec);
+	r = etcd_client_new(
+	        m->event,
+	        &(EtcdOptions){
+	                .endpoints = endpoints,
+	                .n_endpoints = n,
+	                .cacert = s->etcd_cacert,
+	                .cert = s->etcd_cert,
+	                .key = s->etcd_key,
+	                /* An answer later than this is no quorum we can use. */
+	                .timeout_msec = MIN(MAX(s->etcd_max_staleness_msec / 2, (uint64_t)1000),
+	                                    (uint64_t)10000),
+	        },
+	        &f->ec);
 	for (size_t i = 0; i < n; i++) {
 		free(endpoints[i]);
 	}
@@ -1204,7 +1059,8 @@ Fleet *fleet_free(Fleet *f)
 		ClientContext *ctx = &f->m->ctx;
 
 		for (size_t i = 0; i < ctx->n_observers; i++) {
-			if (ctx->observers[i].userdata == f && ctx->observers[i].ops == &fleet_observer) {
+			if (ctx->observers[i].userdata == f &&
+			    ctx->observers[i].ops == &fleet_observer) {
 				memmove(&ctx->observers[i], &ctx->observers[i + 1],
 				        (ctx->n_observers - i - 1) * sizeof(ctx->observers[0]));
 				ctx->n_observers--;
@@ -1215,6 +1071,7 @@ Fleet *fleet_free(Fleet *f)
 	etcd_watch_cancel(f->watch);
 	etcd_request_cancel(f->read_req);
 	etcd_request_cancel(f->beat_req);
+	etcd_request_cancel(f->write_beat_req);
 	for (size_t i = 0; i < f->n_entries; i++) {
 		entry_free(f->entries[i]);
 	}
@@ -1225,6 +1082,7 @@ Fleet *fleet_free(Fleet *f)
 	sd_event_source_disable_unref(f->flush);
 	free(f->clients_prefix);
 	free(f->heartbeat_key);
+	free(f->beat_key);
 	free(f->server_name);
 	free(f);
 	return NULL;

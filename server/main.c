@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include "announce.h"
+#include "audit.h"
 #include "config.h"
 #include "dbus.h"
 #include "fleet.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics.h"
 #include "process.h"
 #include "secmem.h"
 #include "selfcheck.h"
@@ -131,6 +133,12 @@ static int run(int argc, char **argv)
 		code = r == -EBADMSG ? EX_CONFIG : EXIT_FAILURE;
 		goto out;
 	}
+	/* Before the privilege drop: the log may be in a directory only root can write. */
+	r = audit_open(&settings);
+	if (r < 0) {
+		code = r == -ENOMEM ? EXIT_FAILURE : EX_CANTCREAT;
+		goto out;
+	}
 	{
 		/* Like clients.conf, the key is read before the privilege drop. */
 		P2Identity *id = NULL;
@@ -142,6 +150,12 @@ static int run(int argc, char **argv)
 	 * event loop, instead of killing the server before it can save its state. */
 	manager_block_signals();
 	r = manager_open_listener(m);
+	if (r < 0) {
+		code = EX_OSERR;
+		goto out;
+	}
+	/* As the main port: bound while privileged (a root-owned socket directory). */
+	r = metrics_listen(&settings);
 	if (r < 0) {
 		code = EX_OSERR;
 		goto out;
@@ -162,6 +176,10 @@ static int run(int argc, char **argv)
 		(void)f;
 	}
 	r = manager_setup_loop(m);
+	if (r < 0) {
+		goto out;
+	}
+	r = metrics_start(m);
 	if (r < 0) {
 		goto out;
 	}
@@ -209,8 +227,10 @@ out:
 	daemon_report(report_fd, code);
 	zc = zeroconf_free(zc);
 	mandos_dbus_shutdown(dbus);
+	metrics_stop();
 	m = manager_free(m);
 	dbus = mandos_dbus_free(dbus);
+	audit_close(); /* after the connections: a request cut short by the exit is recorded */
 	server_settings_done(&settings);
 	return code;
 }

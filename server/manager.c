@@ -19,10 +19,12 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "audit.h"
 #include "fleet.h"
 #include "io-util.h"
 #include "hs-pool.h"
 #include "log.h"
+#include "metrics.h"
 #include "priority.h"
 #include "state.h"
 #include "upstream-state.h"
@@ -115,6 +117,7 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
 
 static int on_hangup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
+	(void)audit_reopen(); /* for logrotate; a failure is logged and the old file stays */
 	(void)manager_reload(userdata);
 	return 0;
 }
@@ -144,6 +147,7 @@ static void conn_closed(Connection *conn, void *userdata)
 	}
 	connection_unlink(conn, &m->conn_head, &m->conn_tail);
 	m->n_connections--;
+	metrics_connection_closed();
 }
 
 /*
@@ -211,6 +215,9 @@ static Admission *admit(Manager *m, const struct sockaddr_storage *peer, socklen
 		v = ratelimit_admit(m->ratelimit, (const struct sockaddr *)peer, len, now, &src);
 	}
 	if (v != RATE_OK) {
+		metrics_connection_refused(v == RATE_TOO_FAST      ? "rate"
+		                           : v == RATE_SOURCE_FULL ? "source"
+		                                                   : "total");
 		log_refusal(m, src, v, peer, now);
 		return NULL;
 	}
@@ -262,6 +269,7 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		}
 		if (m->n_connections >= m->settings->max_connections && !evict_one(m)) {
 			log_warning("Too many connections; refusing one");
+			metrics_connection_refused("max");
 			ratelimit_closed(m->ratelimit, a->source, true);
 			free(a);
 			safe_close(cfd);
@@ -276,6 +284,7 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		connection_set_owner_data(conn, a);
 		connection_link(conn, &m->conn_head, &m->conn_tail);
 		m->n_connections++;
+		metrics_connection_opened();
 		connection_start(conn);
 	}
 	return 0;

@@ -11,9 +11,11 @@
 
 #include <sodium.h>
 
+#include "conn-decision.h"
 #include "keyid.h"
 #include "log.h"
 #include "macro.h"
+#include "metrics.h"
 #include "p2.h"
 #include "release.h"
 #include "transport.h"
@@ -50,8 +52,9 @@ struct P2Conn {
 	uint64_t linger_deadline; /* in LINGER */
 	P2ConnDone done;
 	void *userdata;
-	const char *address; /* the owner's */
-	const char *ip;      /* the owner's */
+	const char *address;    /* the owner's */
+	const char *ip;         /* the owner's */
+	ConnDecision *decision; /* the owner's */
 };
 
 static uint64_t now_mono(void)
@@ -67,6 +70,13 @@ bool p2_conn_authenticated(const P2Conn *p)
 	return p->authenticated;
 }
 
+/* This request's decision (protocol 2), once; see conn-decision.h. */
+static void report(P2Conn *p, DecisionResult result, const char *reason)
+{
+	conn_decision_report(p->decision, 2, result, p->client ? p->client->name : NULL,
+	                     p->authenticated ? p2_server_client_key_id(p->session) : NULL, reason);
+}
+
 /*
  * The end: log why (when there is a reason worth an INFO line) and tell the owner, who frees
  * p.  Every caller returns false right after, and every function that can get here returns
@@ -74,8 +84,15 @@ bool p2_conn_authenticated(const P2Conn *p)
  */
 static bool finish(P2Conn *p, const char *why)
 {
+	if (p->phase == P2C_DECIDING) {
+		/* No RESULT was queued: the client went away, or we could not write to it. */
+		report(p, DECISION_ABORTED, "client went away");
+	}
 	if (why) {
 		log_info("Protocol 2 connection from %s closed: %s", p->address, why);
+	}
+	if (p->phase == P2C_HELLO) {
+		metrics_handshake_failed(2); /* closed before a verified CLIENT_AUTH */
 	}
 	if (p->release) {
 		release_abort(p->release);
@@ -170,24 +187,37 @@ static bool send_result(P2Conn *p, const P2Result *res)
 	r = p2_server_send_result(p->session, res);
 	if (r < 0) {
 		log_error("Cannot build a protocol 2 RESULT: %s", strerror(-r));
+		report(p, DECISION_ERROR, "internal error");
 		return finish(p, NULL);
 	}
 	p->phase = P2C_RESULT;
 	return write_out(p);
 }
 
-static bool send_code(P2Conn *p, P2Code code, uint8_t flags, uint32_t value)
+/* A RESULT without items, after the decision it tells (reported first). */
+static bool send_code(P2Conn *p, P2Code code, uint8_t flags, uint32_t value, DecisionResult result,
+                      const char *reason)
 {
 	P2Result res = {.code = code, .flags = flags, .value = value};
 
+	report(p, result, reason);
 	return send_result(p, &res);
 }
 
-static bool not_found(P2Conn *p, const char *key_id)
+static bool not_found(P2Conn *p, const char *key_id, const char *reason)
 {
 	log_info("Client not found for key ID: %s, address: %s", key_id, p->address);
 	CLIENT_NOTIFY(p->srv->ctx, client_not_found, key_id, p->ip);
-	return send_code(p, P2_UNKNOWN_CLIENT, 0, 0);
+	return send_code(p, P2_UNKNOWN_CLIENT, 0, 0, DECISION_UNKNOWN_CLIENT, reason);
+}
+
+/* What a granted RESULT carries, for the audit log. */
+static const char *granted_reason(const ReleaseP2 *out)
+{
+	if (out->sealed && out->n_escrow > 0) {
+		return "sealed and escrow";
+	}
+	return out->sealed ? "sealed" : "escrow";
 }
 
 /* The verdict of release.c as a RESULT (§A.4.3). */
@@ -202,19 +232,22 @@ static bool on_verdict(P2Conn *p, ReleaseVerdict v, uint32_t value)
 		int r = release_commit_p2(p->release, p2_server_request(p->session), &out, &wait);
 
 		if (r == -EAGAIN) {
-			return send_code(p, P2_TRY_LATER, P2_TRY_LATER_RELEASE_LIMIT, wait);
+			return send_code(p, P2_TRY_LATER, P2_TRY_LATER_RELEASE_LIMIT, wait,
+			                 DECISION_LIMIT, "release limit reached");
 		}
 		if (r == -ENOENT) {
 			log_info("Client %s has no protocol 2 material for the request any more",
 			         p->client->name);
-			return send_code(p, P2_NO_MATERIAL, 0, 0);
+			return send_code(p, P2_NO_MATERIAL, 0, 0, DECISION_NO_MATERIAL,
+			                 "material gone");
 		}
 		if (r == -EIO) {
 			/* §B.1: an evaluation that fails closes (it cannot with a checked x). */
+			report(p, DECISION_ERROR, "escrow evaluation failed");
 			return finish(p, "escrow evaluation failed");
 		}
 		if (r < 0 || out.sealed_len > UINT16_MAX) {
-			return send_code(p, P2_INTERNAL, 0, 0);
+			return send_code(p, P2_INTERNAL, 0, 0, DECISION_ERROR, "internal error");
 		}
 		if (out.sealed) {
 			res.items[res.n_items++] = (P2ResultItem){.kind = P2_ITEM_SEALED,
@@ -226,26 +259,32 @@ static bool on_verdict(P2Conn *p, ReleaseVerdict v, uint32_t value)
 			                                          .len = P2_ESCROW_ITEM_LEN,
 			                                          .data = out.escrow[i]};
 		}
+		report(p, DECISION_GRANTED, granted_reason(&out));
 		alive = send_result(p, &res);
 		sodium_memzero(&out, sizeof(out));
 		return alive;
 	}
 	case RELEASE_DISABLED:
-		return send_code(p, P2_DISABLED, 0, value);
+		return send_code(p, P2_DISABLED, 0, value, DECISION_DISABLED,
+		                 conn_decision_disabled_reason(value));
 	case RELEASE_DENIED:
-		return send_code(p, P2_DENIED, 0, 0);
+		return send_code(p, P2_DENIED, 0, 0, DECISION_DENIED, "denied by an administrator");
 	case RELEASE_APPROVAL_TIMEOUT:
-		return send_code(p, P2_APPROVAL_TIMEOUT, 0, 0);
+		return send_code(p, P2_APPROVAL_TIMEOUT, 0, 0, DECISION_APPROVAL_TIMEOUT,
+		                 "approval delay passed");
 	case RELEASE_LIMIT:
-		return send_code(p, P2_TRY_LATER, P2_TRY_LATER_RELEASE_LIMIT, value);
+		return send_code(p, P2_TRY_LATER, P2_TRY_LATER_RELEASE_LIMIT, value, DECISION_LIMIT,
+		                 "release limit reached");
 	case RELEASE_BUSY:
-		return send_code(p, P2_TRY_LATER, 0, value);
+		return send_code(p, P2_TRY_LATER, 0, value, DECISION_BUSY,
+		                 "too many requests waiting");
 	case RELEASE_REMOVED:
-		return not_found(p, p2_server_client_key_id(p->session));
+		return not_found(p, p2_server_client_key_id(p->session), "removed by a reload");
 	case RELEASE_UNAVAILABLE:
-		return send_code(p, P2_TRY_LATER, 0, value);
+		return send_code(p, P2_TRY_LATER, 0, value, DECISION_UNAVAILABLE,
+		                 "shared state unavailable");
 	}
-	return send_code(p, P2_INTERNAL, 0, 0);
+	return send_code(p, P2_INTERNAL, 0, 0, DECISION_ERROR, "internal error");
 }
 
 static void release_decided(Release *r, ReleaseVerdict v, uint32_t value, void *userdata)
@@ -299,7 +338,7 @@ static bool decide(P2Conn *p)
 		c = p->srv->lookup(p->srv->userdata, key_id);
 	}
 	if (!c) {
-		return not_found(p, key_id);
+		return not_found(p, key_id, NULL);
 	}
 	p->client = client_ref(c);
 	log_debug("Protocol 2 request from %s for %s, flags %#x", p->address, c->name,
@@ -307,14 +346,15 @@ static bool decide(P2Conn *p)
 	if (!release_has_material(c, 2, req->flags, req->items, req->n_items)) {
 		log_info("Client %s has no protocol 2 material for the request from %s", c->name,
 		         p->address);
-		return send_code(p, P2_NO_MATERIAL, 0, 0);
+		return send_code(p, P2_NO_MATERIAL, 0, 0, DECISION_NO_MATERIAL,
+		                 "nothing for the request");
 	}
 	p->in_begin = true;
 	r = release_begin(p->srv->event, c, 2, &release_ops, p, &p->release);
 	p->in_begin = false;
 	if (r < 0) {
 		log_oom();
-		return send_code(p, P2_INTERNAL, 0, 0);
+		return send_code(p, P2_INTERNAL, 0, 0, DECISION_ERROR, "out of memory");
 	}
 	if (p->verdict_pending) {
 		return on_verdict(p, p->verdict, p->verdict_value);
@@ -477,8 +517,8 @@ void p2_conn_timer(P2Conn *p)
 }
 
 int p2_conn_new(const ConnServer *srv, int fd, sd_event_source *io, sd_event_source *timer,
-                const char *address, const char *ip, uint64_t accepted, P2ConnDone done,
-                void *userdata, P2Conn **ret)
+                const char *address, const char *ip, uint64_t accepted, ConnDecision *decision,
+                P2ConnDone done, void *userdata, P2Conn **ret)
 {
 	P2Conn *p = calloc(1, sizeof(*p));
 	int r;
@@ -494,6 +534,7 @@ int p2_conn_new(const ConnServer *srv, int fd, sd_event_source *io, sd_event_sou
 	p->userdata = userdata;
 	p->address = address;
 	p->ip = ip;
+	p->decision = decision;
 	p->timeouts = p2_default_timeouts;
 	p->timeouts.hello = p->timeouts.auth = srv->timeout_usec;
 	r = p2_server_new(srv->p2_identity, &p->timeouts, accepted, &p->session);
@@ -521,6 +562,7 @@ void p2_conn_shutdown(P2Conn *p)
 	if (p->phase != P2C_DECIDING) {
 		return;
 	}
+	report(p, DECISION_ABORTED, "server stopping");
 	if (p->release) {
 		release_abort(p->release);
 	}

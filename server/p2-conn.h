@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conn-decision.h"
 #include "tls-conn.h"
 
 /*
@@ -36,11 +37,12 @@ typedef void (*P2ConnDone)(void *userdata);
  * and the caller's callbacks call p2_conn_io() and p2_conn_timer() (one epoll registration
  * per socket for its whole life).  accepted is the CLOCK_MONOTONIC µs of accept().  address
  * is the peer as logs show it, ip its bare address (for ClientNotFound); both borrowed, they
- * must outlive p.  Nothing runs before p2_conn_start().  Returns 0 or -ENOMEM.
+ * must outlive p.  decision (the owner's, borrowed) gets the request's one decision report.
+ * Nothing runs before p2_conn_start().  Returns 0 or -ENOMEM.
  */
 int p2_conn_new(const ConnServer *srv, int fd, sd_event_source *io, sd_event_source *timer,
-                const char *address, const char *ip, uint64_t accepted, P2ConnDone done,
-                void *userdata, P2Conn **ret);
+                const char *address, const char *ip, uint64_t accepted, ConnDecision *decision,
+                P2ConnDone done, void *userdata, P2Conn **ret);
 
 /*
  * Feed early/early_len, the bytes read past "2\r\n" (not kept), and start watching the

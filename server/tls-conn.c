@@ -14,9 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conn-decision.h"
 #include "keyid.h"
 #include "log.h"
 #include "macro.h"
+#include "metrics.h"
 #include "p2-conn.h"
 #include "p2.h"
 #include "release.h"
@@ -40,8 +42,11 @@ struct Connection {
 	bool in_begin;        /* inside release_begin(): a verdict is only noted */
 	bool verdict_pending; /* ... and this one came */
 	ReleaseVerdict verdict;
-	P2Conn *p2;        /* in CONN_P2 */
-	uint64_t accepted; /* CLOCK_MONOTONIC µs */
+	uint32_t verdict_value;
+	P2Conn *p2;                     /* in CONN_P2 */
+	uint64_t accepted;              /* CLOCK_MONOTONIC µs */
+	ConnDecision decision;          /* for the audit log and the metrics */
+	char key_id[KEYID_STRING_SIZE]; /* the peer's, once the handshake is done ("") */
 	Connection *prev, *next;
 	void *owner_data; /* the manager's, see connection_set_owner_data() */
 	/*
@@ -120,6 +125,13 @@ void connection_unlink(Connection *conn, Connection **head, Connection **tail)
 	conn->prev = conn->next = NULL;
 }
 
+/* This connection's decision (protocol 1), once; see conn-decision.h. */
+static void report(Connection *conn, DecisionResult result, const char *reason)
+{
+	conn_decision_report(&conn->decision, 1, result, conn->client ? conn->client->name : NULL,
+	                     conn->key_id[0] ? conn->key_id : NULL, reason);
+}
+
 /* Everything but srv->closed (see connection_free()). */
 static void connection_destroy(Connection *conn)
 {
@@ -151,6 +163,10 @@ void connection_abort(Connection *conn, const char *why)
 {
 	if (why) {
 		log_info("Closing connection from %s: %s", conn->address, why);
+	}
+	if (conn->state == CONN_APPROVAL) {
+		/* Only the server's end closes a request that waits (see manager.c). */
+		report(conn, DECISION_ABORTED, "server stopping");
 	}
 	if (conn->p2) {
 		p2_conn_shutdown(conn->p2);
@@ -341,6 +357,11 @@ static void start_send(Connection *conn)
 	r = release_commit(conn->release, RELEASE_PROTOCOL_1, &data, &len, &value);
 	if (r < 0) {
 		/* The limit was reached meanwhile (logged): the usual rejection. */
+		if (r == -EAGAIN) {
+			report(conn, DECISION_LIMIT, "release limit reached");
+		} else {
+			report(conn, DECISION_NO_MATERIAL, "no protocol 1 secret");
+		}
 		start_bye(conn);
 		return;
 	}
@@ -351,6 +372,7 @@ static void start_send(Connection *conn)
 	}
 	if (n < 0) {
 		log_warning("gnutls send failed: %s", gnutls_strerror((int)n));
+		report(conn, DECISION_ERROR, "sending failed");
 		connection_free(conn);
 		return;
 	}
@@ -367,20 +389,54 @@ static void do_send(Connection *conn)
 	}
 	if (r < 0) {
 		log_warning("gnutls send failed: %s", gnutls_strerror(r));
+		report(conn, DECISION_ERROR, "sending failed");
 		connection_free(conn);
 		return;
 	}
+	/* The secret is queued whole before the close_notify. */
+	report(conn, DECISION_GRANTED, NULL);
 	start_bye(conn);
 }
 
+/* The refusal verdicts as the audit log says them. */
+static void report_refusal(Connection *conn, ReleaseVerdict v, uint32_t value)
+{
+	switch (v) {
+	case RELEASE_GRANTED:
+		break;
+	case RELEASE_DISABLED:
+		report(conn, DECISION_DISABLED, conn_decision_disabled_reason(value));
+		break;
+	case RELEASE_DENIED:
+		report(conn, DECISION_DENIED, "denied by an administrator");
+		break;
+	case RELEASE_APPROVAL_TIMEOUT:
+		report(conn, DECISION_APPROVAL_TIMEOUT, "approval delay passed");
+		break;
+	case RELEASE_LIMIT:
+		report(conn, DECISION_LIMIT, "release limit reached");
+		break;
+	case RELEASE_BUSY:
+		report(conn, DECISION_BUSY, "too many requests waiting");
+		break;
+	case RELEASE_REMOVED:
+		report(conn, DECISION_UNKNOWN_CLIENT, "removed by a reload");
+		break;
+	case RELEASE_UNAVAILABLE:
+		report(conn, DECISION_UNAVAILABLE, "shared state unavailable");
+		break;
+	}
+}
+
 /* The verdict of release.c: the secret, or the rejection (a close_notify with no data). */
-static void on_verdict(Connection *conn, ReleaseVerdict v)
+static void on_verdict(Connection *conn, ReleaseVerdict v, uint32_t value)
 {
 	set_deadline(conn, conn->srv->timeout_usec);
 	if (v == RELEASE_GRANTED) {
 		start_send(conn);
 		return;
 	}
+	report_refusal(conn, v, value);
 	start_bye(conn);
 }
 
@@ -391,9 +447,10 @@ static void release_decided(Release *r, ReleaseVerdict v, uint32_t value, void *
 	if (conn->in_begin) {
 		conn->verdict_pending = true;
 		conn->verdict = v;
+		conn->verdict_value = value;
 		return;
 	}
-	on_verdict(conn, v);
+	on_verdict(conn, v, value);
 }
 
 static const ReleaseOps release_ops = {
@@ -426,12 +483,14 @@ static int peer_key_id(Connection *conn, char key_id[KEYID_STRING_SIZE])
 
 static void after_handshake(Connection *conn)
 {
-	char key_id[KEYID_STRING_SIZE];
+	char *key_id = conn->key_id;
 	Client *c = NULL;
 	int r;
 
 	log_debug("Handshake succeeded");
 	if (peer_key_id(conn, key_id) < 0) {
+		metrics_handshake_failed(1); /* no usable raw public key */
+		key_id[0] = '\0';
 		start_bye(conn);
 		return;
 	}
@@ -442,12 +501,14 @@ static void after_handshake(Connection *conn)
 	if (!c) {
 		log_info("Client not found for key ID: %s, address: %s", key_id, conn->address);
 		CLIENT_NOTIFY(conn->srv->ctx, client_not_found, key_id, conn->ip);
+		report(conn, DECISION_UNKNOWN_CLIENT, NULL);
 		start_bye(conn);
 		return;
 	}
 	conn->client = client_ref(c);
 	if (!release_has_material(c, 1, 0, NULL, 0)) {
 		log_info("Client %s does not use protocol 1", c->name);
+		report(conn, DECISION_NO_MATERIAL, "no protocol 1 secret");
 		start_bye(conn);
 		return;
 	}
@@ -459,11 +520,12 @@ static void after_handshake(Connection *conn)
 	conn->in_begin = false;
 	if (r < 0) {
 		log_oom();
+		report(conn, DECISION_ERROR, "out of memory");
 		connection_free(conn);
 		return;
 	}
 	if (conn->verdict_pending) {
-		on_verdict(conn, conn->verdict);
+		on_verdict(conn, conn->verdict, conn->verdict_value);
 		return;
 	}
 	/* Only a hang-up interests us now: the peer is silent until it gets the secret. */
@@ -498,6 +560,7 @@ static void handshake_finished(Connection *conn)
 {
 	if (conn->hs_result < 0) {
 		log_warning("Handshake failed: %s", gnutls_strerror(conn->hs_result));
+		metrics_handshake_failed(1);
 		connection_free(conn);
 		return;
 	}
@@ -542,11 +605,13 @@ static void job_done(HsJob *job, bool cancelled)
 	if (cancelled) {
 		/* Only the deadline cancels without orphaning. */
 		log_warning("Connection from %s timed out in the TLS handshake", conn->address);
+		metrics_handshake_failed(1);
 		connection_free(conn);
 		return;
 	}
 	if (job->error < 0) {
 		log_warning("Handshake failed: cannot wait for the socket: %s", strerror(-job->error));
+		metrics_handshake_failed(1);
 		connection_free(conn);
 		return;
 	}
@@ -656,7 +721,7 @@ static void start_p2(Connection *conn, const uint8_t *early, size_t len)
 	/* p2-conn.c drives our io source and deadline from now on (on_io(), on_deadline()). */
 	(void)sd_event_source_set_enabled(conn->deadline, SD_EVENT_OFF);
 	r = p2_conn_new(conn->srv, conn->fd, conn->io, conn->deadline, conn->address, conn->ip,
-	                conn->accepted, p2_done, conn, &conn->p2);
+	                conn->accepted, &conn->decision, p2_done, conn, &conn->p2);
 	if (r < 0) {
 		log_error_errno(r, "Cannot start protocol 2 for %s: %m", conn->address);
 		connection_free(conn);
@@ -748,6 +813,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		if (revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
 			log_info("Client %s disconnected while waiting for approval",
 			         conn->client->name);
+			report(conn, DECISION_ABORTED, "client went away");
 			connection_free(conn);
 		}
 		break;
@@ -788,6 +854,9 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 		return 0;
 	}
 	log_warning("Connection from %s timed out %s", conn->address, state_names[conn->state]);
+	if (conn->state == CONN_HANDSHAKE) {
+		metrics_handshake_failed(1);
+	}
 	connection_free(conn);
 	return 0;
 }
@@ -830,6 +899,7 @@ int connection_new(const ConnServer *srv, int fd, const struct sockaddr *peer, s
 	conn->state = CONN_VERSION;
 	format_peer(conn, peer);
 	(void)sd_event_now(srv->event, CLOCK_MONOTONIC, &conn->accepted);
+	conn_decision_init(&conn->decision, fd, conn->ip, conn->accepted);
 	r = sd_event_add_io(srv->event, &conn->io, fd, EPOLLIN, on_io, conn);
 	if (r >= 0) {
 		r = sd_event_add_time_relative(srv->event, &conn->deadline, CLOCK_MONOTONIC,

@@ -14,9 +14,12 @@ ETCD_EXTRA_ARGS="--experimental-watch-progress-notify-interval=1s"
 etcd_cluster_start 1
 EP=$ETCD_URL_1
 
+# Requests that should succeed get a timeout a busy machine cannot reach; the timeout cases
+# give a short one (scaled too, as a request to the live member may follow).
 probe() {
-	$VALGRIND "$PROBE" "$@"
+	$VALGRIND "$PROBE" --timeout=$((5000 * SLOW)) "$@"
 }
+short=$((1000 * SLOW))
 
 echo "# get, put_if, delete"
 probe "$EP" kv /probe/kv/
@@ -45,17 +48,40 @@ probe "http://127.0.0.1:$dead,$EP" rotate /probe/r/
 echo "# endpoint rotation: the first accepts and never answers"
 silent=$(random_port)
 silent_server "$silent"
-probe --timeout=1000 "http://[::1]:$silent,$EP" rotate /probe/r/
+probe --timeout=$short "http://[::1]:$silent,$EP" rotate /probe/r/
 
 # A timeout must come in its time, give or take what a busy machine adds.
 slack=$((3000 * SLOW))
 echo "# timeout: a port where nothing answers"
-probe --timeout=1000 "http://[::1]:$silent" timeout "$slack"
+probe --timeout=$short "http://[::1]:$silent" timeout "$slack"
 
 echo "# timeout: a stopped member"
 etcd_member_stop 1
-probe --timeout=1500 "$EP" timeout "$slack"
+probe --timeout=$short "$EP" timeout "$slack"
 etcd_member_cont 1
+wait_for 30 etcd_member_healthy 1 || fail "etcd did not come back from SIGSTOP"
+
+echo "# a watch on a stopped member ends when a request there times out"
+mkfifo "$T/go"
+probe --timeout=$short "$EP" hung /probe/h/ < "$T/go" > "$T/hung.out" 2> "$T/hung.err" &
+probe_pid=$!
+on_exit "kill $probe_pid"
+exec 3> "$T/go"
+wait_for 30 grep -q created "$T/hung.out" || {
+	cat "$T/hung.err" >&2
+	fail "the watch did not start"
+}
+etcd_member_stop 1
+echo go >&3
+rc=0
+wait "$probe_pid" || rc=$?
+exec 3>&-
+etcd_member_cont 1
+cat "$T/hung.out"
+[ "$rc" -eq 0 ] || {
+	cat "$T/hung.err" >&2
+	fail "hung exited $rc"
+}
 wait_for 30 etcd_member_healthy 1 || fail "etcd did not come back from SIGSTOP"
 
 echo "# the watch stream ends when the member dies"

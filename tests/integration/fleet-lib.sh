@@ -62,11 +62,16 @@ fleet_server() {
 	}
 }
 
-# fleet_stop I: SIGTERM, and wait for it.
+# fleet_stop I: SIGTERM, and wait for it: it must exit 0 (under valgrind: no error, no leak).
 fleet_stop() {
 	eval "_pid=\$PID_$1"
 	kill "$_pid" 2>/dev/null || true
-	wait "$_pid" 2>/dev/null || true
+	_rc=0
+	wait "$_pid" || _rc=$?
+	[ "$_rc" -eq 0 ] || {
+		tail -n 30 "$T/s$1/server.log" >&2
+		fail "server $1 exited with $_rc"
+	}
 }
 
 # fleet_log_wait I STRING [SECONDS]: wait until server I's log has STRING.
@@ -138,6 +143,32 @@ fleet_doc_field() {
 	fleet_doc "$1" | python3 -c 'import json, sys
 d = json.loads(sys.stdin.read())
 print(eval(sys.argv[1]))' "$2"
+}
+
+# etcd_is_leader I: whether etcd member I is the leader now.
+etcd_is_leader() {
+	ETCDCTL_API=3 etcdctl --endpoints="$(eval echo "\$ETCD_URL_$1")" endpoint status -w json \
+		2>/dev/null | python3 -c 'import json, sys
+s = json.load(sys.stdin)[0]["Status"]
+sys.exit(0 if s["header"]["member_id"] == s["leader"] else 1)'
+}
+
+# etcd_followers: the members that are not the leader, one a line (a member killed then
+# needs no election, which a short etcd_max_staleness could not always ride out).
+etcd_followers() {
+	for _m in $(seq "$ETCD_N"); do
+		etcd_is_leader "$_m" || echo "$_m"
+	done
+}
+
+# log_lines I: how many lines server I's log has now.
+log_lines() {
+	wc -l < "$T/s$1/server.log"
+}
+
+# log_since I LINES STRING: server I's log has STRING after its first LINES lines.
+log_since() {
+	tail -n +"$(($2 + 1))" "$T/s$1/server.log" | grep -qF -- "$3"
 }
 
 # now_ms: the wall clock in milliseconds.

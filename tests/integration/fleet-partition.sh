@@ -3,7 +3,8 @@
 # Partitions fail closed (issue 14): three of our servers on a three-member etcd cluster.  With
 # one member killed everything still works; with two killed every server refuses within
 # etcd_max_staleness (protocol 2: TRY_LATER 10) and its log says why, and all serve again
-# within seconds once the members are back.  A server started while etcd cannot be reached
+# within seconds once the members are back.  A hung member under a server's watch does not
+# keep the server on old state.  A server started while etcd cannot be reached
 # starts, refuses, and serves once etcd answers.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server-lib.sh"
@@ -23,8 +24,23 @@ done
 } > "$T/clients.conf"
 
 etcd_cluster_start 3
+# Two followers: A hangs, then dies; B dies second (no quorum then); the leader L stays up.
+two_followers() {
+	[ "$(etcd_followers | wc -l)" -eq 2 ]
+}
+wait_for 10 two_followers || true
+followers=$(etcd_followers)
+A=$(echo "$followers" | sed -n 1p)
+B=$(echo "$followers" | sed -n 2p)
+[ -n "$A" ] && [ -n "$B" ] || fail "no two followers in the etcd cluster: '$followers'"
+L=$((6 - A - B))
 for i in 1 2 3; do
-	fleet_conf "$i" "$ETCD_ENDPOINTS"
+	# Server 2 talks to member A first (its watch is there), the others to the leader.
+	if [ "$i" = 2 ]; then
+		fleet_conf "$i" "$(eval echo "\$ETCD_URL_$A \$ETCD_URL_$L \$ETCD_URL_$B")"
+	else
+		fleet_conf "$i" "$(eval echo "\$ETCD_URL_$L \$ETCD_URL_$A \$ETCD_URL_$B")"
+	fi
 	fleet_server "$i"
 done
 for i in 1 2 3; do
@@ -32,8 +48,25 @@ for i in 1 2 3; do
 	assert_fleet_unlocks "$i" "c$i"
 done
 
+echo "# a hung member under server 2's watch: a disable on server 1 still reaches server 2"
+etcd_member_stop "$A"
+on_exit "etcd_member_cont $A"
+fleet_ctl 1 --disable c4
+wait_for $((FLEET_STALENESS + 5)) fleet_refuses 2 c4 "code=2 flags=0 value=1" || {
+	cat "$T/p2err-c4" >&2
+	tail -n 20 "$T/s2/server.log" >&2
+	fail "server 2 does not see the disable of c4 with its etcd member hung"
+}
+fleet_ctl 1 --enable c4
+wait_for $((FLEET_STALENESS + 5)) fleet_unlocks 2 c4 || fail "server 2 does not serve c4 again"
+etcd_member_cont "$A"
+wait_for 15 etcd_member_healthy "$A" || fail "etcd member $A does not recover"
+
 echo "# one member killed: every server serves, and a disable still reaches all"
-etcd_member_kill 1
+for i in 1 2 3; do
+	eval "lines_$i=\$(log_lines $i)"
+done
+etcd_member_kill "$A"
 for i in 1 2 3; do
 	assert_fleet_unlocks "$i" "c$i"
 done
@@ -50,11 +83,12 @@ done
 sleep $((FLEET_STALENESS + 1))
 for i in 1 2 3; do
 	assert_fleet_unlocks "$i" "c$i"
-	assert_not_contains "$T/s$i/server.log" "etcd quorum not heard from"
+	! log_since "$i" "$(eval echo "\$lines_$i")" "etcd quorum not heard from" ||
+		fail "server $i stopped serving with one etcd member down"
 done
 
 echo "# two members killed: every server refuses within etcd_max_staleness, and says why"
-etcd_member_kill 2
+etcd_member_kill "$B"
 t0=$(date +%s)
 for i in 1 2 3; do
 	wait_for $((FLEET_STALENESS + 5)) fleet_refuses "$i" "c$i" "$TRY_LATER" || {
@@ -71,15 +105,15 @@ echo "# all refuse $took s after the second member died (staleness ${FLEET_STALE
 [ "$took" -le $((FLEET_STALENESS + 3 * SLOW)) ] || fail "refused only after $took s"
 
 echo "# a server started while etcd does not answer: it starts, refuses, and waits"
-fleet_conf 4 "http://127.0.0.1:$ETCD_CLIENT_PORT_1 http://127.0.0.1:$ETCD_CLIENT_PORT_2"
+fleet_conf 4 "$(eval echo "\$ETCD_URL_$A \$ETCD_URL_$B")"
 fleet_server 4
 fleet_log_wait 4 "etcd: cannot read the shared state"
 fleet_refuses 4 c4 "$TRY_LATER" || fail "server 4 serves before it read etcd: $(cat "$T/p2err-c4")"
 fleet_log_wait 4 "etcd quorum not heard from for"
 
 echo "# the members come back: every server serves again within seconds"
-etcd_member_start 1
-etcd_member_start 2
+etcd_member_start "$A"
+etcd_member_start "$B"
 for i in 1 2 3 4; do
 	wait_for 15 fleet_unlocks "$i" "c$i" || {
 		cat "$T/p2err-c$i" >&2
@@ -91,4 +125,7 @@ for i in 1 2 3; do
 	fleet_log_wait "$i" "etcd quorum heard again"
 done
 fleet_log_wait 4 "etcd: read the shared state of"
+for i in 1 2 3 4; do
+	fleet_stop "$i"
+done
 echo "PASS"

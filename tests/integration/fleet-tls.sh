@@ -89,4 +89,7 @@ fleet_server 3
 fleet_log_wait 3 "etcd: cannot read the shared state"
 fleet_refuses 3 c1 "code=6 flags=0 value=10" || fail "server 3 serves without etcd: $(cat "$T/p2err-c1")"
 assert_not_contains "$T/s3/server.log" "etcd: read the shared state of"
+for i in 1 2 3; do
+	fleet_stop "$i"
+done
 echo "PASS"

@@ -19,6 +19,9 @@ N_RACE=12
 doc_at_least() {
 	[ "$(fleet_doc_field "$1" "$2")" -ge "$3" ]
 }
+doc_exists() {
+	[ -n "$(fleet_doc "$1")" ]
+}
 enabled_is() {
 	[ "$(fleet_enabled "$1" "$2")" = "$3" ]
 }
@@ -40,7 +43,7 @@ fleet_releases_left() {
 releases_left() {
 	[ "$(fleet_releases_left "$1" "$2")" = "$3" ]
 }
-for n in stolen gone waiting window alive race flip; do
+for n in stolen gone waiting window alive race flip late; do
 	p2_keys "$n"
 done
 {
@@ -201,4 +204,13 @@ echo "# checker successes keep coming into the document"
 last=$(fleet_doc_field flip 'd["last_checked_ok"]')
 wait_for 10 doc_at_least flip 'd["last_checked_ok"]' $((last + 1)) ||
 	fail "flip's last_checked_ok does not move on"
+echo "# a client added by a reload (SIGHUP) of server 1 gets its document"
+p2_section late >> "$T/s1/conf/clients.conf"
+kill -HUP "$PID_1"
+wait_for 10 doc_exists late ||
+	fail "no document for late after the reload"
+assert_fleet_unlocks 1 late
+for i in 1 2 3; do
+	fleet_stop "$i"
+done
 echo "PASS"

@@ -72,11 +72,12 @@ stop_server() {
 }
 
 # unlock NAME [SECONDS]: upstream's mandos-client with NAME's keys against our server; its
-# stdout in $T/out-NAME.  Returns the client's status (124 when it is still trying).
+# stdout in $T/out-NAME.  Returns the client's status (124 when it is still trying).  It tries
+# again every $UNLOCK_RETRY seconds (default 1).
 unlock() {
 	_d="$T/keys-$1"
 	timeout $((${2:-15} * SLOW)) "$MANDOS_CLIENT" --connect="${CONNECT_ADDR:-[::1]}:$PORT" --interface=none \
-		--network-hook-dir="$T/hooks" --retry=1 \
+		--network-hook-dir="$T/hooks" --retry="${UNLOCK_RETRY:-1}" \
 		--pubkey="$_d/pubkey.txt" --seckey="$_d/seckey.txt" \
 		--tls-pubkey="$_d/tls-pubkey.pem" --tls-privkey="$_d/tls-privkey.pem" \
 		>"$T/out-$1" 2>"$T/err-$1"

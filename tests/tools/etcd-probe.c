@@ -42,15 +42,21 @@ static uint64_t now_msec(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Run the loop until *flag; a hang is a failure (generous: the suite's timeout is longer). */
-static void run_until(const bool *flag)
+/* Run the loop until *flag, at most msec. */
+static void run_until_within(const bool *flag, uint64_t msec)
 {
-	uint64_t deadline = now_msec() + 100000;
+	uint64_t deadline = now_msec() + msec;
 
 	while (!*flag) {
 		CHECK(now_msec() < deadline, "nothing came");
 		CHECK(sd_event_run(event, 100000) >= 0, "sd_event_run");
 	}
+}
+
+/* Run the loop until *flag; a hang is a failure (generous: the suite's timeout is longer). */
+static void run_until(const bool *flag)
+{
+	run_until_within(flag, 60000);
 }
 
 /* Run the loop for msec (to see that nothing comes). */
@@ -109,16 +115,24 @@ static void result_clear(Result *res)
 	*res = (Result){0};
 }
 
-static void get(const char *key, bool prefix, Result *res)
+typedef int (*range_fn)(EtcdClient *, const char *, bool, etcd_done_t, void *, EtcdRequest **);
+
+/* etcd_get() or etcd_delete(), and wait for the answer. */
+static void range_call(range_fn fn, const char *key, bool prefix, Result *res)
 {
 	int r;
 
 	result_clear(res);
 	in_call = true;
-	r = etcd_get(ec, key, prefix, on_done, res, NULL);
+	r = fn(ec, key, prefix, on_done, res, NULL);
 	in_call = false;
-	CHECK(r == 0, "etcd_get: %s", strerror(-r));
+	CHECK(r == 0, "etcd_get/etcd_delete: %s", strerror(-r));
 	run_until(&res->done);
+}
+
+static void get(const char *key, bool prefix, Result *res)
+{
+	range_call(etcd_get, key, prefix, res);
 }
 
 static void put_if(const char *key, const void *value, size_t len, int64_t rev, Result *res)
@@ -135,14 +149,7 @@ static void put_if(const char *key, const void *value, size_t len, int64_t rev, 
 
 static void del(const char *key, bool prefix, Result *res)
 {
-	int r;
-
-	result_clear(res);
-	in_call = true;
-	r = etcd_delete(ec, key, prefix, on_done, res, NULL);
-	in_call = false;
-	CHECK(r == 0, "etcd_delete: %s", strerror(-r));
-	run_until(&res->done);
+	range_call(etcd_delete, key, prefix, res);
 }
 
 static void check_ok(const Result *res, const char *what)
@@ -324,7 +331,7 @@ static bool got_events(const Seen *s, size_t n)
 
 static void run_until_events(const Seen *s, size_t n)
 {
-	uint64_t deadline = now_msec() + 100000;
+	uint64_t deadline = now_msec() + 60000;
 
 	while (!got_events(s, n)) {
 		CHECK(!s->ended, "the watch ended: %s", strerror(-s->error));
@@ -335,7 +342,7 @@ static void run_until_events(const Seen *s, size_t n)
 
 static void run_until_progress(const Seen *s, size_t n)
 {
-	uint64_t deadline = now_msec() + 100000;
+	uint64_t deadline = now_msec() + 60000;
 
 	while (s->n_progress < n) {
 		CHECK(!s->ended, "the watch ended: %s", strerror(-s->error));
@@ -567,6 +574,28 @@ static void case_cancel(const char *prefix, const EtcdOptions *o)
 	printf("cancel: ok\n");
 }
 
+/* A watch on a member that hangs (the test stops it once "created" is out, then writes a
+ * line to our stdin): a request there times out, and that ends the watch too. */
+static void case_hung(const char *prefix)
+{
+	Seen s = {0};
+	Result res = {0};
+	char line[16];
+
+	watch(prefix, 0, &s);
+	run_until_progress(&s, 1);
+	printf("created\n");
+	fflush(stdout);
+	CHECK(fgets(line, sizeof(line), stdin), "no go from the test");
+	get(prefix, true, &res);
+	CHECK(res.error == -ETIMEDOUT, "get on a stopped member: %s", strerror(-res.error));
+	/* In the same turn of the loop as the request's answer. */
+	run_until_within(&s.ended, 5000);
+	CHECK(s.error == -ETIMEDOUT && !s.compacted, "the watch ended with %s", strerror(-s.error));
+	printf("hung: the watch ended with the request's timeout\n");
+	result_clear(&res);
+}
+
 /* Watch until the stream ends (the test kills the member): print how. */
 static void case_watch_end(const char *prefix)
 {
@@ -599,6 +628,16 @@ static void case_big(const char *prefix)
 		put_if(k, v, len, 0, &res);
 		check_ok(&res, "put");
 		n++;
+	}
+	/* etcd's own error: a request over its 1.5 MiB limit. */
+	{
+		_cleanup_free_ char *k = key_of(prefix, "huge"), *huge = calloc(1, 2 << 20);
+
+		CHECK(huge, "out of memory");
+		put_if(k, huge, 2 << 20, 0, &res);
+		CHECK(res.error == -EIO && strstr(res.message, "large"), "a 2 MiB value: %s (%s)",
+		      strerror(-res.error), res.message);
+		printf("big: a 2 MiB value: -EIO (%s)\n", res.message);
 	}
 	get(prefix, true, &res);
 	CHECK(res.error == -EPROTO, "a %d x 1.4 MB answer: %s", n, strerror(-res.error));
@@ -659,6 +698,8 @@ int main(int argc, char **argv)
 		case_rotate(argv[optind + 2]);
 	} else if (strcmp(cmd, "cancel") == 0 && argc - optind == 3) {
 		case_cancel(argv[optind + 2], &o);
+	} else if (strcmp(cmd, "hung") == 0 && argc - optind == 3) {
+		case_hung(argv[optind + 2]);
 	} else if (strcmp(cmd, "watch-end") == 0 && argc - optind == 3) {
 		case_watch_end(argv[optind + 2]);
 	} else if (strcmp(cmd, "big") == 0 && argc - optind == 3) {

@@ -427,6 +427,86 @@ START_TEST(approval_approve)
 }
 END_TEST
 
+static bool blocked;
+
+static bool blocked_hook(char *why, size_t n, void *userdata)
+{
+	snprintf(why, n, "etcd quorum not heard from for 7 s");
+	return blocked;
+}
+
+/* The shared state unavailable (fleet.h): RELEASE_UNAVAILABLE, at the start and at a grant
+ * after an approval wait, nothing counted; served again when it is back. */
+START_TEST(releases_blocked)
+{
+	Client *c = make(60000, false, 3);
+	Outcome o = {.free_inside = true};
+
+	ctx.releases_blocked = blocked_hook;
+	blocked = true;
+	ck_assert_int_eq(decide_now(c, 2, &o), RELEASE_UNAVAILABLE);
+	ck_assert_uint_eq(o.value, 10);
+	ck_assert_uint_eq(n_need_approval, 0);
+	/* Not blocked at the start, blocked when the approval comes. */
+	blocked = false;
+	o = (Outcome){.free_inside = true};
+	ck_assert_int_eq(release_begin(event, c, 2, &ops, &o, &o.r), 0);
+	ck_assert_uint_eq(o.n_decided, 0);
+	blocked = true;
+	client_approve(c, true);
+	run_until(&o.n_decided, 1, 2000);
+	ck_assert_int_eq(o.v, RELEASE_UNAVAILABLE);
+	ck_assert_uint_eq(o.value, 10);
+	ck_assert_uint_eq(c->approvals_pending, 0);
+	ck_assert_uint_eq(c->n_releases, 0);
+	blocked = false;
+	release_once(c, 2);
+	ck_assert_uint_eq(c->n_releases, 1);
+	ctx.releases_blocked = NULL;
+	client_unref(c);
+}
+END_TEST
+
+/* The union of release times (the shared state's merge): sorted, once each, the window, the
+ * newest `keep`. */
+START_TEST(release_times_union)
+{
+	realtime_t now = 100 * HOUR_USEC, *t = NULL;
+	realtime_t a[] = {now - 1, now - 25 * HOUR_USEC, now - 3, 0};
+	realtime_t b[] = {now - 2, now - 1, now + 5};
+	Client *c = make(0, false, 3);
+	size_t n = 0;
+
+	ck_assert_int_eq(release_times_merge(a, 4, b, 3, 10, now, &t, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(t[0], now - 3);
+	ck_assert_uint_eq(t[1], now - 2);
+	ck_assert_uint_eq(t[2], now - 1);
+	ck_assert_uint_eq(t[3], now + 5);
+	free(t);
+	ck_assert_int_eq(release_times_merge(a, 4, b, 3, 2, now, &t, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(t[0], now - 1);
+	ck_assert_uint_eq(t[1], now + 5);
+	free(t);
+	ck_assert_int_eq(release_times_merge(NULL, 0, NULL, 0, 1, now, &t, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	free(t);
+	/* Into a client: another server's releases count against its limit. */
+	release_once(c, 2);
+	{
+		realtime_t other[] = {now_realtime() - 5, now_realtime() - 6};
+
+		ck_assert(client_merge_releases(c, other, 2));
+		ck_assert(!client_merge_releases(c, other, 2));
+	}
+	ck_assert_uint_eq(c->n_releases, 3);
+	ck_assert_int_eq(release_left(c, now_realtime()), 0);
+	ck_assert_int_eq(decide_now(c, 2, &(Outcome){0}), RELEASE_LIMIT);
+	client_unref(c);
+}
+END_TEST
+
 START_TEST(approval_deny_and_timeout)
 {
 	Client *c = make(300, false, 0);
@@ -630,6 +710,8 @@ int main(void)
 	tcase_add_test(tc, approve_for_at_once);
 	tcase_add_test(tc, approve_for_wakes_and_ends);
 	tcase_add_test(tc, approve_for_and_deny);
+	tcase_add_test(tc, releases_blocked);
+	tcase_add_test(tc, release_times_union);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
