@@ -151,7 +151,8 @@ pids() { # NAME...
 }
 etcd_pids() { echo "$ETCD_PID_1 $ETCD_PID_2 $ETCD_PID_3"; }
 # etcd_counts: "REVISION TXNS RANGES" now: the store's revision (each successful write adds
-# one; the heartbeat is a read) and the Txn and Range calls every member handled.
+# one; besides the clients' documents each server writes its own liveness key every 10 s,
+# a few per turn) and the Txn and Range calls every member handled.
 etcd_counts() {
 	if [ "$etcd_stopped" = 1 ]; then
 		echo 0 0 0
