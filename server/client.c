@@ -635,8 +635,8 @@ bool client_merge_releases(Client *c, const realtime_t *times, size_t n)
 	size_t keep = MAX((size_t)c->delivery.release_limit, (size_t)1), n_new = 0;
 	realtime_t *merged = NULL;
 
-	if (release_times_merge(c->releases, c->n_releases, times, n, keep, now_realtime(),
-	                        &merged, &n_new) < 0) {
+	if (release_times_merge(c->releases, c->n_releases, times, n, keep, now_realtime(), &merged,
+	                        &n_new) < 0) {
 		log_oom();
 		return false;
 	}

@@ -337,10 +337,8 @@ static void on_written(EtcdClient *ec, const EtcdResponse *resp, void *userdata)
 		fleet_doc_done(&e->doc);
 		e->doc = e->pending;
 		e->pending = (FleetDoc){0};
+		/* Not the watch's revision: others may have written before it, unseen yet. */
 		e->mod_revision = resp->revision;
-		if (resp->revision > f->watch_rev && !f->watch) {
-			f->watch_rev = resp->revision;
-		}
 		apply_doc(e);
 		if (e->dirty) {
 			mark_dirty(e);

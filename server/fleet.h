@@ -53,11 +53,11 @@ Fleet *fleet_free(Fleet *f);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Fleet *, fleet_free)
 
 typedef struct FleetHealth {
-	bool serving;            /* releases allowed */
-	bool synced;             /* the first read is done */
-	realtime_t last_quorum;  /* the latest quorum answer, 0 = never */
+	bool serving;           /* releases allowed */
+	bool synced;            /* the first read is done */
+	realtime_t last_quorum; /* the latest quorum answer, 0 = never */
 	uint64_t requests_failed;
-	uint64_t conflicts;      /* transactions redone because another server wrote first */
+	uint64_t conflicts; /* transactions redone because another server wrote first */
 } FleetHealth;
 
 /* For metrics and logs.  f may be NULL (file backend): serving, all zero. */

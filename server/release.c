@@ -260,8 +260,7 @@ static bool releases_blocked(const Client *c)
 	    !ctx->releases_blocked(why, sizeof(why), ctx->releases_blocked_userdata)) {
 		return false;
 	}
-	log_warning("%s: releasing no secret to %s", why[0] ? why : "etcd not available",
-	            c->name);
+	log_warning("%s: releasing no secret to %s", why[0] ? why : "etcd not available", c->name);
 	return true;
 }
 

@@ -13,7 +13,7 @@
 . "$(dirname "$0")/fleet-lib.sh"
 
 TRY_LATER="code=6 flags=0 value=10"
-for n in c1 c2 c3 c4; do
+for n in c1 c2 c3 c4 alive; do
 	p2_keys "$n"
 done
 {
@@ -21,10 +21,17 @@ done
 	for n in c1 c2 c3 c4; do
 		p2_section "$n"
 	done
+	# Checked OK on server 1 only: its deadline passes on server 2 while server 2 hears
+	# nothing, and must not disable it for all.
+	p2_section alive 'checker = test "$FLEET_CHECKER" = ok' "interval = PT1S" \
+		"timeout = PT$((2 * SLOW))S"
 } > "$T/clients.conf"
 
 etcd_cluster_start 3
 # Two followers: A hangs, then dies; B dies second (no quorum then); the leader L stays up.
+enabled_is() {
+	[ "$(fleet_enabled "$1" "$2")" = "$3" ]
+}
 two_followers() {
 	[ "$(etcd_followers | wc -l)" -eq 2 ]
 }
@@ -41,7 +48,12 @@ for i in 1 2 3; do
 	else
 		fleet_conf "$i" "$(eval echo "\$ETCD_URL_$L \$ETCD_URL_$A \$ETCD_URL_$B")"
 	fi
-	fleet_server "$i"
+	if [ "$i" = 1 ]; then
+		fleet_server "$i" FLEET_CHECKER=ok
+		fleet_log_wait 1 "Checker for alive succeeded"
+	else
+		fleet_server "$i"
+	fi
 done
 for i in 1 2 3; do
 	fleet_log_wait "$i" "etcd: read the shared state of"
@@ -59,6 +71,14 @@ wait_for $((FLEET_STALENESS + 5)) fleet_refuses 2 c4 "code=2 flags=0 value=1" ||
 }
 fleet_ctl 1 --enable c4
 wait_for $((FLEET_STALENESS + 5)) fleet_unlocks 2 c4 || fail "server 2 does not serve c4 again"
+# Longer than alive's timeout on server 2 (its checker fails), with the member still hung.
+n=$(($(grep -c 'Checker for alive failed' "$T/s2/server.log") + 2 * SLOW + 2))
+wait_for $((2 * SLOW + 20)) sh -c "[ \$(grep -c 'Checker for alive failed' '$T/s2/server.log') -ge $n ]" ||
+	fail "server 2 does not run alive's checker"
+for i in 1 2 3; do
+	wait_for 5 enabled_is "$i" alive true || fail "alive disabled on server $i"
+	assert_not_contains "$T/s$i/server.log" "Client alive disabled by"
+done
 etcd_member_cont "$A"
 wait_for 15 etcd_member_healthy "$A" || fail "etcd member $A does not recover"
 
