@@ -475,7 +475,11 @@ static int conf_fleet(IniFile *ini, ServerSettings *s)
 			n++;
 		}
 		if (n == 0) {
-			return conf_bad(ini, "etcd_endpoints", "needed with state_backend = etcd:",
+			/* Named at state_backend's line when etcd_endpoints is not there at all. */
+			bool given = ini_key_line(ini, "DEFAULT", "etcd_endpoints") > 0;
+
+			return conf_bad(ini, given ? "etcd_endpoints" : "state_backend",
+			                "etcd needs etcd_endpoints (one or more http(s):// URLs), not",
 			                s->etcd_endpoints);
 		}
 		size_t plen = strlen(s->etcd_prefix);

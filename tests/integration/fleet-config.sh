@@ -31,7 +31,10 @@ bad() {
 
 echo "# bad values"
 bad 'state_backend = redis' ":3: state_backend: not \"file\" or \"etcd\": 'redis'"
-bad 'state_backend = etcd' ": etcd_endpoints: needed with state_backend = etcd: ''"
+bad 'state_backend = etcd' \
+	":3: state_backend: etcd needs etcd_endpoints (one or more http(s):// URLs), not ''"
+bad 'state_backend = etcd' 'etcd_endpoints = ,' \
+	":4: etcd_endpoints: etcd needs etcd_endpoints (one or more http(s):// URLs), not ','"
 bad 'state_backend = etcd' 'etcd_endpoints = 127.0.0.1:2379' \
 	":4: etcd_endpoints: not an http:// or https:// URL: '127.0.0.1:2379'"
 bad 'state_backend = etcd' 'etcd_endpoints = http://127.0.0.1:2379, ftp://x' \
