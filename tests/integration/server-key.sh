@@ -144,17 +144,17 @@ assert_eq "$rc" 2 "exit status of --protocols=3"
 printf '[DEFAULT]\n' > "$T/conf/mandos.conf"
 : > "$T/server.log"
 rm -f "$T/state/clients.pickle"
+# Whatever happens, nothing of this run stays: a SIGKILLed strace would let its tracee go on.
+on_exit "pkill -9 -f -- '--configdir $T/conf '"
 # LeakSanitizer cannot run under ptrace: no leak check for this one run of an ASan build.
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 	timeout $((30 * SLOW)) strace -f -o /dev/null -e trace=listen -e inject=listen:delay_exit=2000000 \
 	"$MANDOS" --configdir "$T/conf" --statedir "$T/state" --no-dbus --no-zeroconf \
 	--address ::1 --port "$PORT" --debug >>"$T/server.log" 2>&1 &
 STRACE_PID=$!
-on_exit "kill -9 $STRACE_PID"
 wait_for 30 _port_open "$PORT" || fail "the server under strace does not listen on $PORT"
 SERVER_PID=$(pgrep -f -- "^$MANDOS --configdir $T/conf ") ||
 	fail "no server process under strace"
-on_exit "kill -9 $SERVER_PID"
 kill -TERM "$SERVER_PID"
 rc=0
 wait "$STRACE_PID" || rc=$? # strace exits as its tracee did
