@@ -22,11 +22,24 @@ fleet_conf() {
 		printf 'etcd_endpoints = %s\netcd_prefix = %s\nserver_name = s%s\n' "$_ep" \
 			"$FLEET_PREFIX" "$_i"
 		printf 'etcd_max_staleness = PT%sS\n' "$FLEET_STALENESS"
+		printf 'audit_log = %s\n' "$T/s$_i/audit.log"
 		for _l in "$@"; do
 			printf '%s\n' "$_l"
 		done
 	} > "$T/s$_i/conf/mandos.conf"
 	cp "$T/conf/server-key.pem" "$T/s$_i/conf/server-key.pem"
+}
+
+# fleet_audit I...: each server's audit log is one valid JSON line per decision, and no log
+# holds a client's secret (raw, hex or base64) or its sealed box.
+fleet_audit() {
+	_logs=""
+	for _i in "$@"; do
+		audit_check "$T/s$_i/audit.log"
+		_logs="$_logs $T/s$_i/audit.log"
+	done
+	# shellcheck disable=SC2086 # one word per log and per secret file
+	audit_no_secret $_logs --raw $(ls "$T"/p2-*/pw) --b64 $(ls "$T"/p2-*/sealed)
 }
 
 _fleet_up() {

@@ -10,6 +10,7 @@
 . "$(dirname "$0")/server-lib.sh"
 . "$(dirname "$0")/server-p2-lib.sh"
 . "$(dirname "$0")/etcd-lib.sh"
+. "$(dirname "$0")/audit-lib.sh"
 . "$(dirname "$0")/fleet-lib.sh"
 
 TRY_LATER="code=6 flags=0 value=10"
@@ -147,5 +148,11 @@ done
 fleet_log_wait 4 "etcd: read the shared state of"
 for i in 1 2 3 4; do
 	fleet_stop "$i"
+done
+echo "# the audit logs: valid, no secret, and the refusals without a quorum are 'unavailable'"
+fleet_audit 1 2 3 4
+for i in 1 2 3; do
+	[ "$(audit_count "$T/s$i/audit.log" decision=unavailable)" -ge 1 ] ||
+		fail "server $i's audit log has no 'unavailable' decision"
 done
 echo "PASS"

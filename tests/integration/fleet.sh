@@ -11,6 +11,7 @@
 . "$(dirname "$0")/server-lib.sh"
 . "$(dirname "$0")/server-p2-lib.sh"
 . "$(dirname "$0")/etcd-lib.sh"
+. "$(dirname "$0")/audit-lib.sh"
 . "$(dirname "$0")/fleet-lib.sh"
 
 N_RACE=12
@@ -212,5 +213,15 @@ wait_for 10 doc_exists late ||
 assert_fleet_unlocks 1 late
 for i in 1 2 3; do
 	fleet_stop "$i"
+done
+echo "# the audit logs: one JSON line per decision, no secret; the refusals after the disable"
+fleet_audit 1 2 3
+for i in 2 3; do
+	[ "$(audit_count "$T/s$i/audit.log" decision=disabled protocol=2)" -ge 1 ] ||
+		fail "server $i's audit log has no disabled decision"
+done
+for i in 1 2 3; do
+	[ "$(audit_count "$T/s$i/audit.log" decision=granted server="s$i")" -ge 1 ] ||
+		fail "server $i's audit log has no grant"
 done
 echo "PASS"
