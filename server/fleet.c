@@ -158,11 +158,20 @@ static void apply_doc(FleetEntry *e)
 
 	f->applying = true;
 	if (d->changed >= e->local_changed) {
+		/* The same decision as we knew: our own deadline passed, the shared one did not. */
+		bool same = d->changed == e->local_changed;
+
 		e->local_changed = d->changed;
 		if (d->enabled && !c->s.enabled && !c->removed) {
-			log_info("Client %s enabled by %s", c->name,
-			         d->changed_by && *d->changed_by ? d->changed_by
-			                                         : "another server");
+			if (same && c->disabled_by == CLIENT_DISABLED_BY_TIMEOUT) {
+				log_info("Client %s enabled again: another server's checker "
+				         "succeeded",
+				         c->name);
+			} else {
+				log_info("Client %s enabled by %s", c->name,
+				         d->changed_by && *d->changed_by ? d->changed_by
+				                                         : "another server");
+			}
 			client_enable(c);
 			/* client_enable() counts from now: the shared deadline is the one. */
 			if (d->expires > now) {
@@ -227,6 +236,9 @@ static int take_value(FleetEntry *e, const EtcdKv *kv)
 	e->known = true;
 	if (kv) {
 		apply_doc(e); /* no key: the client's state is the one to write */
+		if (e->local_au_at > e->doc.approved_until_at) {
+			mark_dirty(e); /* a restored ApproveFor window etcd does not know */
+		}
 	}
 	return 0;
 }
@@ -841,6 +853,12 @@ static void on_client_added(Client *c, void *userdata)
 	}
 	e->f = f;
 	e->c = client_ref(c);
+	if (c->approved_until > now_realtime()) {
+		/* A window from the state file: older than any decision a server wrote (those
+		 * win), but shared when etcd has none. */
+		e->local_au = c->approved_until;
+		e->local_au_at = 1;
+	}
 	f->entries[f->n_entries++] = e;
 	if (strmap_add(f->by_name, c->name, e) < 0) {
 		(void)rebuild_names(f);

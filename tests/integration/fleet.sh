@@ -211,6 +211,18 @@ kill -HUP "$PID_1"
 wait_for 10 doc_exists late ||
 	fail "no document for late after the reload"
 assert_fleet_unlocks 1 late
+echo "# a window in server 1's state file reaches etcd when etcd has lost its document"
+fleet_ctl 1 --approve-for=PT10M window
+wait_for 5 doc_at_least window 'd["approved_until"]' 1 ||
+	fail "window's --approve-for does not reach etcd"
+fleet_stop 1
+etcdctl_ del "${FLEET_PREFIX}clients/window" >/dev/null
+fleet_server 1
+fleet_log_wait 1 "etcd: read the shared state of"
+wait_for 5 doc_exists window || fail "no document for window after server 1's restart"
+now_us=$(($(now_ms) * 1000))
+wait_for 5 doc_at_least window 'd["approved_until"]' "$now_us" ||
+	fail "server 1's restored window is not in the new document: $(fleet_doc window)"
 for i in 1 2 3; do
 	fleet_stop "$i"
 done
