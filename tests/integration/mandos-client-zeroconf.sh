@@ -74,7 +74,9 @@ EOS
 ip netns exec "$A" unshare -m --propagation private sh "$T/hostA.sh" &
 wait_for 30 grep -q "Now listening" "$T/server.log" || fail "server did not start"
 # Wait for IPv6 duplicate address detection on both ends
-wait_for 10 sh -c "ip netns exec $B ip -6 addr show dev vB scope link | grep -qv tentative" || true
+wait_for 10 sh -c "ip -n $B -6 addr show dev vB scope link | grep -q 'inet6 fe80' &&
+	[ -z \"\$(ip -n $B -6 addr show dev vB scope link tentative)\" ]" ||
+	fail "the link-local address of vB stays tentative"
 export TMPDIR="$T"
 keys=$(client_keys "$T/k")
 

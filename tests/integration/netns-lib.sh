@@ -2,6 +2,7 @@
 # Two test "hosts" in network namespaces joined by a veth pair, each with its own private
 # system bus and, on demand, its own avahi-daemon.  Source after lib.sh.
 #   netns_pair           makes $NS_A and $NS_B with interfaces $IF_A and $IF_B, up, IPv6 on
+#                        (their link-local addresses past duplicate address detection)
 #   netns_bus NS         starts a private system bus for NS; sets $BUS to its address
 #   netns_avahi NS IF BUS  starts avahi-daemon in NS on IF with bus BUS; sets $AVAHI_PID
 # Everything is removed at exit.
@@ -24,11 +25,17 @@ netns_pair() {
 	done
 	ip -n "$NS_A" link set "$IF_A" up
 	ip -n "$NS_B" link set "$IF_B" up
-	# IPv6 link-local addresses appear after duplicate address detection.
-	wait_for 10 sh -c "ip -n $NS_A -6 addr show dev $IF_A scope link | grep -qv tentative" ||
-		fail "no IPv6 link-local address on $IF_A"
-	wait_for 10 sh -c "ip -n $NS_B -6 addr show dev $IF_B scope link | grep -qv tentative" ||
-		fail "no IPv6 link-local address on $IF_B"
+	# IPv6 link-local addresses can be used once duplicate address detection is over.
+	wait_for 10 netns_link_local_ready "$NS_A" "$IF_A" ||
+		fail "no usable IPv6 link-local address on $IF_A"
+	wait_for 10 netns_link_local_ready "$NS_B" "$IF_B" ||
+		fail "no usable IPv6 link-local address on $IF_B"
+}
+
+# netns_link_local_ready NS IF: IF in NS has a link-local address and none is still tentative.
+netns_link_local_ready() {
+	ip -n "$1" -6 addr show dev "$2" scope link | grep -q "inet6 fe80" &&
+		[ -z "$(ip -n "$1" -6 addr show dev "$2" scope link tentative)" ]
 }
 
 netns_bus() {
