@@ -784,7 +784,10 @@ static const struct {
         {true, 4, "shares = 9", 4, "`shares` must be 2"},
         {true, 4, "shares = -3", 4, "`shares` must be 2"},
         {true, 4, "shares = 2", 24, "share number out of range"},
+        {true, 3, NULL, 7, "`threshold` missing before the first"},
         {true, 4, NULL, 7, "`shares` missing before the first"},
+        {true, 5, NULL, 7, "`data_nonce` missing before the first"},
+        {true, 5, "data_nonce = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 5, "not base64 of 24"},
         {true, 6, NULL, 7, "`data_box` missing before the first"},
         {true, 6, "data_box = AAAAAAAAAAAAAAAAAAAAAA==", 6, "not base64 of 17"},
         {true, 5, "data_nonce = UTqsRp1hRye3j+92\fAeHMEq6MDTzoy62j", 5, "not base64 of 24"},
@@ -797,6 +800,9 @@ static const struct {
          "server = 1F0C09D0953E74E7D5D1F9537DC9B3F004D3137584386A520F5F03251CBD7F2D "
          "276c0103ed82c2b1e3e831d19225d8b07c94ec98f099b011b9462ed810f03747",
          25, "two shares name one server"},
+        {true, 11, "s = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 11, "not a valid point"},
+        {true, 20, "c = HGxWksAWjL+i00WsfwwpZNwIkaiuknsHvYC8QeOD+to=", 20, "not a valid point"},
+        {true, 13, "nonce = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 13, "not base64 of 24"},
         {true, 17, NULL, 16, "`server` missing"},
         {true, 20, NULL, 16, "`c` missing"},
         {true, 14, "box = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 14,
@@ -893,6 +899,56 @@ START_TEST(binding_file_whole_file_rules)
 	memset(text, '\n', len);
 	expect_rejected(text, len, 0, "larger than 1 MiB");
 	free(text);
+}
+END_TEST
+
+/* A box line of n zero bytes in base64 ("box = …" or "data_box = …"), malloc()ed. */
+static char *box_line(const char *key, size_t n)
+{
+	size_t size = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	uint8_t *raw = calloc(1, n);
+	char *b64 = malloc(size), *line;
+
+	ck_assert_ptr_nonnull(raw);
+	ck_assert_ptr_nonnull(b64);
+	p2_base64_encode(raw, n, b64, size);
+	ck_assert_int_gt(asprintf(&line, "%s = %s", key, b64), 0);
+	free(raw);
+	free(b64);
+	return line;
+}
+
+/* §B.3: box and data_box hold 17 … 65 503 bytes (a secret of 1 … 65 487 bytes). */
+START_TEST(binding_file_box_bounds)
+{
+	char *line, *text;
+	P2Binding b;
+
+	line = box_line("box", P2_ESCROW_BOX_MAX);
+	text = edit_line(B_binding_file, 7, line);
+	b = parse_ok(text);
+	ck_assert_uint_eq(b.keys[0].box_len, P2_ESCROW_BOX_MAX);
+	p2_binding_done(&b);
+	free(text);
+	free(line);
+	line = box_line("box", P2_ESCROW_BOX_MAX + 1);
+	text = edit_line(B_binding_file, 7, line);
+	expect_rejected(text, strlen(text), 7, "not base64 of 17");
+	free(text);
+	free(line);
+
+	line = box_line("data_box", P2_ESCROW_BOX_MAX);
+	text = edit_line(T_binding_file, 6, line);
+	b = parse_ok(text);
+	ck_assert_uint_eq(b.data_box_len, P2_ESCROW_BOX_MAX);
+	p2_binding_done(&b);
+	free(text);
+	free(line);
+	line = box_line("data_box", P2_ESCROW_BOX_MAX + 1);
+	text = edit_line(T_binding_file, 6, line);
+	expect_rejected(text, strlen(text), 6, "not base64 of 17");
+	free(text);
+	free(line);
 }
 END_TEST
 
@@ -1054,6 +1110,7 @@ int main(void)
 	                    (int)(sizeof(bad_files) / sizeof(bad_files[0])));
 	tcase_add_test(tc, binding_file_duplicate_kid);
 	tcase_add_test(tc, binding_file_whole_file_rules);
+	tcase_add_test(tc, binding_file_box_bounds);
 	tcase_add_test(tc, binding_file_accepted);
 	tcase_add_test(tc, binding_load);
 	tcase_set_timeout(tc, 60);
