@@ -13,6 +13,7 @@
 
 #include "escrow.h"
 #include "keys.h"
+#include "msg.h"
 #include "p2.h"
 #include "sealed.h"
 #include "testrng.h"
@@ -477,6 +478,89 @@ START_TEST(point_rules)
 	ck_assert_int_eq(p2_escrow_unblind(E, s, y, K), 0);
 	ck_assert_int_eq(crypto_scalarmult_ristretto255(keep, S, s), 0);
 	ck_assert_mem_eq(K, keep, 32);
+}
+END_TEST
+
+/*
+ * A RESULT OK with n ESCROW items, item i being len[i] bytes of data[i] (48: kid ‖ y), built by
+ * hand: p2_result_build() refuses some of the malformed ones.  Returns its length.
+ */
+static size_t escrow_result(uint8_t *m, size_t n, const uint8_t *const *data, const uint16_t *len)
+{
+	size_t at = 0;
+
+	m[at++] = P2_MSG_VERSION;
+	m[at++] = P2_MSG_RESULT;
+	memset(m + at, 0, 8); /* code OK, flags, value, tlen */
+	at += 8;
+	m[at++] = (uint8_t)n;
+	for (size_t i = 0; i < n; i++) {
+		m[at++] = P2_ITEM_ESCROW;
+		m[at++] = (uint8_t)(len[i] & 0xff);
+		m[at++] = (uint8_t)(len[i] >> 8);
+		memcpy(m + at, data[i], len[i]);
+		at += len[i];
+	}
+	return at;
+}
+
+/*
+ * §A.4.2 / §B.6.3 "Client": an ESCROW item whose y is 0³², has the top bit set or is no point,
+ * whose kid was not requested, that repeats a kid or comes out of request order, or whose length
+ * is not 48, makes the RESULT malformed.
+ */
+START_TEST(result_escrow_rules)
+{
+	P2ClientAuth req = {.flags = P2_FLAG_WANT_ESCROW | P2_FLAG_SHOWS_STATUS, .n_items = 3};
+	uint8_t it[3][49], bad[49], m[512];
+	static const uint16_t l48[3] = {48, 48, 48};
+	P2Result res;
+	size_t n;
+
+	for (int i = 0; i < 3; i++) {
+		randombytes_buf(req.items[i].kid, P2_KID_LEN);
+		crypto_core_ristretto255_random(req.items[i].point);
+		memcpy(it[i], req.items[i].kid, P2_KID_LEN);
+		crypto_core_ristretto255_random(it[i] + P2_KID_LEN);
+		it[i][48] = 0;
+	}
+	/* In request order, any subset. */
+	n = escrow_result(m, 3, (const uint8_t *const[]){it[0], it[1], it[2]}, l48);
+	ck_assert_int_eq(p2_result_parse(m, n, &req, &res), 0);
+	ck_assert_uint_eq(res.n_items, 3);
+	n = escrow_result(m, 2, (const uint8_t *const[]){it[0], it[2]}, l48);
+	ck_assert_int_eq(p2_result_parse(m, n, &req, &res), 0);
+	/* Duplicate, out of order. */
+	n = escrow_result(m, 2, (const uint8_t *const[]){it[1], it[1]}, l48);
+	ck_assert_int_eq(p2_result_parse(m, n, &req, &res), -EBADMSG);
+	n = escrow_result(m, 2, (const uint8_t *const[]){it[2], it[0]}, l48);
+	ck_assert_int_eq(p2_result_parse(m, n, &req, &res), -EBADMSG);
+	/* Length 47 or 49. */
+	n = escrow_result(m, 1, (const uint8_t *const[]){it[0]}, (const uint16_t[]){47});
+	ck_assert_int_eq(p2_result_parse(m, n, &req, &res), -EBADMSG);
+	n = escrow_result(m, 1, (const uint8_t *const[]){it[0]}, (const uint16_t[]){49});
+	ck_assert_int_eq(p2_result_parse(m, n, &req, &res), -EBADMSG);
+	/* An unrequested kid; any kid when the request had none. */
+	memcpy(bad, it[1], sizeof(bad));
+	bad[0] ^= 1;
+	n = escrow_result(m, 1, (const uint8_t *const[]){bad}, l48);
+	ck_assert_int_eq(p2_result_parse(m, n, &req, &res), -EBADMSG);
+	n = escrow_result(m, 1, (const uint8_t *const[]){it[0]}, l48);
+	ck_assert_int_eq(
+	        p2_result_parse(m, n, &(P2ClientAuth){.flags = P2_FLAG_SHOWS_STATUS}, &res),
+	        -EBADMSG);
+	/* y: 0³², the top bit set on a valid y, ff…ff, 2²⁵⁵ − 19, an odd encoding. */
+	{
+		uint8_t ys[5][32];
+
+		bad_points(ys, it[1] + P2_KID_LEN);
+		for (int i = 0; i < 5; i++) {
+			memcpy(bad, it[1], sizeof(bad));
+			memcpy(bad + P2_KID_LEN, ys[i], 32);
+			n = escrow_result(m, 2, (const uint8_t *const[]){it[0], bad}, l48);
+			ck_assert_int_eq(p2_result_parse(m, n, &req, &res), -EBADMSG);
+		}
+	}
 }
 END_TEST
 
@@ -1102,6 +1186,7 @@ int main(void)
 	tcase_add_test(tc, point_rules);
 	tcase_add_test(tc, single_open_rules);
 	tcase_add_test(tc, threshold_rules);
+	tcase_add_test(tc, result_escrow_rules);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
