@@ -138,6 +138,15 @@ START_TEST(run_b_values)
 	ck_assert_int_eq(
 	        p2_seal((const uint8_t *)PASSWORD, PASSWORD_LEN, seal_pk, sealed, sizeof(sealed)),
 	        0);
+	{
+		/* B.sealed_secret = A.sealed_secret (the same first draw). */
+		char b64[sodium_base64_ENCODED_LEN(sizeof(sealed), sodium_base64_VARIANT_ORIGINAL)];
+
+		p2_base64_encode(sealed, sizeof(sealed), b64, sizeof(b64));
+		ck_assert_str_eq(b64,
+		                 "dF0G2X2CoUDeD36rIYD1gN/DxIzLp72k0bAKZFPUTQGFXHvZgTYJy5dnXASJCR82"
+		                 "EzKKYGPVkJuZMIbuv0J77dmzFDuxCmY4Re5P5c4=");
+	}
 	ck_assert_int_eq(p2_escrow_enrol(id, (const uint8_t *)PASSWORD, PASSWORD_LEN, &b, S), 0);
 	ck_assert_hex(S, 32, "2801153303601781af0556ba0997e922ee32407b5fccbbe45be0f1b38c0ff003");
 	ck_assert_uint_eq(b.threshold, 0);
