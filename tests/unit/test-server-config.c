@@ -536,12 +536,16 @@ static void assert_scalars(const ClientEscrow *e, unsigned first, size_t n)
 }
 
 /* §B.2: escrow_key (several, continuation lines) and escrow_keyfile (expanded as secfile:
- * "%(name)s", then $VAR and ~), their union. */
+ * "%(name)s", then $VAR and ~), their union; every client's scalars in the one store, wiped
+ * when the configuration is dropped (a reload or the exit). */
 START_TEST(escrow_clients)
 {
 	SecretStore *st = secret_store_new();
 	ClientsConfig c;
-	char *err, path[300];
+	char *err, path[300], *text = NULL;
+	size_t len = 0;
+	Secret other;
+	FILE *f;
 
 	write_file("esc-inl", "# a comment\n" S4_B64 "\n");
 	write_file("esc-home", S3_B64 "\n");
@@ -588,6 +592,39 @@ START_TEST(escrow_clients)
 	expect_error("[a]\nkey_id = " KEY1 "\nprotocols = 2\nescrow_keyfile = %(nosuch)s/k\n",
 	             "clients.conf:4: ");
 
+	/* 300 clients with escrow keys: their scalars share one sodium_malloc() chunk (not one
+	 * each), and dropping the configuration wipes them there (another secret keeps the
+	 * chunk in use, so it is not merely freed). */
+	ck_assert_int_eq(secret_store_put(st, "other", 5, &other), 0);
+	f = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 300; i++) {
+		fprintf(f, "[c%d]\nkey_id = " KEY1 "\nprotocols = 2\nescrow_key = %s\n\n", i,
+		        i % 2 ? S3_B64 : S2_B64 " " S4_B64);
+	}
+	fclose(f);
+	ck_assert_int_eq(load(text, st, &c, &err), 0);
+	free(text);
+	ck_assert_uint_eq(c.n, 300);
+	ck_assert_uint_eq(secret_store_chunks(st), 1);
+	{
+		const unsigned char *first = secret_data(&c.clients[0].delivery.escrow.scalars);
+		const unsigned char *last = secret_data(&c.clients[299].delivery.escrow.scalars);
+
+		ck_assert_uint_eq(first[0], 2);
+		ck_assert_uint_eq(last[0], 3);
+		clients_config_done(&c, st);
+		/* The chunk stays mapped; the scalars' bytes are zeros now. */
+		ck_assert_uint_eq(secret_store_chunks(st), 1);
+		for (size_t i = 0; i < 2 * ESCROW_SCALAR_LEN; i++) {
+			ck_assert_uint_eq(first[i], 0);
+		}
+		for (size_t i = 0; i < ESCROW_SCALAR_LEN; i++) {
+			ck_assert_uint_eq(last[i], 0);
+		}
+	}
+	ck_assert_mem_eq(secret_data(&other), "other", 5);
+	secret_store_drop(st, &other);
 	secret_store_free(st);
 }
 END_TEST
