@@ -92,11 +92,18 @@ unlocks t --connect="[::1]:$DEAD" $(connect 3 2)
 assert_contains "$T/err-t" "threshold $FILE: share 2 opened, from server $K2"
 assert_contains "$T/err-t" "threshold $FILE: share 3 opened, from server $K3"
 
-# 3. One up: one share, never the secret.  The same server twice (over IPv6 and IPv4) is still
+# 3. One up: one share, never the secret; the servers that are down are named.  The same server twice (over IPv6 and IPv4) is still
 # one share.
-waits t "threshold $FILE: 1 of 2 shares; waiting for more servers" $(connect 1) \
-	--connect="[::1]:$DEAD" --connect="127.0.0.1:$DEAD"
+# Two retry rounds, to see that a server that is down is named once.
+rm -f "$T/err-t"
+run_until 2 "threshold $FILE: 1 of 2 shares; waiting for more servers" "$T/err-t" "$T/out-t" \
+	"$T/err-t" mc t $(connect 1) --connect="[::1]:$DEAD" --connect="127.0.0.1:$DEAD"
+[ ! -s "$T/out-t" ] || fail "t: printed something"
 assert_contains "$T/err-t" "threshold $FILE: share 1 opened, from server $K1 (1 of 2)"
+# A server that is down is a share's state too (§B.4.3): named once, not in every round.
+assert_contains "$T/err-t" "server [::1]:$DEAD: not reachable (Connection refused); trying again later"
+assert_eq "$(grep -c "server 127.0.0.1:$DEAD: not reachable" "$T/err-t")" 1 \
+	"lines for the server that is down"
 before=$(grep -c "Sending secret to t" "$T/srv2/log")
 waits t "threshold $FILE: 1 of 2 shares; waiting for more servers" $(connect 2) \
 	--connect="127.0.0.1:$P2"
