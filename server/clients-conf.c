@@ -771,15 +771,23 @@ fail:
 
 /*
  * escrow_key, then escrow_keyfile (§B.2): the union, bad keys left out (logged).  The
- * scalars go into the store in one piece.  Returns 0 or -ENOMEM.
+ * scalars go into the store in one piece.  Returns 0, -ENOMEM, or -EINVAL (with *l->error)
+ * for a keyfile path whose "%(name)s" cannot be interpolated, as for any other value.
  */
 static int load_escrow(Loader *l, const char *section, ClientEscrow *ret)
 {
 	const char *inline_keys = own_value(l, section, "escrow_key");
-	const char *file = own_value(l, section, "escrow_keyfile");
+	_cleanup_free_ char *file = NULL;
 	EscrowLoad e = {.l = l, .section = section};
 	int r = 0;
 
+	/* The path is expanded as secfile's: "%(name)s" first, then $VAR and ~ (§B.2). */
+	if (own_value(l, section, "escrow_keyfile")) {
+		r = get_value(l, section, "escrow_keyfile", &file);
+		if (r < 0) {
+			return r;
+		}
+	}
 	if (!inline_keys && !file) {
 		return 0;
 	}

@@ -87,6 +87,21 @@ static bool has_blank(const char *v, size_t len)
 	return false;
 }
 
+/*
+ * Whether v holds a byte that p2_base64_decode() skips (ASCII whitespace, which clients.conf
+ * allows): §B.3's base64 is standard, so none may appear inside a value, not even the form feed
+ * or vertical tab that a line's trimming leaves in place.
+ */
+static bool has_space(const char *v, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (memchr(" \t\r\n\f\v", v[i], 6) != NULL) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* A small decimal number, digits only (no sign, at most 3 digits).  -1 if not one. */
 static int small_number(const char *v, size_t len)
 {
@@ -112,7 +127,7 @@ static int base64_alloc(const char *v, size_t len, size_t min, size_t max, uint8
 	_cleanup_free_ uint8_t *buf = NULL;
 	ssize_t n;
 
-	if (has_blank(v, len) || cap < min) {
+	if (has_space(v, len) || cap < min) {
 		return -EINVAL;
 	}
 	buf = malloc(cap);
@@ -134,7 +149,7 @@ static bool base64_fixed(const char *v, size_t len, uint8_t *ret, size_t n)
 	uint8_t buf[64];
 	ssize_t got;
 
-	if (has_blank(v, len) || n > sizeof(buf)) {
+	if (has_space(v, len) || n > sizeof(buf)) {
 		return false;
 	}
 	got = p2_base64_decode(v, len, buf, n);

@@ -755,13 +755,14 @@ static int print_section(const char *head, const char *tail, const uint8_t S[P2_
 	return r;
 }
 
-/* A keyfile path for the section: printable, no spaces (one line of clients.conf). */
+/* A keyfile path for the section: printable, no spaces (one line of clients.conf), no '%'
+ * (the server interpolates "%(name)s" in it, as in every value). */
 static int check_keyfile(const char *keyfile)
 {
 	if (!*keyfile || !p2_text_printable((const uint8_t *)keyfile, strlen(keyfile)) ||
-	    strpbrk(keyfile, " \t#;") || strlen(keyfile) > 4096) {
-		log_error("Not a usable escrow keyfile path (printable, no spaces, '#' or ';'): "
-		          "\"%s\"",
+	    strpbrk(keyfile, " \t#;%") || strlen(keyfile) > 4096) {
+		log_error("Not a usable escrow keyfile path (printable, no spaces, '#', ';' or "
+		          "'%%'): \"%s\"",
 		          keyfile);
 		return EX_USAGE;
 	}

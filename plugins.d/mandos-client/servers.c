@@ -83,6 +83,21 @@ static void server_say(Server *s, char **slot, const char *state, const char *te
 	}
 }
 
+/*
+ * With a threshold binding every server's state is a share's (§B.4.3), so a server that cannot
+ * be reached is named on the console too, once until its state changes.
+ */
+static void server_say_unreachable(Server *s, int r)
+{
+	char line[128];
+
+	if (!s->client->escrow.any_threshold) {
+		return;
+	}
+	snprintf(line, sizeof(line), "not reachable (%s); trying again later", strerror(-r));
+	server_say(s, &s->shown_state, line, line);
+}
+
 /* Forget the last outcome line: the next one is printed whatever it is. */
 static void server_state_reset(Server *s)
 {
@@ -419,6 +434,8 @@ static void server_p2_done(P2Conn *conn, int r, const P2Result *res, P2ConnStage
 		server_say(s, &s->shown_state, line, line);
 	} else if (stage == P2CONN_FINAL) {
 		server_say(s, &s->shown_state, "no final", "no FINAL after RESULT: discarded");
+	} else if (stage == P2CONN_CONNECTING && c->escrow.any_threshold) {
+		server_say_unreachable(s, r);
 	} else {
 		log_info_errno(r, "Protocol 2 with Mandos server %s failed %s: %s", s->name,
 		               p2conn_stage_name(stage), why ? why : "%m");
@@ -537,6 +554,7 @@ static void server_attempt_step(Server *s, size_t step)
 	}
 	if (r < 0) {
 		log_info_errno(r, "Failed to connect to Mandos server %s: %m", s->name);
+		server_say_unreachable(s, r);
 		s->conn = NULL;
 		s->p2 = NULL;
 		server_route_cleanup(s);

@@ -163,6 +163,11 @@ assert_contains "$T/boot5.log" "threshold $binding: share 3 opened, from server 
 assert_contains "$T/boot5.log" "threshold $binding: 2 of 2 shares, secret recovered" \
 	"guest console"
 assert_not_contains "$T/boot5.log" "share 2 opened" "guest console"
+# Each server's state: the two that answered, with their pinned keys, and the one that is down.
+assert_contains "$T/boot5.log" "server 10.0.2.2:$sport1: key ID $sid1 (pinned)" "guest console"
+assert_contains "$T/boot5.log" "server 10.0.2.2:$sport3: key ID $sid3 (pinned)" "guest console"
+assert_contains "$T/boot5.log" "server 10.0.2.2:$sport2: not reachable (Connection refused)" \
+	"guest console"
 for i in 1 3; do
 	assert_contains "$T/share-server$i.log" "Sending secret to guest2 (protocol 2: escrow" \
 		"share server $i's log"

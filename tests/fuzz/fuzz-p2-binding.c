@@ -38,6 +38,23 @@ static void check_binding(const P2Binding *b)
 		                           k->box_len > P2_ESCROW_BOX_MAX))) {
 			abort();
 		}
+		/* Shares: pairwise distinct kids, pairwise disjoint server lists; no id twice. */
+		for (size_t j = 0; j <= i; j++) {
+			const P2BindingKey *o = &b->keys[j];
+
+			if (j < i && memcmp(o->kid, k->kid, P2_KID_LEN) == 0) {
+				abort();
+			}
+			for (size_t a = 0; a < k->n_servers; a++) {
+				for (size_t c = 0; c < o->n_servers; c++) {
+					if ((j < i || a != c) &&
+					    memcmp(k->servers[a], o->servers[c], P2_KEY_ID_LEN) ==
+					            0) {
+						abort();
+					}
+				}
+			}
+		}
 	}
 }
 

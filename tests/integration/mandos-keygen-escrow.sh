@@ -142,6 +142,9 @@ refused "--escrow-keyfile needs --escrow or --threshold" --dir "$T/k" --passfile
 	--escrow-keyfile=/x
 refused "Not a usable escrow keyfile path" --dir "$T/k" --passfile "$T/pw" --no-ssh --escrow \
 	--escrow-keyfile="/a b"
+# A '%' would be interpolated by the server (mandos-clients.conf(5)).
+refused "Not a usable escrow keyfile path" --dir "$T/k" --passfile "$T/pw" --no-ssh --escrow \
+	--escrow-keyfile="/a/100%.key"
 
 echo "# --threshold 2 of 3: escrow-2of3-<kid1>.conf, three sections, the servers pinned"
 $KG --dir "$T/k" --passfile "$T/pw" --no-ssh --threshold=2 --share-server "$A@192.0.2.1:7001" \

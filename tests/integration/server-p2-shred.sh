@@ -6,8 +6,9 @@
 # the keyfile with zeros (seen through a hard link made before) and deletes it, and its unlock
 # fails while the other clients still unlock; keys written inline give EscrowKeysInline naming
 # FILE:LINE and nothing changes; no keys: NoEscrowKeys; a keyfile the server may not write:
-# ShredFailed, keys wiped and client disabled all the same.  The state file, mandos-ctl
-# --dump-json, D-Bus and the log never hold a scalar.
+# ShredFailed, keys wiped and client disabled all the same; a reload that replaces a key sends
+# PropertiesChanged with the new kid.  The state file, mandos-ctl --dump-json, D-Bus and the log
+# never hold a scalar.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/server-lib.sh"
 . "$(dirname "$0")/dbus-lib.sh"
@@ -142,6 +143,25 @@ if [ "$(id -u)" -eq 0 ] && grep -q "Did setuid/setgid to" "$T/server.log"; then
 		--escrow="$T/p2-root/escrow-one.conf"
 	echo "a keyfile the server cannot write: ShredFailed, keys wiped, client disabled"
 fi
+
+# A reload that replaces other's key by another (as many keys, same file): EscrowKeyIds emits
+# PropertiesChanged with the new kid (§A.11), the new binding unlocks, the old one no longer.
+p2_escrow other two
+p2_keyfile "$KEYS/other.key" "$(p2_S other two)"
+reloads=$(grep -c "Reloaded" "$T/server.log" || true)
+kill -HUP "$SERVER_PID"
+wait_for 20 sh -c "[ \$(grep -c Reloaded '$T/server.log') -gt ${reloads:-0} ]" ||
+	fail "no reload"
+assert_eq "$(prop other EscrowKeyIds)" "as 1 \"$(p2_kid other two)\"" \
+	"other EscrowKeyIds after the reload"
+reloaded() {
+	grep -A30 "path=/clients/other; interface=org.freedesktop.DBus.Properties; member=PropertiesChanged" \
+		"$T/monitor" | grep -A3 'string "EscrowKeyIds"' | grep -qF "\"$(p2_kid other two)\""
+}
+wait_for 10 reloaded || { tail -n 60 "$T/monitor" >&2; fail "no PropertiesChanged with other's new kid"; }
+assert_p2_escrow_unlocks other two
+assert_p2_result other "code=5 flags=0 value=0" --flags=0 --escrow="$T/p2-other/escrow-one.conf"
+echo "a reload that replaces a key: PropertiesChanged with the new kid, the new key unlocks"
 
 # Nothing of a scalar in D-Bus, mandos-ctl --dump-json, the state file or the log.
 busctl --address="$BUS" call se.recompile.Mandos / org.freedesktop.DBus.ObjectManager \

@@ -171,6 +171,50 @@ START_TEST(item_limit)
 }
 END_TEST
 
+/*
+ * §B.4.3 step 3: every session carries every item, in item order (binding files in name order,
+ * shares in index order), each blinded with its own E, fresh in every session: the [E]G = x - c
+ * of all items of two sessions are pairwise distinct.
+ */
+START_TEST(items_per_session)
+{
+	uint8_t S[3][P2_SCALAR_LEN], eg[2 * 4][P2_POINT_LEN];
+	P2EscrowItem items[P2_MAX_ESCROW_ITEMS];
+	EscrowSession *ses[2] = {};
+	EscrowBindings bs;
+
+	make_threshold("escrow-b.conf", false, S);
+	make_single("escrow-a.conf", 0, S[0]);
+	ck_assert_int_eq(bindings_load(&bs, dir, false), 0);
+	ck_assert_uint_eq(bs.n_items, 4);
+	for (int t = 0; t < 2; t++) {
+		ck_assert_int_eq(bindings_session_new(&bs, &ses[t]), 0);
+		ck_assert_uint_eq(ses[t]->n, 4);
+		memcpy(items, ses[t]->items, sizeof(items));
+		ck_assert_int_eq(bindings_session_blind(&bs, ses[t], items, ses[t]->n), 0);
+		for (size_t q = 0; q < 4; q++) {
+			/* Item 0: escrow-a.conf's key; items 1 to 3: escrow-b.conf's shares. */
+			const P2BindingKey *k = &bs.list[q == 0 ? 0 : 1].b.keys[q == 0 ? 0 : q - 1];
+
+			ck_assert_mem_eq(items[q].kid, k->kid, P2_KID_LEN);
+			ck_assert_mem_eq(ses[t]->items[q].point, items[q].point, P2_POINT_LEN);
+			ck_assert_int_eq(
+			        crypto_core_ristretto255_sub(eg[4 * t + q], items[q].point, k->c),
+			        0);
+		}
+	}
+	ck_assert_str_eq(bs.list[0].file, "escrow-a.conf");
+	for (size_t i = 0; i < 8; i++) {
+		for (size_t j = 0; j < i; j++) {
+			ck_assert_mem_ne(eg[i], eg[j], P2_POINT_LEN);
+		}
+	}
+	bindings_session_free(ses[0]);
+	bindings_session_free(ses[1]);
+	bindings_done(&bs);
+}
+END_TEST
+
 START_TEST(single)
 {
 	uint8_t S[P2_SCALAR_LEN], wrong[P2_SCALAR_LEN];
@@ -261,6 +305,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, load_order_and_errors);
 	tcase_add_test(tc, item_limit);
+	tcase_add_test(tc, items_per_session);
 	tcase_add_test(tc, single);
 	tcase_add_test(tc, threshold);
 	tcase_add_test(tc, threshold_corrupt);

@@ -13,6 +13,7 @@
 
 #include "escrow.h"
 #include "keys.h"
+#include "msg.h"
 #include "p2.h"
 #include "sealed.h"
 #include "testrng.h"
@@ -137,6 +138,15 @@ START_TEST(run_b_values)
 	ck_assert_int_eq(
 	        p2_seal((const uint8_t *)PASSWORD, PASSWORD_LEN, seal_pk, sealed, sizeof(sealed)),
 	        0);
+	{
+		/* B.sealed_secret = A.sealed_secret (the same first draw). */
+		char b64[sodium_base64_ENCODED_LEN(sizeof(sealed), sodium_base64_VARIANT_ORIGINAL)];
+
+		p2_base64_encode(sealed, sizeof(sealed), b64, sizeof(b64));
+		ck_assert_str_eq(b64,
+		                 "dF0G2X2CoUDeD36rIYD1gN/DxIzLp72k0bAKZFPUTQGFXHvZgTYJy5dnXASJCR82"
+		                 "EzKKYGPVkJuZMIbuv0J77dmzFDuxCmY4Re5P5c4=");
+	}
 	ck_assert_int_eq(p2_escrow_enrol(id, (const uint8_t *)PASSWORD, PASSWORD_LEN, &b, S), 0);
 	ck_assert_hex(S, 32, "2801153303601781af0556ba0997e922ee32407b5fccbbe45be0f1b38c0ff003");
 	ck_assert_uint_eq(b.threshold, 0);
@@ -480,6 +490,89 @@ START_TEST(point_rules)
 }
 END_TEST
 
+/*
+ * A RESULT OK with n ESCROW items, item i being len[i] bytes of data[i] (48: kid ‖ y), built by
+ * hand: p2_result_build() refuses some of the malformed ones.  Returns its length.
+ */
+static size_t escrow_result(uint8_t *m, size_t n, const uint8_t *const *data, const uint16_t *len)
+{
+	size_t at = 0;
+
+	m[at++] = P2_MSG_VERSION;
+	m[at++] = P2_MSG_RESULT;
+	memset(m + at, 0, 8); /* code OK, flags, value, tlen */
+	at += 8;
+	m[at++] = (uint8_t)n;
+	for (size_t i = 0; i < n; i++) {
+		m[at++] = P2_ITEM_ESCROW;
+		m[at++] = (uint8_t)(len[i] & 0xff);
+		m[at++] = (uint8_t)(len[i] >> 8);
+		memcpy(m + at, data[i], len[i]);
+		at += len[i];
+	}
+	return at;
+}
+
+/*
+ * §A.4.2 / §B.6.3 "Client": an ESCROW item whose y is 0³², has the top bit set or is no point,
+ * whose kid was not requested, that repeats a kid or comes out of request order, or whose length
+ * is not 48, makes the RESULT malformed.
+ */
+START_TEST(result_escrow_rules)
+{
+	P2ClientAuth req = {.flags = P2_FLAG_WANT_ESCROW | P2_FLAG_SHOWS_STATUS, .n_items = 3};
+	uint8_t it[3][49], bad[49], m[512];
+	static const uint16_t l48[3] = {48, 48, 48};
+	P2Result res;
+	size_t n;
+
+	for (int i = 0; i < 3; i++) {
+		randombytes_buf(req.items[i].kid, P2_KID_LEN);
+		crypto_core_ristretto255_random(req.items[i].point);
+		memcpy(it[i], req.items[i].kid, P2_KID_LEN);
+		crypto_core_ristretto255_random(it[i] + P2_KID_LEN);
+		it[i][48] = 0;
+	}
+	/* In request order, any subset. */
+	n = escrow_result(m, 3, (const uint8_t *const[]){it[0], it[1], it[2]}, l48);
+	ck_assert_int_eq(p2_result_parse(m, n, &req, &res), 0);
+	ck_assert_uint_eq(res.n_items, 3);
+	n = escrow_result(m, 2, (const uint8_t *const[]){it[0], it[2]}, l48);
+	ck_assert_int_eq(p2_result_parse(m, n, &req, &res), 0);
+	/* Duplicate, out of order. */
+	n = escrow_result(m, 2, (const uint8_t *const[]){it[1], it[1]}, l48);
+	ck_assert_int_eq(p2_result_parse(m, n, &req, &res), -EBADMSG);
+	n = escrow_result(m, 2, (const uint8_t *const[]){it[2], it[0]}, l48);
+	ck_assert_int_eq(p2_result_parse(m, n, &req, &res), -EBADMSG);
+	/* Length 47 or 49. */
+	n = escrow_result(m, 1, (const uint8_t *const[]){it[0]}, (const uint16_t[]){47});
+	ck_assert_int_eq(p2_result_parse(m, n, &req, &res), -EBADMSG);
+	n = escrow_result(m, 1, (const uint8_t *const[]){it[0]}, (const uint16_t[]){49});
+	ck_assert_int_eq(p2_result_parse(m, n, &req, &res), -EBADMSG);
+	/* An unrequested kid; any kid when the request had none. */
+	memcpy(bad, it[1], sizeof(bad));
+	bad[0] ^= 1;
+	n = escrow_result(m, 1, (const uint8_t *const[]){bad}, l48);
+	ck_assert_int_eq(p2_result_parse(m, n, &req, &res), -EBADMSG);
+	n = escrow_result(m, 1, (const uint8_t *const[]){it[0]}, l48);
+	ck_assert_int_eq(
+	        p2_result_parse(m, n, &(P2ClientAuth){.flags = P2_FLAG_SHOWS_STATUS}, &res),
+	        -EBADMSG);
+	/* y: 0³², the top bit set on a valid y, ff…ff, 2²⁵⁵ − 19, an odd encoding. */
+	{
+		uint8_t ys[5][32];
+
+		bad_points(ys, it[1] + P2_KID_LEN);
+		for (int i = 0; i < 5; i++) {
+			memcpy(bad, it[1], sizeof(bad));
+			memcpy(bad + P2_KID_LEN, ys[i], 32);
+			n = escrow_result(m, 2, (const uint8_t *const[]){it[0], bad}, l48);
+			ck_assert_int_eq(p2_result_parse(m, n, &req, &res), -EBADMSG);
+		}
+	}
+}
+END_TEST
+
 /* ---- the exchange against a binding: wrong y, foreign binding, rewrap ---- */
 
 /* blind, evaluate with S, unblind: the K the client would get from a server holding S. */
@@ -736,6 +829,11 @@ static const struct {
         {false, 5, "c = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", 5, "not base64 of 32"},
         {false, 5, "c = pq5cbl+9DO10QklbKxG3CVnX9zh3qnjTLfs9527K9GY", 5, "not base64"},
         {false, 5, "c = pq5cbl+9DO10QklbKx G3CVnX9zh3qnjTLfs9527K9GY=", 5, "not base64"},
+        /* whitespace p2_base64_decode() would skip: not standard base64 */
+        {false, 4, "s = 1mpNMyV64EOI/WZjEzRpTw87\vJoci8JO9JCiobJS6yXs=", 4, "not base64 of 32"},
+        {false, 6, "nonce = Rs7Qe4UtbKPvQ7rf\fzOG5OfAQYFbPhdtf", 6, "not base64 of 24"},
+        {false, 7, "box = P2Sw1SUCouelkpoD9ky9A6Ru36ob30iiY8kpyxHrQgGn\v+6Trxq5THL3ZzJYY", 7,
+         "not base64 of 17"},
         {false, 6, NULL, 0, "`nonce` missing"},
         {false, 3, NULL, 0, "`kid` missing"},
         {false, 7, NULL, 0, "`box` missing"},
@@ -779,9 +877,15 @@ static const struct {
         {true, 4, "shares = 9", 4, "`shares` must be 2"},
         {true, 4, "shares = -3", 4, "`shares` must be 2"},
         {true, 4, "shares = 2", 24, "share number out of range"},
+        {true, 3, NULL, 7, "`threshold` missing before the first"},
         {true, 4, NULL, 7, "`shares` missing before the first"},
+        {true, 5, NULL, 7, "`data_nonce` missing before the first"},
+        {true, 5, "data_nonce = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 5, "not base64 of 24"},
         {true, 6, NULL, 7, "`data_box` missing before the first"},
         {true, 6, "data_box = AAAAAAAAAAAAAAAAAAAAAA==", 6, "not base64 of 17"},
+        {true, 5, "data_nonce = UTqsRp1hRye3j+92\fAeHMEq6MDTzoy62j", 5, "not base64 of 24"},
+        {true, 14, "box = GM45WdxBsu4kYJ/Qm5HrKR5BrbQPMwf+kMO39ZLiOc7d2eYf\vazY2+MSWRN0Lij3A", 14,
+         "not base64 of 48"},
         {true, 10, "kid = 74bdc2fe204153fba182932cdba1854d", 10, "not the key ID of `s`"},
         {true, 17, "server = 824C89AA8EFB95EF93629B4519599129CACE4ADAC9A6180DABA31CEED41ECEE6", 17,
          "two shares name one server"},
@@ -789,6 +893,9 @@ static const struct {
          "server = 1F0C09D0953E74E7D5D1F9537DC9B3F004D3137584386A520F5F03251CBD7F2D "
          "276c0103ed82c2b1e3e831d19225d8b07c94ec98f099b011b9462ed810f03747",
          25, "two shares name one server"},
+        {true, 11, "s = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 11, "not a valid point"},
+        {true, 20, "c = HGxWksAWjL+i00WsfwwpZNwIkaiuknsHvYC8QeOD+to=", 20, "not a valid point"},
+        {true, 13, "nonce = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 13, "not base64 of 24"},
         {true, 17, NULL, 16, "`server` missing"},
         {true, 20, NULL, 16, "`c` missing"},
         {true, 14, "box = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 14,
@@ -885,6 +992,56 @@ START_TEST(binding_file_whole_file_rules)
 	memset(text, '\n', len);
 	expect_rejected(text, len, 0, "larger than 1 MiB");
 	free(text);
+}
+END_TEST
+
+/* A box line of n zero bytes in base64 ("box = …" or "data_box = …"), malloc()ed. */
+static char *box_line(const char *key, size_t n)
+{
+	size_t size = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	uint8_t *raw = calloc(1, n);
+	char *b64 = malloc(size), *line;
+
+	ck_assert_ptr_nonnull(raw);
+	ck_assert_ptr_nonnull(b64);
+	p2_base64_encode(raw, n, b64, size);
+	ck_assert_int_gt(asprintf(&line, "%s = %s", key, b64), 0);
+	free(raw);
+	free(b64);
+	return line;
+}
+
+/* §B.3: box and data_box hold 17 … 65 503 bytes (a secret of 1 … 65 487 bytes). */
+START_TEST(binding_file_box_bounds)
+{
+	char *line, *text;
+	P2Binding b;
+
+	line = box_line("box", P2_ESCROW_BOX_MAX);
+	text = edit_line(B_binding_file, 7, line);
+	b = parse_ok(text);
+	ck_assert_uint_eq(b.keys[0].box_len, P2_ESCROW_BOX_MAX);
+	p2_binding_done(&b);
+	free(text);
+	free(line);
+	line = box_line("box", P2_ESCROW_BOX_MAX + 1);
+	text = edit_line(B_binding_file, 7, line);
+	expect_rejected(text, strlen(text), 7, "not base64 of 17");
+	free(text);
+	free(line);
+
+	line = box_line("data_box", P2_ESCROW_BOX_MAX);
+	text = edit_line(T_binding_file, 6, line);
+	b = parse_ok(text);
+	ck_assert_uint_eq(b.data_box_len, P2_ESCROW_BOX_MAX);
+	p2_binding_done(&b);
+	free(text);
+	free(line);
+	line = box_line("data_box", P2_ESCROW_BOX_MAX + 1);
+	text = edit_line(T_binding_file, 6, line);
+	expect_rejected(text, strlen(text), 6, "not base64 of 17");
+	free(text);
+	free(line);
 }
 END_TEST
 
@@ -1038,6 +1195,7 @@ int main(void)
 	tcase_add_test(tc, point_rules);
 	tcase_add_test(tc, single_open_rules);
 	tcase_add_test(tc, threshold_rules);
+	tcase_add_test(tc, result_escrow_rules);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
@@ -1046,6 +1204,7 @@ int main(void)
 	                    (int)(sizeof(bad_files) / sizeof(bad_files[0])));
 	tcase_add_test(tc, binding_file_duplicate_kid);
 	tcase_add_test(tc, binding_file_whole_file_rules);
+	tcase_add_test(tc, binding_file_box_bounds);
 	tcase_add_test(tc, binding_file_accepted);
 	tcase_add_test(tc, binding_load);
 	tcase_set_timeout(tc, 60);

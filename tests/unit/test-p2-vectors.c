@@ -85,6 +85,17 @@ static const struct {
          "MCowBQYDK2VwAyEAKay64UG8yvCyLhqU000LxzYeUm0L/hLIl5S8kyKWbdc="},
 };
 
+/* §B.6.2: Run T's share servers 2 and 3 (server 1 is `server` above). */
+static const struct {
+	uint8_t seed_first;
+	const char *pk, *key_id;
+} share_servers[] = {
+        {0xa0, "4fd099ccd47d7893dfe9ec24414ecb0d9b5420232aad30d91c465be33cbe65c4",
+         "1F0C09D0953E74E7D5D1F9537DC9B3F004D3137584386A520F5F03251CBD7F2D"},
+        {0xc0, "dde3bccec7f3a66a1115f45d720f4dc135c3ae7c4e22dca38fdb1efd6a495ff8",
+         "276C0103ED82C2B1E3E831D19225D8B07C94EC98F099B011B9462ED810F03747"},
+};
+
 START_TEST(key_vectors)
 {
 	uint8_t seed[32], seal_pk[32], seal_sk[32];
@@ -103,6 +114,16 @@ START_TEST(key_vectors)
 		ck_assert_str_eq(body, identities[i].priv_pem);
 		pem_body(P2_KEY_ED25519_PUBLIC, ident->pk, body, sizeof(body));
 		ck_assert_str_eq(body, identities[i].pub_pem);
+		p2_identity_free(ident);
+	}
+	for (size_t i = 0; i < sizeof(share_servers) / sizeof(share_servers[0]); i++) {
+		P2Identity *ident = NULL;
+
+		seed_range(seed, share_servers[i].seed_first);
+		ck_assert_int_eq(p2_identity_from_seed(seed, &ident), 0);
+		ck_assert_hex(ident->pk, 32, share_servers[i].pk);
+		p2_key_id_hex(ident->pk, id);
+		ck_assert_str_eq(id, share_servers[i].key_id);
 		p2_identity_free(ident);
 	}
 

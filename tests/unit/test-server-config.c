@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "escrow.h"
 #include "log.h"
 #include "secmem.h"
 
@@ -512,6 +513,122 @@ START_TEST(protocol2_clients)
 }
 END_TEST
 
+/* Small canonical scalars 2, 3, 4 (base64) for escrow keys. */
+#define S2_B64 "AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+#define S3_B64 "AwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+#define S4_B64 "BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+/* The escrow keys of e are the scalars first, first + 1, ... (one byte each), in this order. */
+static void assert_scalars(const ClientEscrow *e, unsigned first, size_t n)
+{
+	const uint8_t(*kids)[ESCROW_KID_LEN] = client_escrow_kids(e);
+
+	ck_assert_uint_eq(e->n, n);
+	ck_assert_ptr_nonnull(kids);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t S[P2_SCALAR_LEN] = {(uint8_t)(first + i)}, s[P2_POINT_LEN], kid[P2_KID_LEN];
+
+		ck_assert_mem_eq(secret_data(&e->scalars) + i * ESCROW_SCALAR_LEN, S,
+		                 P2_SCALAR_LEN);
+		ck_assert_int_eq(p2_escrow_server_key(S, s, kid), 0);
+		ck_assert_mem_eq(kids[i], kid, P2_KID_LEN);
+	}
+}
+
+/* §B.2: escrow_key (several, continuation lines) and escrow_keyfile (expanded as secfile:
+ * "%(name)s", then $VAR and ~), their union; every client's scalars in the one store, wiped
+ * when the configuration is dropped (a reload or the exit). */
+START_TEST(escrow_clients)
+{
+	SecretStore *st = secret_store_new();
+	ClientsConfig c;
+	char *err, path[300], *text = NULL;
+	size_t len = 0;
+	Secret other;
+	FILE *f;
+
+	write_file("esc-inl", "# a comment\n" S4_B64 "\n");
+	write_file("esc-home", S3_B64 "\n");
+	write_file("100%.key", S2_B64 " " S3_B64 "\n");
+	setenv("HOME", dir, 1);
+	ck_assert_int_eq(load("[DEFAULT]\n"
+	                      "escrowdir = $TEST_SECDIR\n"
+	                      "\n"
+	                      "[inl]\n"
+	                      "key_id = " KEY1 "\n"
+	                      "protocols = 2\n"
+	                      "escrow_key = " S2_B64 "\n"
+	                      "    " S3_B64 "\n"
+	                      "escrow_keyfile = %(escrowdir)s/esc-inl\n"
+	                      "\n"
+	                      "[home]\n"
+	                      "key_id = " KEY1 "\n"
+	                      "protocols = 2\n"
+	                      "escrow_keyfile = ~/esc-home\n"
+	                      "\n"
+	                      "[percent]\n"
+	                      "key_id = " KEY1 "\n"
+	                      "protocols = 2\n"
+	                      "escrow_keyfile = %(escrowdir)s/100%%.key\n",
+	                      st, &c, &err),
+	                 0);
+	ck_assert_uint_eq(c.n, 3);
+	/* The union: escrow_key's first, then the keyfile's. */
+	assert_scalars(&c.clients[0].delivery.escrow, 2, 3);
+	snprintf(path, sizeof(path), "%s/esc-inl", dir);
+	ck_assert_str_eq(c.clients[0].delivery.escrow.keyfile, path);
+	snprintf(path, sizeof(path), "%s/clients.conf:7", dir);
+	ck_assert_str_eq(c.clients[0].delivery.escrow.inline_at, path);
+	assert_scalars(&c.clients[1].delivery.escrow, 3, 1);
+	snprintf(path, sizeof(path), "%s/esc-home", dir);
+	ck_assert_str_eq(c.clients[1].delivery.escrow.keyfile, path);
+	ck_assert_ptr_null(c.clients[1].delivery.escrow.inline_at);
+	assert_scalars(&c.clients[2].delivery.escrow, 2, 2);
+	snprintf(path, sizeof(path), "%s/100%%.key", dir);
+	ck_assert_str_eq(c.clients[2].delivery.escrow.keyfile, path);
+	clients_config_done(&c, st);
+
+	/* An undefined "%(name)s" in the path is an error, as in any value. */
+	expect_error("[a]\nkey_id = " KEY1 "\nprotocols = 2\nescrow_keyfile = %(nosuch)s/k\n",
+	             "clients.conf:4: ");
+
+	/* 300 clients with escrow keys: their scalars share one sodium_malloc() chunk (not one
+	 * each), and dropping the configuration wipes them there (another secret keeps the
+	 * chunk in use, so it is not merely freed). */
+	ck_assert_int_eq(secret_store_put(st, "other", 5, &other), 0);
+	f = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 300; i++) {
+		fprintf(f, "[c%d]\nkey_id = " KEY1 "\nprotocols = 2\nescrow_key = %s\n\n", i,
+		        i % 2 ? S3_B64 : S2_B64 " " S4_B64);
+	}
+	fclose(f);
+	ck_assert_int_eq(load(text, st, &c, &err), 0);
+	free(text);
+	ck_assert_uint_eq(c.n, 300);
+	ck_assert_uint_eq(secret_store_chunks(st), 1);
+	{
+		const unsigned char *first = secret_data(&c.clients[0].delivery.escrow.scalars);
+		const unsigned char *last = secret_data(&c.clients[299].delivery.escrow.scalars);
+
+		ck_assert_uint_eq(first[0], 2);
+		ck_assert_uint_eq(last[0], 3);
+		clients_config_done(&c, st);
+		/* The chunk stays mapped; the scalars' bytes are zeros now. */
+		ck_assert_uint_eq(secret_store_chunks(st), 1);
+		for (size_t i = 0; i < 2 * ESCROW_SCALAR_LEN; i++) {
+			ck_assert_uint_eq(first[i], 0);
+		}
+		for (size_t i = 0; i < ESCROW_SCALAR_LEN; i++) {
+			ck_assert_uint_eq(last[i], 0);
+		}
+	}
+	ck_assert_mem_eq(secret_data(&other), "other", 5);
+	secret_store_drop(st, &other);
+	secret_store_free(st);
+}
+END_TEST
+
 START_TEST(protocol2_settings)
 {
 	ServerSettings s;
@@ -599,6 +716,7 @@ int main(void)
 	tcase_add_test(tc, protocols_values);
 	tcase_add_test(tc, protocol2_clients);
 	tcase_add_test(tc, protocol2_settings);
+	tcase_add_test(tc, escrow_clients);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
