@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -165,4 +166,33 @@ int secbuf_read_all(SecBuf *b, int fd)
 void secmem_wipe(void *p, size_t n)
 {
 	sodium_memzero(p, n);
+}
+
+void *secmem_realloc(void *p, size_t old_size, size_t new_size)
+{
+	void *n = malloc(new_size ? new_size : 1);
+
+	if (!n) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (p) {
+		memcpy(n, p, MIN(old_size, new_size));
+		secmem_free(p, old_size);
+	}
+	return n;
+}
+
+void *secmem_free(void *p, size_t n)
+{
+	if (p) {
+		sodium_memzero(p, n);
+		free(p);
+	}
+	return NULL;
+}
+
+char *secmem_strfree(char *s)
+{
+	return s ? secmem_free(s, strlen(s)) : NULL;
 }

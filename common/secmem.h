@@ -70,3 +70,21 @@ int secbuf_read_all(SecBuf *b, int fd);
 
 /* Wipe a stack or heap region that held a secret.  The compiler may not elide it. */
 void secmem_wipe(void *p, size_t n);
+
+/*
+ * For ordinary malloc() buffers that may hold a secret's text (a config file and its values):
+ * never realloc() them, since realloc() may leave the old block in the free heap unwiped.
+ *
+ * secmem_realloc() allocates new_size bytes, copies MIN(old_size, new_size) bytes of p, wipes
+ * old_size bytes of p and frees it.  p may be NULL (old_size is then ignored).  Returns the new
+ * block, or NULL with errno ENOMEM and p untouched.
+ */
+void *secmem_realloc(void *p, size_t old_size, size_t new_size);
+
+/* Wipe n bytes at p, then free(p).  Accepts NULL; always returns NULL. */
+void *secmem_free(void *p, size_t n);
+
+/* Wipe a NUL-terminated string up to its NUL, then free it.  Accepts NULL; returns NULL. */
+char *secmem_strfree(char *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(char *, secmem_strfree)
+#define _cleanup_wipe_free_ _cleanup_(secmem_strfreep)

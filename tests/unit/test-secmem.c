@@ -156,6 +156,28 @@ START_TEST(wipe)
 }
 END_TEST
 
+/* Heap helpers for secrets' text: growth by copy (never in place), NULL accepted. */
+START_TEST(heap_helpers)
+{
+	char *p = secmem_realloc(NULL, 123, 4), *q;
+	_cleanup_wipe_free_ char *s = strdup("a secret");
+
+	ck_assert_ptr_nonnull(p);
+	memcpy(p, "abcd", 4);
+	q = secmem_realloc(p, 4, 1000);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_mem_eq(q, "abcd", 4);
+	p = secmem_realloc(q, 1000, 2);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_mem_eq(p, "ab", 2);
+	ck_assert_ptr_null(secmem_free(p, 2));
+	ck_assert_ptr_null(secmem_free(NULL, 10));
+	ck_assert_ptr_null(secmem_strfree(NULL));
+	ck_assert_ptr_nonnull(s);
+	/* What they wipe before freeing is checked in test-config-wipe, which wraps free(). */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("secmem");
@@ -174,6 +196,7 @@ int main(void)
 	tcase_add_test(tc, read_nonblocking_empty);
 	tcase_add_test(tc, harden);
 	tcase_add_test(tc, wipe);
+	tcase_add_test(tc, heap_helpers);
 	/* Needs a forked child, and valgrind reports the deliberate fault; skip it there. */
 	if (!getenv("CK_FORK") || strcmp(getenv("CK_FORK"), "no") != 0) {
 		if (!getenv("LD_PRELOAD") || !strstr(getenv("LD_PRELOAD"), "vgpreload")) {
