@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "secmem.h"
 
 int loop_write(int fd, const void *buf, size_t n)
 {
@@ -43,9 +44,11 @@ int loop_write(int fd, const void *buf, size_t n)
 
 int read_full_fd(int fd, size_t max, char **ret, size_t *ret_len)
 {
-	_cleanup_free_ char *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0, cap = 0;
+	int r;
 
+	/* The text may hold secrets (clients.conf): every block let go of is wiped first. */
 	for (;;) {
 		ssize_t k;
 
@@ -57,33 +60,40 @@ int read_full_fd(int fd, size_t max, char **ret, size_t *ret_len)
 				ncap = max + 2;
 			}
 			if (ncap <= len + 1) {
-				return -EFBIG;
+				r = -EFBIG;
+				goto fail;
 			}
-			n = realloc(buf, ncap);
+			n = secmem_realloc(buf, cap, ncap);
 			if (!n) {
-				return -ENOMEM;
+				r = -ENOMEM;
+				goto fail;
 			}
 			buf = n;
 			cap = ncap;
 		}
 		k = RETRY_EINTR(read(fd, buf + len, cap - len - 1));
 		if (k < 0) {
-			return negative_errno();
+			r = negative_errno();
+			goto fail;
 		}
 		if (k == 0) {
 			break;
 		}
 		len += (size_t)k;
 		if (len > max) {
-			return -EFBIG;
+			r = -EFBIG;
+			goto fail;
 		}
 	}
 	buf[len] = '\0';
 	if (ret_len) {
 		*ret_len = len;
 	}
-	*ret = TAKE_PTR(buf);
+	*ret = buf;
 	return 0;
+fail:
+	secmem_free(buf, cap);
+	return r;
 }
 
 int read_full_file(const char *path, size_t max, char **ret, size_t *ret_len)

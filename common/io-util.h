@@ -14,8 +14,13 @@ int loop_write(int fd, const void *buf, size_t n);
 
 /*
  * Read fd to end of file into a new malloc()ed buffer, NUL-terminated (the NUL is not counted
- * in *ret_len).  Fails with -EFBIG if there is more than max bytes.  Not for secrets: use
- * secbuf_read_all() for those.  Returns 0 or -errno; outputs untouched on failure.
+ * in *ret_len).  Fails with -EFBIG if there is more than max bytes.  Returns 0 or -errno;
+ * outputs untouched on failure.
+ *
+ * Every buffer it lets go of (outgrown, or on failure) is wiped first, so a text holding
+ * secrets (clients.conf) leaves no copy in the free heap but the one returned, which the caller
+ * wipes (secmem_free(text, len)) when it may hold one.  Key material whose bytes are the secret
+ * belongs in secure memory: secbuf_read_all().
  */
 int read_full_fd(int fd, size_t max, char **ret, size_t *ret_len);
 
