@@ -13,6 +13,7 @@
 
 #include "io-util.h"
 #include "parse-util.h"
+#include "secmem.h"
 
 #define INI_MAX_DEPTH 10
 
@@ -50,11 +51,15 @@ static uint64_t hash_string(const char *s)
 	return h;
 }
 
+/*
+ * Values may be secrets (clients.conf's secret and escrow_key), so every buffer that held one,
+ * whole or in part, is wiped before it is freed, and none is grown with realloc().
+ */
 static void section_done(IniSection *s)
 {
 	for (size_t i = 0; i < s->n_entries; i++) {
 		free(s->entries[i].key);
-		free(s->entries[i].value);
+		secmem_strfree(s->entries[i].value);
 	}
 	free(s->entries);
 	free(s->name);
@@ -130,7 +135,8 @@ static IniEntry *section_find(const IniSection *s, const char *key)
 static int section_set(IniSection *s, const char *key, size_t keylen, const char *value,
                        size_t valuelen, unsigned line, IniEntry **ret)
 {
-	_cleanup_free_ char *k = strndup(key, keylen), *v = strndup(value, valuelen);
+	_cleanup_free_ char *k = strndup(key, keylen);
+	_cleanup_wipe_free_ char *v = strndup(value, valuelen);
 	IniEntry *e;
 
 	if (!k || !v) {
@@ -141,7 +147,7 @@ static int section_set(IniSection *s, const char *key, size_t keylen, const char
 	}
 	e = section_find(s, k);
 	if (e) {
-		free(e->value);
+		secmem_strfree(e->value);
 		e->value = TAKE_PTR(v);
 		e->line = line;
 	} else {
@@ -266,7 +272,7 @@ static int pending_add(Pending *p, const char *s, size_t n, bool newline_first)
 	}
 	if (need > p->cap) {
 		size_t ncap = MAX(need, p->cap * 2);
-		char *b = realloc(p->buf, ncap);
+		char *b = secmem_realloc(p->buf, p->cap, ncap);
 
 		if (!b) {
 			return -ENOMEM;
@@ -298,7 +304,7 @@ static int pending_flush(Pending *p)
 	if (!v) {
 		return -ENOMEM;
 	}
-	free(p->entry->value);
+	secmem_strfree(p->entry->value);
 	p->entry->value = v;
 	p->entry = NULL;
 	p->len = 0;
@@ -470,7 +476,7 @@ static int parse(IniFile *ini, const char *text, size_t len, char **ret_error)
 	}
 	r = pending_flush(&pend);
 out:
-	free(pend.buf);
+	secmem_free(pend.buf, pend.cap);
 	return r;
 }
 
@@ -509,7 +515,7 @@ int ini_parse_string(const char *name, const char *text, size_t len, const char 
 int ini_parse_file(const char *path, const char *display_name, const char *const *defaults,
                    IniFile **ret, char **ret_error)
 {
-	_cleanup_free_ char *text = NULL;
+	char *text = NULL;
 	size_t len;
 	int r;
 
@@ -517,8 +523,10 @@ int ini_parse_file(const char *path, const char *display_name, const char *const
 	if (r < 0) {
 		return r;
 	}
-	return ini_parse_string(display_name ? display_name : path, text, len, defaults, ret,
-	                        ret_error);
+	r = ini_parse_string(display_name ? display_name : path, text, len, defaults, ret,
+	                     ret_error);
+	secmem_free(text, len);
+	return r;
 }
 
 const char *ini_file_name(const IniFile *ini)
@@ -650,7 +658,7 @@ static int out_add(Out *o, const char *s, size_t n)
 		if (ncap > INI_FILE_MAX) {
 			return -EFBIG;
 		}
-		b = realloc(o->buf, ncap);
+		b = secmem_realloc(o->buf, o->cap, ncap);
 		if (!b) {
 			return -ENOMEM;
 		}
@@ -746,7 +754,7 @@ int ini_get(const IniFile *ini, const char *section, const char *key, char **ret
 		r = interpolate(ini, s, e, e->value, 1, &o, ret_error);
 	}
 	if (r < 0) {
-		free(o.buf);
+		secmem_free(o.buf, o.cap);
 		return r;
 	}
 	*ret_value = o.buf;

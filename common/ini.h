@@ -26,6 +26,9 @@
  *    error; nesting deeper than 10 is an error.
  *
  * Errors are one line: "FILE:LINE: what was expected".
+ *
+ * Values may be secrets (clients.conf's secret and escrow_key): the reader wipes every copy it
+ * lets go of (the file's text, values being assembled or replaced, ini_free()'s values).
  */
 
 typedef struct IniFile IniFile;
@@ -81,9 +84,9 @@ const char *ini_get_raw(const IniFile *ini, const char *section, const char *key
 unsigned ini_key_line(const IniFile *ini, const char *section, const char *key);
 
 /*
- * The interpolated value of a key.  Returns 0 with a malloc()ed *ret_value; -ENOENT when the
- * key is absent (nothing else set); -EINVAL for an interpolation error, with a message in
- * *ret_error if not NULL; -ENOMEM.
+ * The interpolated value of a key.  Returns 0 with a malloc()ed *ret_value (free a secret's
+ * with secmem_strfree()); -ENOENT when the key is absent (nothing else set); -EINVAL for an
+ * interpolation error, with a message in *ret_error if not NULL; -ENOMEM.
  */
 int ini_get(const IniFile *ini, const char *section, const char *key, char **ret_value,
             char **ret_error);
