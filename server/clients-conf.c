@@ -394,7 +394,8 @@ static int get_bool(Loader *l, const char *section, const char *key, bool *ret)
 
 static int load_secret(Loader *l, const char *section, ClientConfig *cc)
 {
-	_cleanup_free_ char *secret = NULL, *secfile = NULL;
+	_cleanup_wipe_free_ char *secret = NULL;
+	_cleanup_free_ char *secfile = NULL;
 	int r;
 
 	secbuf_clear(l->scratch);
@@ -404,7 +405,6 @@ static int load_secret(Loader *l, const char *section, ClientConfig *cc)
 	}
 	if (secret) {
 		r = base64_decode_secbuf(secret, strlen(secret), l->scratch);
-		secmem_wipe(secret, strlen(secret));
 		if (r == -EINVAL) {
 			return client_error(l, section, "secret", "%s: invalid base64 secret",
 			                    section);
