@@ -542,7 +542,9 @@ static int keep_sealed(Loader *l, const char *section, const char *key, const vo
  */
 static int load_sealed(Loader *l, const char *section, ClientDelivery *d)
 {
-	_cleanup_free_ char *text = NULL, *file = NULL, *path = NULL, *data = NULL;
+	_cleanup_wipe_free_ char *text = NULL;
+	_cleanup_free_ char *file = NULL, *path = NULL;
+	char *data = NULL;
 	size_t len;
 	int r;
 
@@ -590,7 +592,9 @@ static int load_sealed(Loader *l, const char *section, ClientDelivery *d)
 		                 path, strerror(-r));
 		return 0;
 	}
-	return keep_sealed(l, section, "sealed_secfile", data, len, d);
+	r = keep_sealed(l, section, "sealed_secfile", data, len, d);
+	secmem_free(data, len);
+	return r;
 }
 
 /* ---- escrow keys (§B.2) ---- */
@@ -918,7 +922,7 @@ void client_escrow_done(ClientEscrow *e, SecretStore *store)
 
 void client_delivery_done(ClientDelivery *d, SecretStore *store)
 {
-	free(d->sealed);
+	secmem_free(d->sealed, d->sealed_len);
 	client_escrow_done(&d->escrow, store);
 	*d = (ClientDelivery){0};
 }

@@ -36,7 +36,7 @@ void *__wrap_realloc(void *p, size_t n);
 void __wrap_free(void *p);
 
 #define NEEDLE_LEN 12 /* raw bytes; their base64 is 16 characters */
-#define MAX_NEEDLES 16
+#define MAX_NEEDLES 24
 
 typedef struct Needle {
 	const char *what;
@@ -147,6 +147,9 @@ static const uint8_t secfile_c[SECRET_LEN] = "WIPEsecfileC: the raw bytes of [c]
 static const uint8_t escrow_1[ESCROW_SCALAR_LEN] = "WIPEescrow-1:inline scalar..";
 static const uint8_t escrow_2[ESCROW_SCALAR_LEN] = "WIPEescrow-2:inline scalar..";
 static const uint8_t escrow_k[ESCROW_SCALAR_LEN] = "WIPEkeyfile:a keyfile scalar";
+#define SEALED_LEN 64
+static const uint8_t sealed_b[SEALED_LEN] = "WIPEsealedB:sealed_secret of [b], a box of 64 bytes.";
+static const uint8_t sealed_c[SEALED_LEN] = "WIPEsealedC:sealed_secfile of [c], a box of 64 bytes";
 
 #define KEY1 "dd3677011afdb724949f3fb96a511e42494fd2b7059aade2c9ae7beca78b91b8"
 
@@ -169,13 +172,15 @@ static void write_file(const char *name, const void *data, size_t len)
 /*
  * clients.conf with every way a secret gets in: [a] a base64 secret on two lines, two inline
  * escrow keys (the first alone on its line, so the value grows) and an escrow_keyfile; [b] a
- * secret put together by interpolation; [c] a secfile.  Then over 8 KiB of comments, so that
+ * secret put together by interpolation, and a sealed_secret; [c] a secfile and a
+ * sealed_secfile.  Then over 8 KiB of comments, so that
  * the reader's buffer outgrows its first block with the secrets in it.  `tail` is appended.
  */
 static void write_conf(const char *tail)
 {
 	static char conf[32 * 1024];
 	char a[2 * SECRET_LEN], b[2 * SECRET_LEN], e1[64], e2[64], k[64], keyfile[80];
+	char sb[2 * SEALED_LEN];
 	size_t n;
 
 	sodium_bin2base64(a, sizeof(a), secret_a, SECRET_LEN, sodium_base64_VARIANT_ORIGINAL);
@@ -189,6 +194,8 @@ static void write_conf(const char *tail)
 	n = (size_t)snprintf(keyfile, sizeof(keyfile), "# escrow key\n%s\n", k);
 	write_file("escrow.key", keyfile, n);
 	write_file("secfile", secfile_c, SECRET_LEN);
+	write_file("sealed", sealed_c, SEALED_LEN);
+	sodium_bin2base64(sb, sizeof(sb), sealed_b, SEALED_LEN, sodium_base64_VARIANT_ORIGINAL);
 	n = (size_t)snprintf(conf, sizeof(conf),
 	                     "[DEFAULT]\n"
 	                     "dir = %s\n"
@@ -207,12 +214,14 @@ static void write_conf(const char *tail)
 	                     "b1 = %.32s\n"
 	                     "b2 = %s\n"
 	                     "secret = %%(b1)s%%(b2)s\n"
+	                     "sealed_secret = %s\n"
 	                     "\n"
 	                     "[c]\n"
 	                     "key_id = " KEY1 "\n"
 	                     "secfile = %%(dir)s/secfile\n"
+	                     "sealed_secfile = %%(dir)s/sealed\n"
 	                     "\n",
-	                     dir, a, a + 32, e1, e2, b, b + 32);
+	                     dir, a, a + 32, e1, e2, b, b + 32, sb);
 	for (int i = 0; i < 200; i++) {
 		n += (size_t)snprintf(
 		        conf + n, sizeof(conf) - n,
@@ -285,6 +294,10 @@ START_TEST(clients_conf_wiped)
 	                 escrow_k, ESCROW_SCALAR_LEN);
 	ck_assert_mem_eq(secret_data(&c.clients[1].secret), secret_b, SECRET_LEN);
 	ck_assert_mem_eq(secret_data(&c.clients[2].secret), secfile_c, SECRET_LEN);
+	ck_assert_uint_eq(c.clients[1].delivery.sealed_len, SEALED_LEN);
+	ck_assert_mem_eq(c.clients[1].delivery.sealed, sealed_b, SEALED_LEN);
+	ck_assert_uint_eq(c.clients[2].delivery.sealed_len, SEALED_LEN);
+	ck_assert_mem_eq(c.clients[2].delivery.sealed, sealed_c, SEALED_LEN);
 	ck_assert_msg(n_hits == 0, "while loading: %s", hits);
 	ck_assert_uint_gt(n_inspected, 0);
 
@@ -353,6 +366,9 @@ int main(void)
 	add_needle("escrow_key #2 (bytes)", escrow_2, false);
 	add_needle("escrow_keyfile's key (base64)", escrow_k, true);
 	add_needle("escrow_keyfile's key (bytes)", escrow_k, false);
+	add_needle("sealed_secret [b] (base64)", sealed_b, true);
+	add_needle("sealed_secret [b] (bytes)", sealed_b, false);
+	add_needle("sealed_secfile [c] (bytes)", sealed_c, false);
 	tcase_add_test(tc, wrappers_work);
 	tcase_add_test(tc, clients_conf_wiped);
 	tcase_add_test(tc, clients_conf_error_wiped);
