@@ -686,8 +686,7 @@ static int read_text(const char *path, char **ret)
 		return exit_status_of(r);
 	}
 	if (strlen(*ret) != len) {
-		free(*ret);
-		*ret = NULL;
+		*ret = secmem_free(*ret, len);
 		log_error("%s: a NUL byte", path);
 		return EX_DATAERR;
 	}
@@ -816,8 +815,9 @@ typedef struct Enrolment {
 
 static void enrolment_done(Enrolment *e)
 {
-	free(e->head);
-	free(e->tail);
+	/* The head holds the section's secret = (and sealed_secret =) lines. */
+	secmem_strfree(e->head);
+	secmem_strfree(e->tail);
 	secbuf_free(e->pw);
 	*e = (Enrolment){0};
 }
