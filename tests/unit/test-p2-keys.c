@@ -351,92 +351,6 @@ START_TEST(messages)
 }
 END_TEST
 
-/* One ESCROW item of a raw RESULT: kid, then len - 16 bytes of y (y holds at least that). */
-typedef struct RawEscrow {
-	const uint8_t *kid;
-	const uint8_t *y;
-	uint16_t len;
-} RawEscrow;
-
-/* A RESULT OK with these ESCROW items, as a server may send it (no builder checks). */
-static size_t raw_escrow_result(uint8_t *m, const RawEscrow *it, size_t n)
-{
-	size_t at = 0;
-
-	m[at++] = P2_MSG_VERSION;
-	m[at++] = P2_MSG_RESULT;
-	memset(m + at, 0, 8); /* code OK, flags, value, tlen */
-	at += 8;
-	m[at++] = (uint8_t)n;
-	for (size_t i = 0; i < n; i++) {
-		m[at++] = P2_ITEM_ESCROW;
-		m[at++] = (uint8_t)it[i].len;
-		m[at++] = (uint8_t)(it[i].len >> 8);
-		memcpy(m + at, it[i].kid, P2_KID_LEN);
-		memcpy(m + at + P2_KID_LEN, it[i].y, it[i].len - P2_KID_LEN);
-		at += it[i].len;
-	}
-	return at;
-}
-
-/*
- * The client's checks of a RESULT's ESCROW items (§A.4.2 "RESULT", §B.6.3 "Client"): each of a
- * requested kid, at most one per kid, in request order, 48 bytes long, y acceptable; any other
- * answer is malformed (the session closes and the attempt fails).
- */
-START_TEST(result_escrow_items)
-{
-	P2ClientAuth req = {.flags = P2_FLAG_WANT_ESCROW, .n_items = 2};
-	uint8_t m[512], y[P2_POINT_LEN + 1], bad[P2_POINT_LEN + 1], *k0, *k1;
-	P2Result got;
-	size_t n;
-
-	randombytes_buf(req.items[0].kid, P2_KID_LEN);
-	memcpy(req.items[1].kid, req.items[0].kid, P2_KID_LEN);
-	req.items[1].kid[0] ^= 1;
-	k0 = req.items[0].kid;
-	k1 = req.items[1].kid;
-	crypto_core_ristretto255_random(y);
-	y[P2_POINT_LEN] = 0;
-
-	/* Both in request order, or only some of them: accepted. */
-	n = raw_escrow_result(m, (RawEscrow[]){{k0, y, 48}, {k1, y, 48}}, 2);
-	ck_assert_int_eq(p2_result_parse(m, n, &req, &got), 0);
-	ck_assert_uint_eq(got.n_items, 2);
-	ck_assert_mem_eq(got.items[1].data, k1, P2_KID_LEN);
-	n = raw_escrow_result(m, (RawEscrow[]){{k1, y, 48}}, 1);
-	ck_assert_int_eq(p2_result_parse(m, n, &req, &got), 0);
-	/* A duplicate, out of order, or not 48 bytes. */
-	n = raw_escrow_result(m, (RawEscrow[]){{k0, y, 48}, {k0, y, 48}}, 2);
-	ck_assert_int_eq(p2_result_parse(m, n, &req, &got), -EBADMSG);
-	n = raw_escrow_result(m, (RawEscrow[]){{k1, y, 48}, {k1, y, 48}}, 2);
-	ck_assert_int_eq(p2_result_parse(m, n, &req, &got), -EBADMSG);
-	n = raw_escrow_result(m, (RawEscrow[]){{k1, y, 48}, {k0, y, 48}}, 2);
-	ck_assert_int_eq(p2_result_parse(m, n, &req, &got), -EBADMSG);
-	n = raw_escrow_result(m, (RawEscrow[]){{k0, y, 47}}, 1);
-	ck_assert_int_eq(p2_result_parse(m, n, &req, &got), -EBADMSG);
-	n = raw_escrow_result(m, (RawEscrow[]){{k0, y, 49}}, 1);
-	ck_assert_int_eq(p2_result_parse(m, n, &req, &got), -EBADMSG);
-	/* y: the top bit set, 32 zero bytes, not a point (top bit clear, not zero). */
-	memcpy(bad, y, sizeof(bad));
-	bad[31] |= 0x80;
-	n = raw_escrow_result(m, (RawEscrow[]){{k0, bad, 48}}, 1);
-	ck_assert_int_eq(p2_result_parse(m, n, &req, &got), -EBADMSG);
-	memset(bad, 0, sizeof(bad));
-	n = raw_escrow_result(m, (RawEscrow[]){{k0, bad, 48}}, 1);
-	ck_assert_int_eq(p2_result_parse(m, n, &req, &got), -EBADMSG);
-	do {
-		randombytes_buf(bad, P2_POINT_LEN);
-		bad[31] &= 0x7f;
-	} while (crypto_core_ristretto255_is_valid_point(bad) || sodium_is_zero(bad, 32));
-	n = raw_escrow_result(m, (RawEscrow[]){{k0, bad, 48}}, 1);
-	ck_assert_int_eq(p2_result_parse(m, n, &req, &got), -EBADMSG);
-	/* (The same bytes with a valid y are fine: only y was wrong.) */
-	n = raw_escrow_result(m, (RawEscrow[]){{k0, y, 48}}, 1);
-	ck_assert_int_eq(p2_result_parse(m, n, &req, &got), 0);
-}
-END_TEST
-
 START_TEST(sealing)
 {
 	uint8_t sk[32], box[100];
@@ -486,7 +400,6 @@ int main(void)
 	tcase_add_test(tc, base64);
 	tcase_add_test(tc, text_and_points);
 	tcase_add_test(tc, messages);
-	tcase_add_test(tc, result_escrow_items);
 	tcase_add_test(tc, sealing);
 	tcase_add_test(tc, sizes);
 	suite_add_tcase(s, tc);
