@@ -26,6 +26,7 @@
 
 #include "clock.h"
 #include "escrow.h"
+#include "floor.h"
 #include "keys.h"
 #include "macro.h"
 #include "p2.h"
@@ -48,13 +49,21 @@
  * the other sessions are ended with FINAL, as mandos-client does (§B.4.3).  Latency is from
  * connect() (the first, for a threshold) to that point.  With several clients (--tls-privkey
  * repeated) and several servers (--connect repeated, no threshold) each new connection takes
- * the next of each in turn.  One thread, epoll, non-blocking sockets.
+ * the next of each in turn.  --protocol=floor: the same connection and flights as a sealed
+ * protocol 2 unlock with bench/floor.h's byte counts, no cryptography, against
+ * mandos-floor-server: "2\r\n" and ClientHello's bytes in one send(), the ServerHello's read,
+ * the second flight in one send(), SERVER_AUTH, RESULT and FINAL's bytes read (the server's FIN
+ * comes with them); an unlock counts when they all arrived, then our FINAL's bytes and close,
+ * as protocol 2 does.  One thread, epoll, non-blocking sockets.
  */
 
 /* How long connections may run on after the measured period before they count as failed. */
 #define GRACE_USEC (5 * 1000000ULL)
 
-typedef enum { ST_CONNECT, ST_VERSION, ST_HANDSHAKE, ST_READ, ST_BYE, ST_P2 } State;
+typedef enum { ST_CONNECT, ST_VERSION, ST_HANDSHAKE, ST_READ, ST_BYE, ST_P2, ST_FLOOR } State;
+
+/* --protocol=floor, in g.protocol. */
+#define PROTOCOL_FLOOR 3
 
 typedef struct Group Group;
 
@@ -562,6 +571,49 @@ fail:
 	conn_free(c);
 }
 
+/* The floor's client: c->version_sent counts its flights sent, c->received the reply's bytes. */
+static void step_floor(Conn *c)
+{
+	static const uint8_t zeros[FLOOR_CLIENT_AUTH_LEN];
+	static const size_t sends[] = {FLOOR_CLIENT_HELLO_LEN, FLOOR_CLIENT_AUTH_LEN,
+	                               FLOOR_CLIENT_FINAL_LEN};
+	static const size_t replies[] = {FLOOR_SERVER_HELLO_LEN, FLOOR_RESULT_LEN};
+	uint8_t buf[4096];
+	ssize_t r;
+
+	if (c->state == ST_CONNECT) {
+		c->state = ST_FLOOR;
+	} else {
+		r = recv(c->fd, buf, sizeof(buf), 0);
+		if (r < 0 && errno == EAGAIN) {
+			return;
+		}
+		if (r <= 0 || c->received + (size_t)r > replies[c->version_sent - 1]) {
+			goto fail;
+		}
+		c->received += (size_t)r;
+		if (c->received < replies[c->version_sent - 1]) {
+			return;
+		}
+		c->received = 0;
+	}
+	if (send(c->fd, zeros, sends[c->version_sent], MSG_NOSIGNAL) !=
+	    (ssize_t)sends[c->version_sent]) {
+		goto fail;
+	}
+	if (++c->version_sent < 3) {
+		want(c, EPOLLIN);
+		return;
+	}
+	c->received = FLOOR_RESULT_LEN;
+	record(c, true);
+	conn_free(c);
+	return;
+fail:
+	record(c, false);
+	conn_free(c);
+}
+
 static void step(Conn *c)
 {
 	char buf[4096];
@@ -579,6 +631,10 @@ static void step(Conn *c)
 		if (err) {
 			record(c, false);
 			conn_free(c);
+			return;
+		}
+		if (g.protocol == PROTOCOL_FLOOR) {
+			step_floor(c);
 			return;
 		}
 		if (g.protocol == 2) {
@@ -687,6 +743,9 @@ static void step(Conn *c)
 		return;
 	case ST_P2:
 		step_p2(c);
+		return;
+	case ST_FLOOR:
+		step_floor(c);
 		return;
 	}
 }
@@ -827,6 +886,7 @@ static void usage(void)
 	        "                      --tls-privkey=PEM [--priority=STRING] [COMMON]\n"
 	        "       mandos-loadgen --connect=HOST:PORT... --protocol=2 --tls-privkey=PEM\n"
 	        "                      [--seal-key=PEM] [--binding=FILE...] [COMMON]\n"
+	        "       mandos-loadgen --connect=HOST:PORT --protocol=floor [COMMON]\n"
 	        "COMMON: [--concurrency=N] [--seconds=S] [--count=N] [--label=TEXT]\n"
 	        "        [--processes=N]\n"
 	        "Several clients: --tls-privkey (and for protocol 1 --tls-pubkey) repeated, in\n"
@@ -873,7 +933,8 @@ int main(int argc, char **argv)
 		case 'p':
 		case 'k':
 			if ((o == 'p' ? n_pubs : n_privs) == IDS_MAX) {
-				fprintf(stderr, "at most %d --tls-pubkey and --tls-privkey\n", IDS_MAX);
+				fprintf(stderr, "at most %d --tls-pubkey and --tls-privkey\n",
+				        IDS_MAX);
 				return 64;
 			}
 			if (o == 'p') {
@@ -913,8 +974,10 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'V':
-			if (parse_uint(optarg, 2, &g.protocol) < 0 || g.protocol == 0) {
-				fprintf(stderr, "bad --protocol (1 or 2)\n");
+			if (strcmp(optarg, "floor") == 0) {
+				g.protocol = PROTOCOL_FLOOR;
+			} else if (parse_uint(optarg, 2, &g.protocol) < 0 || g.protocol == 0) {
+				fprintf(stderr, "bad --protocol (1, 2 or floor)\n");
 				return 64;
 			}
 			break;
@@ -936,15 +999,17 @@ int main(int argc, char **argv)
 	if (g.protocol == 0) {
 		g.protocol = 1;
 	}
-	if (n_privs == 0 || g.n_targets == 0 ||
+	if ((g.protocol != PROTOCOL_FLOOR && n_privs == 0) || g.n_targets == 0 ||
 	    (g.protocol == 1 &&
 	     (n_pubs != n_privs || seal_path || n_binding_paths || g.n_targets > 1)) ||
 	    (g.protocol == 2 && !seal_path && n_binding_paths == 0) ||
-	    (n_binding_paths && n_privs > 1)) {
+	    (n_binding_paths && n_privs > 1) ||
+	    (g.protocol == PROTOCOL_FLOOR &&
+	     (n_privs || n_pubs || seal_path || n_binding_paths || g.n_targets > 1))) {
 		usage();
 		return 64;
 	}
-	g.n_ids = n_privs;
+	g.n_ids = MAX(n_privs, 1U);
 	if (g.protocol == 2) {
 		if (sodium_init() < 0 || p2_check_sizes() < 0) {
 			fprintf(stderr, "libsodium size assumptions do not hold\n");
@@ -976,9 +1041,8 @@ int main(int argc, char **argv)
 	gnutls_global_init();
 	for (unsigned i = 0; g.protocol == 1 && i < n_privs; i++) {
 		gnutls_certificate_allocate_credentials(&g.creds[i]);
-		r = gnutls_certificate_set_rawpk_key_file(g.creds[i], pubs[i], privs[i],
-		                                          GNUTLS_X509_FMT_PEM, NULL, 0, NULL, 0, 0,
-		                                          0);
+		r = gnutls_certificate_set_rawpk_key_file(
+		        g.creds[i], pubs[i], privs[i], GNUTLS_X509_FMT_PEM, NULL, 0, NULL, 0, 0, 0);
 		if (r < 0) {
 			fprintf(stderr, "cannot load the key %s: %s\n", privs[i],
 			        gnutls_strerror(r));

@@ -3,10 +3,11 @@
 # Benchmark, in one run: the libsodium primitives of a protocol 2 unlock; our server over
 # protocol 1 and over protocol 2 (sealed, escrow, a 2-of-3 threshold on three of our servers)
 # and upstream's /usr/sbin/mandos (unlocks per second, latency, server CPU per unlock, with
-# bench/loadgen); one mandos-client unlock over each protocol and mode and upstream's
-# mandos-client against the same server; the start with 10,000 clients, without and with
-# escrow keys; the initramfs size with protocol 1, protocol 2 only and upstream's.  Writes the
-# tables into bench/README.md.
+# bench/loadgen); the floor (bench/floor-server.c: a sealed unlock's TCP pattern without
+# cryptography, its CPU per connection); one mandos-client unlock over each protocol and mode
+# and upstream's mandos-client against the same server; the start with 10,000 clients, without
+# and with escrow keys; the initramfs size with protocol 1, protocol 2 only and upstream's.
+# Writes the tables into bench/README.md.
 # Usage: bench/run.sh [BUILD_DIR] [SECONDS] [CONCURRENCY]
 #        bench/run.sh etcd [BUILD_DIR] [SECONDS] [CONCURRENCY]: the etcd backend against the file
 #        backend instead (bench/etcd.sh)
@@ -31,11 +32,12 @@ export MESON_SOURCE_ROOT="$top" MESON_BUILD_ROOT="$build"
 mandos="$build/server/mandos"
 loadgen="$build/bench/mandos-loadgen"
 primitives="$build/bench/mandos-primitives"
+floor_server="$build/bench/mandos-floor-server"
 seal_tool="$build/tests/tools/p2-seal"
 enrol_tool="$build/tests/tools/p2-escrow-enrol"
 our_client="$build/plugins.d/mandos-client/mandos-client"
 upstream_client="$UPSTREAM_PLUGIN_DIR/mandos-client"
-for f in "$mandos" "$loadgen" "$primitives" "$enrol_tool"; do
+for f in "$mandos" "$loadgen" "$primitives" "$floor_server" "$enrol_tool"; do
 	[ -x "$f" ] || fail "build first: meson compile -C $build ($f missing)"
 done
 require_cmd mandos-keygen openssl python3 /usr/sbin/mandos dbus-daemon
@@ -114,16 +116,17 @@ for i in 1 2 3; do
 done
 
 run_load() { # LABEL PORT[,PORT...] MODE: one loadgen line (or nothing if it could not unlock)
+	priv="--tls-privkey=$T/keys/tls-privkey.pem"
 	case $3 in
-	1) keys="--tls-pubkey=$T/keys/tls-pubkey.pem" ;;
-	2) keys="--protocol=2 --seal-key=$T/keys/seal-privkey.pem" ;;
-	escrow) keys="--protocol=2 --binding=$T/bind-single/escrow-single.conf" ;;
-	threshold) keys="--protocol=2 --binding=$T/bind-t/escrow-2of3.conf" ;;
+	1) keys="--tls-pubkey=$T/keys/tls-pubkey.pem $priv" ;;
+	2) keys="--protocol=2 --seal-key=$T/keys/seal-privkey.pem $priv" ;;
+	escrow) keys="--protocol=2 --binding=$T/bind-single/escrow-single.conf $priv" ;;
+	threshold) keys="--protocol=2 --binding=$T/bind-t/escrow-2of3.conf $priv" ;;
+	floor) keys="--protocol=floor" ;;
 	esac
 	connects=$(echo "$2" | tr , '\n' | sed 's/^/--connect=[::1]:/')
-	"$loadgen" $connects $keys --tls-privkey="$T/keys/tls-privkey.pem" \
-		--concurrency="$concurrency" --seconds="$seconds" --processes=2 --label="$1" ||
-		true
+	"$loadgen" $connects $keys --concurrency="$concurrency" --seconds="$seconds" \
+		--processes=2 --label="$1" || true
 }
 field() { # LINE NAME: pick a number out of the loadgen line ("-" if there is none)
 	[ -n "$1" ] || { echo -; return; }
@@ -166,6 +169,20 @@ echo "$p1_line"
 p2_line=$(run_load ours-p2 "$port" 2)
 cpu2=$(cpu_ms "$ours")
 echo "${p2_line:-protocol 2: no unlock (see $T/ours.log)}"
+# The floor, while our server idles: a sealed unlock's connection, flights, byte counts and
+# system calls (bench/floor.h) without cryptography or protocol code; its CPU per connection
+# counted as our server's is.
+fport=$(random_port)
+"$floor_server" --port="$fport" 2>"$T/floor.log" &
+floor=$!
+on_exit "kill -KILL $floor"
+wait_for_port "$fport"
+fcpu0=$(cpu_ms "$floor")
+floor_line=$(run_load floor "$fport" floor)
+fcpu1=$(cpu_ms "$floor")
+kill "$floor"
+wait "$floor" || true
+echo "${floor_line:-floor: no connection completed (see $T/floor.log)}"
 p2e_line=$(run_load ours-p2-escrow "$port" escrow)
 cpu3=$(cpu_ms "$ours")
 echo "${p2e_line:-protocol 2 escrow: no unlock (see $T/ours.log)}"
@@ -379,6 +396,7 @@ fi
 p1_n=$(field "$p1_line" unlocks)
 p2_n=$(field "$p2_line" unlocks)
 p2e_n=$(field "$p2e_line" unlocks)
+floor_n=$(field "$floor_line" unlocks)
 pt_n=$(field "$pt_line" unlocks)
 up_n=$(field "$up_line" unlocks)
 per_unlock() { # CPU_MS UNLOCKS: ms per unlock
@@ -387,6 +405,8 @@ per_unlock() { # CPU_MS UNLOCKS: ms per unlock
 p1_cpu=$(per_unlock $((cpu1 - cpu0)) "$p1_n")
 p2_cpu=$(per_unlock $((cpu2 - cpu1)) "$p2_n")
 p2e_cpu=$(per_unlock $((cpu3 - cpu2)) "$p2e_n")
+floor_cpu=$(per_unlock $((fcpu1 - fcpu0)) "$floor_n")
+floor_us=$(py "'%.1f' % ($((fcpu1 - fcpu0)) * 1000 / $floor_n)")
 pt_cpu=$(per_unlock $((tcpu1 - tcpu0)) "$pt_n")
 prim_escrow=$(py "'%.3f' % ($prim_sum + $prim_item)")
 p2e_vs_prim=$(py "'%.2f' % ($p2e_cpu * 1000 / $prim_escrow)")
@@ -398,6 +418,10 @@ capacity2e=$(py "'%.0f' % (1000 / $p2e_cpu)")
 capacityt=$(py "'%.0f' % (1000 / $pt_cpu)")
 up_cpu=$(per_unlock $((ucpu1 - ucpu0)) "$up_n")
 p2_vs_prim=$(py "'%.2f' % ($p2_cpu * 1000 / $prim_sum)")
+p2_vs_prim_floor=$(py "'%.2f' % ($p2_cpu * 1000 / ($prim_sum + $floor_us))")
+p2_minus_floor=$(py "'%.2f' % (($p2_cpu * 1000 - $floor_us) / $prim_sum)")
+p2e_vs_prim_floor=$(py "'%.2f' % ($p2e_cpu * 1000 / ($prim_escrow + $floor_us))")
+p2e_minus_floor=$(py "'%.2f' % (($p2e_cpu * 1000 - $floor_us) / $prim_escrow)")
 sess_vs_prim=$(py "'%.2f' % ($sess_server / $prim_sum)")
 sess_us=$(py "'%.0f' % $sess_server")
 p2_vs_p1=$(py "'%.2f' % ($p2_cpu / $p1_cpu)")
@@ -446,17 +470,24 @@ every box as mandos-client does.
 $(row "ours, protocol 1" "$p1_line" "$p1_cpu" "$p1_n" 10000)
 $(row "ours, protocol 2 (sealed)" "$p2_line" "$p2_cpu" "$p2_n" 10000)
 $(row "ours, protocol 2 (escrow, 1 item)" "$p2e_line" "$p2e_cpu" "$p2e_n" 10000)
+$(row "floor: the same TCP pattern, no cryptography (\`mandos-floor-server\`; CPU per connection)" "$floor_line" "$floor_cpu" "$floor_n")
 $(row "3 of ours, protocol 2 (2-of-3 threshold, all three asked; CPU of all three)" "$pt_line" "$pt_cpu" "$pt_n" 10000)
 $(row "upstream (\`/usr/sbin/mandos\` 1.8.16), protocol 1" "$up_line" "$up_cpu" "$up_n")
 
 Our server's peak RSS over its loads: $(mib "$ours_rss").  Upstream's CPU counts only its
-reaped per-connection processes, so it is a lower bound.
+reaped per-connection processes, so it is a lower bound.  The floor's row counts
+connections of the same TCP pattern as a sealed unlock (its system calls and byte counts), with
+no cryptography and no protocol code: the kernel's and an event loop's share of every unlock.
 
 | ratio (same run) | measured | target |
 |---|---|---|
 | protocol 2 server CPU per unlock / sum of its primitives ($prim_sum us, \`mandos-primitives\`) | **$p2_vs_prim** | ≤ 1.25 |
+| protocol 2 server CPU per unlock / (primitives + floor: $prim_sum + $floor_us us) | **$p2_vs_prim_floor** | — |
+| (protocol 2 server CPU per unlock − floor) / primitives | **$p2_minus_floor** | — |
 | common/p2's server session alone ($sess_us us, over a socketpair, thread CPU) / the same sum | $sess_vs_prim | — |
 | escrow server CPU per unlock / its primitives ($prim_escrow us: the sum above + $prim_item us for the item) | **$p2e_vs_prim** | ≤ 1.25 |
+| escrow server CPU per unlock / (its primitives + floor) | $p2e_vs_prim_floor | — |
+| (escrow server CPU per unlock − floor) / its primitives | $p2e_minus_floor | — |
 | threshold: the three servers' CPU per unlock / 3 × the escrow primitives | $pt_vs_prim | — |
 | protocol 2 / protocol 1 server CPU per unlock | **$p2_vs_p1** | ≤ 0.5 |
 | escrow / sealed, server CPU per unlock | $p2e_vs_p2 | — |
