@@ -256,6 +256,35 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 
+/*
+ * Whether s[0..n) may be key material: 20 or more characters of base64 (padding aside) with a
+ * digit, "+" or "/" among them.  A base64 secret or escrow key on a line that lost its
+ * indentation is read as a bad line or as a key of its own; error messages then say how long
+ * it is instead of quoting it, so that a key never reaches the log.  (Key names have "_" or
+ * are short words.)
+ */
+static bool looks_like_key_material(const char *s, size_t n)
+{
+	bool mixed = false;
+
+	while (n > 0 && s[n - 1] == '=') {
+		n--;
+	}
+	if (n < 20) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '+' || c == '/' || (c >= '0' && c <= '9')) {
+			mixed = true;
+		} else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) {
+			return false;
+		}
+	}
+	return mixed;
+}
+
 /* A value being assembled from its first line and continuation lines. */
 typedef struct Pending {
 	char *buf;
@@ -417,6 +446,13 @@ static int parse(IniFile *ini, const char *text, size_t len, char **ret_error)
 				continue;
 			}
 		}
+		if (!cur && looks_like_key_material(b, (size_t)(e - b))) {
+			r = set_error(ret_error, ini->name, lineno,
+			              "expected a section header such as [DEFAULT] before %zu "
+			              "characters of base64 (not shown)",
+			              (size_t)(e - b));
+			goto out;
+		}
 		if (!cur) {
 			r = set_error(ret_error, ini->name, lineno,
 			              "expected a section header such as [DEFAULT] before \"%.*s\"",
@@ -428,6 +464,15 @@ static int parse(IniFile *ini, const char *text, size_t len, char **ret_error)
 		const char *delim = b;
 		while (delim < e && *delim != '=' && *delim != ':') {
 			delim++;
+		}
+		if (delim == e && looks_like_key_material(b, (size_t)(e - b))) {
+			r = set_error(
+			        ret_error, ini->name, lineno,
+			        "expected \"key = value\", \"key: value\" or \"[section]\", "
+			        "got %zu characters of base64 (not shown); a value's continuation "
+			        "line must start with a space or a tab",
+			        (size_t)(e - b));
+			goto out;
 		}
 		if (delim == e) {
 			r = set_error(ret_error, ini->name, lineno,
@@ -889,7 +934,14 @@ int ini_check_unknown_keys(const IniFile *ini, const char *section, const char *
 		for (const char *const *k = known; strlen(e->key) >= 3 && k && *k; k++) {
 			suggest(e->key, *k, &best, &best_d);
 		}
-		if (best) {
+		if (looks_like_key_material(e->key, strlen(e->key))) {
+			m = ini_error_message(
+			        ini, e->line,
+			        "unknown key of %zu characters of base64 in section [%s] "
+			        "(not shown: a continuation line of a value that lost its "
+			        "indentation?)",
+			        strlen(e->key), s->name);
+		} else if (best) {
 			m = ini_error_message(
 			        ini, e->line,
 			        "unknown key '%s' in section [%s] (did you mean '%s'?)", e->key,

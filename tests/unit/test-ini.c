@@ -294,6 +294,16 @@ START_TEST(syntax_errors)
 	parse_fails("[DEFAULT]\nk = 1\n[x]\n[DEFAULT]\nk = 2\n",
 	            "test.conf:5: key \"k\" is already set in [DEFAULT] at line 2");
 	parse_fails("[a]\njust words\n", "test.conf:2: expected \"key = value\"");
+	parse_fails("[a]\njust words\n", "got \"just words\"");
+	/* A line of base64 (a secret's continuation line without its indentation) is not
+	 * quoted: it may be a key. */
+	parse_fails("[a]\nsecret =\n    hQEMA1b2\nq1w2e3r4t5y6u7i8o9p0QWERTYUIOPasdfghjk\n",
+	            "test.conf:4: expected \"key = value\", \"key: value\" or \"[section]\", got "
+	            "38 characters of base64 (not shown); a value's continuation line must start "
+	            "with a space or a tab");
+	parse_fails("q1w2e3r4t5y6u7i8o9p0QWERTYUIOPasdfghjk\n[a]\n",
+	            "test.conf:1: expected a section header such as [DEFAULT] before 38 "
+	            "characters of base64 (not shown)");
 	parse_fails("[a]\n= value\n", "test.conf:2: expected a key name before \"=\"");
 	parse_fails("[a]\n  : value\n", "test.conf:2: expected a key name");
 	parse_fails("[]\n", "test.conf:1: expected a section header");

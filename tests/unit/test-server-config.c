@@ -215,6 +215,17 @@ START_TEST(unknown_client_keys)
 	                                     "approval_duration = PT1S\n"
 	                                     "approved_by_default = no\nenabled = no\n"),
 	                 0);
+	/* A second escrow key whose line lost its indentation is read as a key of its own (up
+	 * to its "="): the warning says so without showing it. */
+	ck_assert_int_eq(
+	        client_key_warnings("[foo]\n"
+	                            "key_id = " KEY1 "\n"
+	                            "escrow_key = AQ5hQ+4lX9SBdYfm1i5KpFJOV0ncUMp9GSHTu37LuQs=\n"
+	                            "Bw7Kp2tV/0c9uKzqJ3yHnR5XwLm8aEfD1gSiT6oNbQk=\n"),
+	        1);
+	ck_assert_str_eq(warnings, "clients.conf:4: unknown key of 43 characters of base64 in "
+	                           "section [foo] (not shown: a continuation line of a value "
+	                           "that lost its indentation?)\n");
 	/* mandos-keygen's ssh_fingerprint, used by its checker: not unknown. */
 	ck_assert_int_eq(client_key_warnings("[foo]\n"
 	                                     "checker = ssh-keyscan %%(host)s | grep "
@@ -401,8 +412,8 @@ START_TEST(protocols_values)
 END_TEST
 
 /* 49 bytes, base64 in two lines. */
-#define SEALED49_B64                                                                              \
-	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g\n"                                            \
+#define SEALED49_B64                                                                               \
+	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g\n"                                           \
 	"    ISIjJCUmJygpKissLS4vMA=="
 
 START_TEST(protocol2_clients)
@@ -478,7 +489,7 @@ START_TEST(protocol2_clients)
 	ck_assert_str_eq(c.clients[1].name, "only2");
 	ck_assert_uint_eq(c.clients[1].delivery.protocols, PROTOCOL_BIT(2));
 	ck_assert_uint_eq(c.clients[1].delivery.release_limit, 0);
-	ck_assert_uint_eq(c.clients[1].secret.len, 0); /* no secret needed */
+	ck_assert_uint_eq(c.clients[1].secret.len, 0);           /* no secret needed */
 	ck_assert_uint_eq(c.clients[1].delivery.sealed_len, 49); /* sealed_secret wins */
 	for (unsigned i = 0; i < 49; i++) {
 		ck_assert_uint_eq(c.clients[1].delivery.sealed[i], i);
