@@ -285,6 +285,20 @@ static bool looks_like_key_material(const char *s, size_t n)
 	return mixed;
 }
 
+/*
+ * A bad line for an error message: its first 40 characters in quotes, or only its length when
+ * it may be key material.  Returns whether it may be.
+ */
+static bool describe_line(const char *b, size_t n, char *buf, size_t size)
+{
+	if (looks_like_key_material(b, n)) {
+		snprintf(buf, size, "%zu characters of base64 (not shown)", n);
+		return true;
+	}
+	snprintf(buf, size, "\"%.*s\"", (int)MIN(n, 40), b);
+	return false;
+}
+
 /* A value being assembled from its first line and continuation lines. */
 typedef struct Pending {
 	char *buf;
@@ -353,6 +367,7 @@ static int parse(IniFile *ini, const char *text, size_t len, char **ret_error)
 	size_t indent_level = SIZE_MAX;
 	bool have_option = false;
 	unsigned lineno = 0;
+	char what[64]; /* a bad line, for its error message */
 	int r = 0;
 
 	while (p < end) {
@@ -446,17 +461,11 @@ static int parse(IniFile *ini, const char *text, size_t len, char **ret_error)
 				continue;
 			}
 		}
-		if (!cur && looks_like_key_material(b, (size_t)(e - b))) {
-			r = set_error(ret_error, ini->name, lineno,
-			              "expected a section header such as [DEFAULT] before %zu "
-			              "characters of base64 (not shown)",
-			              (size_t)(e - b));
-			goto out;
-		}
 		if (!cur) {
+			describe_line(b, (size_t)(e - b), what, sizeof(what));
 			r = set_error(ret_error, ini->name, lineno,
-			              "expected a section header such as [DEFAULT] before \"%.*s\"",
-			              (int)MIN(e - b, 40), b);
+			              "expected a section header such as [DEFAULT] before %s",
+			              what);
 			goto out;
 		}
 
@@ -465,20 +474,17 @@ static int parse(IniFile *ini, const char *text, size_t len, char **ret_error)
 		while (delim < e && *delim != '=' && *delim != ':') {
 			delim++;
 		}
-		if (delim == e && looks_like_key_material(b, (size_t)(e - b))) {
+		if (delim == e) {
+			bool key = describe_line(b, (size_t)(e - b), what, sizeof(what));
+
 			r = set_error(
 			        ret_error, ini->name, lineno,
 			        "expected \"key = value\", \"key: value\" or \"[section]\", "
-			        "got %zu characters of base64 (not shown); a value's continuation "
-			        "line must start with a space or a tab",
-			        (size_t)(e - b));
-			goto out;
-		}
-		if (delim == e) {
-			r = set_error(ret_error, ini->name, lineno,
-			              "expected \"key = value\", \"key: value\" or \"[section]\", "
-			              "got \"%.*s\"",
-			              (int)MIN(e - b, 40), b);
+			        "got %s%s",
+			        what,
+			        key ? "; a value's continuation line must start with a space or "
+			              "a tab"
+			            : "");
 			goto out;
 		}
 		const char *kend = delim, *v = delim + 1;
