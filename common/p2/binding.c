@@ -102,12 +102,13 @@ static bool has_space(const char *v, size_t len)
 	return false;
 }
 
-/* A small decimal number, digits only (no sign, at most 3 digits).  -1 if not one. */
+/* A small decimal number in its one spelling: digits only (no sign, no leading zero, at most 3
+ * digits), as mandos-keygen writes it.  -1 if not one. */
 static int small_number(const char *v, size_t len)
 {
 	int n = 0;
 
-	if (len < 1 || len > 3) {
+	if (len < 1 || len > 3 || (len > 1 && v[0] == '0')) {
 		return -1;
 	}
 	for (size_t i = 0; i < len; i++) {
@@ -325,14 +326,16 @@ static int value_line(Parser *ps, BindingKey k, const char *v, size_t len)
 	case K_THRESHOLD:
 		n = small_number(v, len);
 		if (n < 2 || n > P2_SHARES_MAX) {
-			return fail(ps, ps->line, "`threshold` must be 2 … 8");
+			return fail(ps, ps->line,
+			            "`threshold` must be 2 … 8 (digits, no leading zero)");
 		}
 		b->threshold = (uint8_t)n;
 		return 0;
 	case K_SHARES:
 		n = small_number(v, len);
 		if (n < 2 || n > P2_SHARES_MAX) {
-			return fail(ps, ps->line, "`shares` must be 2 … 8");
+			return fail(ps, ps->line,
+			            "`shares` must be 2 … 8 (digits, no leading zero)");
 		}
 		b->n_keys = (uint8_t)n;
 		return 0;

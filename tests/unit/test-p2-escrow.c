@@ -876,6 +876,11 @@ static const struct {
         {true, 3, "threshold = 9", 3, "`threshold` must be 2"},
         {true, 4, "shares = 9", 4, "`shares` must be 2"},
         {true, 4, "shares = -3", 4, "`shares` must be 2"},
+        /* one spelling of a number: no leading zero */
+        {true, 3, "threshold = 02", 3, "`threshold` must be 2"},
+        {true, 4, "shares = 03", 4, "`shares` must be 2"},
+        {true, 24, "[share 03]", 24, "not a [share I] section header"},
+        {true, 8, "[share 01]", 8, "not a [share I] section header"},
         {true, 4, "shares = 2", 24, "share number out of range"},
         {true, 3, NULL, 7, "`threshold` missing before the first"},
         {true, 4, NULL, 7, "`shares` missing before the first"},
