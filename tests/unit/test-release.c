@@ -492,10 +492,12 @@ START_TEST(release_times_union)
 	ck_assert_int_eq(release_times_merge(NULL, 0, NULL, 0, 1, now, &t, &n), 0);
 	ck_assert_uint_eq(n, 0);
 	free(t);
-	/* Into a client: another server's releases count against its limit. */
+	/* Into a client: another server's releases count against its limit.  (Seconds before
+	 * ours: microseconds could be the very time of ours, which the union keeps once.) */
 	release_once(c, 2);
 	{
-		realtime_t other[] = {now_realtime() - 5, now_realtime() - 6};
+		realtime_t other[] = {now_realtime() - 5 * HOUR_USEC / 3600,
+		                      now_realtime() - 6 * HOUR_USEC / 3600};
 
 		ck_assert(client_merge_releases(c, other, 2));
 		ck_assert(!client_merge_releases(c, other, 2));
