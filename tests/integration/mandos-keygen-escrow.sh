@@ -137,6 +137,24 @@ assert_contains "$T/t" "opens (28 bytes)"
 $KG --dir "$T/k" --test="$T/kf" >"$T/t" 2>"$T/err" || fail "--test keyfile output"
 assert_contains "$T/t" "opens (28 bytes)"
 loads "$T/kf-here"
+# The path is expanded as the server expands it: "%(key)s" (of the section or [DEFAULT]) and
+# "%%", then $VAR, ${VAR} and ~; the server loads the same file.
+mkdir -m 700 "$T/es%c"
+cp "$T/escrow/kf.key" "$T/es%c/kf.key"
+{
+	printf '[DEFAULT]\nkfdir = ${KF_TOP}/es%%%%c\n\n'
+	section_only "$T/kf" | sed 's|^escrow_keyfile = .*|escrow_keyfile = %(kfdir)s/%(base)s.key\nbase = kf|'
+} >"$T/kf-interp"
+KF_TOP=$T $KG --dir "$T/k" --test="$T/kf-interp" >"$T/t" 2>"$T/err" ||
+	fail "--test interpolated keyfile: $(cat "$T/err")"
+assert_contains "$T/t" "opens (28 bytes)"
+section_only "$T/kf" | sed 's|^escrow_keyfile = .*|escrow_keyfile = ~/escrow/$KF_BASE.key|' \
+	>"$T/kf-home"
+HOME=$T KF_BASE=kf $KG --dir "$T/k" --test="$T/kf-home" >"$T/t" 2>"$T/err" ||
+	fail "--test keyfile under ~: $(cat "$T/err")"
+assert_contains "$T/t" "opens (28 bytes)"
+KF_TOP=$T loads "$T/kf-interp"
+HOME=$T KF_BASE=kf loads "$T/kf-home"
 rm "$T"/k/escrow-*.conf
 refused "--escrow-keyfile needs --escrow or --threshold" --dir "$T/k" --passfile "$T/pw" \
 	--escrow-keyfile=/x
