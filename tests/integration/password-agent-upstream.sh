@@ -10,24 +10,21 @@ fake_client pw 'printf "s3cret\n"'
 fake_client ids 'printf "%s %s %s %s" "$(id -ru)" "$(id -u)" "$(id -rg)" "$(id -g)"'
 fake_client env 'printf "%s" "$MANDOSPLUGINHELPERDIR"'
 fake_client fail 'printf s3cret; exit 1'
-# The question is withdrawn while the client still runs; under valgrind our agent needs longer
-# to start and read the question first, so both times stretch then.
-withdraw_after=0.5 sleepy_for=2
-if [ -n "$VALGRIND" ]; then
-	withdraw_after=5 sleepy_for=10
-fi
-fake_client sleepy "sleep $sleepy_for; printf late"
+# The question is withdrawn while the client still runs: once the client has started (so the
+# agent has read the question, however slowly it started), long before the client ends.
+sleepy_for=$((10 * SLOW))
+fake_client sleepy "touch '$T/sleepy.started'; sleep $sleepy_for; printf late"
 
 # scenario NAME ASK_PID NOTAFTER CLIENT [OPTIONS...]: one question, one run; prints
 # "NAME rc=RC answer=DATAGRAM".
 scenario() {
 	name=$1 pid=$2 notafter=$3 client=$4
 	shift 4
-	rm -f "$ASKDIR"/ask.* "$T/$name.out" "$T/$name.sock"
+	rm -f "$ASKDIR"/ask.* "$T/$name.out" "$T/$name.sock" "$T/sleepy.started"
 	listen "$name"
 	ask "$name" "$notafter" "$pid"
 	if [ "$name" = withdrawn ]; then
-		(sleep "$withdraw_after" && rm -f "$ASKDIR/ask.$name") &
+		(wait_for 30 test -e "$T/sleepy.started" && rm -f "$ASKDIR/ask.$name") &
 	fi
 	run_agent "$impl" -d "$ASKDIR" "$@" -- "$T/$client"
 	if ! [ -e "$T/$name.out" ]; then
