@@ -6,7 +6,9 @@
 # protocol 2 only (issue 12): keys made with mandos-keygen --no-pgp, a sealed secret, the
 # server key pinned, protocols = 2 for that client; no gpg in the image, unattended again.
 # The test prints the guest's time from systemd-cryptsetup's start to its success and the
-# image's size for both protocols.
+# image's size for both protocols.  Last, dracut without systemd: its crypt module's
+# ask_for_password() is ours (cmdline-mandos.sh, mandos-crypt-lib.sh), which runs plugin-runner,
+# and the guest unlocks unattended again.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/boot-lib.sh"
 boot_requirements
@@ -41,7 +43,8 @@ printf '[Service]\nEnvironment=MANDOS_CLIENT_OPTIONS=--connect=10.0.2.2:%s\n' "$
 cp -a /usr/lib/dracut/modules.d/. "$T/modules.d/"
 rm -rf "$T/modules.d/90mandos"
 cp -a "$moddir" "$T/modules.d/90mandos"
-# build_dracut IMAGE: our module with the keys of $KEYS (default $T/keys).
+# build_dracut IMAGE: our module with the keys of $KEYS (default $T/keys); with
+# NO_SYSTEMD=yes, dracut's own init and network-legacy (dhclient) instead of systemd.
 build_dracut() {
 	script=$T/dracut-in-ns.sh
 	{
@@ -51,7 +54,12 @@ build_dracut() {
 		done
 		printf "mount --bind '%s' /usr/lib/dracut/modules.d\n" "$T/modules.d"
 		printf "dracut --quiet --force --hostonly --no-hostonly-cmdline"
-		printf " --add 'crypt mandos systemd-networkd'"
+		if [ "${NO_SYSTEMD:-no}" = yes ]; then
+			printf " --omit 'systemd systemd-initrd dracut-systemd systemd-networkd'"
+			printf " --add 'crypt mandos network-legacy'"
+		else
+			printf " --add 'crypt mandos systemd-networkd'"
+		fi
 		printf " --add-drivers 'virtio_blk virtio_net virtio_pci dm_crypt ext4'"
 		printf " --include '%s' /etc/systemd/system/ask-password-mandos.service.d" "$T/dropin"
 		printf " '%s' '%s'\n" "$1" "$KVER"
@@ -99,3 +107,20 @@ boot_figures 1 "start to success" "Starting systemd-cryptsetu" "Finished systemd
 	"$T/boot.log" "$T/initrd.img" "$T/listing"
 boot_figures 2 "start to success" "Starting systemd-cryptsetu" "Finished systemd-cryptsetu" \
 	"$T/boot2.log" "$T/initrd2.img" "$T/listing2"
+
+# Without systemd: plugin-runner.conf in the image tells mandos-client where the server is.
+printf -- '--options-for=mandos-client:--connect=10.0.2.2:%s\n' "$port" \
+	> "$T/etc-mandos/plugin-runner.conf"
+NO_SYSTEMD=yes build_dracut "$T/initrd3.img"
+lsinitrd "$T/initrd3.img" > "$T/listing3" 2> /dev/null
+grep -q 'lib/systemd/systemd$' "$T/listing3" && fail "the image without systemd has systemd"
+grep -q 'lib/mandos/mandos-crypt-lib.sh$' "$T/listing3" ||
+	fail "the image without systemd lacks mandos-crypt-lib.sh"
+sent_before=$(grep -c "Sending secret to guest$" "$T/server.log" || true)
+boot_guest "$T/root.img" "$T/initrd3.img" "$T/boot3.log" 200 \
+	"rd.luks.uuid=$uuid root=/dev/mapper/luks-$uuid rd.neednet=1 ip=dhcp rd.shell=0"
+wait_boot || true
+assert_contains "$T/boot3.log" "$MARKER" "guest console (dracut without systemd)"
+[ "$(grep -c "Sending secret to guest$" "$T/server.log")" -gt "$sent_before" ] ||
+	fail "the server did not send the secret to the guest without systemd"
+echo "dracut without systemd, plugin-runner from ask_for_password: ok"
