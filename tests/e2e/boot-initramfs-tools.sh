@@ -15,7 +15,10 @@
 #     servers of ours on the host each hold only their own share, share 2's server is down;
 #     booted with plain mandos=connect (no server named: the shares' addresses are the
 #     candidates), the guest unlocks unattended and its console shows the per-server states of
-#     spec §B.4.3.
+#     spec §B.4.3;
+#  6. a guest whose clock starts in January 1970 (its RTC says so): mandos-client sets the clock
+#     to its key files' time before gpg reads the keys (which gpg would otherwise refuse as made
+#     in the future), the guest boots unattended, and its root sees the keys' date.
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/../integration/keygen-lib.sh"
 . "$(dirname "$0")/boot-lib.sh"
@@ -204,3 +207,18 @@ wait_boot || true
 assert_contains "$T/boot3.log" "$MARKER" "guest console (re-enabled)"
 assert_contains "$T/server3.log" "Sending secret to guest" "server log (re-enabled)"
 echo "re-enabled client, unattended again: ok"
+
+# 6. The clock in January 1970 (no RTC battery, say): the guest's kernel takes its time from
+# the RTC that QEMU starts one day after the epoch.
+sent_before=$(grep -c "Sending secret to guest$" "$T/server3.log" || true)
+BOOT_QEMU_ARGS="-rtc base=1970-01-02T00:00:00" \
+	boot_guest "$T/root.img" "$T/initrd.img" "$T/boot6.log" 150 $append
+wait_boot || true
+assert_contains "$T/boot6.log" "setting system clock to 1970-01-02" "guest console (its RTC)"
+assert_contains "$T/boot6.log" "$MARKER" "guest console (clock in 1970)"
+# The clock the root's init sees is the key files' (made by this test), not 1970's.
+assert_contains "$T/boot6.log" "guest clock: $(date -u -r "$T/keys/pubkey.txt" +%Y-%m-%d)" \
+	"guest console (clock in 1970)"
+[ "$(grep -c "Sending secret to guest$" "$T/server3.log")" -gt "$sent_before" ] ||
+	fail "the server did not send the secret to the guest whose clock was in 1970"
+echo "clock in 1970, set from the keys, unattended boot: ok"

@@ -15,8 +15,8 @@ boot_requirements() {
 		skip "cryptsetup-initramfs is not installed"
 }
 
-# make_root_image IMG PASSFILE: a LUKS2 image whose filesystem's init prints $MARKER and
-# powers off.
+# make_root_image IMG PASSFILE: a LUKS2 image whose filesystem's init prints the guest's clock
+# ("guest clock: YYYY-MM-DD", UTC) and $MARKER, and powers off.
 make_root_image() {
 	img=$1 pw=$2
 	rootdir=$T/rootfs
@@ -25,6 +25,7 @@ make_root_image() {
 	cp "$(command -v busybox)" "$rootdir/bin/busybox"
 	cat > "$rootdir/sbin/init" <<-INIT
 	#!/bin/busybox sh
+	/bin/busybox date -u +"guest clock: %Y-%m-%d"
 	/bin/busybox echo "$MARKER"
 	/bin/busybox sync
 	/bin/busybox poweroff -f
@@ -86,7 +87,7 @@ CONSOLE_EVENTS="${CONSOLE_EVENTS}Finished systemd-cryptsetu|$MARKER"
 # boot_guest IMG INITRD LOG TIMEOUT APPEND...: boot to completion or TIMEOUT seconds (times
 # $SLOW); the serial console goes to LOG, and the times of $CONSOLE_EVENTS to LOG.times.  Input
 # for the console is read from $T/console.in (a FIFO kept open) so tests can type on it with
-# console_type.
+# console_type.  $BOOT_QEMU_ARGS (optional) are more options for QEMU.
 boot_guest() {
 	img=$1 initrd=$2 log=$3 timeout=$4
 	shift 4
@@ -113,7 +114,7 @@ boot_guest() {
 		-kernel "/boot/vmlinuz-$KVER" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 $*" \
 		-drive "file=$img,format=raw,if=virtio,snapshot=on" \
-		-netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
+		-netdev user,id=n0 -device virtio-net-pci,netdev=n0 ${BOOT_QEMU_ARGS:-} \
 		< "$T/console.in" > "$T/console.out" 2>&1 &
 	_qemu=$!
 	_boot_start=$(date +%s)
