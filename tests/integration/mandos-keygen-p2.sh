@@ -102,6 +102,13 @@ printf '[f]\nkey_id = %s\nsealed_secfile = %s\n' "$(sed -n 's/^key_id = //p' "$T
 	"$T/box" >"$T/sec3"
 $KG --dir "$T/k" --test="$T/sec3" >"$T/t" 2>"$T/err" || fail "sealed_secfile: $(cat "$T/err")"
 assert_contains "$T/t" "[f]: the sealed secret opens"
+# From [DEFAULT], with "%(key)s" and $VAR, as the server reads it.
+cp "$T/box" "$T/f.box"
+printf '[DEFAULT]\nsealed_secfile = ${BOXDIR}/%%(boxname)s.box\n\n[f]\nkey_id = %s\nboxname = f\n' \
+	"$(sed -n 's/^key_id = //p' "$T/sec")" >"$T/sec4"
+BOXDIR=$T $KG --dir "$T/k" --test="$T/sec4" >"$T/t" 2>"$T/err" ||
+	fail "sealed_secfile in [DEFAULT]: $(cat "$T/err")"
+assert_contains "$T/t" "[f]: the sealed secret opens"
 
 echo "# --server-key: made once, --force replaces it with backups and a warning"
 mkdir "$T/srv"
