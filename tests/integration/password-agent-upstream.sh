@@ -62,4 +62,12 @@ for impl in "$UPSTREAM_PA" "$PA"; do
 done
 echo "# upstream:"
 cat "$T/upstream.txt"
+# A withdrawn question: upstream's agent stops the client and usually exits 0, but now and
+# then (in 1 of this session's 4 CI runs, in none of 9 runs here) it looks at the directory
+# again, says "There are no question files", and exits 1.  Ours always exits 0
+# (password-agent-cancel too); neither answers.
+grep -qx "withdrawn rc=[01] answer=b'NONE'" "$T/upstream.txt" ||
+	fail "upstream's agent on a withdrawn question: $(grep '^withdrawn' "$T/upstream.txt")"
+assert_contains "$T/ours.txt" "withdrawn rc=0 answer=b'NONE'"
+sed -i '/^withdrawn /d' "$T/upstream.txt" "$T/ours.txt"
 diff -u "$T/upstream.txt" "$T/ours.txt" || fail "password-agent differs from upstream"
