@@ -20,6 +20,7 @@
 #include "io-util.h"
 #include "log.h"
 #include "parse-util.h"
+#include "path-expand.h"
 #include "escrow.h"
 #include "p2.h"
 #include "secmem.h"
@@ -121,94 +122,6 @@ void secret_id_compute(const void *data, size_t len, unsigned char ret[SECRET_ID
 	static const unsigned char context[16] = "mandos-secret-id";
 
 	crypto_generichash(ret, SECRET_ID_SIZE, data, len, context, sizeof(context));
-}
-
-static bool var_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_';
-}
-
-char *path_expand(const char *s)
-{
-	_cleanup_free_ char *vars = NULL;
-	char *out = NULL;
-	size_t len = 0, cap = 0;
-	const char *p = s;
-
-	/* expandvars */
-	while (*p) {
-		if (*p == '$') {
-			const char *name = p + 1, *end;
-			bool brace = *name == '{';
-			size_t n;
-
-			if (brace) {
-				name++;
-			}
-			for (end = name; var_char(*end); end++) {
-			}
-			n = (size_t)(end - name);
-			if (n > 0 && (!brace || *end == '}') && n < 256) {
-				char key[256];
-				const char *v;
-
-				memcpy(key, name, n);
-				key[n] = '\0';
-				v = getenv(key);
-				if (v) {
-					if (strbuf_add(&vars, &len, &cap, v, strlen(v)) < 0) {
-						return NULL;
-					}
-					p = end + (brace ? 1 : 0);
-					continue;
-				}
-			}
-		}
-		if (strbuf_add(&vars, &len, &cap, p, 1) < 0) {
-			return NULL;
-		}
-		p++;
-	}
-	if (!vars) {
-		return strdup("");
-	}
-	/* expanduser */
-	if (vars[0] == '~') {
-		const char *slash = strchr(vars, '/');
-		size_t n = slash ? (size_t)(slash - vars - 1) : strlen(vars) - 1;
-		const char *home = NULL;
-
-		if (n == 0) {
-			home = getenv("HOME");
-			if (!home) {
-				struct passwd *pw = getpwuid(getuid());
-				home = pw ? pw->pw_dir : NULL;
-			}
-		} else if (n < 256) {
-			char user[256];
-			struct passwd *pw;
-
-			memcpy(user, vars + 1, n);
-			user[n] = '\0';
-			pw = getpwnam(user);
-			home = pw ? pw->pw_dir : NULL;
-		}
-		if (home) {
-			const char *rest = vars + 1 + n;
-			size_t hl = strlen(home);
-
-			/* Python strips a trailing slash of the home directory. */
-			while (hl > 1 && home[hl - 1] == '/') {
-				hl--;
-			}
-			if (asprintf(&out, "%.*s%s", (int)hl, home, rest) < 0) {
-				return NULL;
-			}
-			return out;
-		}
-	}
-	return TAKE_PTR(vars);
 }
 
 /* clang-format off */

@@ -266,8 +266,3 @@ int clients_config_parse_string(const char *name, const char *text, size_t len, 
 /* The identity hash of a secret's bytes. */
 void secret_id_compute(const void *data, size_t len, unsigned char ret[SECRET_ID_SIZE]);
 
-/*
- * Expand $VAR, ${VAR} and a leading ~ or ~user as Python's expandvars(expanduser()) does:
- * unknown names are left as they are.  Returns a malloc()ed string or NULL.
- */
-char *path_expand(const char *s);

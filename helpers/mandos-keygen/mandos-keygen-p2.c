@@ -23,6 +23,7 @@
 #include "macro.h"
 #include "p2.h"
 #include "parse-util.h"
+#include "path-expand.h"
 #include "pins.h"
 #include "sealed.h"
 #include "secmem.h"
@@ -57,6 +58,8 @@ static void usage(FILE *f)
 	        "                          FILE (replaced atomically, the old one overwritten)\n"
 	        "  escrow-check TLSPUB DIR check that the escrow keys on standard input open\n"
 	        "                          the bindings in DIR; print what opened (lengths)\n"
+	        "  expand-path PATH        print PATH with $VAR, ${VAR} and ~ expanded as the\n"
+	        "                          server expands secfile and escrow_keyfile\n"
 	        "Exit status: 0, 1 (\"no\" for pinned, or an escrow key that does not open),\n"
 	        "64 usage, 65 bad key or id, 66 missing\n"
 	        "input, 70 libsodium size mismatch, 73 cannot create, 74 I/O error.\n",
@@ -1187,6 +1190,21 @@ typedef struct CheckedBinding {
 	size_t n_opened;
 } CheckedBinding;
 
+/* expand-path PATH: the server's expansion of a path setting (mandos-keygen --test). */
+static int cmd_expand_path(const char *path)
+{
+	_cleanup_free_ char *p = path_expand(path);
+
+	if (!p) {
+		log_oom();
+		return EX_OSERR;
+	}
+	if (printf("%s\n", p) < 0 || fflush(stdout) != 0) {
+		return EX_IOERR;
+	}
+	return 0;
+}
+
 /*
  * escrow-check TLSPUB DIR, a section's escrow keys on standard input (base64 scalars separated
  * by whitespace, '#' comment lines, as escrow_key and keyfiles hold them): for each, the
@@ -1459,6 +1477,9 @@ static int run(int argc, char **argv)
 	}
 	if (strcmp(cmd, "escrow-check") == 0 && argc == 2) {
 		return cmd_escrow_check(argv[0], argv[1]);
+	}
+	if (strcmp(cmd, "expand-path") == 0 && argc == 1) {
+		return cmd_expand_path(argv[0]);
 	}
 	log_error("Unknown command or wrong number of arguments: %s", cmd);
 	usage(stderr);

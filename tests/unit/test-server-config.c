@@ -10,6 +10,7 @@
 #include "config.h"
 #include "escrow.h"
 #include "log.h"
+#include "path-expand.h"
 #include "secmem.h"
 
 static char dir[] = "/tmp/test-server-config-XXXXXX";
