@@ -99,7 +99,7 @@ for mode in wrong garbage; do
 	run_until 2 "server [::1]:$P1: its answer for escrow-e.conf does not open (wrong escrow key?)" \
 		"$T/err" "$T/out" "$T/err" mc e --connect="[::1]:$P1"
 	[ ! -s "$T/out" ] || fail "$mode: printed something"
-	kill "$(cat "$T/srv1/pid")"
+	stop_server 1
 done
 for mode in topbit zero unrequested; do
 	test_server 1 escrow "$mode" "$S"
@@ -108,7 +108,7 @@ for mode in topbit zero unrequested; do
 		mc e --connect="[::1]:$P1" --debug
 	[ ! -s "$T/out" ] || fail "$mode: printed something"
 	assert_not_contains "$T/err" "does not open"
-	kill "$(cat "$T/srv1/pid")"
+	stop_server 1
 done
 # And the scripted server's good answer opens it (the tool is right).
 test_server 1 escrow good "$S"

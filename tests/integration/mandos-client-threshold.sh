@@ -143,18 +143,18 @@ wait "$client" || fail "no unlock after the forged share: $(tail -n 5 "$T/err-t"
 cmp -s "$T/out-t" "$T/t/pw" || fail "wrong password after a forged share"
 assert_contains "$T/err-t" "threshold $FILE: share 3 opened, from server $K3 (2 of 2)"
 # A random point instead of an evaluation, with all three up at once: the right password.
-kill "$(cat "$T/srv2/pid")"
+stop_server 2
 test_server 2 escrow garbage "$(sed -n 2p "$T/t/S")"
 unlocks t $(connect 1 2 3)
 assert_not_contains "$T/err-t" "share 2 opened"
 # A good evaluation from a server that holds share 2's scalar but is not named in it.
-kill "$(cat "$T/srv2/pid")"
+stop_server 2
 mv "$T/srv2/conf/server-key.pem" "$T/srv2/server-key.pem.real"
 cp "$T/srv1/conf/server-key.pem" "$T/srv2/conf/server-key.pem"
 test_server 2 escrow good "$(sed -n 2p "$T/t/S")"
 waits t "server [::1]:$P2: ignoring its answer for $FILE (a share): server key ID $K1 is not named there" \
 	$(connect 2)
-kill "$(cat "$T/srv2/pid")"
+stop_server 2
 mv "$T/srv2/server-key.pem.real" "$T/srv2/conf/server-key.pem"
 
 # 7. A denial counts as down; then k shares end the session still waiting for approval, with
