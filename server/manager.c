@@ -77,7 +77,7 @@ static const ClientObserver state_observer = {
 
 int manager_save_state(Manager *m)
 {
-	int r = state_save(m->settings->statedir, m->clients, m->n_clients, m->store);
+	int r = state_save(m->settings->statedir, m->clients, m->n_clients, NULL, 0);
 
 	if (r < 0) {
 		return log_warning_errno(r, "Could not save persistent state: %m");

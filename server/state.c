@@ -67,60 +67,170 @@ static int put_settings(FILE *f, const char *p, const ClientSettings *s)
 	return 0;
 }
 
-static int put_secret(FILE *f, const Client *c)
+/* One client record's fields, from a running client or from a kept SavedClient. */
+typedef struct Record {
+	const char *name;
+	realtime_t created, last_enabled, expires, last_checked_ok, last_approval_request;
+	realtime_t approved_until;
+	int last_checker_status;
+	const ClientSettings *s, *config;
+	const unsigned char *secret_box; /* nonce + box, or NULL */
+	size_t secret_box_len;
+	const realtime_t *releases;
+	size_t n_releases;
+} Record;
+
+/* The secret of `c` in a new box (nonce + crypto_secretbox) under its state key: 0 and
+ * *ret NULL when it has no state key. */
+static int seal_secret(const Client *c, unsigned char **ret, size_t *ret_len)
 {
 	size_t len = c->secret.len;
 	size_t box_len = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len;
 	const unsigned char *key = secret_data(&c->state_key);
-	_cleanup_free_ unsigned char *box = NULL;
-	_cleanup_free_ char *b64 = NULL;
-	size_t b64_len = sodium_base64_encoded_len(box_len, sodium_base64_VARIANT_ORIGINAL);
+	unsigned char *box;
 
+	*ret = NULL;
+	*ret_len = 0;
 	if (!key || c->state_key.len != STATE_KEY_SIZE) {
 		return 0;
 	}
 	box = malloc(box_len);
-	b64 = malloc(b64_len);
-	if (!box || !b64) {
+	if (!box) {
 		return -ENOMEM;
 	}
 	randombytes_buf(box, crypto_secretbox_NONCEBYTES);
 	crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES,
 	                      len ? secret_data(&c->secret) : (const unsigned char *)"", len, box,
 	                      key);
-	sodium_bin2base64(b64, b64_len, box, box_len, sodium_base64_VARIANT_ORIGINAL);
-	fprintf(f, "secret %s\n", b64);
+	*ret = box;
+	*ret_len = box_len;
 	return 0;
 }
 
-static int put_client(FILE *f, const Client *c)
+static int put_record(FILE *f, const Record *rec)
 {
-	_cleanup_free_ char *name = state_escape(c->name, strlen(c->name));
+	_cleanup_free_ char *name = state_escape(rec->name, strlen(rec->name));
 	int r;
 
 	if (!name) {
 		return -ENOMEM;
 	}
 	fprintf(f, "client %s\n", name);
-	fprintf(f, "created %" PRIu64 "\n", c->created);
-	fprintf(f, "last_enabled %" PRIu64 "\n", c->last_enabled);
-	fprintf(f, "expires %" PRIu64 "\n", c->expires);
-	fprintf(f, "last_checked_ok %" PRIu64 "\n", c->last_checked_ok);
-	fprintf(f, "last_approval_request %" PRIu64 "\n", c->last_approval_request);
-	fprintf(f, "approved_until %" PRIu64 "\n", c->approved_until);
-	fprintf(f, "last_checker_status %d\n", c->last_checker_status);
-	if ((r = put_settings(f, "s", &c->s)) < 0 || (r = put_settings(f, "c", &c->config)) < 0 ||
-	    (r = put_secret(f, c)) < 0) {
+	fprintf(f, "created %" PRIu64 "\n", rec->created);
+	fprintf(f, "last_enabled %" PRIu64 "\n", rec->last_enabled);
+	fprintf(f, "expires %" PRIu64 "\n", rec->expires);
+	fprintf(f, "last_checked_ok %" PRIu64 "\n", rec->last_checked_ok);
+	fprintf(f, "last_approval_request %" PRIu64 "\n", rec->last_approval_request);
+	fprintf(f, "approved_until %" PRIu64 "\n", rec->approved_until);
+	fprintf(f, "last_checker_status %d\n", rec->last_checker_status);
+	if ((r = put_settings(f, "s", rec->s)) < 0 || (r = put_settings(f, "c", rec->config)) < 0) {
 		return r;
 	}
-	for (size_t i = 0; i < c->n_releases; i++) {
-		fprintf(f, "release %" PRIu64 "\n", c->releases[i]);
+	if (rec->secret_box) {
+		size_t b64_len = sodium_base64_encoded_len(rec->secret_box_len,
+		                                           sodium_base64_VARIANT_ORIGINAL);
+		_cleanup_free_ char *b64 = malloc(b64_len);
+
+		if (!b64) {
+			return -ENOMEM;
+		}
+		sodium_bin2base64(b64, b64_len, rec->secret_box, rec->secret_box_len,
+		                  sodium_base64_VARIANT_ORIGINAL);
+		fprintf(f, "secret %s\n", b64);
+	}
+	for (size_t i = 0; i < rec->n_releases; i++) {
+		fprintf(f, "release %" PRIu64 "\n", rec->releases[i]);
 	}
 	fputs("end\n", f);
 	return 0;
 }
 
-int state_save(const char *dir, Client *const *clients, size_t n, SecretStore *store)
+static int put_client(FILE *f, const Client *c)
+{
+	_cleanup_free_ unsigned char *box = NULL;
+	size_t box_len;
+	int r = seal_secret(c, &box, &box_len);
+
+	if (r < 0) {
+		return r;
+	}
+	return put_record(f, &(Record){
+	                             .name = c->name,
+	                             .created = c->created,
+	                             .last_enabled = c->last_enabled,
+	                             .expires = c->expires,
+	                             .last_checked_ok = c->last_checked_ok,
+	                             .last_approval_request = c->last_approval_request,
+	                             .approved_until = c->approved_until,
+	                             .last_checker_status = c->last_checker_status,
+	                             .s = &c->s,
+	                             .config = &c->config,
+	                             .secret_box = box,
+	                             .secret_box_len = box_len,
+	                             .releases = c->releases,
+	                             .n_releases = c->n_releases,
+	                     });
+}
+
+static int put_saved(FILE *f, const SavedClient *sc)
+{
+	return put_record(f, &(Record){
+	                             .name = sc->name,
+	                             .created = sc->created,
+	                             .last_enabled = sc->last_enabled,
+	                             .expires = sc->expires,
+	                             .last_checked_ok = sc->last_checked_ok,
+	                             .last_approval_request = sc->last_approval_request,
+	                             .approved_until = sc->approved_until,
+	                             .last_checker_status = sc->last_checker_status,
+	                             .s = &sc->s,
+	                             .config = &sc->config,
+	                             .secret_box = sc->secret_box,
+	                             .secret_box_len = sc->secret_box_len,
+	                             .releases = sc->releases,
+	                             .n_releases = sc->n_releases,
+	                     });
+}
+
+int state_snapshot(const Client *c, SavedClient *ret)
+{
+	SavedClient sc = {
+	        .created = c->created,
+	        .last_enabled = c->last_enabled,
+	        .expires = c->expires,
+	        .last_checked_ok = c->last_checked_ok,
+	        .last_approval_request = c->last_approval_request,
+	        .approved_until = c->approved_until,
+	        .last_checker_status = c->last_checker_status,
+	};
+	int r;
+
+	sc.name = strdup(c->name);
+	if (!sc.name || client_settings_copy(&c->s, &sc.s) < 0 ||
+	    client_settings_copy(&c->config, &sc.config) < 0) {
+		saved_client_done(&sc);
+		return -ENOMEM;
+	}
+	if (c->n_releases) {
+		sc.releases = malloc(c->n_releases * sizeof(*sc.releases));
+		if (!sc.releases) {
+			saved_client_done(&sc);
+			return -ENOMEM;
+		}
+		memcpy(sc.releases, c->releases, c->n_releases * sizeof(*sc.releases));
+		sc.n_releases = c->n_releases;
+	}
+	r = seal_secret(c, &sc.secret_box, &sc.secret_box_len);
+	if (r < 0) {
+		saved_client_done(&sc);
+		return r;
+	}
+	*ret = sc;
+	return 0;
+}
+
+int state_save(const char *dir, Client *const *clients, size_t n, const SavedClient *kept,
+               size_t n_kept)
 {
 	_cleanup_free_ char *tmp = NULL, *path = NULL;
 	_cleanup_close_ int dfd = -EBADF;
@@ -146,6 +256,9 @@ int state_save(const char *dir, Client *const *clients, size_t n, SecretStore *s
 	fprintf(f, "%s\n", STATE_MAGIC);
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		r = put_client(f, clients[i]);
+	}
+	for (size_t i = 0; i < n_kept && r >= 0; i++) {
+		r = put_saved(f, &kept[i]);
 	}
 	if (r >= 0 && fflush(f) != 0) {
 		r = negative_errno();

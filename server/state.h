@@ -75,11 +75,19 @@ void saved_state_done(SavedState *s);
 void saved_client_done(SavedClient *sc);
 
 /*
- * Write the state of `clients` to dir/STATE_FILE_NAME: a temporary file in the same
+ * Write the state of `clients`, then the records `kept` (clients whose sections are skipped
+ * for now; see manager_reload()), to dir/STATE_FILE_NAME: a temporary file in the same
  * directory, fsync()ed, renamed over the old one, then the directory fsync()ed.  Returns 0 or
  * -errno (nothing replaced then).
  */
-int state_save(const char *dir, Client *const *clients, size_t n, SecretStore *store);
+int state_save(const char *dir, Client *const *clients, size_t n, const SavedClient *kept,
+               size_t n_kept);
+
+/*
+ * The record state_save() would write for `c`, in memory (its secret boxed under its state
+ * key as in the file).  Free it with saved_client_done().  Returns 0 or -ENOMEM.
+ */
+int state_snapshot(const Client *c, SavedClient *ret);
 
 /*
  * Decrypt a saved secret with a client's state key into `out` (cleared first; its max must be

@@ -223,7 +223,7 @@ START_TEST(state_roundtrip)
 	free(c->s.host);
 	c->s.host = strdup("with space and %");
 	ck_assert_int_eq(client_set_secret(c, "runtime secret", 14), 0);
-	ck_assert_int_eq(state_save(dir, &c, 1, store), 0);
+	ck_assert_int_eq(state_save(dir, &c, 1, NULL, 0), 0);
 	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE_NAME);
 	ck_assert_int_eq(state_load(path, &st), 0);
 	ck_assert_uint_eq(st.n, 1);
@@ -267,6 +267,57 @@ START_TEST(state_roundtrip)
 }
 END_TEST
 
+/* A kept record (state_snapshot()) is written after the running clients, as the file has it. */
+START_TEST(state_kept_records)
+{
+	char dir[] = "/tmp/test-client-kept-XXXXXX", path[256];
+	Client *c = make("true", true), *d = make("true", true);
+	SavedClient kept = {0};
+	SavedState st;
+	SecBuf *secret = secbuf_new(16, SECRET_MAX);
+	realtime_t rel[] = {100, 200, 300};
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	free(d->name);
+	d->name = strdup("kept one");
+	d->s.enabled = false;
+	d->last_checked_ok = 12345;
+	d->approved_until = 987654321;
+	d->releases = malloc(sizeof(rel));
+	memcpy(d->releases, rel, sizeof(rel));
+	d->n_releases = 3;
+	ck_assert_int_eq(client_set_secret(d, "kept secret", 11), 0);
+	ck_assert_int_eq(state_snapshot(d, &kept), 0);
+	/* The snapshot owns its copies: the client may go. */
+	client_unref(d);
+	ck_assert_str_eq(kept.name, "kept one");
+	ck_assert(!kept.s.enabled);
+	ck_assert_ptr_nonnull(kept.secret_box);
+	ck_assert_int_eq(state_save(dir, &c, 1, &kept, 1), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE_NAME);
+	ck_assert_int_eq(state_load(path, &st), 0);
+	ck_assert_uint_eq(st.n, 2);
+	ck_assert_str_eq(st.clients[0].name, "c1");
+	ck_assert_str_eq(st.clients[1].name, "kept one");
+	ck_assert(!st.clients[1].s.enabled);
+	ck_assert_uint_eq(st.clients[1].last_checked_ok, 12345);
+	ck_assert_uint_eq(st.clients[1].approved_until, 987654321);
+	ck_assert_uint_eq(st.clients[1].n_releases, 3);
+	ck_assert_uint_eq(st.clients[1].releases[2], 300);
+	ck_assert_uint_eq(client_settings_diff(&st.clients[1].config, &kept.config), 0);
+	/* Its secret is the client's, under the same state key (c's: make() gives one key). */
+	ck_assert_int_eq(state_decrypt_secret(&st.clients[1], &c->state_key, secret), 0);
+	ck_assert_uint_eq(secret->len, 11);
+	ck_assert_mem_eq(secret->data, "kept secret", 11);
+	saved_state_done(&st);
+	saved_client_done(&kept);
+	secbuf_free(secret);
+	unlink(path);
+	rmdir(dir);
+	client_unref(c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("client");
@@ -284,6 +335,7 @@ int main(void)
 	tcase_add_test(tc, approval_window);
 	tcase_add_test(tc, expansion_values);
 	tcase_add_test(tc, state_roundtrip);
+	tcase_add_test(tc, state_kept_records);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
