@@ -856,6 +856,10 @@ void clients_config_done(ClientsConfig *c, SecretStore *store)
 		client_config_done(&c->clients[i], store);
 	}
 	free(c->clients);
+	for (size_t i = 0; i < c->n_skipped; i++) {
+		free(c->skipped[i]);
+	}
+	free(c->skipped);
 	*c = (ClientsConfig){0};
 }
 
@@ -899,8 +903,10 @@ static int load_file(const char *path, SecretStore *store, ClientsConfig *ret, c
 	scratch = secbuf_new(4096, SECRET_MAX);
 	n = ini_section_count(ini);
 	c.clients = calloc(MAX(n, 1), sizeof(ClientConfig));
-	if (!scratch || !c.clients) {
+	c.skipped = calloc(MAX(n, 1), sizeof(char *));
+	if (!scratch || !c.clients || !c.skipped) {
 		free(c.clients);
+		free(c.skipped);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -930,6 +936,12 @@ static int load_file(const char *path, SecretStore *store, ClientsConfig *ret, c
 			c.n++;
 		} else {
 			client_config_done(cc, store);
+			c.skipped[c.n_skipped] = strdup(ini_section_name(ini, i));
+			if (!c.skipped[c.n_skipped]) {
+				clients_config_done(&c, store);
+				return -ENOMEM;
+			}
+			c.n_skipped++;
 			if (problems && l.n_errors == 0) {
 				(*problems)++; /* skipped, and logged */
 			}

@@ -223,6 +223,10 @@ typedef struct ClientsConfig {
 	ClientConfig *clients;
 	size_t n;
 	unsigned n_warnings; /* unknown keys, logged while loading */
+	/* The sections that are in the file but were skipped (logged): their runtime state is
+	 * kept for them (see manager_reload()).  malloc()ed names, in file order. */
+	char **skipped;
+	size_t n_skipped;
 } ClientsConfig;
 
 /*

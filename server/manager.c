@@ -77,7 +77,7 @@ static const ClientObserver state_observer = {
 
 int manager_save_state(Manager *m)
 {
-	int r = state_save(m->settings->statedir, m->clients, m->n_clients, NULL, 0);
+	int r = state_save(m->settings->statedir, m->clients, m->n_clients, m->kept, m->n_kept);
 
 	if (r < 0) {
 		return log_warning_errno(r, "Could not save persistent state: %m");
@@ -424,6 +424,76 @@ static void drop_clients(Manager *m, bool notify_removed)
 	m->by_name = strmap_free(m->by_name);
 }
 
+/* Drop the kept records, all of them or those whose names `keep` does not hold. */
+static void drop_kept(Manager *m, const StrMap *keep)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n_kept; i++) {
+		if (keep && strmap_get(keep, m->kept[i].name)) {
+			m->kept[n++] = m->kept[i];
+			continue;
+		}
+		if (keep) {
+			log_info("Forgetting the state of client %s: its section is gone from %s",
+			         m->kept[i].name, m->clients_conf);
+		}
+		saved_client_done(&m->kept[i]);
+	}
+	m->n_kept = n;
+	if (n == 0) {
+		free(m->kept);
+		m->kept = NULL;
+	}
+}
+
+/* Take the skipped section names of a load (cfg NULL: just free them). */
+static void take_skipped(Manager *m, ClientsConfig *cfg)
+{
+	for (size_t i = 0; i < m->n_skipped; i++) {
+		free(m->skipped[i]);
+	}
+	free(m->skipped);
+	m->skipped = cfg ? TAKE_PTR(cfg->skipped) : NULL;
+	m->n_skipped = cfg ? cfg->n_skipped : 0;
+	if (cfg) {
+		cfg->n_skipped = 0;
+	}
+}
+
+static bool is_skipped(const Manager *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_skipped; i++) {
+		if (strcmp(m->skipped[i], name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Keep `sc` (moved from) for a client whose section is skipped; replaces a record of that name. */
+static int keep_record(Manager *m, SavedClient *sc)
+{
+	SavedClient *a;
+
+	for (size_t i = 0; i < m->n_kept; i++) {
+		if (strcmp(m->kept[i].name, sc->name) == 0) {
+			saved_client_done(&m->kept[i]);
+			m->kept[i] = *sc;
+			*sc = (SavedClient){0};
+			return 0;
+		}
+	}
+	a = realloc(m->kept, (m->n_kept + 1) * sizeof(*a));
+	if (!a) {
+		return -ENOMEM;
+	}
+	m->kept = a;
+	m->kept[m->n_kept++] = *sc;
+	*sc = (SavedClient){0};
+	return 0;
+}
+
 Manager *manager_free(Manager *m)
 {
 	if (!m) {
@@ -434,6 +504,8 @@ Manager *manager_free(Manager *m)
 	}
 	m->conn_server.pool = hs_pool_free(m->conn_server.pool);
 	drop_clients(m, false);
+	drop_kept(m, NULL);
+	take_skipped(m, NULL);
 	m->fleet = fleet_free(m->fleet);
 	m->ratelimit = ratelimit_free(m->ratelimit);
 	m->p2_identity = p2_identity_free(m->p2_identity);
@@ -642,6 +714,7 @@ int manager_load_config(Manager *m)
 	if (m->n_clients == 0) {
 		log_warning("No clients defined");
 	}
+	take_skipped(m, &cfg);
 	r = rebuild_index(m);
 out:
 	clients_config_done(&cfg, m->store);
@@ -665,6 +738,10 @@ static int restore_one(SavedClient *sc, void *userdata)
 	if (c) {
 		restore_client(rc->m, c, sc, rc->now, rc->scratch);
 		rc->restored++;
+	} else if (is_skipped(rc->m, sc->name)) {
+		log_info("Keeping the saved state of client %s until its section in %s loads",
+		         sc->name, rc->m->clients_conf);
+		return keep_record(rc->m, sc) < 0 ? log_oom() : 0;
 	}
 	return 0;
 }
@@ -745,9 +822,35 @@ int manager_restore_state(Manager *m)
 	return 0;
 }
 
+/*
+ * A client new in a reload whose state was kept while its section was skipped: that state,
+ * merged as at start (restore_client()).  Returns 0 or -ENOMEM (logged).
+ */
+static int restore_kept(Manager *m, Client *c, SecBuf **scratch)
+{
+	for (size_t i = 0; i < m->n_kept; i++) {
+		if (strcmp(m->kept[i].name, c->name) != 0) {
+			continue;
+		}
+		if (!*scratch) {
+			*scratch = secbuf_new(4096, SECRET_MAX);
+			if (!*scratch) {
+				return log_oom();
+			}
+		}
+		restore_client(m, c, &m->kept[i], now_realtime(), *scratch);
+		saved_client_done(&m->kept[i]);
+		m->kept[i] = m->kept[--m->n_kept];
+		log_info("Client %s: its section loads again, with the state kept for it", c->name);
+		return 0;
+	}
+	return 0;
+}
+
 int manager_reload(Manager *m)
 {
-	_cleanup_(strmap_freep) StrMap *new_names = NULL;
+	_cleanup_(strmap_freep) StrMap *new_names = NULL, *skipped_names = NULL;
+	_cleanup_secbuf_ SecBuf *scratch = NULL;
 	ClientsConfig cfg = {0};
 	Client **clients;
 	size_t added = 0, removed = 0, updated = 0, n = 0;
@@ -763,7 +866,13 @@ int manager_reload(Manager *m)
 	}
 	clients = calloc(MAX(cfg.n, 1), sizeof(Client *));
 	new_names = strmap_new(cfg.n);
-	if (!clients || !new_names) {
+	skipped_names = strmap_new(cfg.n_skipped);
+	for (size_t i = 0; skipped_names && i < cfg.n_skipped; i++) {
+		if (strmap_add(skipped_names, cfg.skipped[i], cfg.skipped[i]) == -ENOMEM) {
+			skipped_names = strmap_free(skipped_names);
+		}
+	}
+	if (!clients || !new_names || !skipped_names) {
 		free(clients);
 		clients_config_done(&cfg, m->store);
 		(void)sd_notify(0, "READY=1");
@@ -809,6 +918,11 @@ int manager_reload(Manager *m)
 				log_oom();
 				break;
 			}
+			r = restore_kept(m, c, &scratch);
+			if (r < 0) {
+				client_unref(c);
+				break;
+			}
 			client_start(c);
 			CLIENT_NOTIFY(&m->ctx, client_added, c);
 			clients[n++] = c;
@@ -828,7 +942,19 @@ int manager_reload(Manager *m)
 		Client *c = m->clients[i];
 
 		if (!strmap_get(new_names, c->name)) {
-			log_info("Removing client %s", c->name);
+			SavedClient sc = {0};
+
+			if (!strmap_get(skipped_names, c->name)) {
+				log_info("Removing client %s", c->name);
+			} else if (state_snapshot(c, &sc) < 0 || keep_record(m, &sc) < 0) {
+				saved_client_done(&sc);
+				log_oom();
+				log_info("Removing client %s (its section is skipped)", c->name);
+			} else {
+				log_info("Removing client %s while its section is skipped; its state is "
+				         "kept until the section loads again",
+				         c->name);
+			}
 			CLIENT_NOTIFY(&m->ctx, client_removed, c);
 			client_mark_removed(c);
 			removed++;
@@ -838,6 +964,8 @@ int manager_reload(Manager *m)
 	free(m->clients);
 	m->clients = clients;
 	m->n_clients = n;
+	drop_kept(m, skipped_names);
+	take_skipped(m, &cfg);
 	clients_config_done(&cfg, m->store);
 	r = rebuild_index(m);
 	log_info("Reloaded %s: %zu clients, %zu added, %zu removed, %zu changed", m->clients_conf,

@@ -41,6 +41,12 @@ typedef struct Manager {
 	struct Fleet *fleet;
 
 	char *clients_conf;
+	/* The sections of clients.conf skipped at the last load (malloc()ed names), and the saved
+	 * state of those clients, kept until their sections load again or are removed. */
+	char **skipped;
+	size_t n_skipped;
+	struct SavedClient *kept;
+	size_t n_kept;
 	bool state_dirty;
 	sd_event_source *save_soon;     /* a change worth saving: save shortly */
 	sd_event_source *save_periodic; /* save every state_save_interval anyway */
