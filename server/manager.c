@@ -951,8 +951,8 @@ int manager_reload(Manager *m)
 				log_oom();
 				log_info("Removing client %s (its section is skipped)", c->name);
 			} else {
-				log_info("Removing client %s while its section is skipped; its state is "
-				         "kept until the section loads again",
+				log_info("Removing client %s while its section is skipped; its "
+				         "state is kept until the section loads again",
 				         c->name);
 			}
 			CLIENT_NOTIFY(&m->ctx, client_removed, c);

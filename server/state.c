@@ -145,51 +145,43 @@ static int put_record(FILE *f, const Record *rec)
 	return 0;
 }
 
+/* The Record of a Client or a SavedClient (same field names), its secret box left out. */
+#define RECORD_OF(x)                                                                               \
+	((Record){                                                                                 \
+	        .name = (x)->name,                                                                 \
+	        .created = (x)->created,                                                           \
+	        .last_enabled = (x)->last_enabled,                                                 \
+	        .expires = (x)->expires,                                                           \
+	        .last_checked_ok = (x)->last_checked_ok,                                           \
+	        .last_approval_request = (x)->last_approval_request,                               \
+	        .approved_until = (x)->approved_until,                                             \
+	        .last_checker_status = (x)->last_checker_status,                                   \
+	        .s = &(x)->s,                                                                      \
+	        .config = &(x)->config,                                                            \
+	        .releases = (x)->releases,                                                         \
+	        .n_releases = (x)->n_releases,                                                     \
+	})
+
 static int put_client(FILE *f, const Client *c)
 {
 	_cleanup_free_ unsigned char *box = NULL;
-	size_t box_len;
-	int r = seal_secret(c, &box, &box_len);
+	Record rec = RECORD_OF(c);
+	int r = seal_secret(c, &box, &rec.secret_box_len);
 
 	if (r < 0) {
 		return r;
 	}
-	return put_record(f, &(Record){
-	                             .name = c->name,
-	                             .created = c->created,
-	                             .last_enabled = c->last_enabled,
-	                             .expires = c->expires,
-	                             .last_checked_ok = c->last_checked_ok,
-	                             .last_approval_request = c->last_approval_request,
-	                             .approved_until = c->approved_until,
-	                             .last_checker_status = c->last_checker_status,
-	                             .s = &c->s,
-	                             .config = &c->config,
-	                             .secret_box = box,
-	                             .secret_box_len = box_len,
-	                             .releases = c->releases,
-	                             .n_releases = c->n_releases,
-	                     });
+	rec.secret_box = box;
+	return put_record(f, &rec);
 }
 
 static int put_saved(FILE *f, const SavedClient *sc)
 {
-	return put_record(f, &(Record){
-	                             .name = sc->name,
-	                             .created = sc->created,
-	                             .last_enabled = sc->last_enabled,
-	                             .expires = sc->expires,
-	                             .last_checked_ok = sc->last_checked_ok,
-	                             .last_approval_request = sc->last_approval_request,
-	                             .approved_until = sc->approved_until,
-	                             .last_checker_status = sc->last_checker_status,
-	                             .s = &sc->s,
-	                             .config = &sc->config,
-	                             .secret_box = sc->secret_box,
-	                             .secret_box_len = sc->secret_box_len,
-	                             .releases = sc->releases,
-	                             .n_releases = sc->n_releases,
-	                     });
+	Record rec = RECORD_OF(sc);
+
+	rec.secret_box = sc->secret_box;
+	rec.secret_box_len = sc->secret_box_len;
+	return put_record(f, &rec);
 }
 
 int state_snapshot(const Client *c, SavedClient *ret)
