@@ -77,7 +77,7 @@ static const ClientObserver state_observer = {
 
 int manager_save_state(Manager *m)
 {
-	int r = state_save(m->settings->statedir, m->clients, m->n_clients, m->kept, m->n_kept);
+	int r = state_save(m->settings->statedir, m->clients, m->n_clients, &m->kept);
 
 	if (r < 0) {
 		return log_warning_errno(r, "Could not save persistent state: %m");
@@ -424,74 +424,71 @@ static void drop_clients(Manager *m, bool notify_removed)
 	m->by_name = strmap_free(m->by_name);
 }
 
-/* Drop the kept records, all of them or those whose names `keep` does not hold. */
-static void drop_kept(Manager *m, const StrMap *keep)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < m->n_kept; i++) {
-		if (keep && strmap_get(keep, m->kept[i].name)) {
-			m->kept[n++] = m->kept[i];
-			continue;
-		}
-		if (keep) {
-			log_info("Forgetting the state of client %s: its section is gone from %s",
-			         m->kept[i].name, m->clients_conf);
-		}
-		saved_client_done(&m->kept[i]);
-	}
-	m->n_kept = n;
-	if (n == 0) {
-		free(m->kept);
-		m->kept = NULL;
-	}
-}
-
-/* Take the skipped section names of a load (cfg NULL: just free them). */
+/*
+ * Take the skipped section names of a load (cfg NULL: just free them).  Without memory for
+ * their map no name counts as skipped: those clients are removed as before.
+ */
 static void take_skipped(Manager *m, ClientsConfig *cfg)
 {
+	m->skipped_names = strmap_free(m->skipped_names);
 	for (size_t i = 0; i < m->n_skipped; i++) {
 		free(m->skipped[i]);
 	}
 	free(m->skipped);
-	m->skipped = cfg ? TAKE_PTR(cfg->skipped) : NULL;
-	m->n_skipped = cfg ? cfg->n_skipped : 0;
-	if (cfg) {
-		cfg->n_skipped = 0;
+	m->skipped = NULL;
+	m->n_skipped = 0;
+	if (!cfg) {
+		return;
+	}
+	m->skipped = TAKE_PTR(cfg->skipped);
+	m->n_skipped = cfg->n_skipped;
+	cfg->n_skipped = 0;
+	m->skipped_names = strmap_new(m->n_skipped);
+	for (size_t i = 0; m->skipped_names && i < m->n_skipped; i++) {
+		if (strmap_add(m->skipped_names, m->skipped[i], m->skipped[i]) == -ENOMEM) {
+			m->skipped_names = strmap_free(m->skipped_names);
+		}
+	}
+	if (!m->skipped_names) {
+		log_oom();
 	}
 }
 
 static bool is_skipped(const Manager *m, const char *name)
 {
-	for (size_t i = 0; i < m->n_skipped; i++) {
-		if (strcmp(m->skipped[i], name) == 0) {
-			return true;
+	return m->skipped_names && strmap_get(m->skipped_names, name);
+}
+
+/* Forget the kept records of clients whose sections are no longer skipped (gone, or back). */
+static void drop_unskipped(Manager *m)
+{
+	SavedState *k = &m->kept;
+	size_t n = 0;
+
+	for (size_t i = 0; i < k->n; i++) {
+		if (is_skipped(m, k->clients[i].name)) {
+			k->clients[n++] = k->clients[i];
+			continue;
 		}
+		log_info("Forgetting the state of client %s: its section is gone from %s",
+		         k->clients[i].name, m->clients_conf);
+		saved_client_done(&k->clients[i]);
 	}
-	return false;
+	k->n = n;
 }
 
 /* Keep `sc` (moved from) for a client whose section is skipped; replaces a record of that name. */
 static int keep_record(Manager *m, SavedClient *sc)
 {
-	SavedClient *a;
-
-	for (size_t i = 0; i < m->n_kept; i++) {
-		if (strcmp(m->kept[i].name, sc->name) == 0) {
-			saved_client_done(&m->kept[i]);
-			m->kept[i] = *sc;
+	for (size_t i = 0; i < m->kept.n; i++) {
+		if (strcmp(m->kept.clients[i].name, sc->name) == 0) {
+			saved_client_done(&m->kept.clients[i]);
+			m->kept.clients[i] = *sc;
 			*sc = (SavedClient){0};
 			return 0;
 		}
 	}
-	a = realloc(m->kept, (m->n_kept + 1) * sizeof(*a));
-	if (!a) {
-		return -ENOMEM;
-	}
-	m->kept = a;
-	m->kept[m->n_kept++] = *sc;
-	*sc = (SavedClient){0};
-	return 0;
+	return saved_state_append(&m->kept, sc);
 }
 
 Manager *manager_free(Manager *m)
@@ -504,7 +501,7 @@ Manager *manager_free(Manager *m)
 	}
 	m->conn_server.pool = hs_pool_free(m->conn_server.pool);
 	drop_clients(m, false);
-	drop_kept(m, NULL);
+	saved_state_done(&m->kept);
 	take_skipped(m, NULL);
 	m->fleet = fleet_free(m->fleet);
 	m->ratelimit = ratelimit_free(m->ratelimit);
@@ -828,8 +825,10 @@ int manager_restore_state(Manager *m)
  */
 static int restore_kept(Manager *m, Client *c, SecBuf **scratch)
 {
-	for (size_t i = 0; i < m->n_kept; i++) {
-		if (strcmp(m->kept[i].name, c->name) != 0) {
+	SavedState *k = &m->kept;
+
+	for (size_t i = 0; i < k->n; i++) {
+		if (strcmp(k->clients[i].name, c->name) != 0) {
 			continue;
 		}
 		if (!*scratch) {
@@ -838,9 +837,9 @@ static int restore_kept(Manager *m, Client *c, SecBuf **scratch)
 				return log_oom();
 			}
 		}
-		restore_client(m, c, &m->kept[i], now_realtime(), *scratch);
-		saved_client_done(&m->kept[i]);
-		m->kept[i] = m->kept[--m->n_kept];
+		restore_client(m, c, &k->clients[i], now_realtime(), *scratch);
+		saved_client_done(&k->clients[i]);
+		k->clients[i] = k->clients[--k->n];
 		log_info("Client %s: its section loads again, with the state kept for it", c->name);
 		return 0;
 	}
@@ -849,7 +848,7 @@ static int restore_kept(Manager *m, Client *c, SecBuf **scratch)
 
 int manager_reload(Manager *m)
 {
-	_cleanup_(strmap_freep) StrMap *new_names = NULL, *skipped_names = NULL;
+	_cleanup_(strmap_freep) StrMap *new_names = NULL;
 	_cleanup_secbuf_ SecBuf *scratch = NULL;
 	ClientsConfig cfg = {0};
 	Client **clients;
@@ -864,15 +863,10 @@ int manager_reload(Manager *m)
 		(void)sd_notify(0, "READY=1");
 		return r;
 	}
+	take_skipped(m, &cfg);
 	clients = calloc(MAX(cfg.n, 1), sizeof(Client *));
 	new_names = strmap_new(cfg.n);
-	skipped_names = strmap_new(cfg.n_skipped);
-	for (size_t i = 0; skipped_names && i < cfg.n_skipped; i++) {
-		if (strmap_add(skipped_names, cfg.skipped[i], cfg.skipped[i]) == -ENOMEM) {
-			skipped_names = strmap_free(skipped_names);
-		}
-	}
-	if (!clients || !new_names || !skipped_names) {
+	if (!clients || !new_names) {
 		free(clients);
 		clients_config_done(&cfg, m->store);
 		(void)sd_notify(0, "READY=1");
@@ -944,7 +938,7 @@ int manager_reload(Manager *m)
 		if (!strmap_get(new_names, c->name)) {
 			SavedClient sc = {0};
 
-			if (!strmap_get(skipped_names, c->name)) {
+			if (!is_skipped(m, c->name)) {
 				log_info("Removing client %s", c->name);
 			} else if (state_snapshot(c, &sc) < 0 || keep_record(m, &sc) < 0) {
 				saved_client_done(&sc);
@@ -964,8 +958,7 @@ int manager_reload(Manager *m)
 	free(m->clients);
 	m->clients = clients;
 	m->n_clients = n;
-	drop_kept(m, skipped_names);
-	take_skipped(m, &cfg);
+	drop_unskipped(m);
 	clients_config_done(&cfg, m->store);
 	r = rebuild_index(m);
 	log_info("Reloaded %s: %zu clients, %zu added, %zu removed, %zu changed", m->clients_conf,

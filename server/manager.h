@@ -12,6 +12,7 @@
 #include "hashmap.h"
 #include "keys.h"
 #include "ratelimit.h"
+#include "state.h"
 #include "tls-conn.h"
 
 typedef struct Manager {
@@ -41,12 +42,13 @@ typedef struct Manager {
 	struct Fleet *fleet;
 
 	char *clients_conf;
-	/* The sections of clients.conf skipped at the last load (malloc()ed names), and the saved
-	 * state of those clients, kept until their sections load again or are removed. */
+	/* The sections of clients.conf skipped at the last load (malloc()ed names, and a map of
+	 * them), and the saved state of those clients, kept until their sections load again or
+	 * leave the file. */
 	char **skipped;
 	size_t n_skipped;
-	struct SavedClient *kept;
-	size_t n_kept;
+	StrMap *skipped_names;
+	SavedState kept;
 	bool state_dirty;
 	sd_event_source *save_soon;     /* a change worth saving: save shortly */
 	sd_event_source *save_periodic; /* save every state_save_interval anyway */

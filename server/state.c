@@ -221,8 +221,7 @@ int state_snapshot(const Client *c, SavedClient *ret)
 	return 0;
 }
 
-int state_save(const char *dir, Client *const *clients, size_t n, const SavedClient *kept,
-               size_t n_kept)
+int state_save(const char *dir, Client *const *clients, size_t n, const SavedState *kept)
 {
 	_cleanup_free_ char *tmp = NULL, *path = NULL;
 	_cleanup_close_ int dfd = -EBADF;
@@ -249,8 +248,8 @@ int state_save(const char *dir, Client *const *clients, size_t n, const SavedCli
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		r = put_client(f, clients[i]);
 	}
-	for (size_t i = 0; i < n_kept && r >= 0; i++) {
-		r = put_saved(f, &kept[i]);
+	for (size_t i = 0; kept && i < kept->n && r >= 0; i++) {
+		r = put_saved(f, &kept->clients[i]);
 	}
 	if (r >= 0 && fflush(f) != 0) {
 		r = negative_errno();
@@ -562,9 +561,8 @@ int state_read(const char *path, state_client_cb_t cb, void *userdata)
 	return r;
 }
 
-static int collect(SavedClient *sc, void *userdata)
+int saved_state_append(SavedState *st, SavedClient *sc)
 {
-	SavedState *st = userdata;
 	SavedClient *n;
 
 	n = realloc(st->clients, (st->n + 1) * sizeof(*n));
@@ -575,6 +573,11 @@ static int collect(SavedClient *sc, void *userdata)
 	st->clients[st->n++] = *sc;
 	*sc = (SavedClient){0};
 	return 0;
+}
+
+static int collect(SavedClient *sc, void *userdata)
+{
+	return saved_state_append(userdata, sc);
 }
 
 int state_load(const char *path, SavedState *ret)

@@ -71,6 +71,8 @@ int state_read(const char *path, state_client_cb_t cb, void *userdata);
 /* Read a whole state file into memory (for tests and tools).  Errors as state_read(). */
 int state_load(const char *path, SavedState *ret);
 void saved_state_done(SavedState *s);
+/* Move *sc (zeroed then) to the end of s.  Returns 0 or -ENOMEM (*sc untouched). */
+int saved_state_append(SavedState *s, SavedClient *sc);
 /* Free what a record holds and zero it. */
 void saved_client_done(SavedClient *sc);
 
@@ -80,8 +82,7 @@ void saved_client_done(SavedClient *sc);
  * directory, fsync()ed, renamed over the old one, then the directory fsync()ed.  Returns 0 or
  * -errno (nothing replaced then).
  */
-int state_save(const char *dir, Client *const *clients, size_t n, const SavedClient *kept,
-               size_t n_kept);
+int state_save(const char *dir, Client *const *clients, size_t n, const SavedState *kept);
 
 /*
  * The record state_save() would write for `c`, in memory (its secret boxed under its state

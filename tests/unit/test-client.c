@@ -223,7 +223,7 @@ START_TEST(state_roundtrip)
 	free(c->s.host);
 	c->s.host = strdup("with space and %");
 	ck_assert_int_eq(client_set_secret(c, "runtime secret", 14), 0);
-	ck_assert_int_eq(state_save(dir, &c, 1, NULL, 0), 0);
+	ck_assert_int_eq(state_save(dir, &c, 1, NULL), 0);
 	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE_NAME);
 	ck_assert_int_eq(state_load(path, &st), 0);
 	ck_assert_uint_eq(st.n, 1);
@@ -293,7 +293,7 @@ START_TEST(state_kept_records)
 	ck_assert_str_eq(kept.name, "kept one");
 	ck_assert(!kept.s.enabled);
 	ck_assert_ptr_nonnull(kept.secret_box);
-	ck_assert_int_eq(state_save(dir, &c, 1, &kept, 1), 0);
+	ck_assert_int_eq(state_save(dir, &c, 1, &(SavedState){.clients = &kept, .n = 1}), 0);
 	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE_NAME);
 	ck_assert_int_eq(state_load(path, &st), 0);
 	ck_assert_uint_eq(st.n, 2);
